@@ -1,0 +1,127 @@
+//! What generated code calls. Not a public API: no stability, no docs.
+
+pub use crate::query::Plan;
+pub use crate::query::expr::SubParts;
+pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
+pub use crate::value::SqlKind;
+pub use rusqlite::Row;
+
+use crate::error::Result;
+use crate::query::Scope;
+use crate::query::expr::{Column, Sub};
+use crate::query::select::Select;
+use crate::query::shape::TableRef;
+use crate::query::source::{Nil, Src};
+use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
+use crate::schema::{Global, Owned, Table};
+use crate::tenant::{Admin, TenantId};
+use crate::value::{IntoSql, SqlType, Value};
+
+/// Who a row is decoded for (opaque).
+#[derive(Clone, Copy)]
+pub struct Reader<'a>(pub(crate) crate::schema::Reader<'a>);
+
+impl<'a> From<crate::schema::Reader<'a>> for Reader<'a> {
+    fn from(r: crate::schema::Reader<'a>) -> Self {
+        Reader(r)
+    }
+}
+
+pub fn decode<V: SqlType>(
+    row: &Row<'_>,
+    at: usize,
+    info: &'static TableInfo,
+    index: usize,
+) -> Result<V> {
+    crate::schema::decode_column(row, at, info, index)
+}
+
+pub fn decode_tenant(
+    row: &Row<'_>,
+    at: usize,
+    info: &'static TableInfo,
+    reader: Reader<'_>,
+) -> Result<TenantId> {
+    crate::schema::decode_tenant(row, at, info, reader.0)
+}
+
+pub fn push<V: SqlType>(value: &V, out: &mut Vec<Value>) {
+    out.push(value.to_value());
+}
+
+pub const fn kind<V: SqlType>() -> SqlKind {
+    V::KIND
+}
+
+pub const fn nullable<V: SqlType>() -> bool {
+    V::NULLABLE
+}
+
+pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
+    Select::new(TableRef(T::INFO), Scope::Tenant(*tenant))
+}
+
+pub fn get<T: Owned, K: IntoSql<T::Key>>(
+    tenant: &TenantId,
+    key: Column<T, T::Key>,
+    value: K,
+) -> Select<Src<T, Nil>>
+where
+    T::Key: SqlType,
+{
+    select::<T>(tenant).filter(key.eq(value)).limit(1)
+}
+
+pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
+    Insert::new(Scope::Tenant(*tenant), [row], false)
+}
+
+pub fn insert_many<T: Owned>(
+    tenant: &TenantId,
+    rows: impl IntoIterator<Item = T::New>,
+) -> Insert<T> {
+    Insert::new(Scope::Tenant(*tenant), rows, false)
+}
+
+pub fn upsert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
+    Insert::new(Scope::Tenant(*tenant), [row], true)
+}
+
+pub fn update<T: Owned>(tenant: &TenantId) -> UpdateBuilder<T> {
+    UpdateBuilder::new(Scope::Tenant(*tenant))
+}
+
+pub fn delete<T: Owned>(tenant: &TenantId) -> DeleteBuilder<T> {
+    DeleteBuilder::new(Scope::Tenant(*tenant))
+}
+
+pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(
+    tenant: &TenantId,
+    key: Column<T, T::Key>,
+    value: K,
+) -> Delete<T>
+where
+    T::Key: SqlType,
+{
+    delete::<T>(tenant).filter(key.eq(value))
+}
+
+pub fn sub<T: Owned, O>() -> Sub<T, O, ()> {
+    Sub::__new()
+}
+
+pub fn admin_select<T: Table>(admin: &Admin) -> Select<Src<T, Nil>> {
+    Select::new(TableRef(T::INFO), admin.scope())
+}
+
+pub fn admin_update<T: Table>(admin: &Admin) -> UpdateBuilder<T> {
+    UpdateBuilder::new(admin.scope())
+}
+
+pub fn admin_delete<T: Table>(admin: &Admin) -> DeleteBuilder<T> {
+    DeleteBuilder::new(admin.scope())
+}
+
+pub fn admin_insert<T: Global>(admin: &Admin, rows: impl IntoIterator<Item = T::New>) -> Insert<T> {
+    Insert::new(admin.scope(), rows, false)
+}

@@ -1,0 +1,286 @@
+//! Running a [`Plan`]: fetch the rendered SQL for its shape, bind, step.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, ErrorCode};
+
+use crate::error::{Error, Result};
+use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
+use crate::query::{Plan, PlanKind, Scope, Sql};
+use crate::tenant::AuditAction;
+use crate::value::{Value, bind};
+
+/// SQLite and D1 accept at most this many bound parameters per statement.
+pub(crate) const MAX_PARAMS: usize = 100;
+
+fn bind_all<'v>(
+    stmt: &mut rusqlite::Statement<'_>,
+    slots: &[Slot],
+    get: impl Fn(Slot) -> &'v Value,
+) -> Result<()> {
+    for (i, slot) in slots.iter().enumerate() {
+        bind(stmt, i + 1, get(*slot))?;
+    }
+    Ok(())
+}
+
+fn audit(scope: &Scope, sql: &str) {
+    if let Scope::Admin(tag) = scope {
+        tag.fire(AuditAction::Unscoped { sql });
+    }
+}
+
+/// Rows per chunk of a multi-row insert: each row binds one parameter per column.
+fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
+    match MAX_PARAMS / shape.table.0.columns.len() {
+        0 => Err(Error::InvalidValue {
+            what: "insert",
+            why: "a row has more columns than a statement may bind",
+        }),
+        n => Ok(n),
+    }
+}
+
+fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
+    InsertShape {
+        rows: rows as u16,
+        ..base.clone()
+    }
+}
+
+/// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
+fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
+    if s == TENANT_SLOT {
+        tenant
+    } else {
+        &values[start + usize::from(s) - 1]
+    }
+}
+
+fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
+    match e.sqlite_error() {
+        Some(err)
+            if err.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    err.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                ) =>
+        {
+            Error::Conflict { table, source: e }
+        }
+        _ => Error::Sqlite(e),
+    }
+}
+
+fn execute_one<'v>(
+    conn: &Connection,
+    rendered: &Rendered,
+    get: impl Fn(Slot) -> &'v Value,
+    table: Option<&'static str>,
+) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(&rendered.sql)?;
+    bind_all(&mut stmt, &rendered.slots, get)?;
+    stmt.raw_execute().map_err(|e| match table {
+        Some(table) => map_write_error(e, table),
+        None => Error::Sqlite(e),
+    })
+}
+
+/// Runs a writing plan; returns the number of rows changed.
+pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
+    match &plan.kind {
+        PlanKind::Update(shape, params) => {
+            let r = shape.rendered()?;
+            audit(plan.scope, &r.sql);
+            execute_one(
+                conn,
+                &r,
+                |s| &params[usize::from(s)],
+                Some(shape.table.0.name),
+            )
+        }
+        PlanKind::Delete(shape, params) => {
+            let r = shape.rendered()?;
+            audit(plan.scope, &r.sql);
+            execute_one(conn, &r, |s| &params[usize::from(s)], None)
+        }
+        PlanKind::Raw(sql, params) => {
+            audit(plan.scope, sql);
+            let mut stmt = conn.prepare_cached(sql)?;
+            for (i, v) in params.iter().enumerate() {
+                bind(&mut stmt, i + 1, v)?;
+            }
+            Ok(stmt.raw_execute()?)
+        }
+        PlanKind::Select(..) => Err(Error::InvalidValue {
+            what: "statement",
+            why: "a query cannot be executed; fetch it",
+        }),
+        PlanKind::Insert { base, values, rows } => insert(conn, plan.scope, base, values, *rows),
+    }
+}
+
+fn insert(
+    conn: &Connection,
+    scope: &Scope,
+    base: &InsertShape,
+    values: &[Value],
+    rows: usize,
+) -> Result<usize> {
+    if rows == 0 {
+        return Ok(0);
+    }
+    let per_row = values.len() / rows;
+    let chunk = rows_per_chunk(base)?;
+    let tenant = scope.first_param();
+    let table = base.table.0.name;
+    let run = |conn: &Connection| -> Result<usize> {
+        let mut done = 0;
+        let mut full: Option<Arc<Rendered>> = None;
+        while done < rows {
+            let n = chunk.min(rows - done);
+            let r = match (&full, n == chunk) {
+                (Some(r), true) => Arc::clone(r),
+                _ => chunk_shape(base, n).rendered()?,
+            };
+            if n == chunk {
+                full = Some(Arc::clone(&r));
+            }
+            audit(scope, &r.sql);
+            let start = done * per_row;
+            execute_one(
+                conn,
+                &r,
+                |s| chunk_value(&tenant, values, start, s),
+                Some(table),
+            )?;
+            done += n;
+        }
+        Ok(rows)
+    };
+    if rows <= chunk {
+        return run(conn);
+    }
+    // Several statements: all or nothing.
+    in_savepoint(conn, run)
+}
+
+/// Runs `f` inside a savepoint (a transaction of its own when none is open).
+pub(crate) fn in_savepoint<R>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<R>,
+) -> Result<R> {
+    let outer = conn.is_autocommit();
+    conn.execute_batch(if outer {
+        "BEGIN IMMEDIATE"
+    } else {
+        "SAVEPOINT tenantry_chunk"
+    })?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch(if outer {
+                "COMMIT"
+            } else {
+                "RELEASE tenantry_chunk"
+            })?;
+            Ok(v)
+        }
+        Err(e) => {
+            let undo = if outer {
+                "ROLLBACK"
+            } else {
+                "ROLLBACK TO tenantry_chunk; RELEASE tenantry_chunk"
+            };
+            // The original error is what the caller needs; a failed rollback leaves the
+            // connection in a transaction that the pool discards.
+            let _ = conn.execute_batch(undo);
+            Err(e)
+        }
+    }
+}
+
+/// Runs a query plan, handing each row to `each`.
+pub(crate) fn query(
+    conn: &Connection,
+    plan: &Plan<'_>,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let PlanKind::Select(shape, params) = &plan.kind else {
+        return Err(Error::InvalidValue {
+            what: "statement",
+            why: "only queries can be fetched",
+        });
+    };
+    let r = shape.rendered()?;
+    audit(plan.scope, &r.sql);
+    let mut stmt = conn.prepare_cached(&r.sql)?;
+    bind_all(&mut stmt, &r.slots, |s| &params[usize::from(s)])?;
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        if !each(row)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Raw query through an admin capability.
+pub(crate) fn query_raw<R>(
+    conn: &Connection,
+    plan: &Plan<'_>,
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+) -> Result<Vec<R>> {
+    let PlanKind::Raw(sql, params) = &plan.kind else {
+        return Err(Error::InvalidValue {
+            what: "statement",
+            why: "not raw SQL",
+        });
+    };
+    audit(plan.scope, sql);
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (i, v) in params.iter().enumerate() {
+        bind(&mut stmt, i + 1, v)?;
+    }
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(f(row)?);
+    }
+    Ok(out)
+}
+
+/// The SQL and parameters of a plan, in SQLite's dialect.
+pub(crate) fn explain(plan: &Plan<'_>) -> Result<Sql> {
+    explain_in(plan, Dialect::Sqlite)
+}
+
+/// The SQL and parameters of a plan, in any dialect (uncached; for logs and snapshots).
+pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
+    let pick = |r: Rendered, get: &dyn Fn(Slot) -> Value| Sql {
+        params: r.slots.iter().map(|s| get(*s)).collect(),
+        sql: r.sql,
+    };
+    Ok(match &plan.kind {
+        PlanKind::Select(shape, params) => {
+            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+        }
+        PlanKind::Update(shape, params) => {
+            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+        }
+        PlanKind::Delete(shape, params) => {
+            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+        }
+        PlanKind::Insert { base, values, rows } => {
+            let n = rows_per_chunk(base)?.min(*rows);
+            let tenant = plan.scope.first_param();
+            pick(chunk_shape(base, n).render(dialect)?, &|s| {
+                chunk_value(&tenant, values, 0, s).clone()
+            })
+        }
+        PlanKind::Raw(sql, params) => Sql {
+            sql: (*sql).to_owned(),
+            params: params.to_vec(),
+        },
+    })
+}

@@ -1,0 +1,403 @@
+//! The executor: a pool of rusqlite connections, transactions, and the fetch/execute API.
+
+pub(crate) mod exec;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+use crate::query::write::RawSql;
+use crate::query::{Execute, Fetch};
+use crate::schema::Table;
+
+/// How a [`Database`] opens and pools its connections.
+///
+/// ```
+/// use std::time::Duration;
+/// let dir = std::env::temp_dir().join(format!("tenantry-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let db = tenantry::Database::builder(dir.join("app.db"))
+///     .max_connections(4)
+///     .busy_timeout(Duration::from_secs(10))
+///     .open()
+///     .unwrap();
+/// # drop(db); std::fs::remove_dir_all(dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct DatabaseBuilder {
+    target: Target,
+    max_connections: usize,
+    busy_timeout: Duration,
+    acquire_timeout: Duration,
+    statement_cache: usize,
+    stable_plans: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    File(PathBuf),
+    Memory,
+}
+
+impl DatabaseBuilder {
+    /// Most connections open at once (default 8; an in-memory database always uses 1).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long a statement waits for another connection's write lock before failing
+    /// (default 5 s).
+    pub fn busy_timeout(mut self, d: Duration) -> Self {
+        self.busy_timeout = d;
+        self
+    }
+
+    /// How long a call waits for a free pooled connection (default 30 s).
+    pub fn acquire_timeout(mut self, d: Duration) -> Self {
+        self.acquire_timeout = d;
+        self
+    }
+
+    /// Prepared statements kept per connection (default 256: one per statement shape).
+    pub fn statement_cache(mut self, n: usize) -> Self {
+        self.statement_cache = n;
+        self
+    }
+
+    /// Turns SQLite's query-planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) on
+    /// or off (default on): with it, a cached statement keeps its plan instead of being
+    /// re-prepared when a bound `LIMIT` or range value changes.
+    pub fn stable_plans(mut self, on: bool) -> Self {
+        self.stable_plans = on;
+        self
+    }
+
+    /// Opens the database (creating the file if needed) and checks that it is a usable
+    /// SQLite database.
+    pub fn open(self) -> Result<Database> {
+        let max = if matches!(self.target, Target::Memory) {
+            1
+        } else {
+            self.max_connections
+        };
+        let pool = Pool {
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        };
+        let db = Database {
+            inner: Arc::new(Inner {
+                config: self,
+                max,
+                pool,
+            }),
+        };
+        // Open one connection now so a bad path or a corrupt file fails here, not later.
+        let conn = db.inner.acquire()?;
+        conn.conn()
+            .query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+        drop(conn);
+        Ok(db)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = match &self.target {
+            Target::File(path) => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+            Target::Memory => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(self.busy_timeout)?;
+        if matches!(self.target, Target::File(_)) {
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            debug_assert_eq!(mode, "wal");
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
+        conn.set_prepared_statement_cache_capacity(self.statement_cache);
+        Ok(conn)
+    }
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+struct Pool {
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct Inner {
+    config: DatabaseBuilder,
+    max: usize,
+    pool: Pool,
+}
+
+impl Inner {
+    fn acquire(&self) -> Result<Pooled<'_>> {
+        let deadline = Instant::now() + self.config.acquire_timeout;
+        let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Pooled {
+                    conn: Some(conn),
+                    inner: self,
+                });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.config.connect() {
+                    Ok(conn) => Ok(Pooled {
+                        conn: Some(conn),
+                        inner: self,
+                    }),
+                    Err(e) => {
+                        self.release(None);
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let waited_ms = self
+                    .config
+                    .acquire_timeout
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX);
+                return Err(Error::PoolTimeout { waited_ms });
+            }
+            state = self
+                .pool
+                .freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Returns a connection to the pool, or forgets it (`None`: it was closed or broken).
+    fn release(&self, conn: Option<Connection>) {
+        let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        match conn {
+            Some(conn) => state.idle.push(conn),
+            None => state.open -= 1,
+        }
+        drop(state);
+        self.pool.freed.notify_one();
+    }
+}
+
+/// A connection borrowed from the pool; goes back on drop.
+struct Pooled<'db> {
+    conn: Option<Connection>,
+    inner: &'db Inner,
+}
+
+impl Pooled<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let conn = self.conn.take();
+        // A connection left inside a transaction (a failed rollback) is not reused.
+        let healthy = conn.filter(Connection::is_autocommit);
+        self.inner.release(healthy);
+    }
+}
+
+/// A pooled SQLite database: the embedded default engine.
+///
+/// Opened with WAL, `synchronous=NORMAL`, `foreign_keys=ON`, a busy timeout, and a
+/// statement cache. It runs only statements that tenantry built ([`Fetch`], [`Execute`]);
+/// raw SQL needs an [`Admin`](crate::Admin) capability. Cheap to clone (shared pool).
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("target", &self.inner.config.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `fetch_all`, `fetch_optional`, `fetch_one`, `execute`, `fetch_raw` and `create_table`,
+/// shared by [`Database`] (one pooled connection per call) and [`Transaction`].
+macro_rules! executor_methods {
+    () => {
+        /// All rows of a query.
+        pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
+            self.with_conn(|conn| {
+                let mut out = Vec::new();
+                exec::query(conn, &query.__plan(), |row| {
+                    out.push(query.__decode(row)?);
+                    Ok(true)
+                })?;
+                Ok(out)
+            })
+        }
+
+        /// The first row of a query, or `None`. A row of another tenant is never seen, so
+        /// it looks exactly like a missing row.
+        pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
+            self.with_conn(|conn| {
+                let mut out = None;
+                exec::query(conn, &query.__plan(), |row| {
+                    out = Some(query.__decode(row)?);
+                    Ok(false)
+                })?;
+                Ok(out)
+            })
+        }
+
+        /// The first row of a query, or [`Error::NotFound`].
+        pub fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
+            self.fetch_optional(query)?.ok_or(Error::NotFound)
+        }
+
+        /// Runs an insert, update, delete or raw statement; returns the rows changed.
+        pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
+            self.with_conn(|conn| exec::execute(conn, &statement.__plan()))
+        }
+
+        /// Runs audited raw SQL and maps each row with `f`.
+        pub fn fetch_raw<R>(
+            &self,
+            raw: RawSql,
+            f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
+        ) -> Result<Vec<R>> {
+            self.with_conn(|conn| exec::query_raw(conn, &raw.__plan(), f))
+        }
+
+        /// Creates `T`'s table and indexes if they do not exist (the derive's DDL).
+        pub fn create_table<T: Table>(&self) -> Result<()> {
+            self.with_conn(|conn| {
+                exec::in_savepoint(conn, |conn| {
+                    for sql in T::INFO.ddl() {
+                        conn.execute_batch(&sql)?;
+                    }
+                    Ok(())
+                })
+            })
+        }
+    };
+}
+
+impl Database {
+    /// Opens (or creates) a database file with the default settings.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::builder(path).open()
+    }
+
+    /// A private in-memory database (one connection), for tests and examples.
+    pub fn open_in_memory() -> Result<Self> {
+        DatabaseBuilder {
+            target: Target::Memory,
+            ..Self::builder("")
+        }
+        .open()
+    }
+
+    /// Settings for opening a database file.
+    pub fn builder(path: impl AsRef<Path>) -> DatabaseBuilder {
+        DatabaseBuilder {
+            target: Target::File(path.as_ref().to_path_buf()),
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(30),
+            statement_cache: 256,
+            stable_plans: true,
+        }
+    }
+
+    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let conn = self.inner.acquire()?;
+        f(conn.conn())
+    }
+
+    executor_methods!();
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE`: the write lock is taken up front,
+    /// so it never fails half-way with "database is locked"). It rolls back on drop
+    /// unless [`Transaction::commit`] is called.
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        let conn = self.inner.acquire()?;
+        conn.conn().execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Transaction { conn, open: true })
+    }
+
+    /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls back when it
+    /// returns `Err` or panics.
+    pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+        let tx = self.begin()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// A write transaction. Rolls back on drop unless committed.
+pub struct Transaction<'db> {
+    conn: Pooled<'db>,
+    open: bool,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction<'_> {
+    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        f(self.conn.conn())
+    }
+
+    executor_methods!();
+
+    /// Commits. On error the transaction is rolled back.
+    pub fn commit(mut self) -> Result<()> {
+        self.open = false;
+        if let Err(e) = self.conn.conn().execute_batch("COMMIT") {
+            let _ = self.conn.conn().execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Rolls back explicitly (dropping does the same).
+    pub fn rollback(mut self) -> Result<()> {
+        self.open = false;
+        Ok(self.conn.conn().execute_batch("ROLLBACK")?)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the pool discards the connection if this fails.
+            let _ = self.conn.conn().execute_batch("ROLLBACK");
+        }
+    }
+}

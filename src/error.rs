@@ -1,0 +1,86 @@
+//! The error type.
+
+/// Everything that can go wrong in tenantry.
+///
+/// Messages never contain secrets, bound values, or another tenant's identifiers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A fetch expected a row and found none. A row owned by another tenant is reported
+    /// exactly like a missing one.
+    #[error("no row found")]
+    NotFound,
+    /// An insert or update collided with an existing row on the primary key or a unique
+    /// key. Keys of owned tables include the tenant column, so the other row is always
+    /// the same tenant's: a conflict reveals nothing about other tenants.
+    #[error("a row of `{table}` with the same key already exists")]
+    Conflict {
+        /// Table written to.
+        table: &'static str,
+        /// The constraint error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database engine reported an error.
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value did not decode into the declared Rust type.
+    #[error("column `{table}.{column}` holds a value that is not a valid {expected}")]
+    Decode {
+        /// Table of the column.
+        table: &'static str,
+        /// Column that failed to decode.
+        column: &'static str,
+        /// What the column was declared as.
+        expected: &'static str,
+    },
+    /// A row came back whose tenant column does not match the statement's tenant. This
+    /// means the database was changed behind tenantry's back; the row is withheld.
+    #[error("a row of `{table}` carries a different tenant than the statement; it was withheld")]
+    TenantMismatch {
+        /// Table of the row.
+        table: &'static str,
+    },
+    /// sea-query could not render a statement.
+    #[error("could not render a statement")]
+    Render(#[source] sea_query::error::Error),
+    /// All pooled connections stayed busy for longer than the configured wait.
+    #[error("timed out after {waited_ms} ms waiting for a pooled connection")]
+    PoolTimeout {
+        /// How long the caller waited.
+        waited_ms: u64,
+    },
+    /// A value is outside what the statement can carry (for example a limit above `i64::MAX`).
+    #[error("invalid value for {what}: {why}")]
+    InvalidValue {
+        /// What the value was for.
+        what: &'static str,
+        /// Why it was refused.
+        why: &'static str,
+    },
+}
+
+/// `Result` with tenantry's [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Turns "not found" into `Ok(None)`, like rusqlite's `OptionalExtension`.
+///
+/// ```
+/// use tenantry::{Error, OptionalExtension};
+/// let missing: tenantry::Result<u8> = Err(Error::NotFound);
+/// assert_eq!(missing.optional().unwrap(), None);
+/// ```
+pub trait OptionalExtension<T> {
+    /// `Ok(Some(v))` for a value, `Ok(None)` for [`Error::NotFound`], other errors unchanged.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Type-safe multi-tenant data access.
+//!
+//! ```
+//! use tenantry::{Admin, Database, Table, TenantId};
+//! use uuid::Uuid;
+//!
+//! #[derive(Table, Debug)]
+//! #[table(name = "projects", owned)]
+//! struct Project {
+//!     #[tenant]
+//!     user_id: TenantId,
+//!     #[primary_key]
+//!     id: Uuid,
+//!     name: String,
+//!     #[index]
+//!     created_at: String,
+//! }
+//!
+//! # fn main() -> tenantry::Result<()> {
+//! let db = Database::open_in_memory()?;
+//! db.create_table::<Project>()?;
+//!
+//! let alice = TenantId::generate();
+//! let bob = TenantId::generate();
+//! let id = Uuid::new_v4();
+//! db.execute(Project::insert(&alice, NewProject { id, name: "Cup final".into(), created_at: "2026-11-27".into() }))?;
+//!
+//! let query = Project::select(&alice).filter(Project::name().like("%final%")).order_by(Project::created_at().desc()).limit(20);
+//! assert_eq!(
+//!     query.to_sql()?.sql,
+//!     r#"SELECT "projects"."user_id", "projects"."id", "projects"."name", "projects"."created_at" FROM "projects" WHERE "projects"."user_id" = ? AND "projects"."name" LIKE ? ORDER BY "projects"."created_at" DESC LIMIT ?"#
+//! );
+//! assert_eq!(db.fetch_all(query)?.len(), 1);
+//!
+//! // Bob asks for Alice's project by its id: it does not exist for him.
+//! assert!(db.fetch_optional(Project::get(&bob, id))?.is_none());
+//! // And his update touches nothing of hers.
+//! assert_eq!(db.execute(Project::update(&bob).set(Project::name(), "mine now").filter(Project::id().eq(id)))?, 0);
+//! # let _ = Admin::new("doc");
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - **No unscoped statement.** Statements on owned tables are built only from a
+//!   [`TenantId`]; every owned table in a statement (joins and subqueries included)
+//!   carries `tenant_column = ?`, bound to that tenant. The executor accepts only
+//!   statements tenantry built; raw SQL needs an [`Admin`] capability.
+//! - **No forged tenant.** [`TenantId`] has no constructor from a `Uuid`, string, serde or
+//!   `Default`. Rows read back are checked against the statement's tenant and their tenant
+//!   field is filled from the token, not from the stored value.
+//! - **The tenant column is the library's.** Insert forms have no tenant field; updates
+//!   cannot assign it; get, update and delete by key all carry the tenant predicate, so
+//!   another tenant's row looks missing.
+//! - **Cross-tenant work is loud.** [`Admin::new`] takes a `&'static str` reason and each
+//!   use reaches the [audit hook](set_audit_hook).
+//! - **The tenant is always a bound parameter**: one cached statement per shape serves
+//!   every tenant, and values never appear in SQL text.
+
+#![warn(missing_docs)]
+
+mod db;
+mod error;
+mod query;
+mod schema;
+mod tenant;
+mod value;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use db::{Database, DatabaseBuilder, Transaction};
+pub use error::{Error, OptionalExtension, Result};
+pub use query::expr::{
+    Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TextColumn, exists, not_exists,
+};
+pub use query::select::{Aggregate, Comparable, Numeric, Select};
+pub use query::shape::Dialect;
+pub use query::source::{Append, Here, InSource, Nil, Source, Src, There};
+pub use query::write::{Assign, Delete, DeleteBuilder, Insert, RawSql, Update, UpdateBuilder};
+pub use query::{Execute, Fetch, Sql};
+pub use schema::{ColumnInfo, Global, Owned, Table, TableInfo, UniqueInfo};
+pub use tenant::{Admin, AuditAction, AuditEvent, TenantId, set_audit_hook};
+pub use value::{IntoSql, SqlKind, SqlType, Value};
+
+/// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`.
+pub use tenantry_macros::Table;

@@ -1,0 +1,488 @@
+//! Typed columns, conditions and orderings.
+
+use std::marker::PhantomData;
+
+use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
+use crate::query::source::{InSource, Src};
+use crate::schema::{Owned, Table};
+use crate::value::{IntoSql, SqlType, Value};
+
+/// A column of table `T` holding values of type `V`. Made by the derive: `Project::name()`.
+pub struct Column<T, V> {
+    index: u16,
+    _t: PhantomData<fn() -> (T, V)>,
+}
+
+impl<T, V> Clone for Column<T, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, V> Copy for Column<T, V> {}
+
+impl<T, V> std::fmt::Debug for Column<T, V>
+where
+    T: Table,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            T::INFO.name,
+            T::INFO.columns[usize::from(self.index)].name
+        )
+    }
+}
+
+/// The tenant column of table `T`. It exists so that code naming it gets a clear compile
+/// error: it cannot be assigned, compared or ordered on: tenantry sets and checks it.
+pub struct TenantColumn<T> {
+    _t: PhantomData<fn() -> T>,
+}
+
+#[doc(hidden)]
+impl<T: Table, V> Column<T, V> {
+    pub const fn __new(index: u16) -> Self {
+        Column {
+            index,
+            _t: PhantomData,
+        }
+    }
+}
+
+#[doc(hidden)]
+impl<T: Table> TenantColumn<T> {
+    pub const fn __new() -> Self {
+        TenantColumn { _t: PhantomData }
+    }
+}
+
+impl<T: Table, V> Column<T, V> {
+    pub(crate) fn col_ref(self) -> ColRef {
+        ColRef {
+            table: TableRef(T::INFO),
+            index: self.index,
+        }
+    }
+
+    /// The column's SQL name.
+    pub fn name(self) -> &'static str {
+        T::INFO.columns[usize::from(self.index)].name
+    }
+}
+
+/// A condition over the tables of source `S` (inferred from where it is used).
+///
+/// Build one from a column (`Project::name().eq("x")`), combine with [`and`](Cond::and),
+/// [`or`](Cond::or), [`not`](Cond::not). However it is combined, it is ANDed with the
+/// tenant predicate of every owned table in the statement: an `OR` never widens past it.
+pub struct Cond<S> {
+    pub(crate) node: Node,
+    pub(crate) values: Vec<Value>,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for Cond<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cond")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Cond<S> {
+    /// Slots in a fresh condition start at 0; appending shifts them.
+    fn new(node: Node, values: Vec<Value>) -> Self {
+        Cond {
+            node,
+            values,
+            _s: PhantomData,
+        }
+    }
+
+    fn combine(mut self, other: Cond<S>, and: bool) -> Self {
+        let mut rhs = other.node;
+        rhs.shift(self.values.len() as Slot);
+        self.values.extend(other.values);
+        let node = match (self.node, and) {
+            (Node::And(mut v), true) => {
+                v.push(rhs);
+                Node::And(v)
+            }
+            (Node::Or(mut v), false) => {
+                v.push(rhs);
+                Node::Or(v)
+            }
+            (lhs, true) => Node::And(vec![lhs, rhs]),
+            (lhs, false) => Node::Or(vec![lhs, rhs]),
+        };
+        Cond::new(node, self.values)
+    }
+
+    /// Both conditions.
+    pub fn and(self, other: Cond<S>) -> Self {
+        self.combine(other, true)
+    }
+
+    /// Either condition (still within the tenant: the tenant predicate is outside it).
+    pub fn or(self, other: Cond<S>) -> Self {
+        self.combine(other, false)
+    }
+
+    /// The negation (still within the tenant).
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "builder reads better as a method; `!` also works"
+    )]
+    pub fn not(self) -> Self {
+        Cond::new(Node::Not(Box::new(self.node)), self.values)
+    }
+
+    /// Appends this condition's values to `params`, shifting its slots to match.
+    pub(crate) fn append_to(self, params: &mut Vec<Value>) -> Node {
+        let mut node = self.node;
+        node.shift(params.len() as Slot);
+        params.extend(self.values);
+        node
+    }
+}
+
+impl<S> std::ops::Not for Cond<S> {
+    type Output = Cond<S>;
+    fn not(self) -> Cond<S> {
+        Cond::not(self)
+    }
+}
+
+/// An ordering term: `Project::created_at().desc()`.
+pub struct OrderBy<S> {
+    pub(crate) col: ColRef,
+    pub(crate) desc: bool,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<T: Table, V: SqlType> Column<T, V> {
+    fn cmp<S, I>(self, op: CmpOp, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        Cond::new(Node::Cmp(self.col_ref(), op, 0), vec![v.into_value()])
+    }
+
+    /// `column = value`
+    pub fn eq<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Eq, v)
+    }
+    /// `column <> value`
+    pub fn ne<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Ne, v)
+    }
+    /// `column < value`
+    pub fn lt<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Lt, v)
+    }
+    /// `column <= value`
+    pub fn le<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Le, v)
+    }
+    /// `column > value`
+    pub fn gt<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Gt, v)
+    }
+    /// `column >= value`
+    pub fn ge<S, I>(self, v: impl IntoSql<V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.cmp(CmpOp::Ge, v)
+    }
+
+    /// `column IN (v1, v2, ...)`; an empty list matches nothing.
+    pub fn is_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.in_list(values, false)
+    }
+
+    /// `column NOT IN (v1, v2, ...)`; an empty list matches everything (of the tenant).
+    pub fn not_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        self.in_list(values, true)
+    }
+
+    fn in_list<S, X: IntoSql<V>>(
+        self,
+        values: impl IntoIterator<Item = X>,
+        negated: bool,
+    ) -> Cond<S> {
+        let values: Vec<Value> = values.into_iter().map(IntoSql::into_value).collect();
+        // Lists longer than u16::MAX slots cannot be expressed; SQLite caps parameters far
+        // below that anyway and reports it as an error at execution.
+        let len = u16::try_from(values.len()).unwrap_or(u16::MAX);
+        Cond::new(
+            Node::In {
+                col: self.col_ref(),
+                first: 0,
+                len,
+                negated,
+            },
+            values,
+        )
+    }
+
+    /// `column <op> other_column`, e.g. a join condition
+    /// `ExportJob::project_id().eq_col(Project::id())`.
+    pub fn eq_col<S, I, J, U: Table>(self, other: Column<U, V>) -> Cond<S>
+    where
+        T: InSource<S, I>,
+        U: InSource<S, J>,
+    {
+        Cond::new(
+            Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()),
+            Vec::new(),
+        )
+    }
+
+    /// `column IN (SELECT ...)` over a subquery made with `Table::sub()`; in a scoped
+    /// statement the subquery carries the same tenant predicate.
+    pub fn in_sub<S, I, Q>(self, sub: Q) -> Cond<S>
+    where
+        T: InSource<S, I>,
+        Q: SubOf<S, V>,
+    {
+        let SubParts(shape, values) = sub.__into_parts();
+        Cond::new(
+            Node::InSub {
+                col: self.col_ref(),
+                sub: Box::new(shape),
+                negated: false,
+            },
+            values,
+        )
+    }
+
+    /// `column NOT IN (SELECT ...)`.
+    pub fn not_in_sub<S, I, Q>(self, sub: Q) -> Cond<S>
+    where
+        T: InSource<S, I>,
+        Q: SubOf<S, V>,
+    {
+        let SubParts(shape, values) = sub.__into_parts();
+        Cond::new(
+            Node::InSub {
+                col: self.col_ref(),
+                sub: Box::new(shape),
+                negated: true,
+            },
+            values,
+        )
+    }
+
+    /// Ascending order.
+    pub fn asc<S, I>(self) -> OrderBy<S>
+    where
+        T: InSource<S, I>,
+    {
+        OrderBy {
+            col: self.col_ref(),
+            desc: false,
+            _s: PhantomData,
+        }
+    }
+
+    /// Descending order.
+    pub fn desc<S, I>(self) -> OrderBy<S>
+    where
+        T: InSource<S, I>,
+    {
+        OrderBy {
+            col: self.col_ref(),
+            desc: true,
+            _s: PhantomData,
+        }
+    }
+}
+
+impl<T: Table, V: SqlType> Column<T, Option<V>> {
+    /// `column IS NULL`
+    pub fn is_null<S, I>(self) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        Cond::new(
+            Node::Null {
+                col: self.col_ref(),
+                negated: false,
+            },
+            Vec::new(),
+        )
+    }
+    /// `column IS NOT NULL`
+    pub fn is_not_null<S, I>(self) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        Cond::new(
+            Node::Null {
+                col: self.col_ref(),
+                negated: true,
+            },
+            Vec::new(),
+        )
+    }
+}
+
+/// Text columns (nullable or not) support `LIKE`.
+pub trait TextColumn {}
+impl TextColumn for String {}
+impl TextColumn for Option<String> {}
+
+impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
+    /// `column LIKE pattern` (SQLite's `LIKE`: `%` and `_` wildcards, ASCII case-insensitive).
+    pub fn like<S, I>(self, pattern: &str) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        let v = Value::Text(pattern.to_owned());
+        Cond::new(
+            Node::Like {
+                col: self.col_ref(),
+                pattern: 0,
+                negated: false,
+            },
+            vec![v],
+        )
+    }
+    /// `column NOT LIKE pattern`
+    pub fn not_like<S, I>(self, pattern: &str) -> Cond<S>
+    where
+        T: InSource<S, I>,
+    {
+        let v = Value::Text(pattern.to_owned());
+        Cond::new(
+            Node::Like {
+                col: self.col_ref(),
+                pattern: 0,
+                negated: true,
+            },
+            vec![v],
+        )
+    }
+}
+
+/// A subquery over owned table `T`, for use inside a statement whose source is `O`.
+///
+/// It has no tenant of its own and cannot be executed: embedded in a scoped statement,
+/// it takes that statement's tenant. So a subquery can never reach another tenant.
+/// `P` is the projected column type (`()` before [`Sub::select`]).
+pub struct Sub<T, O, P = ()> {
+    cond: Option<Node>,
+    column: Option<ColRef>,
+    values: Vec<Value>,
+    _t: PhantomData<fn() -> (T, O, P)>,
+}
+
+/// `Self` is a subquery usable in a statement over source `S`, projecting a `P`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenantry subquery of this statement",
+    note = "build subqueries with `Table::sub()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
+)]
+pub trait SubOf<S, P> {
+    #[doc(hidden)]
+    fn __into_parts(self) -> SubParts;
+}
+impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
+    fn __into_parts(self) -> SubParts {
+        // Slots count from 0 within the subquery; `Cond::append_to` shifts them later.
+        SubParts(
+            SubShape {
+                table: TableRef(T::INFO),
+                column: self.column,
+                cond: self.cond,
+            },
+            self.values,
+        )
+    }
+}
+
+/// A subquery taken apart; opaque outside tenantry.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SubParts(pub(crate) SubShape, pub(crate) Vec<Value>);
+
+impl<T: Owned, O> Sub<T, O, ()> {
+    #[doc(hidden)]
+    pub fn __new() -> Self {
+        Sub {
+            cond: None,
+            column: None,
+            values: Vec::new(),
+            _t: PhantomData,
+        }
+    }
+
+    /// Projects one column: `SELECT column FROM ...`, for `IN (subquery)`.
+    pub fn select<V>(self, column: Column<T, V>) -> Sub<T, O, V> {
+        Sub {
+            cond: self.cond,
+            column: Some(column.col_ref()),
+            values: self.values,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: Owned, O, P> Sub<T, O, P> {
+    /// Filters the subquery. The condition may name columns of `T` and of the enclosing
+    /// statement's tables (a correlated subquery).
+    pub fn filter(mut self, cond: Cond<Src<T, O>>) -> Self {
+        let node = cond.append_to(&mut self.values);
+        self.cond = Some(match self.cond.take() {
+            None => node,
+            Some(prev) => Node::And(vec![prev, node]),
+        });
+        self
+    }
+}
+
+/// `EXISTS (subquery)`.
+pub fn exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
+    let SubParts(shape, values) = sub.__into_parts();
+    Cond::new(
+        Node::Exists {
+            sub: Box::new(shape),
+            negated: false,
+        },
+        values,
+    )
+}
+
+/// `NOT EXISTS (subquery)`.
+pub fn not_exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
+    let SubParts(shape, values) = sub.__into_parts();
+    Cond::new(
+        Node::Exists {
+            sub: Box::new(shape),
+            negated: true,
+        },
+        values,
+    )
+}

@@ -1,0 +1,130 @@
+//! Scoped statements: built from a [`TenantId`](crate::TenantId) (or an audited
+//! [`Admin`](crate::Admin)), rendered by sea-query once per shape, executed by the
+//! [`Database`](crate::Database).
+
+pub(crate) mod expr;
+pub(crate) mod select;
+pub(crate) mod shape;
+pub(crate) mod source;
+pub(crate) mod write;
+
+use crate::error::Result;
+use crate::schema::Reader;
+use crate::tenant::{AuditTag, TenantId};
+use crate::value::{Value, tenant_value};
+use shape::{DeleteShape, InsertShape, SelectShape, UpdateShape};
+
+/// Who a statement acts for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scope {
+    /// One tenant: every owned table carries `tenant_column = ?` bound to it.
+    Tenant(TenantId),
+    /// An audited cross-tenant capability: no tenant predicate.
+    Admin(AuditTag),
+}
+
+impl Scope {
+    pub(crate) fn is_scoped(&self) -> bool {
+        matches!(self, Scope::Tenant(_))
+    }
+
+    /// Slot 0 of every statement: the tenant, or an unused placeholder when unscoped.
+    pub(crate) fn first_param(&self) -> Value {
+        match self {
+            Scope::Tenant(t) => tenant_value(t),
+            Scope::Admin(_) => Value::Null,
+        }
+    }
+
+    pub(crate) fn reader(&self) -> Reader<'_> {
+        match self {
+            Scope::Tenant(t) => Reader::Tenant(t),
+            Scope::Admin(_) => Reader::Admin,
+        }
+    }
+}
+
+/// A statement taken apart for the executor; opaque outside tenantry, and impossible to
+/// build except from a statement tenantry built.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Plan<'a> {
+    pub(crate) scope: &'a Scope,
+    pub(crate) kind: PlanKind<'a>,
+}
+
+#[derive(Debug)]
+pub(crate) enum PlanKind<'a> {
+    Select(&'a SelectShape, &'a [Value]),
+    Update(&'a UpdateShape, &'a [Value]),
+    Delete(&'a DeleteShape, &'a [Value]),
+    /// Rows of values (tenant column excluded), `per_row` values each.
+    Insert {
+        base: &'a InsertShape,
+        values: &'a [Value],
+        rows: usize,
+    },
+    Raw(&'static str, &'a [Value]),
+}
+
+/// A statement that changes rows: insert, update, delete, or audited raw SQL.
+///
+/// Only tenantry builds these: there is no way to turn a SQL string or a sea-query
+/// statement into one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a statement built by tenantry",
+    label = "the executor takes only tenant-scoped statements",
+    note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`"
+)]
+pub trait Execute {
+    #[doc(hidden)]
+    fn __plan(&self) -> Plan<'_>;
+}
+
+/// A statement that returns rows: a select, a count or an aggregate.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a query built by tenantry",
+    label = "the executor takes only tenant-scoped statements",
+    note = "build it from a table with a tenant, e.g. `Project::select(&tenant)` or `Project::get(&tenant, id)`"
+)]
+pub trait Fetch {
+    /// One result row.
+    type Row;
+    #[doc(hidden)]
+    fn __plan(&self) -> Plan<'_>;
+    #[doc(hidden)]
+    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<Self::Row>;
+}
+
+impl<E: Execute + ?Sized> Execute for &E {
+    fn __plan(&self) -> Plan<'_> {
+        (**self).__plan()
+    }
+}
+
+impl<F: Fetch + ?Sized> Fetch for &F {
+    type Row = F::Row;
+    fn __plan(&self) -> Plan<'_> {
+        (**self).__plan()
+    }
+    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<F::Row> {
+        (**self).__decode(row)
+    }
+}
+
+/// SQL rendered in a given dialect, with the parameters it binds, for logs, snapshots and
+/// doc tests. Values appear only in `params`, never in `sql`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Sql {
+    /// The statement text.
+    pub sql: String,
+    /// The values bound to its parameters, in order.
+    pub params: Vec<Value>,
+}
+
+impl std::fmt::Display for Sql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sql)
+    }
+}

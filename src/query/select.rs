@@ -1,0 +1,248 @@
+//! `SELECT`: rows, joins, counts and aggregates.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, Result};
+use crate::query::expr::{Column, Cond, OrderBy};
+use crate::query::shape::{Agg, Join, SelectShape, Slot, TableRef};
+use crate::query::source::{Append, InSource, Source};
+use crate::query::{Fetch, Plan, PlanKind, Scope};
+use crate::schema::{Owned, Table};
+use crate::value::{SqlType, Value};
+
+/// A `SELECT` over the tables of `S`, scoped to one tenant.
+///
+/// Made by `Table::select(&tenant)` or `Table::get(&tenant, key)`; every owned table in it
+/// carries the tenant predicate, and every row it returns is checked to carry the tenant.
+pub struct Select<S> {
+    shape: SelectShape,
+    params: Vec<Value>,
+    scope: Scope,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for Select<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("shape", &self.shape)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Clamps a row count to what SQLite's signed 64-bit integers carry; a limit above
+/// `i64::MAX` means the same as `i64::MAX`.
+fn count_value(n: u64) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl<S: Source> Select<S> {
+    pub(crate) fn new(from: TableRef, scope: Scope) -> Self {
+        Select {
+            shape: SelectShape {
+                scoped: scope.is_scoped(),
+                from,
+                joins: Vec::new(),
+                cond: None,
+                order: Vec::new(),
+                limit: None,
+                offset: None,
+                agg: None,
+            },
+            params: vec![scope.first_param()],
+            scope,
+            _s: PhantomData,
+        }
+    }
+
+    fn push(&mut self, v: Value) -> Slot {
+        self.params.push(v);
+        (self.params.len() - 1) as Slot
+    }
+
+    /// Adds a condition, ANDed with earlier ones and with the tenant predicate.
+    pub fn filter(mut self, cond: Cond<S>) -> Self {
+        let node = cond.append_to(&mut self.params);
+        self.shape.cond = Some(match self.shape.cond.take() {
+            None => node,
+            Some(crate::query::shape::Node::And(mut all)) => {
+                all.push(node);
+                crate::query::shape::Node::And(all)
+            }
+            Some(prev) => crate::query::shape::Node::And(vec![prev, node]),
+        });
+        self
+    }
+
+    /// Adds an ordering term (`Project::created_at().desc()`).
+    pub fn order_by(mut self, order: OrderBy<S>) -> Self {
+        self.shape.order.push((order.col, order.desc));
+        self
+    }
+
+    /// At most `n` rows (a bound parameter, so one cached statement serves every limit).
+    pub fn limit(mut self, n: u64) -> Self {
+        self.shape.limit = Some(self.push(count_value(n)));
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        if self.shape.limit.is_none() {
+            // SQLite needs a LIMIT before an OFFSET; -1 means "no limit".
+            self.shape.limit = Some(self.push(Value::Integer(-1)));
+        }
+        self.shape.offset = Some(self.push(count_value(n)));
+        self
+    }
+
+    /// `INNER JOIN` another owned table, `on` a condition over both. The joined table gets
+    /// its own tenant predicate, bound to this statement's tenant, inside the `ON` clause.
+    pub fn join<U: Owned>(
+        mut self,
+        on: Cond<<S as Append<U>>::Out>,
+    ) -> Select<<S as Append<U>>::Out>
+    where
+        S: Append<U>,
+    {
+        let on = on.append_to(&mut self.params);
+        self.shape.joins.push(Join {
+            table: TableRef(U::INFO),
+            on,
+        });
+        Select {
+            shape: self.shape,
+            params: self.params,
+            scope: self.scope,
+            _s: PhantomData,
+        }
+    }
+
+    fn aggregate<R>(mut self, agg: Agg) -> Aggregate<S, R> {
+        self.shape.agg = Some(agg);
+        self.shape.order.clear();
+        Aggregate {
+            select: self,
+            _r: PhantomData,
+        }
+    }
+
+    /// `SELECT COUNT(*)`.
+    pub fn count(self) -> Aggregate<S, i64> {
+        self.aggregate(Agg::Count)
+    }
+
+    /// `SELECT SUM(column)`; `None` when no row matches.
+    pub fn sum<T: Table, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
+    where
+        T: InSource<S, I>,
+    {
+        self.aggregate(Agg::Sum(column.col_ref()))
+    }
+
+    /// `SELECT AVG(column)`; `None` when no row matches.
+    pub fn avg<T: Table, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
+    where
+        T: InSource<S, I>,
+    {
+        self.aggregate(Agg::Avg(column.col_ref()))
+    }
+
+    /// `SELECT MIN(column)`; `None` when no row matches.
+    pub fn min<T: Table, V: Comparable, I>(
+        self,
+        column: Column<T, V>,
+    ) -> Aggregate<S, Option<V::Base>>
+    where
+        T: InSource<S, I>,
+    {
+        self.aggregate(Agg::Min(column.col_ref()))
+    }
+
+    /// `SELECT MAX(column)`; `None` when no row matches.
+    pub fn max<T: Table, V: Comparable, I>(
+        self,
+        column: Column<T, V>,
+    ) -> Aggregate<S, Option<V::Base>>
+    where
+        T: InSource<S, I>,
+    {
+        self.aggregate(Agg::Max(column.col_ref()))
+    }
+
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        crate::db::exec::explain(&self.__plan())
+    }
+}
+
+impl<S: Source> Fetch for Select<S> {
+    type Row = S::Row;
+    fn __plan(&self) -> Plan<'_> {
+        Plan {
+            scope: &self.scope,
+            kind: PlanKind::Select(&self.shape, &self.params),
+        }
+    }
+    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<S::Row> {
+        S::__decode(row, self.scope.reader().into())
+    }
+}
+
+/// A single-value query: `COUNT(*)`, `SUM`, `AVG`, `MIN`, `MAX`. Fetch it with
+/// [`Database::fetch_one`](crate::Database::fetch_one).
+pub struct Aggregate<S, R> {
+    select: Select<S>,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<S: Source, R> Aggregate<S, R> {
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        self.select.to_sql()
+    }
+}
+
+impl<S, R> std::fmt::Debug for Aggregate<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.select.fmt(f)
+    }
+}
+
+impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
+    type Row = R;
+    fn __plan(&self) -> Plan<'_> {
+        self.select.__plan()
+    }
+    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<R> {
+        R::from_sql(row.get_ref(0)?).ok_or(Error::Decode {
+            table: self.select.shape.from.0.name,
+            column: "aggregate",
+            expected: R::EXPECTED,
+        })
+    }
+}
+
+/// Column types that `SUM` and `AVG` accept.
+pub trait Numeric: SqlType {
+    /// The type without `Option`.
+    type Base: SqlType;
+}
+/// Column types that `MIN` and `MAX` accept.
+pub trait Comparable: SqlType {
+    /// The type without `Option`.
+    type Base: SqlType;
+}
+
+macro_rules! agg_types {
+    (numeric: $($n:ty),*; comparable: $($c:ty),*) => {
+        $(
+            impl Numeric for $n { type Base = $n; }
+            impl Numeric for Option<$n> { type Base = $n; }
+        )*
+        $(
+            impl Comparable for $c { type Base = $c; }
+            impl Comparable for Option<$c> { type Base = $c; }
+        )*
+    };
+}
+agg_types!(numeric: i64, i32, f64; comparable: i64, i32, f64, String, uuid::Uuid);

@@ -1,0 +1,327 @@
+//! `INSERT`, `UPDATE`, `DELETE`, and audited raw SQL.
+
+use std::marker::PhantomData;
+
+use crate::error::Result;
+use crate::query::expr::{Column, Cond};
+use crate::query::shape::{DeleteShape, InsertShape, Node, Slot, TableRef, UpdateShape};
+use crate::query::source::{Nil, Src};
+use crate::query::{Execute, Plan, PlanKind, Scope};
+use crate::schema::Table;
+use crate::tenant::Admin;
+use crate::value::{IntoSql, Value};
+
+/// An `INSERT` of one or many rows of `T`. The tenant column is set from the token, never
+/// from the row (the insert form has no tenant field). Many rows are sent in chunks under
+/// SQLite's and D1's 100-parameter limit, inside one transaction: all or nothing.
+pub struct Insert<T> {
+    shape: InsertShape,
+    values: Vec<Value>,
+    rows: usize,
+    scope: Scope,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Insert<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Insert")
+            .field("shape", &self.shape)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Table> Insert<T> {
+    pub(crate) fn new(scope: Scope, rows: impl IntoIterator<Item = T::New>, upsert: bool) -> Self {
+        let mut values = Vec::new();
+        let mut count = 0;
+        for row in rows {
+            T::__push_new(row, &mut values);
+            count += 1;
+        }
+        Insert {
+            shape: InsertShape {
+                scoped: scope.is_scoped(),
+                table: TableRef(T::INFO),
+                rows: 0,
+                upsert,
+            },
+            values,
+            rows: count,
+            scope,
+            _t: PhantomData,
+        }
+    }
+
+    /// The SQLite SQL and parameters of the first chunk.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        crate::db::exec::explain(&self.__plan())
+    }
+}
+
+impl<T: Table> Execute for Insert<T> {
+    fn __plan(&self) -> Plan<'_> {
+        Plan {
+            scope: &self.scope,
+            kind: PlanKind::Insert {
+                base: &self.shape,
+                values: &self.values,
+                rows: self.rows,
+            },
+        }
+    }
+}
+
+/// A column that an `UPDATE` of `T` may assign.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be assigned in an update of `{T}`",
+    label = "not assignable here",
+    note = "the tenant column is set by tenantry on insert and never changes (moving rows between tenants is an explicit transfer); other columns must belong to `{T}`"
+)]
+pub trait Assign<T> {
+    /// The column's value type.
+    type Value;
+    #[doc(hidden)]
+    fn __index(&self) -> u16;
+}
+
+impl<T: Table, V> Assign<T> for Column<T, V> {
+    type Value = V;
+    fn __index(&self) -> u16 {
+        self.col_ref().index
+    }
+}
+
+/// `UPDATE` of `T` before its first `SET`: not executable yet.
+#[must_use = "an update needs at least one `.set(column, value)`"]
+pub struct UpdateBuilder<T> {
+    scope: Scope,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for UpdateBuilder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateBuilder").finish_non_exhaustive()
+    }
+}
+
+impl<T: Table> UpdateBuilder<T> {
+    pub(crate) fn new(scope: Scope) -> Self {
+        UpdateBuilder {
+            scope,
+            _t: PhantomData,
+        }
+    }
+
+    /// `SET column = value`.
+    pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Update<T> {
+        let update = Update {
+            shape: UpdateShape {
+                scoped: self.scope.is_scoped(),
+                table: TableRef(T::INFO),
+                sets: Vec::new(),
+                cond: None,
+            },
+            params: vec![self.scope.first_param()],
+            scope: self.scope,
+            _t: PhantomData,
+        };
+        update.set(column, value)
+    }
+}
+
+/// An `UPDATE` of `T`'s rows of one tenant. Without a filter it updates all of them.
+pub struct Update<T> {
+    shape: UpdateShape,
+    params: Vec<Value>,
+    scope: Scope,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Update<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Update")
+            .field("shape", &self.shape)
+            .finish_non_exhaustive()
+    }
+}
+
+fn and_node(prev: Option<Node>, node: Node) -> Node {
+    match prev {
+        None => node,
+        Some(Node::And(mut all)) => {
+            all.push(node);
+            Node::And(all)
+        }
+        Some(prev) => Node::And(vec![prev, node]),
+    }
+}
+
+impl<T: Table> Update<T> {
+    /// Another `SET column = value`.
+    pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
+        let col = crate::query::shape::ColRef {
+            table: TableRef(T::INFO),
+            index: column.__index(),
+        };
+        self.params.push(value.into_value());
+        self.shape.sets.push((col, (self.params.len() - 1) as Slot));
+        self
+    }
+
+    /// Restricts the rows updated (ANDed with the tenant predicate).
+    pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
+        let node = cond.append_to(&mut self.params);
+        self.shape.cond = Some(and_node(self.shape.cond.take(), node));
+        self
+    }
+
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        crate::db::exec::explain(&self.__plan())
+    }
+}
+
+impl<T: Table> Execute for Update<T> {
+    fn __plan(&self) -> Plan<'_> {
+        Plan {
+            scope: &self.scope,
+            kind: PlanKind::Update(&self.shape, &self.params),
+        }
+    }
+}
+
+/// `DELETE` from `T` before it says which rows: not executable yet. Call
+/// [`filter`](DeleteBuilder::filter), or [`all_rows`](DeleteBuilder::all_rows) to delete
+/// every row of the tenant on purpose.
+#[must_use = "a delete needs `.filter(...)` or `.all_rows()`"]
+pub struct DeleteBuilder<T> {
+    scope: Scope,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for DeleteBuilder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeleteBuilder").finish_non_exhaustive()
+    }
+}
+
+impl<T: Table> DeleteBuilder<T> {
+    pub(crate) fn new(scope: Scope) -> Self {
+        DeleteBuilder {
+            scope,
+            _t: PhantomData,
+        }
+    }
+
+    /// Deletes the rows matching `cond` (and the tenant predicate).
+    pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Delete<T> {
+        self.all_rows().filter(cond)
+    }
+
+    /// Deletes every row of `T` in scope (all of the tenant's rows).
+    pub fn all_rows(self) -> Delete<T> {
+        Delete {
+            shape: DeleteShape {
+                scoped: self.scope.is_scoped(),
+                table: TableRef(T::INFO),
+                cond: None,
+            },
+            params: vec![self.scope.first_param()],
+            scope: self.scope,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// A `DELETE` from `T`, scoped to one tenant.
+pub struct Delete<T> {
+    shape: DeleteShape,
+    params: Vec<Value>,
+    scope: Scope,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Delete<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delete")
+            .field("shape", &self.shape)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Table> Delete<T> {
+    /// Restricts the rows deleted further.
+    pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
+        let node = cond.append_to(&mut self.params);
+        self.shape.cond = Some(and_node(self.shape.cond.take(), node));
+        self
+    }
+
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        crate::db::exec::explain(&self.__plan())
+    }
+}
+
+impl<T: Table> Execute for Delete<T> {
+    fn __plan(&self) -> Plan<'_> {
+        Plan {
+            scope: &self.scope,
+            kind: PlanKind::Delete(&self.shape, &self.params),
+        }
+    }
+}
+
+/// Raw SQL, allowed only through an [`Admin`] capability and reported to the audit hook
+/// each time it runs. The text is a `&'static str`, so it cannot be assembled from input;
+/// values go in as bound parameters with [`bind`](RawSql::bind).
+///
+/// ```
+/// # fn main() -> tenantry::Result<()> {
+/// let db = tenantry::Database::open_in_memory()?;
+/// let admin = tenantry::Admin::new("doc example: raw SQL");
+/// db.execute(admin.raw_sql("CREATE TABLE notes (body TEXT)"))?;
+/// db.execute(admin.raw_sql("INSERT INTO notes (body) VALUES (?)").bind("hi"))?;
+/// let bodies = db.fetch_raw(admin.raw_sql("SELECT body FROM notes"), |row| row.get::<_, String>(0))?;
+/// assert_eq!(bodies, ["hi"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct RawSql {
+    pub(crate) sql: &'static str,
+    pub(crate) params: Vec<Value>,
+    pub(crate) scope: Scope,
+}
+
+impl RawSql {
+    /// Binds the next `?`.
+    pub fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.params.push(value.into());
+        self
+    }
+}
+
+impl Admin {
+    /// Raw SQL, audited. See [`RawSql`].
+    pub fn raw_sql(&self, sql: &'static str) -> RawSql {
+        RawSql {
+            sql,
+            params: Vec::new(),
+            scope: Scope::Admin(self.tag()),
+        }
+    }
+
+    pub(crate) fn scope(&self) -> Scope {
+        Scope::Admin(self.tag())
+    }
+}
+
+impl Execute for RawSql {
+    fn __plan(&self) -> Plan<'_> {
+        Plan {
+            scope: &self.scope,
+            kind: PlanKind::Raw(self.sql, &self.params),
+        }
+    }
+}

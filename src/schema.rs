@@ -1,0 +1,253 @@
+//! Table declarations: what the derive knows about a table, and the DDL made from it.
+
+use sea_query::{ColumnDef, Index, SqliteQueryBuilder, Table as SqTable};
+
+use crate::error::{Error, Result};
+use crate::tenant::TenantId;
+use crate::value::SqlKind;
+
+/// One column of a declared table.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ColumnInfo {
+    /// Column name, as written in SQL.
+    pub name: &'static str,
+    /// Declared storage class.
+    pub kind: SqlKind,
+    /// Whether it accepts `NULL`.
+    pub nullable: bool,
+}
+
+/// A unique constraint.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct UniqueInfo {
+    /// Indexes into [`TableInfo::columns`].
+    pub columns: &'static [usize],
+    /// `true` when declared `#[unique(global)]`: unique across tenants, without the tenant
+    /// column. Off by default, because such a constraint reveals other tenants' values.
+    pub global: bool,
+}
+
+/// Everything tenantry knows about a declared table. Built by `#[derive(Table)]`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TableInfo {
+    /// Table name.
+    pub name: &'static str,
+    /// Columns in declaration order, the tenant column included.
+    pub columns: &'static [ColumnInfo],
+    /// Index of the tenant column for an owned table; `None` for a global table.
+    pub tenant: Option<usize>,
+    /// Index of the primary-key column.
+    pub primary_key: usize,
+    /// Unique constraints.
+    pub unique: &'static [UniqueInfo],
+    /// Secondary indexes (column indexes, the tenant column not included: it is prepended).
+    pub indexes: &'static [&'static [usize]],
+}
+
+#[doc(hidden)]
+impl TableInfo {
+    pub const fn new(
+        name: &'static str,
+        columns: &'static [ColumnInfo],
+        tenant: Option<usize>,
+        primary_key: usize,
+        unique: &'static [UniqueInfo],
+        indexes: &'static [&'static [usize]],
+    ) -> Self {
+        TableInfo {
+            name,
+            columns,
+            tenant,
+            primary_key,
+            unique,
+            indexes,
+        }
+    }
+}
+
+#[doc(hidden)]
+impl ColumnInfo {
+    pub const fn new(name: &'static str, kind: SqlKind, nullable: bool) -> Self {
+        ColumnInfo {
+            name,
+            kind,
+            nullable,
+        }
+    }
+}
+
+#[doc(hidden)]
+impl UniqueInfo {
+    pub const fn new(columns: &'static [usize], global: bool) -> Self {
+        UniqueInfo { columns, global }
+    }
+}
+
+impl TableInfo {
+    /// Whether the table is owned by a tenant.
+    pub fn is_owned(&self) -> bool {
+        self.tenant.is_some()
+    }
+
+    /// Name of the tenant column, for an owned table.
+    pub fn tenant_column(&self) -> Option<&'static str> {
+        self.tenant.map(|i| self.columns[i].name)
+    }
+
+    /// Columns a key or index spans: the tenant column first (for owned tables), then `cols`.
+    fn scoped_columns(&self, cols: &[usize], global: bool) -> Vec<&'static str> {
+        let tenant = if global { None } else { self.tenant };
+        tenant
+            .into_iter()
+            .chain(cols.iter().copied())
+            .map(|i| self.columns[i].name)
+            .collect()
+    }
+
+    /// The SQLite DDL: `CREATE TABLE` then one `CREATE INDEX` per declared index.
+    ///
+    /// The primary key and every unique key of an owned table lead with the tenant column,
+    /// so two tenants may hold the same ids without conflict and a conflict never reveals
+    /// another tenant's row.
+    pub fn ddl(&self) -> Vec<String> {
+        let mut create = SqTable::create();
+        create.table(self.name).if_not_exists();
+        for column in self.columns {
+            let mut def = ColumnDef::new(column.name);
+            match column.kind {
+                SqlKind::Text => def.text(),
+                SqlKind::Integer => def.integer(),
+                SqlKind::Real => def.double(),
+                SqlKind::Blob => def.blob(),
+            };
+            if !column.nullable {
+                def.not_null();
+            }
+            create.col(def);
+        }
+        let mut pk = Index::create();
+        for name in self.scoped_columns(&[self.primary_key], false) {
+            pk.col(name);
+        }
+        create.primary_key(&mut pk);
+        for unique in self.unique {
+            let mut idx = Index::create();
+            idx.unique();
+            for name in self.scoped_columns(unique.columns, unique.global) {
+                idx.col(name);
+            }
+            create.index(&mut idx);
+        }
+        let mut out = vec![create.to_string(SqliteQueryBuilder)];
+        for cols in self.indexes {
+            let names = self.scoped_columns(cols, false);
+            let mut idx = Index::create();
+            idx.if_not_exists()
+                .name(format!("idx_{}_{}", self.name, names.join("_")))
+                .table(self.name);
+            for name in names {
+                idx.col(name);
+            }
+            out.push(idx.to_string(SqliteQueryBuilder));
+        }
+        out
+    }
+}
+
+/// Who a row is decoded for.
+#[derive(Clone, Copy)]
+pub(crate) enum Reader<'a> {
+    /// A scoped statement: every row must carry this tenant.
+    Tenant(&'a TenantId),
+    /// An audited cross-tenant statement: the stored tenant is taken as it is.
+    Admin,
+}
+
+/// A declared table. Implemented by `#[derive(Table)]`; the derive's checks (ownership,
+/// exactly one tenant column, one primary key) are what make the implementation sound.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenantry table",
+    note = "declare it with `#[derive(tenantry::Table)]` and `#[table(name = \"...\", owned)]` or `global`"
+)]
+pub trait Table: Sized + 'static {
+    /// What the derive recorded about the table.
+    const INFO: &'static TableInfo;
+    /// Type of the primary-key column.
+    type Key;
+    /// The insert form: every column but the tenant column, which is set from the token.
+    type New;
+
+    #[doc(hidden)]
+    fn __decode(
+        row: &rusqlite::Row<'_>,
+        offset: usize,
+        reader: crate::__private::Reader<'_>,
+    ) -> Result<Self>;
+    #[doc(hidden)]
+    fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
+}
+
+/// A table whose rows each belong to one tenant (`#[table(owned)]`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenant-owned table",
+    note = "scoped statements, joins and subqueries take only tables declared `#[table(owned)]`; global tables need an `Admin` capability"
+)]
+pub trait Owned: Table {}
+
+/// A table without a tenant column (`#[table(global)]`), reachable only through an
+/// [`Admin`](crate::Admin) capability or the auth layer.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a global table",
+    note = "tenant-owned tables are reached with a `TenantId`, e.g. `Table::select(&tenant)`"
+)]
+pub trait Global: Table {}
+
+/// Decodes column `index` of `info` at result position `at`.
+pub(crate) fn decode_column<V: crate::SqlType>(
+    row: &rusqlite::Row<'_>,
+    at: usize,
+    info: &'static TableInfo,
+    index: usize,
+) -> Result<V> {
+    let value = row.get_ref(at)?;
+    V::from_sql(value).ok_or(Error::Decode {
+        table: info.name,
+        column: info.columns[index].name,
+        expected: V::EXPECTED,
+    })
+}
+
+/// Decodes the tenant column: it must equal the reader's tenant, which is then returned
+/// (a stored value never becomes a `TenantId` on a scoped path).
+pub(crate) fn decode_tenant(
+    row: &rusqlite::Row<'_>,
+    at: usize,
+    info: &'static TableInfo,
+    reader: Reader<'_>,
+) -> Result<TenantId> {
+    let stored = row.get_ref(at)?;
+    let mismatch = || Error::TenantMismatch { table: info.name };
+    match reader {
+        Reader::Tenant(t) => {
+            let mut buf = [0u8; 36];
+            if stored.as_bytes().ok() == Some(t.encode(&mut buf).as_bytes()) {
+                Ok(*t)
+            } else {
+                Err(mismatch())
+            }
+        }
+        Reader::Admin => stored
+            .as_bytes()
+            .ok()
+            .and_then(crate::value::parse_canonical_uuid)
+            .map(TenantId::from_trusted)
+            .ok_or(Error::Decode {
+                table: info.name,
+                column: info.columns[info.tenant.unwrap_or(0)].name,
+                expected: "tenant id",
+            }),
+    }
+}

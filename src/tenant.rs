@@ -1,0 +1,200 @@
+//! The tenant token and the cross-tenant capability.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+/// Proof that the code holding it acts for exactly one tenant.
+///
+/// A `TenantId` is the only thing that scopes a statement or an object key. It cannot be
+/// built from a [`Uuid`], a string, `FromStr`, `Deserialize` or `Default`: it is minted
+/// only by the auth layer, by [`TenantId::generate`] for a brand-new tenant, or by an
+/// audited [`Admin`] capability for an existing one. Values read back from the database
+/// never turn into a `TenantId`: a row's tenant column is filled from the token the
+/// statement was built with, after checking that the stored value matches it.
+///
+/// Tenant ids are not secrets (they appear in object keys), so `TenantId` is `Display`,
+/// `Debug` and `Serialize`.
+///
+/// ```compile_fail
+/// // There is no way to forge one from a Uuid:
+/// let t = tenantry::TenantId::from(uuid::Uuid::nil());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(Uuid);
+
+impl TenantId {
+    /// Mints the id of a brand-new tenant (a random version 4 UUID).
+    ///
+    /// Harmless by construction: no existing data belongs to a fresh random id.
+    pub fn generate() -> Self {
+        TenantId(Uuid::new_v4())
+    }
+
+    /// The tenant's id as a [`Uuid`]. Going this way is free; coming back is not.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// Canonical text form (lower-case, hyphenated), written into `buf`: the form stored in
+    /// the tenant column and used in object keys.
+    pub fn encode<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
+        self.0.hyphenated().encode_lower(buf)
+    }
+
+    /// Crate-internal minting; every public path to it is audited or is the auth layer.
+    pub(crate) fn from_trusted(id: Uuid) -> Self {
+        TenantId(id)
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TenantId({})", self.0.hyphenated())
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl serde::Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 36];
+        s.serialize_str(self.encode(&mut buf))
+    }
+}
+
+/// A capability for work that crosses tenants: admin jobs, queue workers, migrations, tests.
+///
+/// It is created with a `&'static str` reason, so every use is greppable, and each use
+/// (minting a tenant, running raw SQL, reading a global table) reaches the [audit hook].
+/// There is one capability value per use site, never a global "unscoped" switch.
+///
+/// ```
+/// use tenantry::Admin;
+/// let admin = Admin::new("export worker claims the next job");
+/// let tenant = admin.tenant(uuid::Uuid::new_v4());
+/// assert_eq!(admin.reason(), "export worker claims the next job");
+/// # let _ = tenant;
+/// ```
+///
+/// [audit hook]: set_audit_hook
+#[derive(Debug)]
+pub struct Admin {
+    tag: AuditTag,
+}
+
+/// Who to blame for an unscoped statement: copied from the [`Admin`] that built it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuditTag {
+    reason: &'static str,
+    location: &'static Location<'static>,
+}
+
+impl AuditTag {
+    pub(crate) fn fire(self, action: AuditAction<'_>) {
+        let hook = AUDIT_HOOK
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hook) = hook.as_ref() {
+            hook(&AuditEvent {
+                reason: self.reason,
+                location: self.location,
+                action,
+            });
+        }
+    }
+}
+
+impl Admin {
+    /// Creates the capability. The reason is a string literal on purpose: it names the job
+    /// in code review, in `grep` and in audit logs.
+    #[track_caller]
+    pub fn new(reason: &'static str) -> Self {
+        let tag = AuditTag {
+            reason,
+            location: Location::caller(),
+        };
+        tag.fire(AuditAction::Created);
+        Admin { tag }
+    }
+
+    /// Why this capability exists.
+    pub fn reason(&self) -> &'static str {
+        self.tag.reason
+    }
+
+    /// Where in the source it was created.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.tag.location
+    }
+
+    /// Acts for an existing tenant, e.g. one whose id was read from a job row. Audited.
+    pub fn tenant(&self, id: Uuid) -> TenantId {
+        self.tag.fire(AuditAction::MintTenant { tenant: id });
+        TenantId::from_trusted(id)
+    }
+
+    pub(crate) fn tag(&self) -> AuditTag {
+        self.tag
+    }
+}
+
+/// One use of an [`Admin`] capability, as passed to the [audit hook](set_audit_hook).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct AuditEvent<'a> {
+    /// The capability's reason, as given to [`Admin::new`].
+    pub reason: &'static str,
+    /// Where the capability was created.
+    pub location: &'static Location<'static>,
+    /// What it was used for.
+    pub action: AuditAction<'a>,
+}
+
+/// What an [`Admin`] capability was used for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum AuditAction<'a> {
+    /// The capability was created.
+    Created,
+    /// A [`TenantId`] was minted for an existing tenant.
+    MintTenant {
+        /// The tenant acted for.
+        tenant: Uuid,
+    },
+    /// A statement ran without a tenant scope: raw SQL, a global table, or all tenants' rows.
+    Unscoped {
+        /// The SQL text (values are bound parameters and do not appear in it).
+        sql: &'a str,
+    },
+}
+
+type Hook = Box<dyn Fn(&AuditEvent<'_>) + Send + Sync>;
+static AUDIT_HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+
+/// Installs the process-wide audit hook, replacing any earlier one.
+///
+/// The hook runs synchronously on every use of an [`Admin`] capability; keep it fast
+/// (log, count, or send to a channel).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// static USES: AtomicUsize = AtomicUsize::new(0);
+/// tenantry::set_audit_hook(|event| {
+///     if event.reason == "doc example" { USES.fetch_add(1, Ordering::SeqCst); }
+/// });
+/// let _ = tenantry::Admin::new("doc example");
+/// assert_eq!(USES.load(Ordering::SeqCst), 1);
+/// ```
+pub fn set_audit_hook(hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) {
+    let mut slot = AUDIT_HOOK
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *slot = Some(Box::new(hook));
+}

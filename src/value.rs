@@ -1,0 +1,282 @@
+//! Column types: how Rust values are bound as parameters and decoded from rows.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use uuid::Uuid;
+
+use crate::tenant::TenantId;
+
+/// A bound parameter. Values only ever travel as parameters, never inside SQL text.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// A 64-bit integer (also `bool` as 0/1).
+    Integer(i64),
+    /// A 64-bit float.
+    Real(f64),
+    /// UTF-8 text, stored byte-exact.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+    /// A UUID, stored as canonical lower-case hyphenated text.
+    Uuid(Uuid),
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Uuid(u) => {
+                let mut buf = [0u8; 36];
+                let text = u.hyphenated().encode_lower(&mut buf).to_owned();
+                ToSqlOutput::Owned(rusqlite::types::Value::Text(text))
+            }
+        })
+    }
+}
+
+/// Binds `value` at 1-based `index` without allocating for UUIDs.
+pub(crate) fn bind(
+    stmt: &mut rusqlite::Statement<'_>,
+    index: usize,
+    value: &Value,
+) -> rusqlite::Result<()> {
+    match value {
+        Value::Uuid(u) => {
+            let mut buf = [0u8; 36];
+            stmt.raw_bind_parameter(index, &*u.hyphenated().encode_lower(&mut buf))
+        }
+        Value::Text(s) => stmt.raw_bind_parameter(index, s.as_str()),
+        Value::Integer(i) => stmt.raw_bind_parameter(index, *i),
+        Value::Real(r) => stmt.raw_bind_parameter(index, *r),
+        Value::Blob(b) => stmt.raw_bind_parameter(index, b.as_slice()),
+        Value::Null => stmt.raw_bind_parameter(index, rusqlite::types::Null),
+    }
+}
+
+/// The storage class a column is declared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlKind {
+    /// `TEXT`
+    Text,
+    /// `INTEGER`
+    Integer,
+    /// `REAL`
+    Real,
+    /// `BLOB`
+    Blob,
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that a column can hold.
+///
+/// Implemented for `String`, `i64`, `i32`, `f64`, `bool`, `Vec<u8>`, [`Uuid`] and
+/// `Option` of each (a nullable column). Sealed: the set of storage mappings is the
+/// library's, so every value round-trips byte-exact.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a tenantry column",
+    note = "use String, i64, i32, f64, bool, Vec<u8>, uuid::Uuid, or an Option of one of them"
+)]
+pub trait SqlType: sealed::Sealed + Sized {
+    /// Declared storage class.
+    const KIND: SqlKind;
+    /// Whether the column accepts `NULL`.
+    const NULLABLE: bool = false;
+    /// Name used in decode errors.
+    const EXPECTED: &'static str;
+    /// The parameter for this value.
+    fn to_value(&self) -> Value;
+    /// Decodes a stored value; `None` when it does not fit the type.
+    fn from_sql(value: ValueRef<'_>) -> Option<Self>;
+}
+
+macro_rules! integer_type {
+    ($t:ty, $name:literal) => {
+        impl sealed::Sealed for $t {}
+        impl SqlType for $t {
+            const KIND: SqlKind = SqlKind::Integer;
+            const EXPECTED: &'static str = $name;
+            fn to_value(&self) -> Value {
+                Value::Integer(i64::from(*self))
+            }
+            fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+                match value {
+                    ValueRef::Integer(i) => <$t>::try_from(i).ok(),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+integer_type!(i64, "64-bit integer");
+integer_type!(i32, "32-bit integer");
+
+impl sealed::Sealed for bool {}
+impl SqlType for bool {
+    const KIND: SqlKind = SqlKind::Integer;
+    const EXPECTED: &'static str = "boolean (0 or 1)";
+    fn to_value(&self) -> Value {
+        Value::Integer(i64::from(*self))
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Integer(0) => Some(false),
+            ValueRef::Integer(1) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl sealed::Sealed for f64 {}
+impl SqlType for f64 {
+    const KIND: SqlKind = SqlKind::Real;
+    const EXPECTED: &'static str = "floating-point number";
+    fn to_value(&self) -> Value {
+        Value::Real(*self)
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Real(r) => Some(r),
+            // SQLite stores integral REAL values compactly and may hand them back as integers.
+            ValueRef::Integer(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl sealed::Sealed for String {}
+impl SqlType for String {
+    const KIND: SqlKind = SqlKind::Text;
+    const EXPECTED: &'static str = "UTF-8 text";
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+impl sealed::Sealed for Vec<u8> {}
+impl SqlType for Vec<u8> {
+    const KIND: SqlKind = SqlKind::Blob;
+    const EXPECTED: &'static str = "blob";
+    fn to_value(&self) -> Value {
+        Value::Blob(self.clone())
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Blob(b) => Some(b.to_vec()),
+            _ => None,
+        }
+    }
+}
+
+impl sealed::Sealed for Uuid {}
+impl SqlType for Uuid {
+    const KIND: SqlKind = SqlKind::Text;
+    const EXPECTED: &'static str = "canonical lower-case hyphenated UUID";
+    fn to_value(&self) -> Value {
+        Value::Uuid(*self)
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        parse_canonical_uuid(value.as_bytes().ok()?)
+    }
+}
+
+/// Accepts only the canonical stored form, so one id has exactly one spelling.
+pub(crate) fn parse_canonical_uuid(text: &[u8]) -> Option<Uuid> {
+    if text.len() != 36 {
+        return None;
+    }
+    let id = Uuid::try_parse_ascii(text).ok()?;
+    let mut buf = [0u8; 36];
+    (id.hyphenated().encode_lower(&mut buf).as_bytes() == text).then_some(id)
+}
+
+impl<T: SqlType> sealed::Sealed for Option<T> {}
+impl<T: SqlType> SqlType for Option<T> {
+    const KIND: SqlKind = T::KIND;
+    const NULLABLE: bool = true;
+    const EXPECTED: &'static str = T::EXPECTED;
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, T::to_value)
+    }
+    fn from_sql(value: ValueRef<'_>) -> Option<Self> {
+        match value {
+            ValueRef::Null => Some(None),
+            other => T::from_sql(other).map(Some),
+        }
+    }
+}
+
+/// A Rust value usable where a column of type `V` is compared or assigned.
+///
+/// `V` itself always works; `&str` works for text columns, and a bare `T` for an
+/// `Option<T>` column.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with or assigned to a column of type `{V}`",
+    note = "pass a value of the column's own type `{V}`"
+)]
+pub trait IntoSql<V> {
+    /// The parameter for this value.
+    fn into_value(self) -> Value;
+}
+
+impl<V: SqlType> IntoSql<V> for V {
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
+}
+impl<V: SqlType> IntoSql<V> for &V {
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
+}
+impl IntoSql<String> for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+impl IntoSql<Option<String>> for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+macro_rules! into_option {
+    ($($t:ty),*) => {$(
+        impl IntoSql<Option<$t>> for $t {
+            fn into_value(self) -> Value {
+                self.to_value()
+            }
+        }
+    )*};
+}
+into_option!(String, i64, i32, f64, bool, Vec<u8>, Uuid);
+
+/// Binds the tenant as text without allocating.
+pub(crate) fn tenant_value(t: &TenantId) -> Value {
+    Value::Uuid(t.as_uuid())
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl<T: SqlType> From<T> for Value {
+    fn from(v: T) -> Value {
+        v.to_value()
+    }
+}

@@ -1,0 +1,85 @@
+//! The seed's tables, declared once for every integration test.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(unreachable_pub, reason = "shared by several test binaries")]
+
+use tenantry::{Table, TenantId};
+use uuid::Uuid;
+
+/// `projects`, as in the seed.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "projects", owned)]
+pub struct Project {
+    #[tenant]
+    pub user_id: TenantId,
+    #[primary_key]
+    pub id: Uuid,
+    pub name: String,
+    #[index]
+    pub created_at: String,
+}
+
+/// `export_jobs`: the job queue.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "export_jobs", owned, index(status, created_at))]
+pub struct ExportJob {
+    #[tenant]
+    pub user_id: TenantId,
+    #[primary_key]
+    pub id: Uuid,
+    #[index]
+    pub project_id: Uuid,
+    pub status: String,
+    pub progress: i64,
+    pub output_key: Option<String>,
+    pub created_at: String,
+}
+
+/// `working_clips`: clips cut from a project's video.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "working_clips", owned)]
+pub struct WorkingClip {
+    #[tenant]
+    pub user_id: TenantId,
+    #[primary_key]
+    pub id: Uuid,
+    #[index]
+    pub project_id: Uuid,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    #[unique]
+    pub label: Option<String>,
+}
+
+/// `settings`: one value per key and user.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "settings", owned)]
+pub struct Setting {
+    #[tenant]
+    pub user_id: TenantId,
+    #[primary_key]
+    pub key: String,
+    pub value: String,
+}
+
+/// A global table: no tenant column.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "feature_flags", global)]
+pub struct FeatureFlag {
+    #[primary_key]
+    pub name: String,
+    pub enabled: bool,
+}
+
+pub fn open_seed_db() -> tenantry::Database {
+    let db = tenantry::Database::open_in_memory().expect("in-memory database");
+    db.create_table::<Project>().unwrap();
+    db.create_table::<ExportJob>().unwrap();
+    db.create_table::<WorkingClip>().unwrap();
+    db.create_table::<Setting>().unwrap();
+    db.create_table::<FeatureFlag>().unwrap();
+    db
+}
+
+pub fn admin_tenant(reason: &'static str, id: Uuid) -> TenantId {
+    tenantry::Admin::new(reason).tenant(id)
+}
