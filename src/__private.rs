@@ -69,7 +69,7 @@ pub fn get<T: Owned, K: IntoSql<T::Key>>(
 where
     T::Key: SqlType,
 {
-    select::<T>(tenant).filter(key.eq(value)).limit(1)
+    select::<T>(tenant).filter(key.eq(value))
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {

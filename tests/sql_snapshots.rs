@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting, WorkingClip};
+use common::{
+    ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting,
+    WorkingClip,
+};
 use insta::assert_snapshot;
 use tenantry::{Admin, Sql, Table, TenantId, exists, not_exists};
 use uuid::Uuid;
@@ -26,12 +29,22 @@ fn show(sql: tenantry::Result<Sql>) -> String {
 }
 
 fn new_project(n: u128) -> NewProject {
-    NewProject { id: id(n), name: format!("project {n}"), created_at: "2026-11-27 10:00:00".into() }
+    NewProject {
+        id: id(n),
+        name: format!("project {n}"),
+        created_at: "2026-11-27 10:00:00".into(),
+    }
 }
 
 #[test]
 fn ddl() {
-    let all = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO, FeatureFlag::INFO];
+    let all = [
+        Project::INFO,
+        ExportJob::INFO,
+        WorkingClip::INFO,
+        Setting::INFO,
+        FeatureFlag::INFO,
+    ];
     let text: Vec<String> = all.iter().flat_map(|info| info.ddl()).collect();
     assert_snapshot!("ddl", text.join(";\n"));
 }
@@ -48,7 +61,11 @@ fn select_shapes() {
                 .filter(ExportJob::progress().gt(10_i64))
                 .filter(ExportJob::progress().le(90_i64))
                 .filter(ExportJob::status().ne("failed"))
-                .filter(ExportJob::created_at().ge("2026-01-01").and(ExportJob::created_at().lt("2027-01-01")))
+                .filter(
+                    ExportJob::created_at()
+                        .ge("2026-01-01")
+                        .and(ExportJob::created_at().lt("2027-01-01"))
+                )
                 .to_sql()
         )
     );
@@ -56,7 +73,12 @@ fn select_shapes() {
         "select_or_not_is_wrapped_inside_tenant",
         show(
             Project::select(&t)
-                .filter(Project::name().eq("a").or(Project::name().like("%cup%")).or(Project::id().eq(id(2)).not()))
+                .filter(
+                    Project::name()
+                        .eq("a")
+                        .or(Project::name().like("%cup%"))
+                        .or(Project::id().eq(id(2)).not())
+                )
                 .to_sql()
         )
     );
@@ -73,7 +95,11 @@ fn select_shapes() {
         "select_empty_in_lists",
         show(
             ExportJob::select(&t)
-                .filter(ExportJob::status().is_in(Vec::<String>::new()).or(ExportJob::status().not_in(Vec::<String>::new())))
+                .filter(
+                    ExportJob::status()
+                        .is_in(Vec::<String>::new())
+                        .or(ExportJob::status().not_in(Vec::<String>::new()))
+                )
                 .to_sql()
         )
     );
@@ -81,26 +107,60 @@ fn select_shapes() {
         "select_like_and_nulls",
         show(
             ExportJob::select(&t)
-                .filter(ExportJob::output_key().is_null().or(ExportJob::output_key().not_like("%.tmp")))
+                .filter(
+                    ExportJob::output_key()
+                        .is_null()
+                        .or(ExportJob::output_key().not_like("%.tmp"))
+                )
                 .filter(ExportJob::output_key().is_not_null())
                 .to_sql()
         )
     );
     assert_snapshot!(
         "select_order_limit_offset",
-        show(Project::select(&t).order_by(Project::created_at().desc()).order_by(Project::name().asc()).limit(20).offset(40).to_sql())
+        show(
+            Project::select(&t)
+                .order_by(Project::created_at().desc())
+                .order_by(Project::name().asc())
+                .limit(20)
+                .offset(40)
+                .to_sql()
+        )
     );
-    assert_snapshot!("select_offset_without_limit", show(Project::select(&t).offset(5).to_sql()));
+    assert_snapshot!(
+        "select_offset_without_limit",
+        show(Project::select(&t).offset(5).to_sql())
+    );
 }
 
 #[test]
 fn aggregate_shapes() {
     let t = tenant();
-    assert_snapshot!("count", show(Project::select(&t).filter(Project::name().like("a%")).count().to_sql()));
-    assert_snapshot!("sum", show(ExportJob::select(&t).sum(ExportJob::progress()).to_sql()));
-    assert_snapshot!("avg", show(ExportJob::select(&t).avg(ExportJob::progress()).to_sql()));
-    assert_snapshot!("min", show(Project::select(&t).min(Project::created_at()).to_sql()));
-    assert_snapshot!("max", show(WorkingClip::select(&t).max(WorkingClip::end_ms()).to_sql()));
+    assert_snapshot!(
+        "count",
+        show(
+            Project::select(&t)
+                .filter(Project::name().like("a%"))
+                .count()
+                .to_sql()
+        )
+    );
+    assert_snapshot!(
+        "sum",
+        show(ExportJob::select(&t).sum(ExportJob::progress()).to_sql())
+    );
+    assert_snapshot!(
+        "avg",
+        show(ExportJob::select(&t).avg(ExportJob::progress()).to_sql())
+    );
+    assert_snapshot!(
+        "min",
+        show(Project::select(&t).min(Project::created_at()).to_sql())
+    );
+    assert_snapshot!(
+        "max",
+        show(WorkingClip::select(&t).max(WorkingClip::end_ms()).to_sql())
+    );
 }
 
 #[test]
@@ -136,20 +196,36 @@ fn subquery_shapes() {
         "in_subquery",
         show(
             Project::select(&t)
-                .filter(Project::id().in_sub(ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id())))
+                .filter(
+                    Project::id().in_sub(
+                        ExportJob::sub()
+                            .filter(ExportJob::status().eq("done"))
+                            .select(ExportJob::project_id())
+                    )
+                )
                 .to_sql()
         )
     );
     assert_snapshot!(
         "not_in_subquery",
-        show(Project::select(&t).filter(Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id()))).to_sql())
+        show(
+            Project::select(&t)
+                .filter(
+                    Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id()))
+                )
+                .to_sql()
+        )
     );
     assert_snapshot!(
         "exists_correlated",
         show(
             Project::select(&t)
-                .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))))
-                .filter(not_exists(WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))))
+                .filter(exists(
+                    ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))
+                ))
+                .filter(not_exists(
+                    WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))
+                ))
                 .to_sql()
         )
     );
@@ -157,7 +233,13 @@ fn subquery_shapes() {
         "delete_with_subquery",
         show(
             WorkingClip::delete(&t)
-                .filter(WorkingClip::project_id().in_sub(Project::sub().filter(Project::name().eq("old")).select(Project::id())))
+                .filter(
+                    WorkingClip::project_id().in_sub(
+                        Project::sub()
+                            .filter(Project::name().eq("old"))
+                            .select(Project::id())
+                    )
+                )
                 .to_sql()
         )
     );
@@ -166,9 +248,15 @@ fn subquery_shapes() {
 #[test]
 fn write_shapes() {
     let t = tenant();
-    assert_snapshot!("insert_one", show(Project::insert(&t, new_project(5)).to_sql()));
+    assert_snapshot!(
+        "insert_one",
+        show(Project::insert(&t, new_project(5)).to_sql())
+    );
     // 4 columns per row: 25 rows fit under the 100-parameter limit; this shows the first chunk.
-    assert_snapshot!("insert_many_first_chunk_of_three", show(Project::insert_many(&t, (0..3).map(new_project)).to_sql()));
+    assert_snapshot!(
+        "insert_many_first_chunk_of_three",
+        show(Project::insert_many(&t, (0..3).map(new_project)).to_sql())
+    );
     assert_snapshot!(
         "insert_nullable",
         show(
@@ -186,18 +274,53 @@ fn write_shapes() {
             .to_sql()
         )
     );
-    assert_snapshot!("upsert", show(Setting::upsert(&t, NewSetting { key: "theme".into(), value: "dark".into() }).to_sql()));
+    assert_snapshot!(
+        "upsert",
+        show(
+            Setting::upsert(
+                &t,
+                NewSetting {
+                    key: "theme".into(),
+                    value: "dark".into()
+                }
+            )
+            .to_sql()
+        )
+    );
     assert_snapshot!(
         "update_by_key",
-        show(Project::update(&t).set(Project::name(), "Final cut").filter(Project::id().eq(id(5))).to_sql())
+        show(
+            Project::update(&t)
+                .set(Project::name(), "Final cut")
+                .filter(Project::id().eq(id(5)))
+                .to_sql()
+        )
     );
     assert_snapshot!(
         "update_many_columns_all_rows",
-        show(ExportJob::update(&t).set(ExportJob::status(), "cancelled").set(ExportJob::output_key(), None::<String>).to_sql())
+        show(
+            ExportJob::update(&t)
+                .set(ExportJob::status(), "cancelled")
+                .set(ExportJob::output_key(), None::<String>)
+                .to_sql()
+        )
     );
-    assert_snapshot!("delete_by_key", show(Project::delete_by_key(&t, id(5)).to_sql()));
-    assert_snapshot!("delete_filter", show(ExportJob::delete(&t).filter(ExportJob::status().eq("failed")).to_sql()));
-    assert_snapshot!("delete_all_rows_of_tenant", show(Setting::delete(&t).all_rows().to_sql()));
+    assert_snapshot!(
+        "delete_by_key",
+        show(Project::delete_by_key(&t, id(5)).to_sql())
+    );
+    assert_snapshot!(
+        "delete_filter",
+        show(
+            ExportJob::delete(&t)
+                .filter(ExportJob::status().eq("failed"))
+                .to_sql()
+        )
+    );
+    assert_snapshot!(
+        "delete_all_rows_of_tenant",
+        show(Setting::delete(&t).all_rows().to_sql())
+    );
 }
 
 #[test]
@@ -205,15 +328,38 @@ fn admin_shapes() {
     let admin = Admin::new("sql snapshots of audited cross-tenant statements");
     assert_snapshot!(
         "admin_select_across_tenants",
-        show(ExportJob::admin_select(&admin).filter(ExportJob::status().eq("queued")).order_by(ExportJob::created_at().asc()).limit(1).to_sql())
+        show(
+            ExportJob::admin_select(&admin)
+                .filter(ExportJob::status().eq("queued"))
+                .order_by(ExportJob::created_at().asc())
+                .limit(1)
+                .to_sql()
+        )
     );
     assert_snapshot!(
         "admin_update_global",
-        show(FeatureFlag::admin_update(&admin).set(FeatureFlag::enabled(), true).filter(FeatureFlag::name().eq("beta")).to_sql())
+        show(
+            FeatureFlag::admin_update(&admin)
+                .set(FeatureFlag::enabled(), true)
+                .filter(FeatureFlag::name().eq("beta"))
+                .to_sql()
+        )
     );
     assert_snapshot!(
         "admin_insert_global",
-        show(FeatureFlag::admin_insert(&admin, [NewFeatureFlag { name: "beta".into(), enabled: false }]).to_sql())
+        show(
+            FeatureFlag::admin_insert(
+                &admin,
+                [NewFeatureFlag {
+                    name: "beta".into(),
+                    enabled: false
+                }]
+            )
+            .to_sql()
+        )
     );
-    assert_snapshot!("admin_delete_global", show(FeatureFlag::admin_delete(&admin).all_rows().to_sql()));
+    assert_snapshot!(
+        "admin_delete_global",
+        show(FeatureFlag::admin_delete(&admin).all_rows().to_sql())
+    );
 }

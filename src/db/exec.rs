@@ -43,7 +43,7 @@ fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
 
 fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
     InsertShape {
-        rows: rows as u16,
+        rows: rows as u32,
         ..base.clone()
     }
 }
@@ -53,7 +53,7 @@ fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot
     if s == TENANT_SLOT {
         tenant
     } else {
-        &values[start + usize::from(s) - 1]
+        &values[start + s as usize - 1]
     }
 }
 
@@ -93,17 +93,12 @@ pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
         PlanKind::Update(shape, params) => {
             let r = shape.rendered()?;
             audit(plan.scope, &r.sql);
-            execute_one(
-                conn,
-                &r,
-                |s| &params[usize::from(s)],
-                Some(shape.table.0.name),
-            )
+            execute_one(conn, &r, |s| &params[s as usize], Some(shape.table.0.name))
         }
         PlanKind::Delete(shape, params) => {
             let r = shape.rendered()?;
             audit(plan.scope, &r.sql);
-            execute_one(conn, &r, |s| &params[usize::from(s)], None)
+            execute_one(conn, &r, |s| &params[s as usize], None)
         }
         PlanKind::Raw(sql, params) => {
             audit(plan.scope, sql);
@@ -215,7 +210,7 @@ pub(crate) fn query(
     let r = shape.rendered()?;
     audit(plan.scope, &r.sql);
     let mut stmt = conn.prepare_cached(&r.sql)?;
-    bind_all(&mut stmt, &r.slots, |s| &params[usize::from(s)])?;
+    bind_all(&mut stmt, &r.slots, |s| &params[s as usize])?;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         if !each(row)? {
@@ -263,13 +258,13 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
     };
     Ok(match &plan.kind {
         PlanKind::Select(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
         }
         PlanKind::Update(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
         }
         PlanKind::Delete(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[usize::from(s)].clone())
+            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
         }
         PlanKind::Insert { base, values, rows } => {
             let n = rows_per_chunk(base)?.min(*rows);

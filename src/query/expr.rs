@@ -234,9 +234,9 @@ impl<T: Table, V: SqlType> Column<T, V> {
         negated: bool,
     ) -> Cond<S> {
         let values: Vec<Value> = values.into_iter().map(IntoSql::into_value).collect();
-        // Lists longer than u16::MAX slots cannot be expressed; SQLite caps parameters far
-        // below that anyway and reports it as an error at execution.
-        let len = u16::try_from(values.len()).unwrap_or(u16::MAX);
+        // SQLite refuses statements with more than 32766 parameters with a typed error at
+        // execution; a list is never truncated here.
+        let len = values.len() as u32;
         Cond::new(
             Node::In {
                 col: self.col_ref(),

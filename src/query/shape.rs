@@ -17,7 +17,7 @@ use crate::schema::TableInfo;
 
 /// Index of a bound parameter in a statement's parameter list. Slot 0 of a scoped
 /// statement is always the tenant.
-pub(crate) type Slot = u16;
+pub(crate) type Slot = u32;
 pub(crate) const TENANT_SLOT: Slot = 0;
 
 /// A table in a shape, compared by identity of its static declaration.
@@ -70,7 +70,7 @@ pub(crate) enum Node {
     In {
         col: ColRef,
         first: Slot,
-        len: u16,
+        len: u32,
         negated: bool,
     },
     Like {
@@ -275,7 +275,7 @@ pub(crate) struct SelectShape {
 pub(crate) struct InsertShape {
     pub(crate) scoped: bool,
     pub(crate) table: TableRef,
-    pub(crate) rows: u16,
+    pub(crate) rows: u32,
     pub(crate) upsert: bool,
 }
 
@@ -467,7 +467,7 @@ impl Shape for InsertShape {
             .columns(info.columns.iter().map(|c| Alias::new(c.name)));
         // Slot 0 is the tenant; the row values follow, row after row.
         let per_row = info.columns.len() - usize::from(info.tenant.is_some());
-        for row in 0..usize::from(self.rows) {
+        for row in 0..self.rows as usize {
             let mut next = 1 + row * per_row;
             let values: Vec<SimpleExpr> = (0..info.columns.len())
                 .map(|i| {
