@@ -45,8 +45,8 @@ pub fn decode_tenant(
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 
-pub fn push<V: SqlType>(value: &V, out: &mut Vec<Value>) {
-    out.push(value.to_value());
+pub fn push<V: SqlType>(value: V, out: &mut Vec<Value>) {
+    out.push(value.into_value());
 }
 
 pub const fn kind<V: SqlType>() -> SqlKind {

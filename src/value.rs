@@ -94,6 +94,10 @@ pub trait SqlType: sealed::Sealed + Sized {
     const EXPECTED: &'static str;
     /// The parameter for this value.
     fn to_value(&self) -> Value;
+    /// The parameter for this value, reusing its allocation where it has one.
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
     /// Decodes a stored value; `None` when it does not fit the type.
     fn from_sql(value: ValueRef<'_>) -> Option<Self>;
 }
@@ -159,6 +163,9 @@ impl SqlType for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    fn into_value(self) -> Value {
+        Value::Text(self)
+    }
     fn from_sql(value: ValueRef<'_>) -> Option<Self> {
         match value {
             ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_owned),
@@ -173,6 +180,9 @@ impl SqlType for Vec<u8> {
     const EXPECTED: &'static str = "blob";
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
+    }
+    fn into_value(self) -> Value {
+        Value::Blob(self)
     }
     fn from_sql(value: ValueRef<'_>) -> Option<Self> {
         match value {
@@ -212,6 +222,9 @@ impl<T: SqlType> SqlType for Option<T> {
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
     }
+    fn into_value(self) -> Value {
+        self.map_or(Value::Null, T::into_value)
+    }
     fn from_sql(value: ValueRef<'_>) -> Option<Self> {
         match value {
             ValueRef::Null => Some(None),
@@ -235,7 +248,7 @@ pub trait IntoSql<V> {
 
 impl<V: SqlType> IntoSql<V> for V {
     fn into_value(self) -> Value {
-        self.to_value()
+        SqlType::into_value(self)
     }
 }
 impl<V: SqlType> IntoSql<V> for &V {
@@ -257,7 +270,7 @@ macro_rules! into_option {
     ($($t:ty),*) => {$(
         impl IntoSql<Option<$t>> for $t {
             fn into_value(self) -> Value {
-                self.to_value()
+                SqlType::into_value(self)
             }
         }
     )*};
@@ -277,6 +290,6 @@ impl From<&str> for Value {
 
 impl<T: SqlType> From<T> for Value {
     fn from(v: T) -> Value {
-        v.to_value()
+        v.into_value()
     }
 }

@@ -121,7 +121,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
     });
     let push_fields = data_fields.iter().map(|f| {
         let fi = f.ident;
-        quote!(::tenantry::__private::push(&new.#fi, out);)
+        quote!(::tenantry::__private::push(new.#fi, out);)
     });
 
     let accessors = table.fields.iter().enumerate().map(|(i, f)| {

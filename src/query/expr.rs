@@ -403,6 +403,7 @@ pub struct Sub<T, O, P = ()> {
 /// `Self` is a subquery usable in a statement over source `S`, projecting a `P`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tenantry subquery of this statement",
+    note = "`IN (subquery)` needs a subquery that `.select(...)`s a column of the `IN` column's type (here `{P}`); a subquery built for another outer statement does not fit either",
     note = "build subqueries with `Table::sub()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
 )]
 pub trait SubOf<S, P> {

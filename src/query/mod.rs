@@ -72,9 +72,10 @@ pub(crate) enum PlanKind<'a> {
 /// Only tenantry builds these: there is no way to turn a SQL string or a sea-query
 /// statement into one.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a statement built by tenantry",
+    message = "`{Self}` is not an executable tenantry statement",
     label = "the executor takes only tenant-scoped statements",
-    note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`"
+    note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`",
+    note = "an update runs once it has a `.set(column, value)`, a delete once it has `.filter(...)` or `.all_rows()`; queries go to `fetch_all`, `fetch_optional` or `fetch_one`"
 )]
 pub trait Execute {
     #[doc(hidden)]
@@ -83,9 +84,10 @@ pub trait Execute {
 
 /// A statement that returns rows: a select, a count or an aggregate.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a query built by tenantry",
+    message = "`{Self}` is not a tenantry query",
     label = "the executor takes only tenant-scoped statements",
-    note = "build it from a table with a tenant, e.g. `Project::select(&tenant)` or `Project::get(&tenant, id)`"
+    note = "build it from a table with a tenant, e.g. `Project::select(&tenant)` or `Project::get(&tenant, id)`",
+    note = "inserts, updates and deletes go to `execute`"
 )]
 pub trait Fetch {
     /// One result row.

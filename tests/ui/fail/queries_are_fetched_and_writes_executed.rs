@@ -1,0 +1,19 @@
+// Bypass attempted: execute a query or fetch a write, mixing up the two executor entry
+// points.
+
+#[derive(tenantry::Table)]
+#[table(name = "projects", owned)]
+pub struct Project {
+    #[tenant]
+    pub user_id: tenantry::TenantId,
+    #[primary_key]
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+fn main() {
+    let db = tenantry::Database::open_in_memory().unwrap();
+    let t = tenantry::TenantId::generate();
+    let _ = db.execute(Project::select(&t));
+    let _ = db.fetch_all(Project::delete(&t).all_rows());
+}
