@@ -58,7 +58,7 @@ pub const fn nullable<V: SqlType>() -> bool {
 }
 
 pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
-    Select::new(TableRef(T::INFO), Scope::Tenant(*tenant))
+    Select::new(TableRef(T::INFO), Scope::tenant(tenant))
 }
 
 pub fn get<T: Owned, K: IntoSql<T::Key>>(
@@ -73,26 +73,26 @@ where
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
-    Insert::new(Scope::Tenant(*tenant), [row], false)
+    Insert::new(Scope::tenant(tenant), [row], false)
 }
 
 pub fn insert_many<T: Owned>(
     tenant: &TenantId,
     rows: impl IntoIterator<Item = T::New>,
 ) -> Insert<T> {
-    Insert::new(Scope::Tenant(*tenant), rows, false)
+    Insert::new(Scope::tenant(tenant), rows, false)
 }
 
 pub fn upsert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
-    Insert::new(Scope::Tenant(*tenant), [row], true)
+    Insert::new(Scope::tenant(tenant), [row], true)
 }
 
 pub fn update<T: Owned>(tenant: &TenantId) -> UpdateBuilder<T> {
-    UpdateBuilder::new(Scope::Tenant(*tenant))
+    UpdateBuilder::new(Scope::tenant(tenant))
 }
 
 pub fn delete<T: Owned>(tenant: &TenantId) -> DeleteBuilder<T> {
-    DeleteBuilder::new(Scope::Tenant(*tenant))
+    DeleteBuilder::new(Scope::tenant(tenant))
 }
 
 pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(

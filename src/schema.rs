@@ -161,7 +161,7 @@ impl TableInfo {
 #[derive(Clone, Copy)]
 pub(crate) enum Reader<'a> {
     /// A scoped statement: every row must carry this tenant.
-    Tenant(&'a TenantId),
+    Tenant(&'a crate::query::Tenant),
     /// An audited cross-tenant statement: the stored tenant is taken as it is.
     Admin,
 }
@@ -232,9 +232,8 @@ pub(crate) fn decode_tenant(
     let mismatch = || Error::TenantMismatch { table: info.name };
     match reader {
         Reader::Tenant(t) => {
-            let mut buf = [0u8; 36];
-            if stored.as_bytes().ok() == Some(t.encode(&mut buf).as_bytes()) {
-                Ok(*t)
+            if stored.as_bytes().ok() == Some(t.text().as_bytes()) {
+                Ok(t.id)
             } else {
                 Err(mismatch())
             }

@@ -206,12 +206,11 @@ impl SqlType for Uuid {
 
 /// Accepts only the canonical stored form, so one id has exactly one spelling.
 pub(crate) fn parse_canonical_uuid(text: &[u8]) -> Option<Uuid> {
-    if text.len() != 36 {
+    // 36 bytes parse only in the hyphenated form; no upper-case hex makes it canonical.
+    if text.len() != 36 || text.iter().any(u8::is_ascii_uppercase) {
         return None;
     }
-    let id = Uuid::try_parse_ascii(text).ok()?;
-    let mut buf = [0u8; 36];
-    (id.hyphenated().encode_lower(&mut buf).as_bytes() == text).then_some(id)
+    Uuid::try_parse_ascii(text).ok()
 }
 
 impl<T: SqlType> sealed::Sealed for Option<T> {}

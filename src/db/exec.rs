@@ -6,20 +6,25 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::error::{Error, Result};
 use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
-use crate::query::{Plan, PlanKind, Scope, Sql};
+use crate::query::{Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
 use crate::tenant::AuditAction;
 use crate::value::{Value, bind};
 
 /// SQLite and D1 accept at most this many bound parameters per statement.
 pub(crate) const MAX_PARAMS: usize = 100;
 
+/// Binds each `?` to its slot's value; the tenant slot binds the scope's tenant.
 fn bind_all<'v>(
     stmt: &mut rusqlite::Statement<'_>,
     slots: &[Slot],
+    scope: &Scope,
     get: impl Fn(Slot) -> &'v Value,
 ) -> Result<()> {
     for (i, slot) in slots.iter().enumerate() {
-        bind(stmt, i + 1, get(*slot))?;
+        match (*slot, scope) {
+            (TENANT_SLOT, Scope::Tenant(t)) => stmt.raw_bind_parameter(i + 1, t.text())?,
+            (slot, _) => bind(stmt, i + 1, get(slot))?,
+        }
     }
     Ok(())
 }
@@ -49,6 +54,8 @@ fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
 }
 
 /// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
+static PLACEHOLDER: Value = TENANT_PLACEHOLDER;
+
 fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
     if s == TENANT_SLOT {
         tenant
@@ -76,11 +83,12 @@ fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
 fn execute_one<'v>(
     conn: &Connection,
     rendered: &Rendered,
+    scope: &Scope,
     get: impl Fn(Slot) -> &'v Value,
     table: Option<&'static str>,
 ) -> Result<usize> {
     let mut stmt = conn.prepare_cached(&rendered.sql)?;
-    bind_all(&mut stmt, &rendered.slots, get)?;
+    bind_all(&mut stmt, &rendered.slots, scope, get)?;
     stmt.raw_execute().map_err(|e| match table {
         Some(table) => map_write_error(e, table),
         None => Error::Sqlite(e),
@@ -93,12 +101,18 @@ pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
         PlanKind::Update(shape, params) => {
             let r = shape.rendered()?;
             audit(plan.scope, &r.sql);
-            execute_one(conn, &r, |s| &params[s as usize], Some(shape.table.0.name))
+            execute_one(
+                conn,
+                &r,
+                plan.scope,
+                |s| &params[s as usize],
+                Some(shape.table.0.name),
+            )
         }
         PlanKind::Delete(shape, params) => {
             let r = shape.rendered()?;
             audit(plan.scope, &r.sql);
-            execute_one(conn, &r, |s| &params[s as usize], None)
+            execute_one(conn, &r, plan.scope, |s| &params[s as usize], None)
         }
         PlanKind::Raw(sql, params) => {
             audit(plan.scope, sql);
@@ -128,7 +142,6 @@ fn insert(
     }
     let per_row = values.len() / rows;
     let chunk = rows_per_chunk(base)?;
-    let tenant = scope.first_param();
     let table = base.table.0.name;
     let run = |conn: &Connection| -> Result<usize> {
         let mut done = 0;
@@ -147,7 +160,8 @@ fn insert(
             execute_one(
                 conn,
                 &r,
-                |s| chunk_value(&tenant, values, start, s),
+                scope,
+                |s| chunk_value(&PLACEHOLDER, values, start, s),
                 Some(table),
             )?;
             done += n;
@@ -210,7 +224,7 @@ pub(crate) fn query(
     let r = shape.rendered()?;
     audit(plan.scope, &r.sql);
     let mut stmt = conn.prepare_cached(&r.sql)?;
-    bind_all(&mut stmt, &r.slots, |s| &params[s as usize])?;
+    bind_all(&mut stmt, &r.slots, plan.scope, |s| &params[s as usize])?;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         if !each(row)? {
@@ -252,8 +266,19 @@ pub(crate) fn explain(plan: &Plan<'_>) -> Result<Sql> {
 
 /// The SQL and parameters of a plan, in any dialect (uncached; for logs and snapshots).
 pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
+    let tenant = plan.scope.first_param();
     let pick = |r: Rendered, get: &dyn Fn(Slot) -> Value| Sql {
-        params: r.slots.iter().map(|s| get(*s)).collect(),
+        params: r
+            .slots
+            .iter()
+            .map(|s| {
+                if *s == TENANT_SLOT {
+                    tenant.clone()
+                } else {
+                    get(*s)
+                }
+            })
+            .collect(),
         sql: r.sql,
     };
     Ok(match &plan.kind {
@@ -268,9 +293,8 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
         }
         PlanKind::Insert { base, values, rows } => {
             let n = rows_per_chunk(base)?.min(*rows);
-            let tenant = plan.scope.first_param();
             pick(chunk_shape(base, n).render(dialect)?, &|s| {
-                chunk_value(&tenant, values, 0, s).clone()
+                chunk_value(&PLACEHOLDER, values, 0, s).clone()
             })
         }
         PlanKind::Raw(sql, params) => Sql {

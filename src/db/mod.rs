@@ -89,6 +89,7 @@ impl DatabaseBuilder {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 open: 0,
+                waiting: 0,
             }),
             freed: Condvar::new(),
         };
@@ -132,6 +133,8 @@ impl DatabaseBuilder {
 struct PoolState {
     idle: Vec<Connection>,
     open: usize,
+    /// Callers blocked in `acquire`; a release wakes one only when there is one.
+    waiting: usize,
 }
 
 struct Pool {
@@ -196,8 +199,11 @@ impl Inner {
             Some(conn) => state.idle.push(conn),
             None => state.open -= 1,
         }
+        let wake = state.waiting > 0;
         drop(state);
-        self.pool.freed.notify_one();
+        if wake {
+            self.pool.freed.notify_one();
+        }
     }
 }
 

@@ -14,24 +14,56 @@ use crate::tenant::{AuditTag, TenantId};
 use crate::value::{Value, tenant_value};
 use shape::{DeleteShape, InsertShape, SelectShape, UpdateShape};
 
+/// The tenant of a scoped statement, with its canonical text encoded once: that text is
+/// what slot 0 binds and what every returned row's tenant column is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tenant {
+    pub(crate) id: TenantId,
+    text: [u8; 36],
+}
+
+impl Tenant {
+    pub(crate) fn text(&self) -> &str {
+        // Always the ASCII produced by `TenantId::encode`.
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+}
+
 /// Who a statement acts for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Scope {
     /// One tenant: every owned table carries `tenant_column = ?` bound to it.
-    Tenant(TenantId),
+    Tenant(Tenant),
     /// An audited cross-tenant capability: no tenant predicate.
     Admin(AuditTag),
 }
 
+/// Slot 0 of a statement's parameter list is reserved for the tenant, which the executor
+/// binds from the scope; the list holds this placeholder there.
+pub(crate) const TENANT_PLACEHOLDER: Value = Value::Null;
+
+/// A statement's parameter list: the tenant slot, with room for a few values.
+pub(crate) fn params_with_tenant_slot() -> Vec<Value> {
+    let mut params = Vec::with_capacity(4);
+    params.push(TENANT_PLACEHOLDER);
+    params
+}
+
 impl Scope {
+    pub(crate) fn tenant(id: &TenantId) -> Self {
+        let mut text = [0u8; 36];
+        id.encode(&mut text);
+        Scope::Tenant(Tenant { id: *id, text })
+    }
+
     pub(crate) fn is_scoped(&self) -> bool {
         matches!(self, Scope::Tenant(_))
     }
 
-    /// Slot 0 of every statement: the tenant, or an unused placeholder when unscoped.
+    /// Slot 0 as a value, for display: the tenant, or nothing when unscoped.
     pub(crate) fn first_param(&self) -> Value {
         match self {
-            Scope::Tenant(t) => tenant_value(t),
+            Scope::Tenant(t) => tenant_value(&t.id),
             Scope::Admin(_) => Value::Null,
         }
     }

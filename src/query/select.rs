@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, InSource, Source};
-use crate::query::{Fetch, Plan, PlanKind, Scope};
+use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::{Owned, Table};
 use crate::value::{SqlType, Value};
 
@@ -48,7 +48,7 @@ impl<S: Source> Select<S> {
                 offset: None,
                 agg: None,
             },
-            params: vec![scope.first_param()],
+            params: params_with_tenant_slot(),
             scope,
             _s: PhantomData,
         }

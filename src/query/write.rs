@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::query::expr::{Column, Cond};
 use crate::query::shape::{DeleteShape, InsertShape, Node, Slot, TableRef, UpdateShape};
 use crate::query::source::{Nil, Src};
-use crate::query::{Execute, Plan, PlanKind, Scope};
+use crate::query::{Execute, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::tenant::Admin;
 use crate::value::{IntoSql, Value};
@@ -122,7 +122,7 @@ impl<T: Table> UpdateBuilder<T> {
                 sets: Vec::new(),
                 cond: None,
             },
-            params: vec![self.scope.first_param()],
+            params: params_with_tenant_slot(),
             scope: self.scope,
             _t: PhantomData,
         };
@@ -227,7 +227,7 @@ impl<T: Table> DeleteBuilder<T> {
                 table: TableRef(T::INFO),
                 cond: None,
             },
-            params: vec![self.scope.first_param()],
+            params: params_with_tenant_slot(),
             scope: self.scope,
             _t: PhantomData,
         }
