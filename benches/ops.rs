@@ -20,32 +20,86 @@ const PER_TENANT: usize = 100;
 fn bench(c: &mut Criterion) {
     let f = fixture(TENANTS, PER_TENANT);
     // Spread calls over tenants and rows so no single page stays hot.
-    let pick = |i: usize| (&f.tenants[(i * 7919) % TENANTS], project_id((i * 31) % PER_TENANT));
+    let pick = |i: usize| {
+        (
+            &f.tenants[(i * 7919) % TENANTS],
+            project_id((i * 31) % PER_TENANT),
+        )
+    };
 
     let mut g = c.benchmark_group("get_by_id");
     let mut i = 0;
-    g.bench_function("tenantry", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(tenantry_get(&f, t, id)) }));
-    g.bench_function("rusqlite", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(hand_get(&f, t, id)) }));
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(tenantry_get(&f, t, id))
+        })
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(hand_get(&f, t, id))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("list_20_newest");
-    g.bench_function("tenantry", |b| b.iter(|| { i += 1; black_box(tenantry_list20(&f, pick(i).0)) }));
-    g.bench_function("rusqlite", |b| b.iter(|| { i += 1; black_box(hand_list20(&f, pick(i).0)) }));
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(tenantry_list20(&f, pick(i).0))
+        })
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(hand_list20(&f, pick(i).0))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("update_by_id");
-    g.bench_function("tenantry", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(tenantry_update(&f, t, id, "renamed")) }));
-    g.bench_function("rusqlite", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(hand_update(&f, t, id, "renamed")) }));
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(tenantry_update(&f, t, id, "renamed"))
+        })
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(hand_update(&f, t, id, "renamed"))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("join_two_tables");
-    g.bench_function("tenantry", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(tenantry_join(&f, t, id)) }));
-    g.bench_function("rusqlite", |b| b.iter(|| { i += 1; let (t, id) = pick(i); black_box(hand_join(&f, t, id)) }));
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(tenantry_join(&f, t, id))
+        })
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter(|| {
+            i += 1;
+            let (t, id) = pick(i);
+            black_box(hand_join(&f, t, id))
+        })
+    });
     g.finish();
 
     // Deleting needs a row to delete: put it back after each timed call, untimed.
     let mut g = c.benchmark_group("delete_by_id");
-    let timed = |f: &Fixture, run: &dyn Fn(&Fixture, &tenantry::TenantId, Uuid) -> usize, iters: u64, i: &mut usize| {
+    let timed = |f: &Fixture,
+                 run: &dyn Fn(&Fixture, &tenantry::TenantId, Uuid) -> usize,
+                 iters: u64,
+                 i: &mut usize| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             *i += 1;
@@ -57,15 +111,24 @@ fn bench(c: &mut Criterion) {
         }
         total
     };
-    g.bench_function("tenantry", |b| b.iter_custom(|n| timed(&f, &tenantry_delete, n, &mut i)));
-    g.bench_function("rusqlite", |b| b.iter_custom(|n| timed(&f, &hand_delete, n, &mut i)));
+    g.bench_function("tenantry", |b| {
+        b.iter_custom(|n| timed(&f, &tenantry_delete, n, &mut i))
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter_custom(|n| timed(&f, &hand_delete, n, &mut i))
+    });
     g.finish();
 
     // 1,000 new rows for one tenant in one transaction; removed again, untimed.
     let mut g = c.benchmark_group("insert_1000_in_transaction");
     g.sample_size(20);
-    let ids: Vec<Uuid> = (0..1000u128).map(|n| Uuid::from_u128(0xfeed_0000 + n)).collect();
-    let batch = |f: &Fixture, run: &dyn Fn(&Fixture, &tenantry::TenantId, &[Uuid]), iters: u64, i: &mut usize| {
+    let ids: Vec<Uuid> = (0..1000u128)
+        .map(|n| Uuid::from_u128(0xfeed_0000 + n))
+        .collect();
+    let batch = |f: &Fixture,
+                 run: &dyn Fn(&Fixture, &tenantry::TenantId, &[Uuid]),
+                 iters: u64,
+                 i: &mut usize| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             *i += 1;
@@ -77,9 +140,15 @@ fn bench(c: &mut Criterion) {
         }
         total
     };
-    g.bench_function("tenantry", |b| b.iter_custom(|n| batch(&f, &tenantry_insert_1000, n, &mut i)));
-    g.bench_function("tenantry_insert_many", |b| b.iter_custom(|n| batch(&f, &tenantry_insert_many_1000, n, &mut i)));
-    g.bench_function("rusqlite", |b| b.iter_custom(|n| batch(&f, &hand_insert_1000, n, &mut i)));
+    g.bench_function("tenantry", |b| {
+        b.iter_custom(|n| batch(&f, &tenantry_insert_1000, n, &mut i))
+    });
+    g.bench_function("tenantry_insert_many", |b| {
+        b.iter_custom(|n| batch(&f, &tenantry_insert_many_1000, n, &mut i))
+    });
+    g.bench_function("rusqlite", |b| {
+        b.iter_custom(|n| batch(&f, &hand_insert_1000, n, &mut i))
+    });
     g.finish();
 }
 

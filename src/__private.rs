@@ -4,6 +4,7 @@ pub use crate::query::Plan;
 pub use crate::query::expr::SubParts;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
 pub use crate::value::SqlKind;
+pub use inventory;
 pub use rusqlite::Row;
 
 use crate::error::Result;
@@ -16,6 +17,26 @@ use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
 use crate::schema::{Global, Owned, Table};
 use crate::tenant::{Admin, TenantId};
 use crate::value::{IntoSql, SqlType, Value};
+
+/// Implemented by the derive only. Code that implements these by hand is using hidden API;
+/// the executor still refuses a table without a tenant column in a scoped statement.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared with `#[derive(tenantry::Table)]`",
+    note = "tables are declared only by the derive, which checks ownership, the tenant column and the keys"
+)]
+pub trait TableSeal {}
+/// See [`TableSeal`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared `#[table(owned)]`, so it cannot be marked `Owned`",
+    note = "only the derive makes a table owned, with its `#[tenant]` column; a global table cannot join a tenant-scoped statement"
+)]
+pub trait OwnedSeal {}
+/// See [`TableSeal`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared `#[table(global)]`, so it cannot be marked `Global`",
+    note = "only the derive declares a table's ownership"
+)]
+pub trait GlobalSeal {}
 
 /// Who a row is decoded for (opaque).
 #[derive(Clone, Copy)]
@@ -125,3 +146,22 @@ pub fn admin_delete<T: Table>(admin: &Admin) -> DeleteBuilder<T> {
 pub fn admin_insert<T: Global>(admin: &Admin, rows: impl IntoIterator<Item = T::New>) -> Insert<T> {
     Insert::new(admin.scope(), rows, false)
 }
+
+/// Compiles only when a `#[tenant]` field is a `TenantId`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[tenant]` field must have the type `tenantry::TenantId`, not `{Self}`",
+    note = "tenantry fills the tenant column from the token; declare the field as `user_id: TenantId`"
+)]
+pub trait TenantField {
+    fn from_tenant(t: TenantId) -> Self;
+}
+impl TenantField for TenantId {
+    fn from_tenant(t: TenantId) -> Self {
+        t
+    }
+}
+
+/// One declared table, submitted by the derive to the link-time registry.
+pub struct Registered(pub &'static TableInfo);
+
+inventory::collect!(Registered);

@@ -41,6 +41,27 @@ pub enum Error {
         /// Table of the row.
         table: &'static str,
     },
+    /// A tenant-scoped statement named a table without a tenant column. The typed API does
+    /// not allow it; this is reported when a sealed trait was implemented by hand.
+    #[error("table `{table}` has no tenant column and cannot appear in a tenant-scoped statement")]
+    NotOwned {
+        /// The table.
+        table: &'static str,
+    },
+    /// A statement tried to assign a tenant column. Ownership changes only through an
+    /// explicit transfer; the typed API does not allow it.
+    #[error("the tenant column of `{table}` cannot be assigned")]
+    TenantColumnAssigned {
+        /// The table.
+        table: &'static str,
+    },
+    /// Two table declarations in this program name the same SQL table (names compare
+    /// without case, as SQLite does). A second declaration could move the tenant column.
+    #[error("table `{table}` is declared more than once in this program")]
+    DuplicateTable {
+        /// The table.
+        table: &'static str,
+    },
     /// sea-query could not render a statement.
     #[error("could not render a statement")]
     Render(#[source] sea_query::error::Error),

@@ -62,6 +62,7 @@
 mod db;
 mod error;
 mod query;
+mod registry;
 mod schema;
 mod tenant;
 mod value;
@@ -79,6 +80,7 @@ pub use query::shape::Dialect;
 pub use query::source::{Append, Here, InSource, Nil, Source, Src, There};
 pub use query::write::{Assign, Delete, DeleteBuilder, Insert, RawSql, Update, UpdateBuilder};
 pub use query::{Execute, Fetch, Sql};
+pub use registry::{owned_tables, tables};
 pub use schema::{ColumnInfo, Global, Owned, Table, TableInfo, UniqueInfo};
 pub use tenant::{Admin, AuditAction, AuditEvent, TenantId, set_audit_hook};
 pub use value::{IntoSql, SqlKind, SqlType, Value};

@@ -172,7 +172,7 @@ pub(crate) enum Reader<'a> {
     message = "`{Self}` is not a tenantry table",
     note = "declare it with `#[derive(tenantry::Table)]` and `#[table(name = \"...\", owned)]` or `global`"
 )]
-pub trait Table: Sized + 'static {
+pub trait Table: crate::__private::TableSeal + Sized + 'static {
     /// What the derive recorded about the table.
     const INFO: &'static TableInfo;
     /// Type of the primary-key column.
@@ -195,7 +195,7 @@ pub trait Table: Sized + 'static {
     message = "`{Self}` is not a tenant-owned table",
     note = "scoped statements, joins and subqueries take only tables declared `#[table(owned)]`; global tables need an `Admin` capability"
 )]
-pub trait Owned: Table {}
+pub trait Owned: Table + crate::__private::OwnedSeal {}
 
 /// A table without a tenant column (`#[table(global)]`), reachable only through an
 /// [`Admin`](crate::Admin) capability or the auth layer.
@@ -203,7 +203,7 @@ pub trait Owned: Table {}
     message = "`{Self}` is not a global table",
     note = "tenant-owned tables are reached with a `TenantId`, e.g. `Table::select(&tenant)`"
 )]
-pub trait Global: Table {}
+pub trait Global: Table + crate::__private::GlobalSeal {}
 
 /// Decodes column `index` of `info` at result position `at`.
 pub(crate) fn decode_column<V: crate::SqlType>(

@@ -203,11 +203,14 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
         match op.clone() {
             Op::Insert { t, id, name: n } => {
                 let r = db.execute(Project::insert(&tenants[t], new(id, n)));
-                if model.projects.contains_key(&(t, id)) {
-                    prop_assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
-                } else {
-                    prop_assert_eq!(r.unwrap(), 1);
-                    model.projects.insert((t, id), name(n));
+                match model.projects.entry((t, id)) {
+                    std::collections::btree_map::Entry::Occupied(_) => {
+                        prop_assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+                    }
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        prop_assert_eq!(r.unwrap(), 1);
+                        slot.insert(name(n));
+                    }
                 }
             }
             Op::InsertMany { t, ids, name: n } => {

@@ -1,8 +1,9 @@
 //! Tokens generated for a table declaration.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
+use syn::spanned::Spanned;
 
 use crate::ast::Table;
 use crate::attr::{Errors, Ownership};
@@ -28,6 +29,7 @@ fn fallback(table: &Table<'_>) -> TokenStream {
     let ident = table.ident;
     quote! {
         const _: () = {
+            impl ::tenantry::__private::TableSeal for #ident {}
             static INFO: ::tenantry::__private::TableInfo =
                 ::tenantry::__private::TableInfo::new("", &[], ::core::option::Option::None, 0, &[], &[]);
             impl ::tenantry::Table for #ident {
@@ -98,7 +100,9 @@ fn expand(table: &Table<'_>) -> TokenStream {
         let fi = f.ident;
         let ty = f.ty;
         if f.attr.tenant.is_some() {
-            quote!(#fi: ::tenantry::__private::decode_tenant(row, offset + #i, Self::INFO, reader)?)
+            // Spanned on the field's type: a tenant field of another type is reported there.
+            let from = quote_spanned!(ty.span()=> <#ty as ::tenantry::__private::TenantField>::from_tenant);
+            quote!(#fi: #from(::tenantry::__private::decode_tenant(row, offset + #i, Self::INFO, reader)?))
         } else {
             quote!(#fi: ::tenantry::__private::decode::<#ty>(row, offset + #i, Self::INFO, #i)?)
         }
@@ -223,10 +227,16 @@ fn expand(table: &Table<'_>) -> TokenStream {
             ::tenantry::__private::admin_delete::<#ident>(admin)
         }
     };
-    let marker = if owned {
-        quote!(::tenantry::Owned)
+    let (marker, seal) = if owned {
+        (
+            quote!(::tenantry::Owned),
+            quote!(::tenantry::__private::OwnedSeal),
+        )
     } else {
-        quote!(::tenantry::Global)
+        (
+            quote!(::tenantry::Global),
+            quote!(::tenantry::__private::GlobalSeal),
+        )
     };
     let new_doc = format!(
         "A new row of `{}` (every column but the tenant column, which tenantry sets from the `TenantId`).",
@@ -252,6 +262,10 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 &[#(#indexes),*],
             );
 
+            ::tenantry::__private::inventory::submit! {
+                ::tenantry::__private::Registered(&#info_ident)
+            }
+
             impl ::tenantry::Table for #ident {
                 const INFO: &'static ::tenantry::TableInfo = &#info_ident;
                 type Key = #pk_ty;
@@ -268,6 +282,8 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 }
             }
 
+            impl ::tenantry::__private::TableSeal for #ident {}
+            impl #seal for #ident {}
             impl #marker for #ident {}
 
             #[automatically_derived]

@@ -107,6 +107,23 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         }
     }
 
+    // SQLite compares identifiers without case: `USER_ID` is the tenant column `user_id`.
+    for (i, a) in table.fields.iter().enumerate() {
+        let a_name = a.ident.to_string();
+        for b in &table.fields[..i] {
+            let b_name = b.ident.to_string();
+            if a_name
+                .trim_start_matches("r#")
+                .eq_ignore_ascii_case(b_name.trim_start_matches("r#"))
+            {
+                errors.at(
+                    a.ident,
+                    format!("`{a_name}` and `{b_name}` name the same SQL column (SQLite ignores case in names); rename one"),
+                );
+            }
+        }
+    }
+
     for cols in &table.attr.indexes {
         if cols.is_empty() {
             errors.at(ident, "`index(...)` needs at least one column");

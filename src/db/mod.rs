@@ -80,6 +80,7 @@ impl DatabaseBuilder {
     /// Opens the database (creating the file if needed) and checks that it is a usable
     /// SQLite database.
     pub fn open(self) -> Result<Database> {
+        crate::registry::check_unique()?;
         let max = if matches!(self.target, Target::Memory) {
             1
         } else {
@@ -292,6 +293,21 @@ macro_rules! executor_methods {
             f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
         ) -> Result<Vec<R>> {
             self.with_conn(|conn| exec::query_raw(conn, &raw.__plan(), f))
+        }
+
+        /// Creates every declared table ([`tables`](crate::tables)) and its indexes, if
+        /// they do not exist, in one transaction.
+        pub fn create_all_tables(&self) -> Result<()> {
+            self.with_conn(|conn| {
+                exec::in_savepoint(conn, |conn| {
+                    for info in crate::tables() {
+                        for sql in info.ddl() {
+                            conn.execute_batch(&sql)?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
         }
 
         /// Creates `T`'s table and indexes if they do not exist (the derive's DDL).

@@ -67,7 +67,10 @@ impl<T: Table, V> Column<T, V> {
 
     /// The column's SQL name.
     pub fn name(self) -> &'static str {
-        T::INFO.columns[usize::from(self.index)].name
+        T::INFO
+            .columns
+            .get(usize::from(self.index))
+            .map_or("?", |c| c.name)
     }
 }
 
@@ -250,10 +253,10 @@ impl<T: Table, V: SqlType> Column<T, V> {
 
     /// `column <op> other_column`, e.g. a join condition
     /// `ExportJob::project_id().eq_col(Project::id())`.
-    pub fn eq_col<S, I, J, U: Table>(self, other: Column<U, V>) -> Cond<S>
+    pub fn eq_col<S, I, J, U>(self, other: Column<U, V>) -> Cond<S>
     where
         T: InSource<S, I>,
-        U: InSource<S, J>,
+        U: Table + InSource<S, J>,
     {
         Cond::new(
             Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()),
@@ -388,6 +391,9 @@ impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
     }
 }
 
+/// Variance-neutral marker for [`Sub`]'s type parameters.
+type SubMarker<T, O, P> = fn() -> (T, O, P);
+
 /// A subquery over owned table `T`, for use inside a statement whose source is `O`.
 ///
 /// It has no tenant of its own and cannot be executed: embedded in a scoped statement,
@@ -397,7 +403,7 @@ pub struct Sub<T, O, P = ()> {
     cond: Option<Node>,
     column: Option<ColRef>,
     values: Vec<Value>,
-    _t: PhantomData<fn() -> (T, O, P)>,
+    _t: PhantomData<SubMarker<T, O, P>>,
 }
 
 /// `Self` is a subquery usable in a statement over source `S`, projecting a `P`.
@@ -406,10 +412,11 @@ pub struct Sub<T, O, P = ()> {
     note = "`IN (subquery)` needs a subquery that `.select(...)`s a column of the `IN` column's type (here `{P}`); a subquery built for another outer statement does not fit either",
     note = "build subqueries with `Table::sub()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
 )]
-pub trait SubOf<S, P> {
+pub trait SubOf<S, P>: crate::query::sealed::SubOf<S, P> {
     #[doc(hidden)]
     fn __into_parts(self) -> SubParts;
 }
+impl<T: Owned, O, P> crate::query::sealed::SubOf<O, P> for Sub<T, O, P> {}
 impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
     fn __into_parts(self) -> SubParts {
         // Slots count from 0 within the subquery; `Cond::append_to` shifts them later.

@@ -2,6 +2,23 @@
 //! [`Admin`](crate::Admin)), rendered by sea-query once per shape, executed by the
 //! [`Database`](crate::Database).
 
+/// Seals for traits that only tenantry implements: the supertraits live in this private
+/// module, so no other crate can name them, let alone implement them.
+#[allow(
+    unreachable_pub,
+    reason = "sealed-trait pattern: public in a private module"
+)]
+pub(crate) mod sealed {
+    /// For `Execute` and `Fetch`.
+    pub trait Statement {}
+    /// For `InSource`.
+    pub trait InSource<S, I> {}
+    /// For `Assign`.
+    pub trait Assign<T> {}
+    /// For `SubOf`.
+    pub trait SubOf<S, P> {}
+}
+
 pub(crate) mod expr;
 pub(crate) mod select;
 pub(crate) mod shape;
@@ -109,7 +126,7 @@ pub(crate) enum PlanKind<'a> {
     note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`",
     note = "an update runs once it has a `.set(column, value)`, a delete once it has `.filter(...)` or `.all_rows()`; queries go to `fetch_all`, `fetch_optional` or `fetch_one`"
 )]
-pub trait Execute {
+pub trait Execute: sealed::Statement {
     #[doc(hidden)]
     fn __plan(&self) -> Plan<'_>;
 }
@@ -121,7 +138,7 @@ pub trait Execute {
     note = "build it from a table with a tenant, e.g. `Project::select(&tenant)` or `Project::get(&tenant, id)`",
     note = "inserts, updates and deletes go to `execute`"
 )]
-pub trait Fetch {
+pub trait Fetch: sealed::Statement {
     /// One result row.
     type Row;
     #[doc(hidden)]
@@ -129,6 +146,8 @@ pub trait Fetch {
     #[doc(hidden)]
     fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<Self::Row>;
 }
+
+impl<T: sealed::Statement + ?Sized> sealed::Statement for &T {}
 
 impl<E: Execute + ?Sized> Execute for &E {
     fn __plan(&self) -> Plan<'_> {

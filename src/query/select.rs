@@ -132,39 +132,33 @@ impl<S: Source> Select<S> {
     }
 
     /// `SELECT SUM(column)`; `None` when no row matches.
-    pub fn sum<T: Table, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
+    pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: InSource<S, I>,
+        T: Table + InSource<S, I>,
     {
         self.aggregate(Agg::Sum(column.col_ref()))
     }
 
     /// `SELECT AVG(column)`; `None` when no row matches.
-    pub fn avg<T: Table, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
+    pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
     where
-        T: InSource<S, I>,
+        T: Table + InSource<S, I>,
     {
         self.aggregate(Agg::Avg(column.col_ref()))
     }
 
     /// `SELECT MIN(column)`; `None` when no row matches.
-    pub fn min<T: Table, V: Comparable, I>(
-        self,
-        column: Column<T, V>,
-    ) -> Aggregate<S, Option<V::Base>>
+    pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: InSource<S, I>,
+        T: Table + InSource<S, I>,
     {
         self.aggregate(Agg::Min(column.col_ref()))
     }
 
     /// `SELECT MAX(column)`; `None` when no row matches.
-    pub fn max<T: Table, V: Comparable, I>(
-        self,
-        column: Column<T, V>,
-    ) -> Aggregate<S, Option<V::Base>>
+    pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: InSource<S, I>,
+        T: Table + InSource<S, I>,
     {
         self.aggregate(Agg::Max(column.col_ref()))
     }
@@ -174,6 +168,9 @@ impl<S: Source> Select<S> {
         crate::db::exec::explain(&self.__plan())
     }
 }
+
+impl<S> crate::query::sealed::Statement for Select<S> {}
+impl<S, R> crate::query::sealed::Statement for Aggregate<S, R> {}
 
 impl<S: Source> Fetch for Select<S> {
     type Row = S::Row;

@@ -294,6 +294,82 @@ pub(crate) struct DeleteShape {
     pub(crate) cond: Option<Node>,
 }
 
+/// The rules a shape must meet before it is rendered, whatever built it. The typed API
+/// cannot break them; this is the second wall for code that reaches hidden items or
+/// implements a sealed trait by hand. It runs once per shape (results are cached).
+pub(crate) struct Check {
+    scoped: bool,
+    error: Option<Error>,
+}
+
+impl Check {
+    fn fail(&mut self, e: Error) {
+        self.error.get_or_insert(e);
+    }
+
+    /// A table in a tenant-scoped statement must have a tenant column.
+    fn table(&mut self, t: TableRef) {
+        if self.scoped && t.0.tenant.is_none() {
+            self.fail(Error::NotOwned { table: t.0.name });
+        }
+    }
+
+    fn column(&mut self, c: ColRef) {
+        self.table(c.table);
+        if usize::from(c.index) >= c.table.0.columns.len() {
+            self.fail(Error::InvalidValue {
+                what: "column",
+                why: "index outside the table's declaration",
+            });
+        }
+    }
+
+    /// No statement assigns a tenant column (by index, or by a name SQLite would treat as
+    /// the same column): ownership changes only through an explicit transfer.
+    fn assigned(&mut self, c: ColRef) {
+        self.column(c);
+        let info = c.table.0;
+        let Some(name) = info.columns.get(usize::from(c.index)).map(|col| col.name) else {
+            return;
+        };
+        if let Some(tenant) = info.tenant_column()
+            && name.eq_ignore_ascii_case(tenant)
+        {
+            self.fail(Error::TenantColumnAssigned { table: info.name });
+        }
+    }
+
+    fn node(&mut self, n: &Node) {
+        match n {
+            Node::Cmp(c, ..)
+            | Node::In { col: c, .. }
+            | Node::Like { col: c, .. }
+            | Node::Null { col: c, .. } => self.column(*c),
+            Node::ColCmp(a, _, b) => {
+                self.column(*a);
+                self.column(*b);
+            }
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter().for_each(|n| self.node(n)),
+            Node::Not(n) => self.node(n),
+            Node::InSub { col, sub, .. } => {
+                self.column(*col);
+                self.sub(sub);
+            }
+            Node::Exists { sub, .. } => self.sub(sub),
+        }
+    }
+
+    fn sub(&mut self, sub: &SubShape) {
+        self.table(sub.table);
+        if let Some(c) = sub.column {
+            self.column(c);
+        }
+        if let Some(n) = &sub.cond {
+            self.node(n);
+        }
+    }
+}
+
 /// Hands out the placeholder values that stand for slots during rendering. Each slot is
 /// rendered as a distinct integer; reading them back from sea-query's value list tells
 /// which slot each `?` binds, whatever order sea-query emits them in.
@@ -329,8 +405,18 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     type Statement: QueryStatementWriter;
     fn statement(&self, m: &mut Marks) -> Self::Statement;
     fn cache() -> &'static ShapeCache<Self>;
+    /// Every table the statement touches, with the columns it names.
+    fn visit(&self, v: &mut Check);
 
     fn render(&self, dialect: Dialect) -> Result<Rendered> {
+        let mut check = Check {
+            scoped: self.scoped(),
+            error: None,
+        };
+        self.visit(&mut check);
+        if let Some(e) = check.error {
+            return Err(e);
+        }
         let stmt = self.statement(&mut Marks {
             scoped: self.scoped(),
         });
@@ -402,6 +488,22 @@ impl Shape for SelectShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.from);
+        for join in &self.joins {
+            v.table(join.table);
+            v.node(&join.on);
+        }
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
+        for (c, _) in &self.order {
+            v.column(*c);
+        }
+        if let Some(Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c)) = self.agg {
+            v.column(c);
+        }
+    }
     fn cache() -> &'static ShapeCache<Self> {
         &SELECTS
     }
@@ -456,6 +558,9 @@ impl Shape for InsertShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+    }
     fn cache() -> &'static ShapeCache<Self> {
         &INSERTS
     }
@@ -507,6 +612,15 @@ impl Shape for UpdateShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+        for (c, _) in &self.sets {
+            v.assigned(*c);
+        }
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
+    }
     fn cache() -> &'static ShapeCache<Self> {
         &UPDATES
     }
@@ -529,6 +643,12 @@ impl Shape for UpdateShape {
 impl Shape for DeleteShape {
     fn scoped(&self) -> bool {
         self.scoped
+    }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
     }
     fn cache() -> &'static ShapeCache<Self> {
         &DELETES

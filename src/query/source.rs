@@ -31,8 +31,10 @@ pub struct There<I>(PhantomData<I>);
     label = "this column's table is not in the statement",
     note = "conditions and ordering may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery"
 )]
-pub trait InSource<S, I> {}
+pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {}
 
+impl<H: Table, R> crate::query::sealed::InSource<Src<H, R>, Here> for H {}
+impl<H, R, X, I> crate::query::sealed::InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
 impl<H: Table, R> InSource<Src<H, R>, Here> for H {}
 impl<H, R, X, I> InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
 

@@ -59,6 +59,11 @@ impl<T: Table> Insert<T> {
     }
 }
 
+impl<T> crate::query::sealed::Statement for Insert<T> {}
+impl<T> crate::query::sealed::Statement for Update<T> {}
+impl<T> crate::query::sealed::Statement for Delete<T> {}
+impl crate::query::sealed::Statement for RawSql {}
+
 impl<T: Table> Execute for Insert<T> {
     fn __plan(&self) -> Plan<'_> {
         Plan {
@@ -78,13 +83,14 @@ impl<T: Table> Execute for Insert<T> {
     label = "not assignable here",
     note = "the tenant column is set by tenantry on insert and never changes (moving rows between tenants is an explicit transfer); other columns must belong to `{T}`"
 )]
-pub trait Assign<T> {
+pub trait Assign<T>: crate::query::sealed::Assign<T> {
     /// The column's value type.
     type Value;
     #[doc(hidden)]
     fn __index(&self) -> u16;
 }
 
+impl<T: Table, V> crate::query::sealed::Assign<T> for Column<T, V> {}
 impl<T: Table, V> Assign<T> for Column<T, V> {
     type Value = V;
     fn __index(&self) -> u16 {

@@ -1,0 +1,45 @@
+//! The set of tables declared in this program, collected at link time from every
+//! `#[derive(Table)]`: lifecycle operations (export, delete, merge a tenant) cover every
+//! owned table without a hand-kept list.
+
+use rustc_hash::FxHashMap;
+
+use crate::__private::Registered;
+use crate::error::{Error, Result};
+use crate::schema::TableInfo;
+
+/// Every table declared with `#[derive(Table)]` in this program, in no particular order.
+///
+/// ```
+/// #[derive(tenantry::Table)]
+/// #[table(name = "notes", owned)]
+/// struct Note {
+///     #[tenant]
+///     user_id: tenantry::TenantId,
+///     #[primary_key]
+///     id: uuid::Uuid,
+/// }
+/// assert!(tenantry::tables().any(|t| t.name == "notes" && t.is_owned()));
+/// ```
+pub fn tables() -> impl Iterator<Item = &'static TableInfo> {
+    inventory::iter::<Registered>.into_iter().map(|r| r.0)
+}
+
+/// The tables whose rows belong to a tenant.
+pub fn owned_tables() -> impl Iterator<Item = &'static TableInfo> {
+    tables().filter(|t| t.is_owned())
+}
+
+/// Refuses a program that declares one SQL table twice (names compared without case, as
+/// SQLite does): a second declaration could put the tenant column on another column.
+pub(crate) fn check_unique() -> Result<()> {
+    let mut seen: FxHashMap<String, &'static TableInfo> = FxHashMap::default();
+    for info in tables() {
+        if let Some(prev) = seen.insert(info.name.to_ascii_lowercase(), info)
+            && !std::ptr::eq(prev, info)
+        {
+            return Err(Error::DuplicateTable { table: info.name });
+        }
+    }
+    Ok(())
+}

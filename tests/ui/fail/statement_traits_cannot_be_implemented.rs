@@ -1,0 +1,37 @@
+// Bypass attempted (red-team finding 6): implement tenantry's statement traits for a type
+// of one's own, to hand the executor something tenantry did not build, or to make a
+// column of an absent table acceptable in a filter. All of them are sealed.
+
+use tenantry::{Execute, Fetch, InSource, Src, Nil, Table, TenantId};
+use uuid::Uuid;
+
+#[derive(Table)]
+#[table(name = "projects", owned)]
+pub struct Project {
+    #[tenant]
+    pub user_id: TenantId,
+    #[primary_key]
+    pub id: Uuid,
+}
+
+pub struct Mine;
+
+impl Execute for Mine {
+    fn __plan(&self) -> tenantry::__private::Plan<'_> {
+        unimplemented!()
+    }
+}
+
+impl Fetch for Mine {
+    type Row = ();
+    fn __plan(&self) -> tenantry::__private::Plan<'_> {
+        unimplemented!()
+    }
+    fn __decode(&self, _: &tenantry::__private::Row<'_>) -> tenantry::Result<()> {
+        Ok(())
+    }
+}
+
+impl InSource<Src<Project, Nil>, ()> for Mine {}
+
+fn main() {}
