@@ -57,6 +57,53 @@ impl<T: Table> TenantColumn<T> {
     }
 }
 
+/// Never implemented: names the rule when code compares or orders by a tenant column.
+#[diagnostic::on_unimplemented(
+    message = "the tenant column of `{T}` cannot be compared or ordered by",
+    label = "tenantry already filters every statement by its tenant",
+    note = "build the statement from the tenant instead (`Table::select(&tenant)`); cross-tenant reads need an `Admin` capability"
+)]
+pub trait TenantPredicateIsImplicit<T> {}
+
+/// These exist only to turn a mistake into a clear compile error.
+impl<T: Table> TenantColumn<T> {
+    /// Not available: see [`TenantPredicateIsImplicit`].
+    pub fn eq<S, X>(self, _value: X) -> Cond<S>
+    where
+        Self: TenantPredicateIsImplicit<T>,
+    {
+        unreachable!("the bound cannot be satisfied")
+    }
+    /// Not available: see [`TenantPredicateIsImplicit`].
+    pub fn ne<S, X>(self, _value: X) -> Cond<S>
+    where
+        Self: TenantPredicateIsImplicit<T>,
+    {
+        unreachable!("the bound cannot be satisfied")
+    }
+    /// Not available: see [`TenantPredicateIsImplicit`].
+    pub fn is_in<S, X>(self, _values: X) -> Cond<S>
+    where
+        Self: TenantPredicateIsImplicit<T>,
+    {
+        unreachable!("the bound cannot be satisfied")
+    }
+    /// Not available: see [`TenantPredicateIsImplicit`].
+    pub fn asc<S>(self) -> OrderBy<S>
+    where
+        Self: TenantPredicateIsImplicit<T>,
+    {
+        unreachable!("the bound cannot be satisfied")
+    }
+    /// Not available: see [`TenantPredicateIsImplicit`].
+    pub fn desc<S>(self) -> OrderBy<S>
+    where
+        Self: TenantPredicateIsImplicit<T>,
+    {
+        unreachable!("the bound cannot be satisfied")
+    }
+}
+
 impl<T: Table, V> Column<T, V> {
     pub(crate) fn col_ref(self) -> ColRef {
         ColRef {
