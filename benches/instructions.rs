@@ -19,20 +19,11 @@ use uuid::Uuid;
 fn phase(f: &Fixture, side: &Side, n: usize, rounds: usize) {
     let tenants = f.tenants.len();
     let per_tenant = 100;
-    let pick = |i: usize| {
-        (
-            &f.tenants[(i * 7919) % tenants],
-            project_id((i * 31) % per_tenant),
-        )
-    };
+    let pick = |i: usize| (&f.tenants[(i * 7919) % tenants], project_id((i * 31) % per_tenant));
     // Warm the statement cache and the page cache first: the counts are the steady state.
     for i in 0..n {
         let (t, id) = pick(i);
-        black_box((
-            (side.get)(f, t, id),
-            (side.list20)(f, t),
-            (side.join)(f, t, id),
-        ));
+        black_box(((side.get)(f, t, id), (side.list20)(f, t), (side.join)(f, t, id)));
     }
     for i in 0..n {
         let (t, id) = pick(i);
@@ -43,9 +34,7 @@ fn phase(f: &Fixture, side: &Side, n: usize, rounds: usize) {
         black_box((side.delete)(f, t, id));
         (side.restore)(f, t, id);
     }
-    let ids: Vec<Uuid> = (0..1000u128)
-        .map(|k| Uuid::from_u128(0xfeed_0000 + k))
-        .collect();
+    let ids: Vec<Uuid> = (0..1000u128).map(|k| Uuid::from_u128(0xfeed_0000 + k)).collect();
     for i in 0..rounds {
         let t = pick(i).0;
         (side.insert_1000)(f, t, &ids);
@@ -55,19 +44,13 @@ fn phase(f: &Fixture, side: &Side, n: usize, rounds: usize) {
 
 fn main() {
     let under_callgrind = std::env::args().any(|a| a == "--callgrind");
-    let (tenants, n, rounds) = if under_callgrind {
-        (1_000, 2_000, 10)
-    } else {
-        (20, 50, 1)
-    };
+    let (tenants, n, rounds) = if under_callgrind { (1_000, 2_000, 10) } else { (20, 50, 1) };
     let f = fixture(tenants, 100);
     phase(&f, &TENANTRY, n, rounds);
     phase(&f, &HAND, n, rounds);
     if under_callgrind {
         // The chunked multi-row insert, for comparison with 1,000 single-row inserts.
-        let ids: Vec<Uuid> = (0..1000u128)
-            .map(|k| Uuid::from_u128(0xfeed_0000 + k))
-            .collect();
+        let ids: Vec<Uuid> = (0..1000u128).map(|k| Uuid::from_u128(0xfeed_0000 + k)).collect();
         for i in 0..rounds {
             tenantry_insert_many_1000(&f, &f.tenants[i], &ids);
             cleanup_inserted(&f, &f.tenants[i], &ids);

@@ -20,12 +20,7 @@ const PER_TENANT: usize = 100;
 fn bench(c: &mut Criterion) {
     let f = fixture(TENANTS, PER_TENANT);
     // Spread calls over tenants and rows so no single page stays hot.
-    let pick = |i: usize| {
-        (
-            &f.tenants[(i * 7919) % TENANTS],
-            project_id((i * 31) % PER_TENANT),
-        )
-    };
+    let pick = |i: usize| (&f.tenants[(i * 7919) % TENANTS], project_id((i * 31) % PER_TENANT));
 
     let mut g = c.benchmark_group("get_by_id");
     let mut i = 0;
@@ -94,41 +89,32 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // Deleting needs a row to delete: put it back after each timed call, untimed.
+    // Deleting needs a row to delete: put it back after each timed call, untimed. Each
+    // side writes through its own connection: a write on one connection makes the other
+    // drop its page cache, which would be charged to the next timed call.
     let mut g = c.benchmark_group("delete_by_id");
-    let timed = |f: &Fixture,
-                 run: &dyn Fn(&Fixture, &tenantry::TenantId, Uuid) -> usize,
-                 iters: u64,
-                 i: &mut usize| {
+    let timed = |f: &Fixture, side: &Side, iters: u64, i: &mut usize| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             *i += 1;
             let (t, id) = pick(*i);
             let start = Instant::now();
-            black_box(run(f, t, id));
+            black_box((side.delete)(f, t, id));
             total += start.elapsed();
-            restore(f, t, id);
+            (side.restore)(f, t, id);
         }
         total
     };
-    g.bench_function("tenantry", |b| {
-        b.iter_custom(|n| timed(&f, &tenantry_delete, n, &mut i))
-    });
-    g.bench_function("rusqlite", |b| {
-        b.iter_custom(|n| timed(&f, &hand_delete, n, &mut i))
-    });
+    g.bench_function("tenantry", |b| b.iter_custom(|n| timed(&f, &TENANTRY, n, &mut i)));
+    g.bench_function("rusqlite", |b| b.iter_custom(|n| timed(&f, &HAND, n, &mut i)));
     g.finish();
 
     // 1,000 new rows for one tenant in one transaction; removed again, untimed.
     let mut g = c.benchmark_group("insert_1000_in_transaction");
     g.sample_size(20);
-    let ids: Vec<Uuid> = (0..1000u128)
-        .map(|n| Uuid::from_u128(0xfeed_0000 + n))
-        .collect();
-    let batch = |f: &Fixture,
-                 run: &dyn Fn(&Fixture, &tenantry::TenantId, &[Uuid]),
-                 iters: u64,
-                 i: &mut usize| {
+    let ids: Vec<Uuid> = (0..1000u128).map(|n| Uuid::from_u128(0xfeed_0000 + n)).collect();
+    type Batch = fn(&Fixture, &tenantry::TenantId, &[Uuid]);
+    let batch = |f: &Fixture, run: Batch, cleanup: Batch, iters: u64, i: &mut usize| {
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             *i += 1;
@@ -136,19 +122,15 @@ fn bench(c: &mut Criterion) {
             let start = Instant::now();
             run(f, t, &ids);
             total += start.elapsed();
-            cleanup_inserted(f, t, &ids);
+            cleanup(f, t, &ids);
         }
         total
     };
-    g.bench_function("tenantry", |b| {
-        b.iter_custom(|n| batch(&f, &tenantry_insert_1000, n, &mut i))
-    });
+    g.bench_function("tenantry", |b| b.iter_custom(|n| batch(&f, TENANTRY.insert_1000, TENANTRY.cleanup, n, &mut i)));
     g.bench_function("tenantry_insert_many", |b| {
-        b.iter_custom(|n| batch(&f, &tenantry_insert_many_1000, n, &mut i))
+        b.iter_custom(|n| batch(&f, tenantry_insert_many_1000, cleanup_inserted, n, &mut i))
     });
-    g.bench_function("rusqlite", |b| {
-        b.iter_custom(|n| batch(&f, &hand_insert_1000, n, &mut i))
-    });
+    g.bench_function("rusqlite", |b| b.iter_custom(|n| batch(&f, HAND.insert_1000, HAND.cleanup, n, &mut i)));
     g.finish();
 }
 

@@ -9,7 +9,7 @@ pub use rusqlite::Row;
 
 use crate::error::Result;
 use crate::query::Scope;
-use crate::query::expr::{Column, Sub};
+use crate::query::expr::Sub;
 use crate::query::select::Select;
 use crate::query::shape::TableRef;
 use crate::query::source::{Nil, Src};
@@ -48,21 +48,11 @@ impl<'a> From<crate::schema::Reader<'a>> for Reader<'a> {
     }
 }
 
-pub fn decode<V: SqlType>(
-    row: &Row<'_>,
-    at: usize,
-    info: &'static TableInfo,
-    index: usize,
-) -> Result<V> {
+pub fn decode<V: SqlType>(row: &Row<'_>, at: usize, info: &'static TableInfo, index: usize) -> Result<V> {
     crate::schema::decode_column(row, at, info, index)
 }
 
-pub fn decode_tenant(
-    row: &Row<'_>,
-    at: usize,
-    info: &'static TableInfo,
-    reader: Reader<'_>,
-) -> Result<TenantId> {
+pub fn decode_tenant(row: &Row<'_>, at: usize, info: &'static TableInfo, reader: Reader<'_>) -> Result<TenantId> {
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 
@@ -82,25 +72,15 @@ pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
     Select::new(TableRef(T::INFO), Scope::tenant(tenant))
 }
 
-pub fn get<T: Owned, K: IntoSql<T::Key>>(
-    tenant: &TenantId,
-    key: Column<T, T::Key>,
-    value: K,
-) -> Select<Src<T, Nil>>
-where
-    T::Key: SqlType,
-{
-    select::<T>(tenant).filter(key.eq(value))
+pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Select<Src<T, Nil>> {
+    Select::by_key(TableRef(T::INFO), Scope::tenant(tenant), value.into_value())
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
     Insert::new(Scope::tenant(tenant), [row], false)
 }
 
-pub fn insert_many<T: Owned>(
-    tenant: &TenantId,
-    rows: impl IntoIterator<Item = T::New>,
-) -> Insert<T> {
+pub fn insert_many<T: Owned>(tenant: &TenantId, rows: impl IntoIterator<Item = T::New>) -> Insert<T> {
     Insert::new(Scope::tenant(tenant), rows, false)
 }
 
@@ -116,15 +96,8 @@ pub fn delete<T: Owned>(tenant: &TenantId) -> DeleteBuilder<T> {
     DeleteBuilder::new(Scope::tenant(tenant))
 }
 
-pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(
-    tenant: &TenantId,
-    key: Column<T, T::Key>,
-    value: K,
-) -> Delete<T>
-where
-    T::Key: SqlType,
-{
-    delete::<T>(tenant).filter(key.eq(value))
+pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Delete<T> {
+    Delete::by_key(Scope::tenant(tenant), value.into_value())
 }
 
 pub fn sub<T: Owned, O>() -> Sub<T, O, ()> {

@@ -45,6 +45,8 @@ pub struct TableInfo {
     pub unique: &'static [UniqueInfo],
     /// Secondary indexes (column indexes, the tenant column not included: it is prepended).
     pub indexes: &'static [&'static [usize]],
+    /// Rendered by-key statements, filled on first use.
+    pub(crate) keyed: crate::query::shape::KeyedShapes,
 }
 
 #[doc(hidden)]
@@ -64,6 +66,7 @@ impl TableInfo {
             primary_key,
             unique,
             indexes,
+            keyed: crate::query::shape::KeyedShapes::new(),
         }
     }
 }
@@ -71,11 +74,7 @@ impl TableInfo {
 #[doc(hidden)]
 impl ColumnInfo {
     pub const fn new(name: &'static str, kind: SqlKind, nullable: bool) -> Self {
-        ColumnInfo {
-            name,
-            kind,
-            nullable,
-        }
+        ColumnInfo { name, kind, nullable }
     }
 }
 
@@ -100,11 +99,7 @@ impl TableInfo {
     /// Columns a key or index spans: the tenant column first (for owned tables), then `cols`.
     fn scoped_columns(&self, cols: &[usize], global: bool) -> Vec<&'static str> {
         let tenant = if global { None } else { self.tenant };
-        tenant
-            .into_iter()
-            .chain(cols.iter().copied())
-            .map(|i| self.columns[i].name)
-            .collect()
+        tenant.into_iter().chain(cols.iter().copied()).map(|i| self.columns[i].name).collect()
     }
 
     /// The SQLite DDL: `CREATE TABLE` then one `CREATE INDEX` per declared index.
@@ -145,9 +140,7 @@ impl TableInfo {
         for cols in self.indexes {
             let names = self.scoped_columns(cols, false);
             let mut idx = Index::create();
-            idx.if_not_exists()
-                .name(format!("idx_{}_{}", self.name, names.join("_")))
-                .table(self.name);
+            idx.if_not_exists().name(format!("idx_{}_{}", self.name, names.join("_"))).table(self.name);
             for name in names {
                 idx.col(name);
             }
@@ -181,11 +174,7 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     type New;
 
     #[doc(hidden)]
-    fn __decode(
-        row: &rusqlite::Row<'_>,
-        offset: usize,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<Self>;
+    fn __decode(row: &rusqlite::Row<'_>, offset: usize, reader: crate::__private::Reader<'_>) -> Result<Self>;
     #[doc(hidden)]
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
 }
@@ -232,21 +221,20 @@ pub(crate) fn decode_tenant(
     let mismatch = || Error::TenantMismatch { table: info.name };
     match reader {
         Reader::Tenant(t) => {
-            if stored.as_bytes().ok() == Some(t.text().as_bytes()) {
+            if stored.as_bytes().ok() == Some(&t.text()[..]) {
                 Ok(t.id)
             } else {
                 Err(mismatch())
             }
         }
-        Reader::Admin => stored
-            .as_bytes()
-            .ok()
-            .and_then(crate::value::parse_canonical_uuid)
-            .map(TenantId::from_trusted)
-            .ok_or(Error::Decode {
-                table: info.name,
-                column: info.columns[info.tenant.unwrap_or(0)].name,
-                expected: "tenant id",
-            }),
+        Reader::Admin => {
+            stored.as_bytes().ok().and_then(crate::value::parse_canonical_uuid).map(TenantId::from_trusted).ok_or(
+                Error::Decode {
+                    table: info.name,
+                    column: info.columns[info.tenant.unwrap_or(0)].name,
+                    expected: "tenant id",
+                },
+            )
+        }
     }
 }

@@ -98,15 +98,9 @@ pub(crate) struct AuditTag {
 
 impl AuditTag {
     pub(crate) fn fire(self, action: AuditAction<'_>) {
-        let hook = AUDIT_HOOK
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let hook = AUDIT_HOOK.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(hook) = hook.as_ref() {
-            hook(&AuditEvent {
-                reason: self.reason,
-                location: self.location,
-                action,
-            });
+            hook(&AuditEvent { reason: self.reason, location: self.location, action });
         }
     }
 }
@@ -116,10 +110,7 @@ impl Admin {
     /// in code review, in `grep` and in audit logs.
     #[track_caller]
     pub fn new(reason: &'static str) -> Self {
-        let tag = AuditTag {
-            reason,
-            location: Location::caller(),
-        };
+        let tag = AuditTag { reason, location: Location::caller() };
         tag.fire(AuditAction::Created);
         Admin { tag }
     }
@@ -193,8 +184,6 @@ static AUDIT_HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// assert_eq!(USES.load(Ordering::SeqCst), 1);
 /// ```
 pub fn set_audit_hook(hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) {
-    let mut slot = AUDIT_HOOK
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = AUDIT_HOOK.write().unwrap_or_else(|poisoned| poisoned.into_inner());
     *slot = Some(Box::new(hook));
 }

@@ -41,15 +41,12 @@ impl rusqlite::ToSql for Value {
 }
 
 /// Binds `value` at 1-based `index` without allocating for UUIDs.
-pub(crate) fn bind(
-    stmt: &mut rusqlite::Statement<'_>,
-    index: usize,
-    value: &Value,
-) -> rusqlite::Result<()> {
+pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, index: usize, value: &Value) -> rusqlite::Result<()> {
     match value {
         Value::Uuid(u) => {
             let mut buf = [0u8; 36];
-            stmt.raw_bind_parameter(index, &*u.hyphenated().encode_lower(&mut buf))
+            let text = u.hyphenated().encode_lower(&mut buf);
+            stmt.raw_bind_parameter(index, crate::query::AsciiText(text.as_bytes()))
         }
         Value::Text(s) => stmt.raw_bind_parameter(index, s.as_str()),
         Value::Integer(i) => stmt.raw_bind_parameter(index, *i),

@@ -27,11 +27,7 @@ struct Sample {
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tenantry-{name}-{}-{}",
-        std::process::id(),
-        Uuid::new_v4()
-    ));
+    let dir = std::env::temp_dir().join(format!("tenantry-{name}-{}-{}", std::process::id(), Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -78,14 +74,9 @@ fn values_round_trip_byte_exact_and_never_enter_sql_text() {
         assert_eq!(back.text.as_bytes(), s.as_bytes());
         assert_eq!(back.blob, s.as_bytes());
         assert_eq!(back.real.to_bits(), row.real.to_bits());
-        assert_eq!(
-            (back.flag, back.small, back.big, back.maybe),
-            (row.flag, row.small, row.big, row.maybe)
-        );
+        assert_eq!((back.flag, back.small, back.big, back.maybe), (row.flag, row.small, row.big, row.maybe));
         // The same value used as a filter matches exactly that row.
-        let found = db
-            .fetch_all(Sample::select(&t).filter(Sample::text().eq(s.as_str())))
-            .unwrap();
+        let found = db.fetch_all(Sample::select(&t).filter(Sample::text().eq(s.as_str()))).unwrap();
         assert!(found.iter().any(|r| r.id == id));
     }
 }
@@ -97,30 +88,15 @@ fn failed_multi_row_insert_leaves_nothing_behind() {
     db.create_table::<Project>().unwrap();
     let t = TenantId::generate();
     let existing = Uuid::new_v4();
-    let row = |id| NewProject {
-        id,
-        name: "n".into(),
-        created_at: "2026".into(),
-    };
+    let row = |id| NewProject { id, name: "n".into(), created_at: "2026".into() };
     db.execute(Project::insert(&t, row(existing))).unwrap();
 
     // 60 rows = 3 chunks of at most 25 (4 columns each, 100 parameters); the last row
     // collides, so the first two chunks were already written when the third fails.
     let mut rows: Vec<NewProject> = (0..59).map(|_| row(Uuid::new_v4())).collect();
     rows.push(row(existing));
-    let err = db
-        .execute(Project::insert_many(&t, rows.clone()))
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                table: "projects",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let err = db.execute(Project::insert_many(&t, rows.clone())).unwrap_err();
+    assert!(matches!(err, Error::Conflict { table: "projects", .. }), "{err:?}");
     assert_eq!(db.fetch_one(Project::select(&t).count()).unwrap(), 1);
 
     // Inside an explicit transaction the chunks use a savepoint: the failed insert is
@@ -139,11 +115,7 @@ fn failed_multi_row_insert_leaves_nothing_behind() {
 fn transaction_rolls_back_on_drop_and_on_error() {
     let db = common::open_seed_db();
     let t = TenantId::generate();
-    let row = || NewProject {
-        id: Uuid::new_v4(),
-        name: "n".into(),
-        created_at: "2026".into(),
-    };
+    let row = || NewProject { id: Uuid::new_v4(), name: "n".into(), created_at: "2026".into() };
     {
         let tx = db.begin().unwrap();
         tx.execute(Project::insert(&t, row())).unwrap();
@@ -164,14 +136,8 @@ fn eight_writer_threads_finish_with_exact_totals() {
     db.create_table::<common::Setting>().unwrap();
     let admin = Admin::new("writer test mints one shared counter tenant");
     let shared = admin.tenant(Uuid::from_u128(7));
-    db.execute(common::Setting::insert(
-        &shared,
-        common::NewSetting {
-            key: "counter".into(),
-            value: "0".into(),
-        },
-    ))
-    .unwrap();
+    db.execute(common::Setting::insert(&shared, common::NewSetting { key: "counter".into(), value: "0".into() }))
+        .unwrap();
 
     const THREADS: usize = 8;
     const EACH: usize = 50;
@@ -184,11 +150,7 @@ fn eight_writer_threads_finish_with_exact_totals() {
                     // A plain autocommit insert for the thread's own tenant...
                     db.execute(Project::insert(
                         &mine,
-                        NewProject {
-                            id: Uuid::new_v4(),
-                            name: format!("{i}"),
-                            created_at: "2026".into(),
-                        },
+                        NewProject { id: Uuid::new_v4(), name: format!("{i}"), created_at: "2026".into() },
                     ))?;
                     // ...and a read-modify-write of one shared row in a write transaction.
                     db.transaction(|tx| {
@@ -205,19 +167,12 @@ fn eight_writer_threads_finish_with_exact_totals() {
             })
         })
         .collect();
-    let tenants: Vec<TenantId> = handles
-        .into_iter()
-        .map(|h| h.join().unwrap().expect("no error reaches the caller"))
-        .collect();
+    let tenants: Vec<TenantId> =
+        handles.into_iter().map(|h| h.join().unwrap().expect("no error reaches the caller")).collect();
     for t in &tenants {
-        assert_eq!(
-            db.fetch_one(Project::select(t).count()).unwrap(),
-            EACH as i64
-        );
+        assert_eq!(db.fetch_one(Project::select(t).count()).unwrap(), EACH as i64);
     }
-    let counter = db
-        .fetch_one(common::Setting::get(&shared, "counter"))
-        .unwrap();
+    let counter = db.fetch_one(common::Setting::get(&shared, "counter")).unwrap();
     assert_eq!(counter.value, (THREADS * EACH).to_string());
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -245,11 +200,7 @@ fn stored_values_that_do_not_decode_give_typed_errors() {
     let expect = |id: Uuid, column: &str| {
         let err = db.fetch_one(Sample::get(&t, id)).unwrap_err();
         match err {
-            Error::Decode {
-                table: "samples",
-                column: c,
-                ..
-            } => assert_eq!(c, column),
+            Error::Decode { table: "samples", column: c, .. } => assert_eq!(c, column),
             other => panic!("expected a decode error for {column}, got {other:?}"),
         }
     };
@@ -259,11 +210,7 @@ fn stored_values_that_do_not_decode_give_typed_errors() {
     expect(Uuid::from_u128(0xc0), "flag");
     expect(Uuid::from_u128(0xd0), "small");
     // The non-canonical id cannot even be looked up by its canonical form: one spelling only.
-    assert!(
-        db.fetch_optional(Sample::get(&t, Uuid::from_u128(0xabcdef00 << 96)))
-            .unwrap()
-            .is_none()
-    );
+    assert!(db.fetch_optional(Sample::get(&t, Uuid::from_u128(0xabcdef00 << 96))).unwrap().is_none());
 }
 
 #[test]
@@ -272,17 +219,8 @@ fn a_row_with_a_tampered_tenant_is_withheld() {
     let admin = Admin::new("bad input test rewrites a tenant column to upper case");
     let t = admin.tenant(Uuid::from_u128(0xabc));
     let id = Uuid::new_v4();
-    db.execute(Project::insert(
-        &t,
-        NewProject {
-            id,
-            name: "n".into(),
-            created_at: "2026".into(),
-        },
-    ))
-    .unwrap();
-    db.execute(admin.raw_sql("UPDATE projects SET user_id = upper(user_id)"))
-        .unwrap();
+    db.execute(Project::insert(&t, NewProject { id, name: "n".into(), created_at: "2026".into() })).unwrap();
+    db.execute(admin.raw_sql("UPDATE projects SET user_id = upper(user_id)")).unwrap();
     // Upper case is not the canonical spelling, so the scoped statement no longer matches it.
     assert!(db.fetch_optional(Project::get(&t, id)).unwrap().is_none());
 }
@@ -292,13 +230,9 @@ fn huge_in_list_is_a_typed_error_not_a_truncation() {
     let db = common::open_seed_db();
     let t = TenantId::generate();
     let ids: Vec<Uuid> = (0..70_000u128).map(Uuid::from_u128).collect();
-    let err = db
-        .fetch_all(Project::select(&t).filter(Project::id().is_in(ids)))
-        .unwrap_err();
+    let err = db.fetch_all(Project::select(&t).filter(Project::id().is_in(ids))).unwrap_err();
     assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
-    let empty = db
-        .fetch_all(Project::select(&t).filter(Project::id().is_in(Vec::<Uuid>::new())))
-        .unwrap();
+    let empty = db.fetch_all(Project::select(&t).filter(Project::id().is_in(Vec::<Uuid>::new()))).unwrap();
     assert!(empty.is_empty());
 }
 
@@ -306,11 +240,7 @@ fn huge_in_list_is_a_typed_error_not_a_truncation() {
 fn limits_beyond_i64_are_clamped_not_panics() {
     let db = common::open_seed_db();
     let t = TenantId::generate();
-    assert!(
-        db.fetch_all(Project::select(&t).limit(u64::MAX).offset(u64::MAX))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(db.fetch_all(Project::select(&t).limit(u64::MAX).offset(u64::MAX)).unwrap().is_empty());
 }
 
 #[test]
@@ -330,27 +260,12 @@ fn error_messages_carry_no_values_or_ids() {
     let t = TenantId::generate();
     let id = Uuid::new_v4();
     let secret = "s3cret-value";
-    let row = || NewProject {
-        id,
-        name: secret.into(),
-        created_at: "2026".into(),
-    };
+    let row = || NewProject { id, name: secret.into(), created_at: "2026".into() };
     db.execute(Project::insert(&t, row())).unwrap();
     let err = db.execute(Project::insert(&t, row())).unwrap_err();
-    let text = format!(
-        "{err} {:?}",
-        std::error::Error::source(&err).map(|s| s.to_string())
-    );
-    assert!(
-        !text.contains(secret) && !text.contains(&id.to_string()) && !text.contains(&t.to_string()),
-        "{text}"
-    );
+    let text = format!("{err} {:?}", std::error::Error::source(&err).map(|s| s.to_string()));
+    assert!(!text.contains(secret) && !text.contains(&id.to_string()) && !text.contains(&t.to_string()), "{text}");
     assert!(matches!(err, Error::Conflict { .. }));
     // Not found is not an error for `.optional()`.
-    assert_eq!(
-        db.fetch_one(Project::get(&t, Uuid::new_v4()))
-            .optional()
-            .unwrap(),
-        None
-    );
+    assert_eq!(db.fetch_one(Project::get(&t, Uuid::new_v4())).optional().unwrap(), None);
 }

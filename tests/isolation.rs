@@ -25,74 +25,22 @@ const IDS: u128 = 4;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert {
-        t: usize,
-        id: u128,
-        name: u8,
-    },
-    InsertMany {
-        t: usize,
-        ids: Vec<u128>,
-        name: u8,
-    },
-    Upsert {
-        t: usize,
-        id: u128,
-        name: u8,
-    },
-    Get {
-        t: usize,
-        id: u128,
-    },
-    SelectOr {
-        t: usize,
-        name: u8,
-        id: u128,
-    },
-    SelectNot {
-        t: usize,
-        name: u8,
-    },
-    Count {
-        t: usize,
-    },
-    UpdateByKey {
-        t: usize,
-        id: u128,
-        name: u8,
-    },
-    UpdateOr {
-        t: usize,
-        name: u8,
-        id: u128,
-        to: u8,
-    },
-    DeleteByKey {
-        t: usize,
-        id: u128,
-    },
-    DeleteOr {
-        t: usize,
-        name: u8,
-        id: u128,
-    },
-    DeleteAll {
-        t: usize,
-    },
-    AddJob {
-        t: usize,
-        project: u128,
-        done: bool,
-    },
-    Join {
-        t: usize,
-    },
-    InSub {
-        t: usize,
-    },
-    Exists {
-        t: usize,
-    },
+    Insert { t: usize, id: u128, name: u8 },
+    InsertMany { t: usize, ids: Vec<u128>, name: u8 },
+    Upsert { t: usize, id: u128, name: u8 },
+    Get { t: usize, id: u128 },
+    SelectOr { t: usize, name: u8, id: u128 },
+    SelectNot { t: usize, name: u8 },
+    Count { t: usize },
+    UpdateByKey { t: usize, id: u128, name: u8 },
+    UpdateOr { t: usize, name: u8, id: u128, to: u8 },
+    DeleteByKey { t: usize, id: u128 },
+    DeleteOr { t: usize, name: u8, id: u128 },
+    DeleteAll { t: usize },
+    AddJob { t: usize, project: u128, done: bool },
+    Join { t: usize },
+    InSub { t: usize },
+    Exists { t: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -101,40 +49,24 @@ fn op() -> impl Strategy<Value = Op> {
     let name = 0u8..3;
     prop_oneof![
         (t.clone(), id.clone(), name.clone()).prop_map(|(t, id, name)| Op::Insert { t, id, name }),
-        (
-            t.clone(),
-            proptest::collection::vec(id.clone(), 0..4),
-            name.clone()
-        )
+        (t.clone(), proptest::collection::vec(id.clone(), 0..4), name.clone())
             .prop_map(|(t, ids, name)| Op::InsertMany { t, ids, name }),
         (t.clone(), id.clone(), name.clone()).prop_map(|(t, id, name)| Op::Upsert { t, id, name }),
         (t.clone(), id.clone()).prop_map(|(t, id)| Op::Get { t, id }),
-        (t.clone(), name.clone(), id.clone()).prop_map(|(t, name, id)| Op::SelectOr {
-            t,
-            name,
-            id
-        }),
+        (t.clone(), name.clone(), id.clone()).prop_map(|(t, name, id)| Op::SelectOr { t, name, id }),
         (t.clone(), name.clone()).prop_map(|(t, name)| Op::SelectNot { t, name }),
         t.clone().prop_map(|t| Op::Count { t }),
-        (t.clone(), id.clone(), name.clone()).prop_map(|(t, id, name)| Op::UpdateByKey {
-            t,
-            id,
-            name
-        }),
-        (t.clone(), name.clone(), id.clone(), name.clone())
-            .prop_map(|(t, name, id, to)| Op::UpdateOr { t, name, id, to }),
-        (t.clone(), id.clone()).prop_map(|(t, id)| Op::DeleteByKey { t, id }),
-        (t.clone(), name.clone(), id.clone()).prop_map(|(t, name, id)| Op::DeleteOr {
+        (t.clone(), id.clone(), name.clone()).prop_map(|(t, id, name)| Op::UpdateByKey { t, id, name }),
+        (t.clone(), name.clone(), id.clone(), name.clone()).prop_map(|(t, name, id, to)| Op::UpdateOr {
             t,
             name,
-            id
+            id,
+            to
         }),
+        (t.clone(), id.clone()).prop_map(|(t, id)| Op::DeleteByKey { t, id }),
+        (t.clone(), name.clone(), id.clone()).prop_map(|(t, name, id)| Op::DeleteOr { t, name, id }),
         t.clone().prop_map(|t| Op::DeleteAll { t }),
-        (t.clone(), id.clone(), any::<bool>()).prop_map(|(t, project, done)| Op::AddJob {
-            t,
-            project,
-            done
-        }),
+        (t.clone(), id.clone(), any::<bool>()).prop_map(|(t, project, done)| Op::AddJob { t, project, done }),
         t.clone().prop_map(|t| Op::Join { t }),
         t.clone().prop_map(|t| Op::InSub { t }),
         t.prop_map(|t| Op::Exists { t }),
@@ -162,10 +94,7 @@ fn project_rows(rows: Vec<Project>, tenants: &[TenantId]) -> Vec<(usize, u128, S
     let mut out: Vec<_> = rows
         .into_iter()
         .map(|p| {
-            let t = tenants
-                .iter()
-                .position(|t| *t == p.user_id)
-                .expect("known tenant");
+            let t = tenants.iter().position(|t| *t == p.user_id).expect("known tenant");
             (t, p.id.as_u128() - 0x1000, p.name)
         })
         .collect();
@@ -173,11 +102,7 @@ fn project_rows(rows: Vec<Project>, tenants: &[TenantId]) -> Vec<(usize, u128, S
     out
 }
 
-fn expect_projects(
-    model: &Model,
-    t: usize,
-    keep: impl Fn(u128, &str) -> bool,
-) -> Vec<(usize, u128, String)> {
+fn expect_projects(model: &Model, t: usize, keep: impl Fn(u128, &str) -> bool) -> Vec<(usize, u128, String)> {
     model
         .projects
         .iter()
@@ -188,16 +113,10 @@ fn expect_projects(
 
 fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
     let admin = Admin::new("isolation test mints its three tenants and reads the whole table");
-    let tenants: Vec<TenantId> = (0..TENANTS)
-        .map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128)))
-        .collect();
+    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128))).collect();
     let mut model = Model::default();
     let mut jobs_added = 0u128;
-    let new = |id: u128, n: u8| NewProject {
-        id: uid(id),
-        name: name(n),
-        created_at: "2026-11-27".into(),
-    };
+    let new = |id: u128, n: u8| NewProject { id: uid(id), name: name(n), created_at: "2026-11-27".into() };
 
     for op in ops {
         match op.clone() {
@@ -214,14 +133,9 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             Op::InsertMany { t, ids, name: n } => {
-                let r = db.execute(Project::insert_many(
-                    &tenants[t],
-                    ids.iter().map(|id| new(*id, n)),
-                ));
+                let r = db.execute(Project::insert_many(&tenants[t], ids.iter().map(|id| new(*id, n))));
                 let mut seen = std::collections::BTreeSet::new();
-                let clash = ids
-                    .iter()
-                    .any(|id| model.projects.contains_key(&(t, *id)) || !seen.insert(*id));
+                let clash = ids.iter().any(|id| model.projects.contains_key(&(t, *id)) || !seen.insert(*id));
                 if clash {
                     // All or nothing: the model stays as it was.
                     prop_assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
@@ -233,45 +147,29 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             Op::Upsert { t, id, name: n } => {
-                prop_assert_eq!(
-                    db.execute(Project::upsert(&tenants[t], new(id, n)))
-                        .unwrap(),
-                    1
-                );
+                prop_assert_eq!(db.execute(Project::upsert(&tenants[t], new(id, n))).unwrap(), 1);
                 model.projects.insert((t, id), name(n));
             }
             Op::Get { t, id } => {
-                let got = db
-                    .fetch_optional(Project::get(&tenants[t], uid(id)))
-                    .unwrap();
+                let got = db.fetch_optional(Project::get(&tenants[t], uid(id))).unwrap();
                 prop_assert_eq!(
                     got.map(|p| (p.user_id, p.name)),
-                    model
-                        .projects
-                        .get(&(t, id))
-                        .map(|n| (tenants[t], n.clone()))
+                    model.projects.get(&(t, id)).map(|n| (tenants[t], n.clone()))
                 );
             }
             Op::SelectOr { t, name: n, id } => {
                 let rows = db
                     .fetch_all(
-                        Project::select(&tenants[t])
-                            .filter(Project::name().eq(name(n)).or(Project::id().eq(uid(id)))),
+                        Project::select(&tenants[t]).filter(Project::name().eq(name(n)).or(Project::id().eq(uid(id)))),
                     )
                     .unwrap();
                 let want = expect_projects(&model, t, |pid, pn| pn == name(n) || pid == id);
                 prop_assert_eq!(project_rows(rows, &tenants), want);
             }
             Op::SelectNot { t, name: n } => {
-                let rows = db
-                    .fetch_all(
-                        Project::select(&tenants[t]).filter(Project::name().eq(name(n)).not()),
-                    )
-                    .unwrap();
-                prop_assert_eq!(
-                    project_rows(rows, &tenants),
-                    expect_projects(&model, t, |_, pn| pn != name(n))
-                );
+                let rows =
+                    db.fetch_all(Project::select(&tenants[t]).filter(Project::name().eq(name(n)).not())).unwrap();
+                prop_assert_eq!(project_rows(rows, &tenants), expect_projects(&model, t, |_, pn| pn != name(n)));
             }
             Op::Count { t } => {
                 let n = db.fetch_one(Project::select(&tenants[t]).count()).unwrap();
@@ -280,9 +178,7 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::UpdateByKey { t, id, name: n } => {
                 let changed = db
                     .execute(
-                        Project::update(&tenants[t])
-                            .set(Project::name(), name(n))
-                            .filter(Project::id().eq(uid(id))),
+                        Project::update(&tenants[t]).set(Project::name(), name(n)).filter(Project::id().eq(uid(id))),
                     )
                     .unwrap();
                 let had = model.projects.get_mut(&(t, id));
@@ -309,25 +205,17 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(changed, count);
             }
             Op::DeleteByKey { t, id } => {
-                let changed = db
-                    .execute(Project::delete_by_key(&tenants[t], uid(id)))
-                    .unwrap();
-                prop_assert_eq!(
-                    changed,
-                    usize::from(model.projects.remove(&(t, id)).is_some())
-                );
+                let changed = db.execute(Project::delete_by_key(&tenants[t], uid(id))).unwrap();
+                prop_assert_eq!(changed, usize::from(model.projects.remove(&(t, id)).is_some()));
             }
             Op::DeleteOr { t, name: n, id } => {
                 let changed = db
                     .execute(
-                        Project::delete(&tenants[t])
-                            .filter(Project::name().eq(name(n)).or(Project::id().eq(uid(id)))),
+                        Project::delete(&tenants[t]).filter(Project::name().eq(name(n)).or(Project::id().eq(uid(id)))),
                     )
                     .unwrap();
                 let before = model.projects.len();
-                model
-                    .projects
-                    .retain(|(mt, pid), pn| !(*mt == t && (*pn == name(n) || *pid == id)));
+                model.projects.retain(|(mt, pid), pn| !(*mt == t && (*pn == name(n) || *pid == id)));
                 prop_assert_eq!(changed, before - model.projects.len());
             }
             Op::DeleteAll { t } => {
@@ -352,61 +240,42 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Join { t } => {
                 let rows = db
                     .fetch_all(
-                        Project::select(&tenants[t])
-                            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id())),
+                        Project::select(&tenants[t]).join::<ExportJob>(ExportJob::project_id().eq_col(Project::id())),
                     )
                     .unwrap();
-                let mut got: Vec<(u128, u128)> = rows
-                    .iter()
-                    .map(|(p, j)| (p.id.as_u128() - 0x1000, j.id.as_u128() - 0x1000 - 100))
-                    .collect();
+                let mut got: Vec<(u128, u128)> =
+                    rows.iter().map(|(p, j)| (p.id.as_u128() - 0x1000, j.id.as_u128() - 0x1000 - 100)).collect();
                 got.sort();
                 let mut want: Vec<(u128, u128)> = model
                     .jobs
                     .iter()
-                    .filter(|((jt, _), (project, _))| {
-                        *jt == t && model.projects.contains_key(&(t, *project))
-                    })
+                    .filter(|((jt, _), (project, _))| *jt == t && model.projects.contains_key(&(t, *project)))
                     .map(|((_, job), (project, _))| (*project, *job))
                     .collect();
                 want.sort();
-                prop_assert!(
-                    rows.iter()
-                        .all(|(p, j)| p.user_id == tenants[t] && j.user_id == tenants[t])
-                );
+                prop_assert!(rows.iter().all(|(p, j)| p.user_id == tenants[t] && j.user_id == tenants[t]));
                 prop_assert_eq!(got, want);
             }
             Op::InSub { t } => {
                 let rows = db
-                    .fetch_all(
-                        Project::select(&tenants[t]).filter(
-                            Project::id().in_sub(
-                                ExportJob::sub()
-                                    .filter(ExportJob::status().eq("done"))
-                                    .select(ExportJob::project_id()),
-                            ),
-                        ),
-                    )
+                    .fetch_all(Project::select(&tenants[t]).filter(Project::id().in_sub(
+                        ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()),
+                    )))
                     .unwrap();
                 let want = expect_projects(&model, t, |pid, _| {
-                    model
-                        .jobs
-                        .iter()
-                        .any(|((jt, _), (p, d))| *jt == t && *p == pid && *d)
+                    model.jobs.iter().any(|((jt, _), (p, d))| *jt == t && *p == pid && *d)
                 });
                 prop_assert_eq!(project_rows(rows, &tenants), want);
             }
             Op::Exists { t } => {
                 let rows = db
-                    .fetch_all(Project::select(&tenants[t]).filter(exists(
-                        ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())),
-                    )))
+                    .fetch_all(
+                        Project::select(&tenants[t])
+                            .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())))),
+                    )
                     .unwrap();
                 let want = expect_projects(&model, t, |pid, _| {
-                    model
-                        .jobs
-                        .iter()
-                        .any(|((jt, _), (p, _))| *jt == t && *p == pid)
+                    model.jobs.iter().any(|((jt, _), (p, _))| *jt == t && *p == pid)
                 });
                 prop_assert_eq!(project_rows(rows, &tenants), want);
             }
@@ -414,11 +283,7 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
         // After every step, the whole table (all tenants, read through the audited admin
         // path) equals the model: no write reached another tenant's rows.
         let all = db.fetch_all(Project::admin_select(&admin)).unwrap();
-        let want: Vec<_> = model
-            .projects
-            .iter()
-            .map(|((t, id), n)| (*t, *id, n.clone()))
-            .collect();
+        let want: Vec<_> = model.projects.iter().map(|((t, id), n)| (*t, *id, n.clone())).collect();
         prop_assert_eq!(project_rows(all, &tenants), want);
     }
     Ok(())

@@ -28,21 +28,10 @@ fn setup() -> (tenantry::Database, TenantId, TenantId) {
     let (alice, mallory) = (TenantId::generate(), TenantId::generate());
     db.execute(Project::insert(
         &alice,
-        NewProject {
-            id: Uuid::new_v4(),
-            name: "alice secret".into(),
-            created_at: "2026".into(),
-        },
+        NewProject { id: Uuid::new_v4(), name: "alice secret".into(), created_at: "2026".into() },
     ))
     .unwrap();
-    db.execute(Setting::insert(
-        &mallory,
-        NewSetting {
-            key: "k".into(),
-            value: "v".into(),
-        },
-    ))
-    .unwrap();
+    db.execute(Setting::insert(&mallory, NewSetting { key: "k".into(), value: "v".into() })).unwrap();
     (db, alice, mallory)
 }
 
@@ -52,16 +41,9 @@ fn a_table_without_tenant_column_is_refused_in_a_scoped_statement() {
     // then runs with no tenant predicate on the mirror.
     let (db, _alice, mallory) = setup();
     let join = Setting::select(&mallory).join::<AllProjects>(AllProjects::name().ne(""));
-    assert!(matches!(
-        db.fetch_all(join),
-        Err(Error::NotOwned {
-            table: "projects_mirror"
-        })
-    ));
-    let sub = Setting::select(&mallory).filter(
-        Setting::key()
-            .in_sub(tenantry::__private::sub::<AllProjects, _>().select(AllProjects::user_id())),
-    );
+    assert!(matches!(db.fetch_all(join), Err(Error::NotOwned { table: "projects_mirror" })));
+    let sub = Setting::select(&mallory)
+        .filter(Setting::key().in_sub(tenantry::__private::sub::<AllProjects, _>().select(AllProjects::user_id())));
     assert!(matches!(db.fetch_all(sub), Err(Error::NotOwned { .. })));
 }
 
@@ -72,10 +54,7 @@ fn the_tenant_column_cannot_be_assigned_through_a_hand_made_column() {
     let (db, alice, mallory) = setup();
     let tenant_col: Column<Project, String> = Column::__new(0);
     let update = Project::update(&alice).set(tenant_col, mallory.to_string());
-    assert!(matches!(
-        db.execute(update),
-        Err(Error::TenantColumnAssigned { table: "projects" })
-    ));
+    assert!(matches!(db.execute(update), Err(Error::TenantColumnAssigned { table: "projects" })));
     assert_eq!(db.fetch_one(Project::select(&alice).count()).unwrap(), 1);
     assert_eq!(db.fetch_one(Project::select(&mallory).count()).unwrap(), 0);
 }
@@ -86,23 +65,13 @@ fn a_column_index_outside_the_declaration_is_an_error_not_a_panic() {
     let bogus: Column<Project, String> = Column::__new(99);
     assert_eq!(bogus.name(), "?");
     let q = Project::select(&alice).filter(bogus.eq("x"));
-    assert!(matches!(
-        db.fetch_all(q),
-        Err(Error::InvalidValue { what: "column", .. })
-    ));
+    assert!(matches!(db.fetch_all(q), Err(Error::InvalidValue { what: "column", .. })));
 }
 
 #[test]
 fn every_declared_table_is_in_the_registry() {
     let names: Vec<&str> = tenantry::tables().map(|t| t.name).collect();
-    for want in [
-        "projects",
-        "export_jobs",
-        "working_clips",
-        "settings",
-        "feature_flags",
-        "projects_mirror",
-    ] {
+    for want in ["projects", "export_jobs", "working_clips", "settings", "feature_flags", "projects_mirror"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     assert!(tenantry::owned_tables().all(|t| t.tenant_column() == Some("user_id")));

@@ -7,8 +7,7 @@
 mod common;
 
 use common::{
-    ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting,
-    WorkingClip,
+    ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting, WorkingClip,
 };
 use insta::assert_snapshot;
 use tenantry::{Admin, Sql, Table, TenantId, exists, not_exists};
@@ -29,22 +28,12 @@ fn show(sql: tenantry::Result<Sql>) -> String {
 }
 
 fn new_project(n: u128) -> NewProject {
-    NewProject {
-        id: id(n),
-        name: format!("project {n}"),
-        created_at: "2026-11-27 10:00:00".into(),
-    }
+    NewProject { id: id(n), name: format!("project {n}"), created_at: "2026-11-27 10:00:00".into() }
 }
 
 #[test]
 fn ddl() {
-    let all = [
-        Project::INFO,
-        ExportJob::INFO,
-        WorkingClip::INFO,
-        Setting::INFO,
-        FeatureFlag::INFO,
-    ];
+    let all = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO, FeatureFlag::INFO];
     let text: Vec<String> = all.iter().flat_map(|info| info.ddl()).collect();
     assert_snapshot!("ddl", text.join(";\n"));
 }
@@ -61,11 +50,7 @@ fn select_shapes() {
                 .filter(ExportJob::progress().gt(10_i64))
                 .filter(ExportJob::progress().le(90_i64))
                 .filter(ExportJob::status().ne("failed"))
-                .filter(
-                    ExportJob::created_at()
-                        .ge("2026-01-01")
-                        .and(ExportJob::created_at().lt("2027-01-01"))
-                )
+                .filter(ExportJob::created_at().ge("2026-01-01").and(ExportJob::created_at().lt("2027-01-01")))
                 .to_sql()
         )
     );
@@ -73,12 +58,7 @@ fn select_shapes() {
         "select_or_not_is_wrapped_inside_tenant",
         show(
             Project::select(&t)
-                .filter(
-                    Project::name()
-                        .eq("a")
-                        .or(Project::name().like("%cup%"))
-                        .or(Project::id().eq(id(2)).not())
-                )
+                .filter(Project::name().eq("a").or(Project::name().like("%cup%")).or(Project::id().eq(id(2)).not()))
                 .to_sql()
         )
     );
@@ -107,11 +87,7 @@ fn select_shapes() {
         "select_like_and_nulls",
         show(
             ExportJob::select(&t)
-                .filter(
-                    ExportJob::output_key()
-                        .is_null()
-                        .or(ExportJob::output_key().not_like("%.tmp"))
-                )
+                .filter(ExportJob::output_key().is_null().or(ExportJob::output_key().not_like("%.tmp")))
                 .filter(ExportJob::output_key().is_not_null())
                 .to_sql()
         )
@@ -127,40 +103,17 @@ fn select_shapes() {
                 .to_sql()
         )
     );
-    assert_snapshot!(
-        "select_offset_without_limit",
-        show(Project::select(&t).offset(5).to_sql())
-    );
+    assert_snapshot!("select_offset_without_limit", show(Project::select(&t).offset(5).to_sql()));
 }
 
 #[test]
 fn aggregate_shapes() {
     let t = tenant();
-    assert_snapshot!(
-        "count",
-        show(
-            Project::select(&t)
-                .filter(Project::name().like("a%"))
-                .count()
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "sum",
-        show(ExportJob::select(&t).sum(ExportJob::progress()).to_sql())
-    );
-    assert_snapshot!(
-        "avg",
-        show(ExportJob::select(&t).avg(ExportJob::progress()).to_sql())
-    );
-    assert_snapshot!(
-        "min",
-        show(Project::select(&t).min(Project::created_at()).to_sql())
-    );
-    assert_snapshot!(
-        "max",
-        show(WorkingClip::select(&t).max(WorkingClip::end_ms()).to_sql())
-    );
+    assert_snapshot!("count", show(Project::select(&t).filter(Project::name().like("a%")).count().to_sql()));
+    assert_snapshot!("sum", show(ExportJob::select(&t).sum(ExportJob::progress()).to_sql()));
+    assert_snapshot!("avg", show(ExportJob::select(&t).avg(ExportJob::progress()).to_sql()));
+    assert_snapshot!("min", show(Project::select(&t).min(Project::created_at()).to_sql()));
+    assert_snapshot!("max", show(WorkingClip::select(&t).max(WorkingClip::end_ms()).to_sql()));
 }
 
 #[test]
@@ -198,9 +151,7 @@ fn subquery_shapes() {
             Project::select(&t)
                 .filter(
                     Project::id().in_sub(
-                        ExportJob::sub()
-                            .filter(ExportJob::status().eq("done"))
-                            .select(ExportJob::project_id())
+                        ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id())
                     )
                 )
                 .to_sql()
@@ -210,9 +161,7 @@ fn subquery_shapes() {
         "not_in_subquery",
         show(
             Project::select(&t)
-                .filter(
-                    Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id()))
-                )
+                .filter(Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id())))
                 .to_sql()
         )
     );
@@ -220,12 +169,8 @@ fn subquery_shapes() {
         "exists_correlated",
         show(
             Project::select(&t)
-                .filter(exists(
-                    ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))
-                ))
-                .filter(not_exists(
-                    WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))
-                ))
+                .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))))
+                .filter(not_exists(WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))))
                 .to_sql()
         )
     );
@@ -234,11 +179,8 @@ fn subquery_shapes() {
         show(
             WorkingClip::delete(&t)
                 .filter(
-                    WorkingClip::project_id().in_sub(
-                        Project::sub()
-                            .filter(Project::name().eq("old"))
-                            .select(Project::id())
-                    )
+                    WorkingClip::project_id()
+                        .in_sub(Project::sub().filter(Project::name().eq("old")).select(Project::id()))
                 )
                 .to_sql()
         )
@@ -248,10 +190,7 @@ fn subquery_shapes() {
 #[test]
 fn write_shapes() {
     let t = tenant();
-    assert_snapshot!(
-        "insert_one",
-        show(Project::insert(&t, new_project(5)).to_sql())
-    );
+    assert_snapshot!("insert_one", show(Project::insert(&t, new_project(5)).to_sql()));
     // 4 columns per row: 25 rows fit under the 100-parameter limit; this shows the first chunk.
     assert_snapshot!(
         "insert_many_first_chunk_of_three",
@@ -276,25 +215,11 @@ fn write_shapes() {
     );
     assert_snapshot!(
         "upsert",
-        show(
-            Setting::upsert(
-                &t,
-                NewSetting {
-                    key: "theme".into(),
-                    value: "dark".into()
-                }
-            )
-            .to_sql()
-        )
+        show(Setting::upsert(&t, NewSetting { key: "theme".into(), value: "dark".into() }).to_sql())
     );
     assert_snapshot!(
         "update_by_key",
-        show(
-            Project::update(&t)
-                .set(Project::name(), "Final cut")
-                .filter(Project::id().eq(id(5)))
-                .to_sql()
-        )
+        show(Project::update(&t).set(Project::name(), "Final cut").filter(Project::id().eq(id(5))).to_sql())
     );
     assert_snapshot!(
         "update_many_columns_all_rows",
@@ -305,22 +230,9 @@ fn write_shapes() {
                 .to_sql()
         )
     );
-    assert_snapshot!(
-        "delete_by_key",
-        show(Project::delete_by_key(&t, id(5)).to_sql())
-    );
-    assert_snapshot!(
-        "delete_filter",
-        show(
-            ExportJob::delete(&t)
-                .filter(ExportJob::status().eq("failed"))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "delete_all_rows_of_tenant",
-        show(Setting::delete(&t).all_rows().to_sql())
-    );
+    assert_snapshot!("delete_by_key", show(Project::delete_by_key(&t, id(5)).to_sql()));
+    assert_snapshot!("delete_filter", show(ExportJob::delete(&t).filter(ExportJob::status().eq("failed")).to_sql()));
+    assert_snapshot!("delete_all_rows_of_tenant", show(Setting::delete(&t).all_rows().to_sql()));
 }
 
 #[test]
@@ -347,19 +259,7 @@ fn admin_shapes() {
     );
     assert_snapshot!(
         "admin_insert_global",
-        show(
-            FeatureFlag::admin_insert(
-                &admin,
-                [NewFeatureFlag {
-                    name: "beta".into(),
-                    enabled: false
-                }]
-            )
-            .to_sql()
-        )
+        show(FeatureFlag::admin_insert(&admin, [NewFeatureFlag { name: "beta".into(), enabled: false }]).to_sql())
     );
-    assert_snapshot!(
-        "admin_delete_global",
-        show(FeatureFlag::admin_delete(&admin).all_rows().to_sql())
-    );
+    assert_snapshot!("admin_delete_global", show(FeatureFlag::admin_delete(&admin).all_rows().to_sql()));
 }

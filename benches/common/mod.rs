@@ -1,12 +1,7 @@
 //! Shared by the criterion (wall-clock) and callgrind (instruction count) benchmarks:
 //! one data set, and each operation written twice, with tenantry and by hand with
 //! rusqlite's `prepare_cached`, on connections with the same settings.
-#![allow(
-    dead_code,
-    unreachable_pub,
-    missing_docs,
-    reason = "bench support module"
-)]
+#![allow(dead_code, unreachable_pub, missing_docs, reason = "bench support module")]
 
 use std::path::{Path, PathBuf};
 
@@ -81,26 +76,17 @@ pub fn created_at(p: usize) -> String {
 /// The same settings tenantry applies, so the ratio measures the library alone.
 pub fn hand_connection(path: &Path) -> Connection {
     let conn = Connection::open(path).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5))
-        .unwrap();
-    let _: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .unwrap();
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .unwrap();
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-        .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").unwrap();
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
     conn.set_prepared_statement_cache_capacity(256);
     conn
 }
 
 /// `tenants` x `per_tenant` projects, one export job per project.
 pub fn fixture(tenants: usize, per_tenant: usize) -> Fixture {
-    let dir = std::env::temp_dir().join(format!(
-        "tenantry-bench-{}-{}",
-        std::process::id(),
-        Uuid::new_v4()
-    ));
+    let dir = std::env::temp_dir().join(format!("tenantry-bench-{}-{}", std::process::id(), Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.sqlite");
     let db = Database::builder(&path).max_connections(1).open().unwrap();
@@ -134,12 +120,7 @@ pub fn fixture(tenants: usize, per_tenant: usize) -> Fixture {
     admin_conn.execute_batch("ANALYZE").unwrap();
     drop(admin_conn);
     let conn = hand_connection(&path);
-    Fixture {
-        dir,
-        db,
-        conn,
-        tenants,
-    }
+    Fixture { dir, db, conn, tenants }
 }
 
 impl Drop for Fixture {
@@ -159,12 +140,7 @@ fn uuid_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
 }
 
 fn raw_project(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawProject> {
-    Ok(RawProject {
-        user_id: uuid_at(row, 0)?,
-        id: uuid_at(row, 1)?,
-        name: row.get(2)?,
-        created_at: row.get(3)?,
-    })
+    Ok(RawProject { user_id: uuid_at(row, 0)?, id: uuid_at(row, 1)?, name: row.get(2)?, created_at: row.get(3)? })
 }
 
 // ---- get by primary key ----
@@ -179,25 +155,16 @@ pub fn hand_get(f: &Fixture, t: &TenantId, id: Uuid) -> Option<RawProject> {
     let (mut a, mut b) = ([0; 36], [0; 36]);
     let mut stmt = f
         .conn
-        .prepare_cached(
-            "SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 AND id = ?2",
-        )
+        .prepare_cached("SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 AND id = ?2")
         .unwrap();
-    stmt.query_row((text(&t.as_uuid(), &mut a), text(&id, &mut b)), raw_project)
-        .optional()
-        .unwrap()
+    stmt.query_row((text(&t.as_uuid(), &mut a), text(&id, &mut b)), raw_project).optional().unwrap()
 }
 
 // ---- 20 newest of a tenant ----
 
 #[inline(never)]
 pub fn tenantry_list20(f: &Fixture, t: &TenantId) -> Vec<Project> {
-    f.db.fetch_all(
-        Project::select(t)
-            .order_by(Project::created_at().desc())
-            .limit(20),
-    )
-    .unwrap()
+    f.db.fetch_all(Project::select(t).order_by(Project::created_at().desc()).limit(20)).unwrap()
 }
 
 #[inline(never)]
@@ -205,35 +172,25 @@ pub fn hand_list20(f: &Fixture, t: &TenantId) -> Vec<RawProject> {
     let mut a = [0; 36];
     let mut stmt = f
         .conn
-        .prepare_cached("SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 ORDER BY created_at DESC LIMIT ?2")
+        .prepare_cached(
+            "SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 ORDER BY created_at DESC LIMIT ?2",
+        )
         .unwrap();
-    stmt.query_map((text(&t.as_uuid(), &mut a), 20), raw_project)
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    stmt.query_map((text(&t.as_uuid(), &mut a), 20), raw_project).unwrap().collect::<rusqlite::Result<_>>().unwrap()
 }
 
 // ---- update by primary key ----
 
 #[inline(never)]
 pub fn tenantry_update(f: &Fixture, t: &TenantId, id: Uuid, name: &str) -> usize {
-    f.db.execute(
-        Project::update(t)
-            .set(Project::name(), name)
-            .filter(Project::id().eq(id)),
-    )
-    .unwrap()
+    f.db.execute(Project::update(t).set(Project::name(), name).filter(Project::id().eq(id))).unwrap()
 }
 
 #[inline(never)]
 pub fn hand_update(f: &Fixture, t: &TenantId, id: Uuid, name: &str) -> usize {
     let (mut a, mut b) = ([0; 36], [0; 36]);
-    let mut stmt = f
-        .conn
-        .prepare_cached("UPDATE projects SET name = ?1 WHERE user_id = ?2 AND id = ?3")
-        .unwrap();
-    stmt.execute((name, text(&t.as_uuid(), &mut a), text(&id, &mut b)))
-        .unwrap()
+    let mut stmt = f.conn.prepare_cached("UPDATE projects SET name = ?1 WHERE user_id = ?2 AND id = ?3").unwrap();
+    stmt.execute((name, text(&t.as_uuid(), &mut a), text(&id, &mut b))).unwrap()
 }
 
 // ---- two-table join (one project with its export jobs) ----
@@ -283,11 +240,7 @@ pub fn tenantry_insert_1000(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
         for id in ids {
             tx.execute(Project::insert(
                 t,
-                NewProject {
-                    id: *id,
-                    name: "new".into(),
-                    created_at: "2026-11-27 00:00:00".into(),
-                },
+                NewProject { id: *id, name: "new".into(), created_at: "2026-11-27 00:00:00".into() },
             ))?;
         }
         Ok(())
@@ -299,11 +252,7 @@ pub fn tenantry_insert_1000(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
 pub fn tenantry_insert_many_1000(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
     f.db.execute(Project::insert_many(
         t,
-        ids.iter().map(|id| NewProject {
-            id: *id,
-            name: "new".into(),
-            created_at: "2026-11-27 00:00:00".into(),
-        }),
+        ids.iter().map(|id| NewProject { id: *id, name: "new".into(), created_at: "2026-11-27 00:00:00".into() }),
     ))
     .unwrap();
 }
@@ -316,16 +265,13 @@ pub fn hand_insert_1000(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
     {
         let mut stmt = f
             .conn
-            .prepare_cached(
-                "INSERT INTO projects (user_id, id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )
+            .prepare_cached("INSERT INTO projects (user_id, id, name, created_at) VALUES (?1, ?2, ?3, ?4)")
             .unwrap();
         for id in ids {
             let mut b = [0; 36];
             // Same owned values the tenantry side builds for its insert form.
             let (name, created_at) = (String::from("new"), String::from("2026-11-27 00:00:00"));
-            stmt.execute((tenant, text(id, &mut b), name, created_at))
-                .unwrap();
+            stmt.execute((tenant, text(id, &mut b), name, created_at)).unwrap();
         }
     }
     f.conn.execute_batch("COMMIT").unwrap();
@@ -334,8 +280,7 @@ pub fn hand_insert_1000(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
 /// Removes rows an insert benchmark added (outside the timed region).
 pub fn cleanup_inserted(f: &Fixture, t: &TenantId, ids: &[Uuid]) {
     let _ = ids;
-    f.db.execute(Project::delete(t).filter(Project::name().eq("new")))
-        .unwrap();
+    f.db.execute(Project::delete(t).filter(Project::name().eq("new"))).unwrap();
 }
 
 // ---- delete by primary key ----
@@ -348,25 +293,13 @@ pub fn tenantry_delete(f: &Fixture, t: &TenantId, id: Uuid) -> usize {
 #[inline(never)]
 pub fn hand_delete(f: &Fixture, t: &TenantId, id: Uuid) -> usize {
     let (mut a, mut b) = ([0; 36], [0; 36]);
-    let mut stmt = f
-        .conn
-        .prepare_cached("DELETE FROM projects WHERE user_id = ?1 AND id = ?2")
-        .unwrap();
-    stmt.execute((text(&t.as_uuid(), &mut a), text(&id, &mut b)))
-        .unwrap()
+    let mut stmt = f.conn.prepare_cached("DELETE FROM projects WHERE user_id = ?1 AND id = ?2").unwrap();
+    stmt.execute((text(&t.as_uuid(), &mut a), text(&id, &mut b))).unwrap()
 }
 
 /// Puts a deleted row back (outside the timed region).
 pub fn restore(f: &Fixture, t: &TenantId, id: Uuid) {
-    f.db.execute(Project::upsert(
-        t,
-        NewProject {
-            id,
-            name: "restored".into(),
-            created_at: created_at(0),
-        },
-    ))
-    .unwrap();
+    f.db.execute(Project::upsert(t, NewProject { id, name: "restored".into(), created_at: created_at(0) })).unwrap();
 }
 
 /// Puts a row deleted by the hand-written side back, through the same connection, so
@@ -376,10 +309,11 @@ pub fn hand_restore(f: &Fixture, t: &TenantId, id: Uuid) {
     let (mut a, mut b) = ([0; 36], [0; 36]);
     let mut stmt = f
         .conn
-        .prepare_cached("INSERT OR REPLACE INTO projects (user_id, id, name, created_at) VALUES (?1, ?2, 'restored', ?3)")
+        .prepare_cached(
+            "INSERT OR REPLACE INTO projects (user_id, id, name, created_at) VALUES (?1, ?2, 'restored', ?3)",
+        )
         .unwrap();
-    stmt.execute((text(&t.as_uuid(), &mut a), text(&id, &mut b), created_at(0)))
-        .unwrap();
+    stmt.execute((text(&t.as_uuid(), &mut a), text(&id, &mut b), created_at(0))).unwrap();
 }
 
 /// Removes rows the hand-written insert added, through the same connection.

@@ -41,13 +41,7 @@ impl<'a> Table<'a> {
                 attr: attr::field_attr(&f.attrs, errors),
             })
             .collect();
-        Ok(Table {
-            ident: &input.ident,
-            vis: &input.vis,
-            input,
-            attr: attr::table_attr(&input.attrs, errors),
-            fields,
-        })
+        Ok(Table { ident: &input.ident, vis: &input.vis, input, attr: attr::table_attr(&input.attrs, errors), fields })
     }
 
     pub(crate) fn ownership(&self) -> Option<Ownership> {
@@ -66,9 +60,7 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn primary_key(&self) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.attr.primary_key.is_some())
+        self.fields.iter().position(|f| f.attr.primary_key.is_some())
     }
 
     pub(crate) fn position(&self, ident: &Ident) -> Option<usize> {

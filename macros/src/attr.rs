@@ -116,8 +116,7 @@ pub(crate) fn field_attr(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr 
                         global = true;
                         Ok(())
                     } else {
-                        Err(meta
-                            .error(format!("expected `#[{UNIQUE}]` or `#[{UNIQUE}({GLOBAL})]`")))
+                        Err(meta.error(format!("expected `#[{UNIQUE}]` or `#[{UNIQUE}({GLOBAL})]`")))
                     }
                 });
                 if let Err(e) = parsed {

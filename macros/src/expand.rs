@@ -55,7 +55,6 @@ fn expand(table: &Table<'_>) -> TokenStream {
     let pk = table.primary_key().expect("checked");
     let pk_field = &table.fields[pk];
     let pk_ty = pk_field.ty;
-    let pk_ident = pk_field.ident;
 
     let columns = table.fields.iter().map(|f| {
         let col = f.ident.to_string();
@@ -76,24 +75,11 @@ fn expand(table: &Table<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let uniques = table.fields.iter().enumerate().filter_map(|(i, f)| {
-        f.attr
-            .unique
-            .map(|global| quote!(::tenantry::__private::UniqueInfo::new(&[#i], #global)))
+        f.attr.unique.map(|global| quote!(::tenantry::__private::UniqueInfo::new(&[#i], #global)))
     });
-    let mut indexes: Vec<Vec<usize>> = table
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.attr.index)
-        .map(|(i, _)| vec![i])
-        .collect();
-    indexes.extend(
-        table
-            .attr
-            .indexes
-            .iter()
-            .map(|cols| cols.iter().filter_map(|c| table.position(c)).collect()),
-    );
+    let mut indexes: Vec<Vec<usize>> =
+        table.fields.iter().enumerate().filter(|(_, f)| f.attr.index).map(|(i, _)| vec![i]).collect();
+    indexes.extend(table.attr.indexes.iter().map(|cols| cols.iter().filter_map(|c| table.position(c)).collect()));
     let indexes = indexes.iter().map(|cols| quote!(&[#(#cols),*]));
 
     let decode_fields = table.fields.iter().enumerate().map(|(i, f)| {
@@ -108,19 +94,11 @@ fn expand(table: &Table<'_>) -> TokenStream {
         }
     });
 
-    let data_fields: Vec<_> = table
-        .fields
-        .iter()
-        .filter(|f| f.attr.tenant.is_none())
-        .collect();
+    let data_fields: Vec<_> = table.fields.iter().filter(|f| f.attr.tenant.is_none()).collect();
     let new_field_defs = data_fields.iter().map(|f| {
         let fi = f.ident;
         let ty = f.ty;
-        let doc = format!(
-            "Value of `{}.{}`.",
-            name.value(),
-            fi.to_string().trim_start_matches("r#")
-        );
+        let doc = format!("Value of `{}.{}`.", name.value(), fi.to_string().trim_start_matches("r#"));
         quote!(#[doc = #doc] #vis #fi: #ty)
     });
     let push_fields = data_fields.iter().map(|f| {
@@ -134,10 +112,8 @@ fn expand(table: &Table<'_>) -> TokenStream {
         let col = fi.to_string();
         let col = col.trim_start_matches("r#");
         if f.attr.tenant.is_some() {
-            let doc = format!(
-                "The tenant column `{}.{col}`: set by tenantry on insert, never assignable.",
-                name.value()
-            );
+            let doc =
+                format!("The tenant column `{}.{col}`: set by tenantry on insert, never assignable.", name.value());
             quote! {
                 #[doc = #doc]
                 #vis const fn #fi() -> ::tenantry::TenantColumn<#ident> {
@@ -165,7 +141,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
             }
             /// This tenant's row with this primary key (another tenant's row looks missing).
             #vis fn get(tenant: &::tenantry::TenantId, key: impl ::tenantry::IntoSql<#pk_ty>) -> #one {
-                ::tenantry::__private::get::<#ident, _>(tenant, Self::#pk_ident(), key)
+                ::tenantry::__private::get::<#ident, _>(tenant, key)
             }
             /// `INSERT` of one row for this tenant; the tenant column comes from the token.
             #vis fn insert(tenant: &::tenantry::TenantId, row: #new_ident) -> ::tenantry::Insert<#ident> {
@@ -194,7 +170,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
             }
             /// `DELETE` of this tenant's row with this primary key.
             #vis fn delete_by_key(tenant: &::tenantry::TenantId, key: impl ::tenantry::IntoSql<#pk_ty>) -> ::tenantry::Delete<#ident> {
-                ::tenantry::__private::delete_by_key::<#ident, _>(tenant, Self::#pk_ident(), key)
+                ::tenantry::__private::delete_by_key::<#ident, _>(tenant, key)
             }
             /// A subquery over this table, for `IN (...)` and `EXISTS`; it takes the enclosing
             /// statement's tenant.
@@ -228,15 +204,9 @@ fn expand(table: &Table<'_>) -> TokenStream {
         }
     };
     let (marker, seal) = if owned {
-        (
-            quote!(::tenantry::Owned),
-            quote!(::tenantry::__private::OwnedSeal),
-        )
+        (quote!(::tenantry::Owned), quote!(::tenantry::__private::OwnedSeal))
     } else {
-        (
-            quote!(::tenantry::Global),
-            quote!(::tenantry::__private::GlobalSeal),
-        )
+        (quote!(::tenantry::Global), quote!(::tenantry::__private::GlobalSeal))
     };
     let new_doc = format!(
         "A new row of `{}` (every column but the tenant column, which tenantry sets from the `TenantId`).",

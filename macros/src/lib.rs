@@ -13,7 +13,5 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(Table, attributes(table, tenant, primary_key, unique, index))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

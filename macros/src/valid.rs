@@ -36,22 +36,18 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         [_, (_, second), ..] => errors.at(second, "declare either `owned` or `global`, once"),
     }
     if table.attr.seen && table.name().is_none() {
-        errors.at(
-            ident,
-            "add the SQL table name: `#[table(name = \"...\", ...)]`",
-        );
+        errors.at(ident, "add the SQL table name: `#[table(name = \"...\", ...)]`");
     }
     if let Some(name) = table.name()
         && !is_sql_identifier(&name.value())
     {
-        errors.at(name, "a table name must be a plain SQL identifier: ASCII letters, digits and `_`, not starting with a digit");
+        errors.at(
+            name,
+            "a table name must be a plain SQL identifier: ASCII letters, digits and `_`, not starting with a digit",
+        );
     }
 
-    let tenants: Vec<_> = table
-        .fields
-        .iter()
-        .filter_map(|f| f.attr.tenant.as_ref())
-        .collect();
+    let tenants: Vec<_> = table.fields.iter().filter_map(|f| f.attr.tenant.as_ref()).collect();
     match (table.ownership(), tenants.as_slice()) {
         (Some(Ownership::Owned), []) => errors.at(
             ident,
@@ -70,11 +66,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         _ => {}
     }
 
-    let keys: Vec<_> = table
-        .fields
-        .iter()
-        .filter_map(|f| f.attr.primary_key.as_ref())
-        .collect();
+    let keys: Vec<_> = table.fields.iter().filter_map(|f| f.attr.primary_key.as_ref()).collect();
     match keys.as_slice() {
         [] => errors.at(ident, format!("`{ident}` needs one `#[primary_key]` field")),
         [_] => {}
@@ -90,7 +82,10 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         if let Some(t) = &a.tenant
             && (a.primary_key.is_some() || a.unique.is_some() || a.index)
         {
-            errors.at(t, "the tenant column takes no other attribute: tenantry already leads every key and index with it");
+            errors.at(
+                t,
+                "the tenant column takes no other attribute: tenantry already leads every key and index with it",
+            );
         }
         let name = field.ident.to_string();
         if RESERVED.contains(&name.as_str()) {
@@ -100,10 +95,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             );
         }
         if !is_sql_identifier(name.trim_start_matches("r#")) {
-            errors.at(
-                field.ident,
-                "a column name must be a plain SQL identifier: ASCII letters, digits and `_`",
-            );
+            errors.at(field.ident, "a column name must be a plain SQL identifier: ASCII letters, digits and `_`");
         }
     }
 
@@ -112,13 +104,12 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         let a_name = a.ident.to_string();
         for b in &table.fields[..i] {
             let b_name = b.ident.to_string();
-            if a_name
-                .trim_start_matches("r#")
-                .eq_ignore_ascii_case(b_name.trim_start_matches("r#"))
-            {
+            if a_name.trim_start_matches("r#").eq_ignore_ascii_case(b_name.trim_start_matches("r#")) {
                 errors.at(
                     a.ident,
-                    format!("`{a_name}` and `{b_name}` name the same SQL column (SQLite ignores case in names); rename one"),
+                    format!(
+                        "`{a_name}` and `{b_name}` name the same SQL column (SQLite ignores case in names); rename one"
+                    ),
                 );
             }
         }
@@ -131,10 +122,9 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         for col in cols {
             match table.position(col) {
                 None => errors.at(col, format!("`{col}` is not a field of `{ident}`")),
-                Some(i) if Some(i) == table.tenant() => errors.at(
-                    col,
-                    "leave the tenant column out of `index(...)`: it leads every index already",
-                ),
+                Some(i) if Some(i) == table.tenant() => {
+                    errors.at(col, "leave the tenant column out of `index(...)`: it leads every index already")
+                }
                 Some(_) => {}
             }
         }

@@ -1,12 +1,10 @@
 //! Running a [`Plan`]: fetch the rendered SQL for its shape, bind, step.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, ErrorCode};
 
 use crate::error::{Error, Result};
 use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
-use crate::query::{Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
+use crate::query::{AsciiText, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
 use crate::tenant::AuditAction;
 use crate::value::{Value, bind};
 
@@ -22,7 +20,7 @@ fn bind_all<'v>(
 ) -> Result<()> {
     for (i, slot) in slots.iter().enumerate() {
         match (*slot, scope) {
-            (TENANT_SLOT, Scope::Tenant(t)) => stmt.raw_bind_parameter(i + 1, t.text())?,
+            (TENANT_SLOT, Scope::Tenant(t)) => stmt.raw_bind_parameter(i + 1, AsciiText(t.text()))?,
             (slot, _) => bind(stmt, i + 1, get(slot))?,
         }
     }
@@ -38,30 +36,20 @@ fn audit(scope: &Scope, sql: &str) {
 /// Rows per chunk of a multi-row insert: each row binds one parameter per column.
 fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
     match MAX_PARAMS / shape.table.0.columns.len() {
-        0 => Err(Error::InvalidValue {
-            what: "insert",
-            why: "a row has more columns than a statement may bind",
-        }),
+        0 => Err(Error::InvalidValue { what: "insert", why: "a row has more columns than a statement may bind" }),
         n => Ok(n),
     }
 }
 
 fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
-    InsertShape {
-        rows: rows as u32,
-        ..base.clone()
-    }
+    InsertShape { rows: rows as u32, ..base.clone() }
 }
 
 /// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
 static PLACEHOLDER: Value = TENANT_PLACEHOLDER;
 
 fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
-    if s == TENANT_SLOT {
-        tenant
-    } else {
-        &values[start + s as usize - 1]
-    }
+    if s == TENANT_SLOT { tenant } else { &values[start + s as usize - 1] }
 }
 
 fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
@@ -70,8 +58,7 @@ fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
             if err.code == ErrorCode::ConstraintViolation
                 && matches!(
                     err.extended_code,
-                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                        | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 ) =>
         {
             Error::Conflict { table, source: e }
@@ -101,13 +88,7 @@ pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
         PlanKind::Update(shape, params) => {
             let r = shape.rendered()?;
             audit(plan.scope, &r.sql);
-            execute_one(
-                conn,
-                &r,
-                plan.scope,
-                |s| &params[s as usize],
-                Some(shape.table.0.name),
-            )
+            execute_one(conn, &r, plan.scope, |s| &params[s as usize], Some(shape.table.0.name))
         }
         PlanKind::Delete(shape, params) => {
             let r = shape.rendered()?;
@@ -122,21 +103,14 @@ pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
             }
             Ok(stmt.raw_execute()?)
         }
-        PlanKind::Select(..) => Err(Error::InvalidValue {
-            what: "statement",
-            why: "a query cannot be executed; fetch it",
-        }),
+        PlanKind::Select(..) => {
+            Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
+        }
         PlanKind::Insert { base, values, rows } => insert(conn, plan.scope, base, values, *rows),
     }
 }
 
-fn insert(
-    conn: &Connection,
-    scope: &Scope,
-    base: &InsertShape,
-    values: &[Value],
-    rows: usize,
-) -> Result<usize> {
+fn insert(conn: &Connection, scope: &Scope, base: &InsertShape, values: &[Value], rows: usize) -> Result<usize> {
     if rows == 0 {
         return Ok(0);
     }
@@ -145,25 +119,12 @@ fn insert(
     let table = base.table.0.name;
     let run = |conn: &Connection| -> Result<usize> {
         let mut done = 0;
-        let mut full: Option<Arc<Rendered>> = None;
         while done < rows {
             let n = chunk.min(rows - done);
-            let r = match (&full, n == chunk) {
-                (Some(r), true) => Arc::clone(r),
-                _ => chunk_shape(base, n).rendered()?,
-            };
-            if n == chunk {
-                full = Some(Arc::clone(&r));
-            }
+            let r = chunk_shape(base, n).rendered()?;
             audit(scope, &r.sql);
             let start = done * per_row;
-            execute_one(
-                conn,
-                &r,
-                scope,
-                |s| chunk_value(&PLACEHOLDER, values, start, s),
-                Some(table),
-            )?;
+            execute_one(conn, &r, scope, |s| chunk_value(&PLACEHOLDER, values, start, s), Some(table))?;
             done += n;
         }
         Ok(rows)
@@ -176,31 +137,16 @@ fn insert(
 }
 
 /// Runs `f` inside a savepoint (a transaction of its own when none is open).
-pub(crate) fn in_savepoint<R>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<R>,
-) -> Result<R> {
+pub(crate) fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
     let outer = conn.is_autocommit();
-    conn.execute_batch(if outer {
-        "BEGIN IMMEDIATE"
-    } else {
-        "SAVEPOINT tenantry_chunk"
-    })?;
+    conn.execute_batch(if outer { "BEGIN IMMEDIATE" } else { "SAVEPOINT tenantry_chunk" })?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch(if outer {
-                "COMMIT"
-            } else {
-                "RELEASE tenantry_chunk"
-            })?;
+            conn.execute_batch(if outer { "COMMIT" } else { "RELEASE tenantry_chunk" })?;
             Ok(v)
         }
         Err(e) => {
-            let undo = if outer {
-                "ROLLBACK"
-            } else {
-                "ROLLBACK TO tenantry_chunk; RELEASE tenantry_chunk"
-            };
+            let undo = if outer { "ROLLBACK" } else { "ROLLBACK TO tenantry_chunk; RELEASE tenantry_chunk" };
             // The original error is what the caller needs; a failed rollback leaves the
             // connection in a transaction that the pool discards.
             let _ = conn.execute_batch(undo);
@@ -216,10 +162,7 @@ pub(crate) fn query(
     mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
     let PlanKind::Select(shape, params) = &plan.kind else {
-        return Err(Error::InvalidValue {
-            what: "statement",
-            why: "only queries can be fetched",
-        });
+        return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
     };
     let r = shape.rendered()?;
     audit(plan.scope, &r.sql);
@@ -241,10 +184,7 @@ pub(crate) fn query_raw<R>(
     mut f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
 ) -> Result<Vec<R>> {
     let PlanKind::Raw(sql, params) = &plan.kind else {
-        return Err(Error::InvalidValue {
-            what: "statement",
-            why: "not raw SQL",
-        });
+        return Err(Error::InvalidValue { what: "statement", why: "not raw SQL" });
     };
     audit(plan.scope, sql);
     let mut stmt = conn.prepare_cached(sql)?;
@@ -268,38 +208,17 @@ pub(crate) fn explain(plan: &Plan<'_>) -> Result<Sql> {
 pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
     let tenant = plan.scope.first_param();
     let pick = |r: Rendered, get: &dyn Fn(Slot) -> Value| Sql {
-        params: r
-            .slots
-            .iter()
-            .map(|s| {
-                if *s == TENANT_SLOT {
-                    tenant.clone()
-                } else {
-                    get(*s)
-                }
-            })
-            .collect(),
+        params: r.slots.iter().map(|s| if *s == TENANT_SLOT { tenant.clone() } else { get(*s) }).collect(),
         sql: r.sql,
     };
     Ok(match &plan.kind {
-        PlanKind::Select(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
-        }
-        PlanKind::Update(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
-        }
-        PlanKind::Delete(shape, params) => {
-            pick(shape.render(dialect)?, &|s| params[s as usize].clone())
-        }
+        PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
+        PlanKind::Update(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
+        PlanKind::Delete(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
         PlanKind::Insert { base, values, rows } => {
             let n = rows_per_chunk(base)?.min(*rows);
-            pick(chunk_shape(base, n).render(dialect)?, &|s| {
-                chunk_value(&PLACEHOLDER, values, 0, s).clone()
-            })
+            pick(chunk_shape(base, n).render(dialect)?, &|s| chunk_value(&PLACEHOLDER, values, 0, s).clone())
         }
-        PlanKind::Raw(sql, params) => Sql {
-            sql: (*sql).to_owned(),
-            params: params.to_vec(),
-        },
+        PlanKind::Raw(sql, params) => Sql { sql: (*sql).to_owned(), params: params.to_vec() },
     })
 }

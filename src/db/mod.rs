@@ -81,30 +81,13 @@ impl DatabaseBuilder {
     /// SQLite database.
     pub fn open(self) -> Result<Database> {
         crate::registry::check_unique()?;
-        let max = if matches!(self.target, Target::Memory) {
-            1
-        } else {
-            self.max_connections
-        };
-        let pool = Pool {
-            state: Mutex::new(PoolState {
-                idle: Vec::new(),
-                open: 0,
-                waiting: 0,
-            }),
-            freed: Condvar::new(),
-        };
-        let db = Database {
-            inner: Arc::new(Inner {
-                config: self,
-                max,
-                pool,
-            }),
-        };
+        let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
+        let pool =
+            Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
+        let db = Database { inner: Arc::new(Inner { config: self, max, pool }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
-        conn.conn()
-            .query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+        conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
         drop(conn);
         Ok(db)
     }
@@ -113,9 +96,7 @@ impl DatabaseBuilder {
         let conn = match &self.target {
             Target::File(path) => Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?,
             Target::Memory => Connection::open_in_memory()?,
         };
@@ -155,19 +136,13 @@ impl Inner {
         let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(conn) = state.idle.pop() {
-                return Ok(Pooled {
-                    conn: Some(conn),
-                    inner: self,
-                });
+                return Ok(Pooled { conn: Some(conn), inner: self });
             }
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
                 return match self.config.connect() {
-                    Ok(conn) => Ok(Pooled {
-                        conn: Some(conn),
-                        inner: self,
-                    }),
+                    Ok(conn) => Ok(Pooled { conn: Some(conn), inner: self }),
                     Err(e) => {
                         self.release(None);
                         Err(e)
@@ -176,20 +151,10 @@ impl Inner {
             }
             let now = Instant::now();
             if now >= deadline {
-                let waited_ms = self
-                    .config
-                    .acquire_timeout
-                    .as_millis()
-                    .try_into()
-                    .unwrap_or(u64::MAX);
+                let waited_ms = self.config.acquire_timeout.as_millis().try_into().unwrap_or(u64::MAX);
                 return Err(Error::PoolTimeout { waited_ms });
             }
-            state = self
-                .pool
-                .freed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            state = self.pool.freed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 
@@ -241,9 +206,7 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database")
-            .field("target", &self.inner.config.target)
-            .finish_non_exhaustive()
+        f.debug_struct("Database").field("target", &self.inner.config.target).finish_non_exhaustive()
     }
 }
 
@@ -332,11 +295,7 @@ impl Database {
 
     /// A private in-memory database (one connection), for tests and examples.
     pub fn open_in_memory() -> Result<Self> {
-        DatabaseBuilder {
-            target: Target::Memory,
-            ..Self::builder("")
-        }
-        .open()
+        DatabaseBuilder { target: Target::Memory, ..Self::builder("") }.open()
     }
 
     /// Settings for opening a database file.
@@ -385,9 +344,7 @@ pub struct Transaction<'db> {
 
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction")
-            .field("open", &self.open)
-            .finish_non_exhaustive()
+        f.debug_struct("Transaction").field("open", &self.open).finish_non_exhaustive()
     }
 }
 

@@ -25,12 +25,7 @@ where
     T: Table,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}.{}",
-            T::INFO.name,
-            T::INFO.columns[usize::from(self.index)].name
-        )
+        write!(f, "{}.{}", T::INFO.name, T::INFO.columns[usize::from(self.index)].name)
     }
 }
 
@@ -43,10 +38,7 @@ pub struct TenantColumn<T> {
 #[doc(hidden)]
 impl<T: Table, V> Column<T, V> {
     pub const fn __new(index: u16) -> Self {
-        Column {
-            index,
-            _t: PhantomData,
-        }
+        Column { index, _t: PhantomData }
     }
 }
 
@@ -106,18 +98,12 @@ impl<T: Table> TenantColumn<T> {
 
 impl<T: Table, V> Column<T, V> {
     pub(crate) fn col_ref(self) -> ColRef {
-        ColRef {
-            table: TableRef(T::INFO),
-            index: self.index,
-        }
+        ColRef { table: TableRef(T::INFO), index: self.index }
     }
 
     /// The column's SQL name.
     pub fn name(self) -> &'static str {
-        T::INFO
-            .columns
-            .get(usize::from(self.index))
-            .map_or("?", |c| c.name)
+        T::INFO.columns.get(usize::from(self.index)).map_or("?", |c| c.name)
     }
 }
 
@@ -134,20 +120,14 @@ pub struct Cond<S> {
 
 impl<S> std::fmt::Debug for Cond<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cond")
-            .field("node", &self.node)
-            .finish_non_exhaustive()
+        f.debug_struct("Cond").field("node", &self.node).finish_non_exhaustive()
     }
 }
 
 impl<S> Cond<S> {
     /// Slots in a fresh condition start at 0; appending shifts them.
     fn new(node: Node, values: Vec<Value>) -> Self {
-        Cond {
-            node,
-            values,
-            _s: PhantomData,
-        }
+        Cond { node, values, _s: PhantomData }
     }
 
     fn combine(mut self, other: Cond<S>, and: bool) -> Self {
@@ -180,10 +160,7 @@ impl<S> Cond<S> {
     }
 
     /// The negation (still within the tenant).
-    #[allow(
-        clippy::should_implement_trait,
-        reason = "builder reads better as a method; `!` also works"
-    )]
+    #[allow(clippy::should_implement_trait, reason = "builder reads better as a method; `!` also works")]
     pub fn not(self) -> Self {
         Cond::new(Node::Not(Box::new(self.node)), self.values)
     }
@@ -278,24 +255,12 @@ impl<T: Table, V: SqlType> Column<T, V> {
         self.in_list(values, true)
     }
 
-    fn in_list<S, X: IntoSql<V>>(
-        self,
-        values: impl IntoIterator<Item = X>,
-        negated: bool,
-    ) -> Cond<S> {
+    fn in_list<S, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>, negated: bool) -> Cond<S> {
         let values: Vec<Value> = values.into_iter().map(IntoSql::into_value).collect();
         // SQLite refuses statements with more than 32766 parameters with a typed error at
         // execution; a list is never truncated here.
         let len = values.len() as u32;
-        Cond::new(
-            Node::In {
-                col: self.col_ref(),
-                first: 0,
-                len,
-                negated,
-            },
-            values,
-        )
+        Cond::new(Node::In { col: self.col_ref(), first: 0, len, negated }, values)
     }
 
     /// `column <op> other_column`, e.g. a join condition
@@ -305,10 +270,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
         T: InSource<S, I>,
         U: Table + InSource<S, J>,
     {
-        Cond::new(
-            Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()),
-            Vec::new(),
-        )
+        Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Vec::new())
     }
 
     /// `column IN (SELECT ...)` over a subquery made with `Table::sub()`; in a scoped
@@ -319,14 +281,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
         Q: SubOf<S, V>,
     {
         let SubParts(shape, values) = sub.__into_parts();
-        Cond::new(
-            Node::InSub {
-                col: self.col_ref(),
-                sub: Box::new(shape),
-                negated: false,
-            },
-            values,
-        )
+        Cond::new(Node::InSub { col: self.col_ref(), sub: Box::new(shape), negated: false }, values)
     }
 
     /// `column NOT IN (SELECT ...)`.
@@ -336,14 +291,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
         Q: SubOf<S, V>,
     {
         let SubParts(shape, values) = sub.__into_parts();
-        Cond::new(
-            Node::InSub {
-                col: self.col_ref(),
-                sub: Box::new(shape),
-                negated: true,
-            },
-            values,
-        )
+        Cond::new(Node::InSub { col: self.col_ref(), sub: Box::new(shape), negated: true }, values)
     }
 
     /// Ascending order.
@@ -351,11 +299,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     where
         T: InSource<S, I>,
     {
-        OrderBy {
-            col: self.col_ref(),
-            desc: false,
-            _s: PhantomData,
-        }
+        OrderBy { col: self.col_ref(), desc: false, _s: PhantomData }
     }
 
     /// Descending order.
@@ -363,11 +307,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     where
         T: InSource<S, I>,
     {
-        OrderBy {
-            col: self.col_ref(),
-            desc: true,
-            _s: PhantomData,
-        }
+        OrderBy { col: self.col_ref(), desc: true, _s: PhantomData }
     }
 }
 
@@ -377,26 +317,14 @@ impl<T: Table, V: SqlType> Column<T, Option<V>> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(
-            Node::Null {
-                col: self.col_ref(),
-                negated: false,
-            },
-            Vec::new(),
-        )
+        Cond::new(Node::Null { col: self.col_ref(), negated: false }, Vec::new())
     }
     /// `column IS NOT NULL`
     pub fn is_not_null<S, I>(self) -> Cond<S>
     where
         T: InSource<S, I>,
     {
-        Cond::new(
-            Node::Null {
-                col: self.col_ref(),
-                negated: true,
-            },
-            Vec::new(),
-        )
+        Cond::new(Node::Null { col: self.col_ref(), negated: true }, Vec::new())
     }
 }
 
@@ -412,14 +340,7 @@ impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
         T: InSource<S, I>,
     {
         let v = Value::Text(pattern.to_owned());
-        Cond::new(
-            Node::Like {
-                col: self.col_ref(),
-                pattern: 0,
-                negated: false,
-            },
-            vec![v],
-        )
+        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: false }, vec![v])
     }
     /// `column NOT LIKE pattern`
     pub fn not_like<S, I>(self, pattern: &str) -> Cond<S>
@@ -427,14 +348,7 @@ impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
         T: InSource<S, I>,
     {
         let v = Value::Text(pattern.to_owned());
-        Cond::new(
-            Node::Like {
-                col: self.col_ref(),
-                pattern: 0,
-                negated: true,
-            },
-            vec![v],
-        )
+        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: true }, vec![v])
     }
 }
 
@@ -467,14 +381,7 @@ impl<T: Owned, O, P> crate::query::sealed::SubOf<O, P> for Sub<T, O, P> {}
 impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
     fn __into_parts(self) -> SubParts {
         // Slots count from 0 within the subquery; `Cond::append_to` shifts them later.
-        SubParts(
-            SubShape {
-                table: TableRef(T::INFO),
-                column: self.column,
-                cond: self.cond,
-            },
-            self.values,
-        )
+        SubParts(SubShape { table: TableRef(T::INFO), column: self.column, cond: self.cond }, self.values)
     }
 }
 
@@ -486,22 +393,12 @@ pub struct SubParts(pub(crate) SubShape, pub(crate) Vec<Value>);
 impl<T: Owned, O> Sub<T, O, ()> {
     #[doc(hidden)]
     pub fn __new() -> Self {
-        Sub {
-            cond: None,
-            column: None,
-            values: Vec::new(),
-            _t: PhantomData,
-        }
+        Sub { cond: None, column: None, values: Vec::new(), _t: PhantomData }
     }
 
     /// Projects one column: `SELECT column FROM ...`, for `IN (subquery)`.
     pub fn select<V>(self, column: Column<T, V>) -> Sub<T, O, V> {
-        Sub {
-            cond: self.cond,
-            column: Some(column.col_ref()),
-            values: self.values,
-            _t: PhantomData,
-        }
+        Sub { cond: self.cond, column: Some(column.col_ref()), values: self.values, _t: PhantomData }
     }
 }
 
@@ -521,23 +418,11 @@ impl<T: Owned, O, P> Sub<T, O, P> {
 /// `EXISTS (subquery)`.
 pub fn exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
     let SubParts(shape, values) = sub.__into_parts();
-    Cond::new(
-        Node::Exists {
-            sub: Box::new(shape),
-            negated: false,
-        },
-        values,
-    )
+    Cond::new(Node::Exists { sub: Box::new(shape), negated: false }, values)
 }
 
 /// `NOT EXISTS (subquery)`.
 pub fn not_exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
     let SubParts(shape, values) = sub.__into_parts();
-    Cond::new(
-        Node::Exists {
-            sub: Box::new(shape),
-            negated: true,
-        },
-        values,
-    )
+    Cond::new(Node::Exists { sub: Box::new(shape), negated: true }, values)
 }

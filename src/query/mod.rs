@@ -4,10 +4,7 @@
 
 /// Seals for traits that only tenantry implements: the supertraits live in this private
 /// module, so no other crate can name them, let alone implement them.
-#[allow(
-    unreachable_pub,
-    reason = "sealed-trait pattern: public in a private module"
-)]
+#[allow(unreachable_pub, reason = "sealed-trait pattern: public in a private module")]
 pub(crate) mod sealed {
     /// For `Execute` and `Fetch`.
     pub trait Statement {}
@@ -40,9 +37,18 @@ pub(crate) struct Tenant {
 }
 
 impl Tenant {
-    pub(crate) fn text(&self) -> &str {
-        // Always the ASCII produced by `TenantId::encode`.
-        std::str::from_utf8(&self.text).unwrap_or_default()
+    /// The canonical text, as bytes (ASCII by construction).
+    pub(crate) fn text(&self) -> &[u8; 36] {
+        &self.text
+    }
+}
+
+/// Binds ASCII bytes already known to be valid text as `TEXT`, without re-checking UTF-8.
+pub(crate) struct AsciiText<'a>(pub(crate) &'a [u8]);
+
+impl rusqlite::ToSql for AsciiText<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(self.0)))
     }
 }
 

@@ -23,9 +23,7 @@ pub struct Select<S> {
 
 impl<S> std::fmt::Debug for Select<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Select")
-            .field("shape", &self.shape)
-            .finish_non_exhaustive()
+        f.debug_struct("Select").field("shape", &self.shape).finish_non_exhaustive()
     }
 }
 
@@ -52,6 +50,15 @@ impl<S: Source> Select<S> {
             scope,
             _s: PhantomData,
         }
+    }
+
+    /// `tenant = ? AND primary_key = ?`, built without intermediate conditions.
+    pub(crate) fn by_key(from: TableRef, scope: Scope, key: Value) -> Self {
+        let mut select = Select::new(from, scope);
+        let slot = select.push(key);
+        let pk = crate::query::shape::ColRef { table: from, index: from.0.primary_key as u16 };
+        select.shape.cond = Some(crate::query::shape::Node::Cmp(pk, crate::query::shape::CmpOp::Eq, slot));
+        select
     }
 
     fn push(&mut self, v: Value) -> Slot {
@@ -97,33 +104,19 @@ impl<S: Source> Select<S> {
 
     /// `INNER JOIN` another owned table, `on` a condition over both. The joined table gets
     /// its own tenant predicate, bound to this statement's tenant, inside the `ON` clause.
-    pub fn join<U: Owned>(
-        mut self,
-        on: Cond<<S as Append<U>>::Out>,
-    ) -> Select<<S as Append<U>>::Out>
+    pub fn join<U: Owned>(mut self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
     {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join {
-            table: TableRef(U::INFO),
-            on,
-        });
-        Select {
-            shape: self.shape,
-            params: self.params,
-            scope: self.scope,
-            _s: PhantomData,
-        }
+        self.shape.joins.push(Join { table: TableRef(U::INFO), on });
+        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Aggregate<S, R> {
         self.shape.agg = Some(agg);
         self.shape.order.clear();
-        Aggregate {
-            select: self,
-            _r: PhantomData,
-        }
+        Aggregate { select: self, _r: PhantomData }
     }
 
     /// `SELECT COUNT(*)`.
@@ -175,10 +168,7 @@ impl<S, R> crate::query::sealed::Statement for Aggregate<S, R> {}
 impl<S: Source> Fetch for Select<S> {
     type Row = S::Row;
     fn __plan(&self) -> Plan<'_> {
-        Plan {
-            scope: &self.scope,
-            kind: PlanKind::Select(&self.shape, &self.params),
-        }
+        Plan { scope: &self.scope, kind: PlanKind::Select(&self.shape, &self.params) }
     }
     fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<S::Row> {
         S::__decode(row, self.scope.reader().into())

@@ -3,13 +3,13 @@
 //! building a scoped statement costs a hash lookup, not a render.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 use sea_query::{
-    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement,
-    OnConflict, Order, PostgresQueryBuilder, Query, QueryStatementWriter, SelectStatement,
-    SimpleExpr, SqliteQueryBuilder, UpdateStatement,
+    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order,
+    PostgresQueryBuilder, Query, QueryStatementWriter, SelectStatement, SimpleExpr, SqliteQueryBuilder,
+    UpdateStatement,
 };
 
 use crate::error::{Error, Result};
@@ -45,10 +45,7 @@ pub(crate) struct ColRef {
 
 impl ColRef {
     fn expr(self) -> Expr {
-        Expr::col((
-            self.table.0.name,
-            self.table.0.columns[usize::from(self.index)].name,
-        ))
+        Expr::col((self.table.0.name, self.table.0.columns[usize::from(self.index)].name))
     }
 }
 
@@ -67,33 +64,14 @@ pub(crate) enum CmpOp {
 pub(crate) enum Node {
     Cmp(ColRef, CmpOp, Slot),
     ColCmp(ColRef, CmpOp, ColRef),
-    In {
-        col: ColRef,
-        first: Slot,
-        len: u32,
-        negated: bool,
-    },
-    Like {
-        col: ColRef,
-        pattern: Slot,
-        negated: bool,
-    },
-    Null {
-        col: ColRef,
-        negated: bool,
-    },
+    In { col: ColRef, first: Slot, len: u32, negated: bool },
+    Like { col: ColRef, pattern: Slot, negated: bool },
+    Null { col: ColRef, negated: bool },
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
-    InSub {
-        col: ColRef,
-        sub: Box<SubShape>,
-        negated: bool,
-    },
-    Exists {
-        sub: Box<SubShape>,
-        negated: bool,
-    },
+    InSub { col: ColRef, sub: Box<SubShape>, negated: bool },
+    Exists { sub: Box<SubShape>, negated: bool },
 }
 
 impl Node {
@@ -138,12 +116,7 @@ impl Node {
                     CmpOp::Ge => l.gte(r),
                 })
             }
-            Node::In {
-                col,
-                first,
-                len,
-                negated,
-            } => {
+            Node::In { col, first, len, negated } => {
                 if *len == 0 {
                     // `x IN ()` is false and `x NOT IN ()` true, whatever x is.
                     let constant = if *negated { "1 = 1" } else { "1 = 0" };
@@ -151,17 +124,9 @@ impl Node {
                 }
                 let marks: Vec<Expr> = (0..*len).map(|i| m.mark(first + i)).collect();
                 let e = col.expr();
-                Condition::all().add(if *negated {
-                    e.is_not_in(marks)
-                } else {
-                    e.is_in(marks)
-                })
+                Condition::all().add(if *negated { e.is_not_in(marks) } else { e.is_in(marks) })
             }
-            Node::Like {
-                col,
-                pattern,
-                negated,
-            } => {
+            Node::Like { col, pattern, negated } => {
                 let e = col.expr();
                 let p = m.mark(*pattern);
                 Condition::all().add(if *negated {
@@ -172,35 +137,19 @@ impl Node {
             }
             Node::Null { col, negated } => {
                 let e = col.expr();
-                Condition::all().add(if *negated {
-                    e.is_not_null()
-                } else {
-                    e.is_null()
-                })
+                Condition::all().add(if *negated { e.is_not_null() } else { e.is_null() })
             }
-            Node::And(nodes) => nodes
-                .iter()
-                .fold(Condition::all(), |c, n| c.add(n.render(m))),
-            Node::Or(nodes) => nodes
-                .iter()
-                .fold(Condition::any(), |c, n| c.add(n.render(m))),
+            Node::And(nodes) => nodes.iter().fold(Condition::all(), |c, n| c.add(n.render(m))),
+            Node::Or(nodes) => nodes.iter().fold(Condition::any(), |c, n| c.add(n.render(m))),
             Node::Not(node) => node.render(m).not(),
             Node::InSub { col, sub, negated } => {
                 let e = col.expr();
                 let q = sub.render(m);
-                Condition::all().add(if *negated {
-                    e.not_in_subquery(q)
-                } else {
-                    e.in_subquery(q)
-                })
+                Condition::all().add(if *negated { e.not_in_subquery(q) } else { e.in_subquery(q) })
             }
             Node::Exists { sub, negated } => {
                 let q = sub.render(m);
-                Condition::all().add(if *negated {
-                    Expr::not_exists(q)
-                } else {
-                    Expr::exists(q)
-                })
+                Condition::all().add(if *negated { Expr::not_exists(q) } else { Expr::exists(q) })
             }
         }
     }
@@ -232,10 +181,7 @@ impl SubShape {
 fn where_clause(table: TableRef, cond: Option<&Node>, m: &mut Marks) -> Condition {
     let mut all = Condition::all();
     if let (true, Some(tenant)) = (m.scoped, table.0.tenant) {
-        let col = ColRef {
-            table,
-            index: tenant as u16,
-        };
+        let col = ColRef { table, index: tenant as u16 };
         all = all.add(col.expr().eq(m.mark(TENANT_SLOT)));
     }
     if let Some(cond) = cond {
@@ -317,10 +263,7 @@ impl Check {
     fn column(&mut self, c: ColRef) {
         self.table(c.table);
         if usize::from(c.index) >= c.table.0.columns.len() {
-            self.fail(Error::InvalidValue {
-                what: "column",
-                why: "index outside the table's declaration",
-            });
+            self.fail(Error::InvalidValue { what: "column", why: "index outside the table's declaration" });
         }
     }
 
@@ -341,10 +284,9 @@ impl Check {
 
     fn node(&mut self, n: &Node) {
         match n {
-            Node::Cmp(c, ..)
-            | Node::In { col: c, .. }
-            | Node::Like { col: c, .. }
-            | Node::Null { col: c, .. } => self.column(*c),
+            Node::Cmp(c, ..) | Node::In { col: c, .. } | Node::Like { col: c, .. } | Node::Null { col: c, .. } => {
+                self.column(*c)
+            }
             Node::ColCmp(a, _, b) => {
                 self.column(*a);
                 self.column(*b);
@@ -409,17 +351,12 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     fn visit(&self, v: &mut Check);
 
     fn render(&self, dialect: Dialect) -> Result<Rendered> {
-        let mut check = Check {
-            scoped: self.scoped(),
-            error: None,
-        };
+        let mut check = Check { scoped: self.scoped(), error: None };
         self.visit(&mut check);
         if let Some(e) = check.error {
             return Err(e);
         }
-        let stmt = self.statement(&mut Marks {
-            scoped: self.scoped(),
-        });
+        let stmt = self.statement(&mut Marks { scoped: self.scoped() });
         let (sql, values) = match dialect {
             Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
             Dialect::Postgres => stmt.build(PostgresQueryBuilder),
@@ -433,17 +370,66 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or(Error::InvalidValue {
-                what: "statement",
-                why: "rendered with an unexpected inline value",
-            })?;
+            .ok_or(Error::InvalidValue { what: "statement", why: "rendered with an unexpected inline value" })?;
         Ok(Rendered { sql, slots })
     }
 
-    /// The SQLite rendering, from the cache when this shape was seen before.
-    fn rendered(&self) -> Result<Arc<Rendered>> {
-        Self::cache().get_or_render(self)
+    /// The per-table slot for this shape, when it is one of the by-key shapes every table
+    /// has (`get`, `delete_by_key`); those skip the hash lookup.
+    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+        None
     }
+
+    /// The SQLite rendering, from a cache when this shape was seen before.
+    fn rendered(&self) -> Result<RenderedRef> {
+        if let Some(slot) = self.keyed_slot() {
+            if let Some(r) = slot.get() {
+                return Ok(RenderedRef::Static(r));
+            }
+            // Two threads may render at once; both results are identical and one is kept.
+            let _ = slot.set(self.render(Dialect::Sqlite)?);
+            if let Some(r) = slot.get() {
+                return Ok(RenderedRef::Static(r));
+            }
+        }
+        Self::cache().get_or_render(self).map(RenderedRef::Shared)
+    }
+}
+
+/// A rendering from a per-table slot or from the shape cache.
+pub(crate) enum RenderedRef {
+    Static(&'static Rendered),
+    Shared(Arc<Rendered>),
+}
+
+impl std::ops::Deref for RenderedRef {
+    type Target = Rendered;
+    fn deref(&self) -> &Rendered {
+        match self {
+            RenderedRef::Static(r) => r,
+            RenderedRef::Shared(r) => r,
+        }
+    }
+}
+
+/// Per-table render slots for the by-key shapes, kept in the table's static declaration.
+#[derive(Debug)]
+pub(crate) struct KeyedShapes {
+    pub(crate) get: OnceLock<Rendered>,
+    pub(crate) delete: OnceLock<Rendered>,
+}
+
+impl KeyedShapes {
+    pub(crate) const fn new() -> Self {
+        KeyedShapes { get: OnceLock::new(), delete: OnceLock::new() }
+    }
+}
+
+/// `tenant = ? AND primary_key = ?` on `table`, with the key in slot 1: exactly the
+/// condition `Table::get` and `Table::delete_by_key` build, and nothing else.
+fn is_by_key(scoped: bool, table: TableRef, cond: Option<&Node>) -> bool {
+    let pk = ColRef { table, index: table.0.primary_key as u16 };
+    scoped && table.0.tenant.is_some() && cond == Some(&Node::Cmp(pk, CmpOp::Eq, 1))
 }
 
 /// Shapes beyond this many are rendered each time rather than cached (IN lists of many
@@ -456,18 +442,11 @@ pub(crate) struct ShapeCache<K> {
 
 impl<K: Shape> ShapeCache<K> {
     pub(crate) const fn new() -> Self {
-        ShapeCache {
-            map: LazyLock::new(|| RwLock::new(FxHashMap::default())),
-        }
+        ShapeCache { map: LazyLock::new(|| RwLock::new(FxHashMap::default())) }
     }
 
     fn get_or_render(&self, shape: &K) -> Result<Arc<Rendered>> {
-        if let Some(hit) = self
-            .map
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(shape)
-        {
+        if let Some(hit) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(shape) {
             return Ok(Arc::clone(hit));
         }
         let rendered = Arc::new(shape.render(Dialect::Sqlite)?);
@@ -487,6 +466,14 @@ static DELETES: ShapeCache<DeleteShape> = ShapeCache::new();
 impl Shape for SelectShape {
     fn scoped(&self) -> bool {
         self.scoped
+    }
+    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+        let plain = self.joins.is_empty()
+            && self.order.is_empty()
+            && self.limit.is_none()
+            && self.offset.is_none()
+            && self.agg.is_none();
+        (plain && is_by_key(self.scoped, self.from, self.cond.as_ref())).then_some(&self.from.0.keyed.get)
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.from);
@@ -568,8 +555,7 @@ impl Shape for InsertShape {
     fn statement(&self, m: &mut Marks) -> InsertStatement {
         let info = self.table.0;
         let mut q = Query::insert();
-        q.into_table(info.name)
-            .columns(info.columns.iter().map(|c| Alias::new(c.name)));
+        q.into_table(info.name).columns(info.columns.iter().map(|c| Alias::new(c.name)));
         // Slot 0 is the tenant; the row values follow, row after row.
         let per_row = info.columns.len() - usize::from(info.tenant.is_some());
         for row in 0..self.rows as usize {
@@ -630,10 +616,7 @@ impl Shape for UpdateShape {
         let mut q = Query::update();
         q.table(info.name);
         for (col, slot) in &self.sets {
-            q.value(
-                Alias::new(info.columns[usize::from(col.index)].name),
-                m.mark(*slot),
-            );
+            q.value(Alias::new(info.columns[usize::from(col.index)].name), m.mark(*slot));
         }
         q.cond_where(where_clause(self.table, self.cond.as_ref(), m));
         q
@@ -643,6 +626,9 @@ impl Shape for UpdateShape {
 impl Shape for DeleteShape {
     fn scoped(&self) -> bool {
         self.scoped
+    }
+    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+        is_by_key(self.scoped, self.table, self.cond.as_ref()).then_some(&self.table.0.keyed.delete)
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.table);

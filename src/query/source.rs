@@ -43,8 +43,7 @@ pub trait Source: 'static {
     /// One result row: the table's row, or a tuple of rows for a join.
     type Row;
     #[doc(hidden)]
-    fn __decode(row: &rusqlite::Row<'_>, reader: crate::__private::Reader<'_>)
-    -> Result<Self::Row>;
+    fn __decode(row: &rusqlite::Row<'_>, reader: crate::__private::Reader<'_>) -> Result<Self::Row>;
 }
 
 impl<A: Table> Source for Src<A, Nil> {
@@ -64,17 +63,10 @@ impl<A: Table, B: Table> Source for Src<A, Src<B, Nil>> {
 
 impl<A: Table, B: Table, C: Table> Source for Src<A, Src<B, Src<C, Nil>>> {
     type Row = (A, B, C);
-    fn __decode(
-        row: &rusqlite::Row<'_>,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<(A, B, C)> {
+    fn __decode(row: &rusqlite::Row<'_>, reader: crate::__private::Reader<'_>) -> Result<(A, B, C)> {
         let a = A::__decode(row, 0, reader)?;
         let b = B::__decode(row, A::INFO.columns.len(), reader)?;
-        Ok((
-            a,
-            b,
-            C::__decode(row, A::INFO.columns.len() + B::INFO.columns.len(), reader)?,
-        ))
+        Ok((a, b, C::__decode(row, A::INFO.columns.len() + B::INFO.columns.len(), reader)?))
     }
 }
 

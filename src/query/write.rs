@@ -24,10 +24,7 @@ pub struct Insert<T> {
 
 impl<T> std::fmt::Debug for Insert<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Insert")
-            .field("shape", &self.shape)
-            .field("rows", &self.rows)
-            .finish_non_exhaustive()
+        f.debug_struct("Insert").field("shape", &self.shape).field("rows", &self.rows).finish_non_exhaustive()
     }
 }
 
@@ -40,12 +37,7 @@ impl<T: Table> Insert<T> {
             count += 1;
         }
         Insert {
-            shape: InsertShape {
-                scoped: scope.is_scoped(),
-                table: TableRef(T::INFO),
-                rows: 0,
-                upsert,
-            },
+            shape: InsertShape { scoped: scope.is_scoped(), table: TableRef(T::INFO), rows: 0, upsert },
             values,
             rows: count,
             scope,
@@ -66,14 +58,7 @@ impl crate::query::sealed::Statement for RawSql {}
 
 impl<T: Table> Execute for Insert<T> {
     fn __plan(&self) -> Plan<'_> {
-        Plan {
-            scope: &self.scope,
-            kind: PlanKind::Insert {
-                base: &self.shape,
-                values: &self.values,
-                rows: self.rows,
-            },
-        }
+        Plan { scope: &self.scope, kind: PlanKind::Insert { base: &self.shape, values: &self.values, rows: self.rows } }
     }
 }
 
@@ -113,10 +98,7 @@ impl<T> std::fmt::Debug for UpdateBuilder<T> {
 
 impl<T: Table> UpdateBuilder<T> {
     pub(crate) fn new(scope: Scope) -> Self {
-        UpdateBuilder {
-            scope,
-            _t: PhantomData,
-        }
+        UpdateBuilder { scope, _t: PhantomData }
     }
 
     /// `SET column = value`.
@@ -146,9 +128,7 @@ pub struct Update<T> {
 
 impl<T> std::fmt::Debug for Update<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Update")
-            .field("shape", &self.shape)
-            .finish_non_exhaustive()
+        f.debug_struct("Update").field("shape", &self.shape).finish_non_exhaustive()
     }
 }
 
@@ -166,10 +146,7 @@ fn and_node(prev: Option<Node>, node: Node) -> Node {
 impl<T: Table> Update<T> {
     /// Another `SET column = value`.
     pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
-        let col = crate::query::shape::ColRef {
-            table: TableRef(T::INFO),
-            index: column.__index(),
-        };
+        let col = crate::query::shape::ColRef { table: TableRef(T::INFO), index: column.__index() };
         self.params.push(value.into_value());
         self.shape.sets.push((col, (self.params.len() - 1) as Slot));
         self
@@ -190,10 +167,7 @@ impl<T: Table> Update<T> {
 
 impl<T: Table> Execute for Update<T> {
     fn __plan(&self) -> Plan<'_> {
-        Plan {
-            scope: &self.scope,
-            kind: PlanKind::Update(&self.shape, &self.params),
-        }
+        Plan { scope: &self.scope, kind: PlanKind::Update(&self.shape, &self.params) }
     }
 }
 
@@ -214,10 +188,7 @@ impl<T> std::fmt::Debug for DeleteBuilder<T> {
 
 impl<T: Table> DeleteBuilder<T> {
     pub(crate) fn new(scope: Scope) -> Self {
-        DeleteBuilder {
-            scope,
-            _t: PhantomData,
-        }
+        DeleteBuilder { scope, _t: PhantomData }
     }
 
     /// Deletes the rows matching `cond` (and the tenant predicate).
@@ -228,11 +199,7 @@ impl<T: Table> DeleteBuilder<T> {
     /// Deletes every row of `T` in scope (all of the tenant's rows).
     pub fn all_rows(self) -> Delete<T> {
         Delete {
-            shape: DeleteShape {
-                scoped: self.scope.is_scoped(),
-                table: TableRef(T::INFO),
-                cond: None,
-            },
+            shape: DeleteShape { scoped: self.scope.is_scoped(), table: TableRef(T::INFO), cond: None },
             params: params_with_tenant_slot(),
             scope: self.scope,
             _t: PhantomData,
@@ -250,13 +217,20 @@ pub struct Delete<T> {
 
 impl<T> std::fmt::Debug for Delete<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delete")
-            .field("shape", &self.shape)
-            .finish_non_exhaustive()
+        f.debug_struct("Delete").field("shape", &self.shape).finish_non_exhaustive()
     }
 }
 
 impl<T: Table> Delete<T> {
+    /// `tenant = ? AND primary_key = ?`, built without intermediate conditions.
+    pub(crate) fn by_key(scope: Scope, key: Value) -> Self {
+        let mut delete = DeleteBuilder::<T>::new(scope).all_rows();
+        delete.params.push(key);
+        let pk = crate::query::shape::ColRef { table: TableRef(T::INFO), index: T::INFO.primary_key as u16 };
+        delete.shape.cond = Some(Node::Cmp(pk, crate::query::shape::CmpOp::Eq, (delete.params.len() - 1) as Slot));
+        delete
+    }
+
     /// Restricts the rows deleted further.
     pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
         let node = cond.append_to(&mut self.params);
@@ -272,10 +246,7 @@ impl<T: Table> Delete<T> {
 
 impl<T: Table> Execute for Delete<T> {
     fn __plan(&self) -> Plan<'_> {
-        Plan {
-            scope: &self.scope,
-            kind: PlanKind::Delete(&self.shape, &self.params),
-        }
+        Plan { scope: &self.scope, kind: PlanKind::Delete(&self.shape, &self.params) }
     }
 }
 
@@ -311,11 +282,7 @@ impl RawSql {
 impl Admin {
     /// Raw SQL, audited. See [`RawSql`].
     pub fn raw_sql(&self, sql: &'static str) -> RawSql {
-        RawSql {
-            sql,
-            params: Vec::new(),
-            scope: Scope::Admin(self.tag()),
-        }
+        RawSql { sql, params: Vec::new(), scope: Scope::Admin(self.tag()) }
     }
 
     pub(crate) fn scope(&self) -> Scope {
@@ -325,9 +292,6 @@ impl Admin {
 
 impl Execute for RawSql {
     fn __plan(&self) -> Plan<'_> {
-        Plan {
-            scope: &self.scope,
-            kind: PlanKind::Raw(self.sql, &self.params),
-        }
+        Plan { scope: &self.scope, kind: PlanKind::Raw(self.sql, &self.params) }
     }
 }

@@ -1,0 +1,148 @@
+//! tenantry in five minutes: two tenants share one SQLite file; each sees and changes only
+//! its own rows, and every statement carries the tenant as a bound parameter.
+//!
+//! Run: `cargo run --example quickstart` (add a path to keep the database elsewhere).
+
+use tenantry::{Admin, Database, Execute, Fetch, Table, TenantId};
+use uuid::Uuid;
+
+/// The seed's `projects` table: owned by a user.
+#[derive(Table, Debug)]
+#[table(name = "projects", owned)]
+struct Project {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: Uuid,
+    name: String,
+    #[index]
+    created_at: String,
+}
+
+/// The seed's `export_jobs` table: the render queue, owned by a user.
+#[derive(Table, Debug)]
+#[table(name = "export_jobs", owned, index(status, created_at))]
+struct ExportJob {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: Uuid,
+    #[index]
+    project_id: Uuid,
+    status: String,
+    created_at: String,
+}
+
+/// Prints a statement's SQL and parameters, then runs it.
+fn run<E: Execute>(
+    db: &Database,
+    label: &str,
+    statement: E,
+    sql: tenantry::Result<tenantry::Sql>,
+) -> tenantry::Result<usize> {
+    show(label, sql?);
+    db.execute(statement)
+}
+
+fn fetch<Q: Fetch>(
+    db: &Database,
+    label: &str,
+    query: Q,
+    sql: tenantry::Result<tenantry::Sql>,
+) -> tenantry::Result<Vec<Q::Row>> {
+    show(label, sql?);
+    db.fetch_all(query)
+}
+
+fn show(label: &str, sql: tenantry::Sql) {
+    println!("\n-- {label}\n{}\n   params: {:?}", sql.sql, sql.params);
+}
+
+fn main() -> tenantry::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("tenantry-quickstart.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let db = Database::open(&path)?;
+    db.create_all_tables()?;
+    println!("database: {}", path.display());
+
+    // Every use of a cross-tenant capability is reported here.
+    tenantry::set_audit_hook(|e| println!("   [audit] {:?} by \"{}\" at {}", e.action, e.reason, e.location));
+
+    // Tenants come from the auth layer in a real service; new ones can be generated.
+    let alice = TenantId::generate();
+    let bob = TenantId::generate();
+    println!("alice = {alice}\nbob   = {bob}");
+
+    // The same project id for both tenants: ids only need to be unique per tenant.
+    let shared_id = Uuid::new_v4();
+    for (who, tenant, name) in [("alice", &alice, "Cup final"), ("bob", &bob, "Sunday league")] {
+        let insert = Project::insert(
+            tenant,
+            NewProject { id: shared_id, name: name.into(), created_at: "2026-11-27 10:00:00".into() },
+        );
+        let sql = insert.to_sql();
+        run(&db, &format!("{who} inserts a project"), insert, sql)?;
+        let job = ExportJob::insert(
+            tenant,
+            NewExportJob {
+                id: Uuid::new_v4(),
+                project_id: shared_id,
+                status: "queued".into(),
+                created_at: "2026-11-27 10:05:00".into(),
+            },
+        );
+        let sql = job.to_sql();
+        run(&db, &format!("{who} queues an export"), job, sql)?;
+    }
+
+    let get = Project::get(&alice, shared_id);
+    let sql = get.to_sql();
+    let rows = fetch(&db, "alice reads project by id", get, sql)?;
+    for p in &rows {
+        println!("   -> {} {:?} created {}", p.id, p.name, p.created_at);
+    }
+
+    let list = Project::select(&bob).filter(Project::name().like("%final%").or(Project::id().eq(shared_id))).limit(20);
+    let sql = list.to_sql();
+    let rows = fetch(&db, "bob searches with an OR (it never widens past his tenant)", list, sql)?;
+    println!("   -> {:?}", rows.iter().map(|p| &p.name).collect::<Vec<_>>());
+    assert!(rows.iter().all(|p| p.user_id == bob));
+
+    let rename = Project::update(&bob).set(Project::name(), "renamed by bob").filter(Project::id().eq(shared_id));
+    let sql = rename.to_sql();
+    let changed = run(&db, "bob renames project `shared_id`", rename, sql)?;
+    println!("   -> {changed} row changed (his own)");
+
+    let join = Project::select(&alice).join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()));
+    let sql = join.to_sql();
+    let rows = fetch(&db, "alice joins projects to export jobs (both tables scoped)", join, sql)?;
+    for (p, j) in &rows {
+        println!(
+            "   -> {:?}: job {} for project {} is {} since {}",
+            p.name, j.id, j.project_id, j.status, j.created_at
+        );
+    }
+    assert!(rows.iter().all(|(p, j)| p.user_id == alice && j.user_id == alice));
+
+    let delete = Project::delete_by_key(&bob, shared_id);
+    let sql = delete.to_sql();
+    let deleted = run(&db, "bob deletes project `shared_id`", delete, sql)?;
+    println!("   -> {deleted} row deleted (his own)");
+
+    let alice_row = db.fetch_one(Project::get(&alice, shared_id))?;
+    println!("\nalice's project is untouched: {:?}", alice_row.name);
+    assert_eq!(alice_row.name, "Cup final");
+
+    // A worker that serves every tenant says so, in code and in the audit log.
+    let admin = Admin::new("quickstart: count queued exports across tenants");
+    let queued = ExportJob::admin_select(&admin).filter(ExportJob::status().eq("queued")).count();
+    let sql = queued.to_sql();
+    show("an audited admin count across tenants", sql?);
+    println!("   -> {} queued export(s) in total", db.fetch_one(queued)?);
+    Ok(())
+}
