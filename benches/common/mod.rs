@@ -73,13 +73,19 @@ pub fn created_at(p: usize) -> String {
     format!("2026-11-{:02} {:02}:{:02}:00", 1 + p % 28, p % 24, p % 60)
 }
 
+/// `TENANTRY_BENCH_QPSG=0` turns SQLite's query-planner stability guarantee off on both
+/// sides, to measure what it saves (a bound `LIMIT ?` can otherwise re-prepare a statement).
+pub fn stable_plans() -> bool {
+    std::env::var("TENANTRY_BENCH_QPSG").map_or(true, |v| v != "0")
+}
+
 /// The same settings tenantry applies, so the ratio measures the library alone.
 pub fn hand_connection(path: &Path) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").unwrap();
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, stable_plans()).unwrap();
     conn.set_prepared_statement_cache_capacity(256);
     conn
 }
@@ -89,7 +95,7 @@ pub fn fixture(tenants: usize, per_tenant: usize) -> Fixture {
     let dir = std::env::temp_dir().join(format!("tenantry-bench-{}-{}", std::process::id(), Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.sqlite");
-    let db = Database::builder(&path).max_connections(1).open().unwrap();
+    let db = Database::builder(&path).max_connections(1).stable_plans(stable_plans()).open().unwrap();
     db.create_table::<Project>().unwrap();
     db.create_table::<ExportJob>().unwrap();
     let admin = Admin::new("benchmark fixture mints its tenants");
