@@ -72,7 +72,9 @@ pub mod __private;
 
 pub use db::{Database, DatabaseBuilder, Transaction};
 pub use error::{Error, OptionalExtension, Result};
-pub use query::expr::{Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TextColumn, exists, not_exists};
+pub use query::expr::{
+    Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
+};
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::{Append, Here, InSource, Nil, Source, Src, There};

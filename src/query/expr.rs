@@ -59,35 +59,35 @@ pub trait TenantPredicateIsImplicit<T> {}
 
 /// These exist only to turn a mistake into a clear compile error.
 impl<T: Table> TenantColumn<T> {
-    /// Not available: see [`TenantPredicateIsImplicit`].
+    /// Not available: see [`TenantPredicateIsImplicit`](crate::TenantPredicateIsImplicit).
     pub fn eq<S, X>(self, _value: X) -> Cond<S>
     where
         Self: TenantPredicateIsImplicit<T>,
     {
         unreachable!("the bound cannot be satisfied")
     }
-    /// Not available: see [`TenantPredicateIsImplicit`].
+    /// Not available: see [`TenantPredicateIsImplicit`](crate::TenantPredicateIsImplicit).
     pub fn ne<S, X>(self, _value: X) -> Cond<S>
     where
         Self: TenantPredicateIsImplicit<T>,
     {
         unreachable!("the bound cannot be satisfied")
     }
-    /// Not available: see [`TenantPredicateIsImplicit`].
+    /// Not available: see [`TenantPredicateIsImplicit`](crate::TenantPredicateIsImplicit).
     pub fn is_in<S, X>(self, _values: X) -> Cond<S>
     where
         Self: TenantPredicateIsImplicit<T>,
     {
         unreachable!("the bound cannot be satisfied")
     }
-    /// Not available: see [`TenantPredicateIsImplicit`].
+    /// Not available: see [`TenantPredicateIsImplicit`](crate::TenantPredicateIsImplicit).
     pub fn asc<S>(self) -> OrderBy<S>
     where
         Self: TenantPredicateIsImplicit<T>,
     {
         unreachable!("the bound cannot be satisfied")
     }
-    /// Not available: see [`TenantPredicateIsImplicit`].
+    /// Not available: see [`TenantPredicateIsImplicit`](crate::TenantPredicateIsImplicit).
     pub fn desc<S>(self) -> OrderBy<S>
     where
         Self: TenantPredicateIsImplicit<T>,
