@@ -407,10 +407,7 @@ impl<T: Owned, O, P> Sub<T, O, P> {
     /// statement's tables (a correlated subquery).
     pub fn filter(mut self, cond: Cond<Src<T, O>>) -> Self {
         let node = cond.append_to(&mut self.values);
-        self.cond = Some(match self.cond.take() {
-            None => node,
-            Some(prev) => Node::And(vec![prev, node]),
-        });
+        self.cond = Some(Node::and(self.cond.take(), node));
         self
     }
 }

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
-use crate::query::shape::{Agg, Join, SelectShape, Slot, TableRef};
+use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, InSource, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::{Owned, Table};
@@ -69,14 +69,7 @@ impl<S: Source> Select<S> {
     /// Adds a condition, ANDed with earlier ones and with the tenant predicate.
     pub fn filter(mut self, cond: Cond<S>) -> Self {
         let node = cond.append_to(&mut self.params);
-        self.shape.cond = Some(match self.shape.cond.take() {
-            None => node,
-            Some(crate::query::shape::Node::And(mut all)) => {
-                all.push(node);
-                crate::query::shape::Node::And(all)
-            }
-            Some(prev) => crate::query::shape::Node::And(vec![prev, node]),
-        });
+        self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
         self
     }
 

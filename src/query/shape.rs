@@ -75,6 +75,18 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// `prev AND node` (flattened), or `node` alone.
+    pub(crate) fn and(prev: Option<Node>, node: Node) -> Node {
+        match prev {
+            None => node,
+            Some(Node::And(mut all)) => {
+                all.push(node);
+                Node::And(all)
+            }
+            Some(prev) => Node::And(vec![prev, node]),
+        }
+    }
+
     /// Moves every slot by `by`, when a condition is appended after other parameters.
     pub(crate) fn shift(&mut self, by: Slot) {
         match self {

@@ -132,17 +132,6 @@ impl<T> std::fmt::Debug for Update<T> {
     }
 }
 
-fn and_node(prev: Option<Node>, node: Node) -> Node {
-    match prev {
-        None => node,
-        Some(Node::And(mut all)) => {
-            all.push(node);
-            Node::And(all)
-        }
-        Some(prev) => Node::And(vec![prev, node]),
-    }
-}
-
 impl<T: Table> Update<T> {
     /// Another `SET column = value`.
     pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
@@ -155,7 +144,7 @@ impl<T: Table> Update<T> {
     /// Restricts the rows updated (ANDed with the tenant predicate).
     pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
         let node = cond.append_to(&mut self.params);
-        self.shape.cond = Some(and_node(self.shape.cond.take(), node));
+        self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
         self
     }
 
@@ -234,7 +223,7 @@ impl<T: Table> Delete<T> {
     /// Restricts the rows deleted further.
     pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
         let node = cond.append_to(&mut self.params);
-        self.shape.cond = Some(and_node(self.shape.cond.take(), node));
+        self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
         self
     }
 
