@@ -1,5 +1,6 @@
 //! What generated code calls. Not a public API: no stability, no docs.
 
+pub use crate::keys::{KeyReader, KeyWriter};
 pub use crate::query::Plan;
 pub use crate::query::expr::SubParts;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};

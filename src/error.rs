@@ -62,6 +62,20 @@ pub enum Error {
         /// The table.
         table: &'static str,
     },
+    /// An object key or key segment broke a rule; the message names the rule, never the
+    /// key (which may come from another tenant or from an attacker).
+    #[error("invalid object key: {rule}")]
+    InvalidKey {
+        /// The rule that was broken.
+        rule: crate::keys::KeyRule,
+    },
+    /// `put_new` found an object already at the key.
+    #[error("an object already exists at this key")]
+    ObjectExists,
+    /// The object store reported an error.
+    #[cfg(feature = "object-store")]
+    #[error("object store error")]
+    ObjectStore(#[source] object_store::Error),
     /// sea-query could not render a statement.
     #[error("could not render a statement")]
     Render(#[source] sea_query::error::Error),

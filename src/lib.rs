@@ -61,6 +61,7 @@
 
 mod db;
 mod error;
+mod keys;
 mod query;
 mod registry;
 mod schema;
@@ -72,6 +73,11 @@ pub mod __private;
 
 pub use db::{Database, DatabaseBuilder, Transaction};
 pub use error::{Error, OptionalExtension, Result};
+#[cfg(feature = "s3")]
+pub use keys::S3Config;
+pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey, Segment, TenantKey, TenantPrefix};
+#[cfg(feature = "object-store")]
+pub use keys::{ObjectInfo, TenantStore};
 pub use query::expr::{
     Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
 };
@@ -85,5 +91,7 @@ pub use schema::{ColumnInfo, Global, Owned, Table, TableInfo, UniqueInfo};
 pub use tenant::{Admin, AuditAction, AuditEvent, TenantId, set_audit_hook};
 pub use value::{IntoSql, SqlKind, SqlType, Value};
 
+/// Declares an object key type: `#[derive(ObjectKey)]` with `#[key("{tenant}/...")]`.
+pub use tenantry_macros::ObjectKey;
 /// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`.
 pub use tenantry_macros::Table;

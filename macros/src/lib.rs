@@ -4,6 +4,7 @@
 mod ast;
 mod attr;
 mod expand;
+mod key;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -14,4 +15,12 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Declares an object key type with a template checked at compile time. See
+/// `tenantry::ObjectKey`.
+#[proc_macro_derive(ObjectKey, attributes(key))]
+pub fn derive_object_key(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    key::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -1,0 +1,128 @@
+//! `#[derive(ObjectKey)]`: a key template checked at compile time.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr};
+
+use crate::attr::Errors;
+
+const KEY: &str = "key";
+const TENANT: &str = "{tenant}";
+
+enum Part {
+    Literal(String),
+    Field(Ident),
+}
+
+pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let ident = &input.ident;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(ident, "`ObjectKey` can be derived only for a struct"));
+    };
+    let fields: Vec<&Ident> = match &data.fields {
+        Fields::Named(named) => named.named.iter().filter_map(|f| f.ident.as_ref()).collect(),
+        Fields::Unit => Vec::new(),
+        Fields::Unnamed(_) => {
+            return Err(syn::Error::new_spanned(ident, "`ObjectKey` needs named fields, one per placeholder"));
+        }
+    };
+    if !input.generics.params.is_empty() {
+        errors.at(&input.generics, "an object key type cannot be generic");
+    }
+    let mut templates = input.attrs.iter().filter(|a| a.path().is_ident(KEY));
+    let Some(attr) = templates.next() else {
+        return Err(syn::Error::new_spanned(
+            ident,
+            format!(
+                "add the key template: `#[key(\"{TENANT}/...\")]`, e.g. `#[key(\"{TENANT}/input/{{job_id}}/video.mp4\")]`"
+            ),
+        ));
+    };
+    if let Some(extra) = templates.next() {
+        errors.at(extra, "one `#[key(...)]` per type");
+    }
+    let template: LitStr = attr.parse_args()?;
+    let parts = parse_template(&template, &fields, &mut errors);
+    errors.finish()?;
+
+    let write = parts.iter().map(|p| match p {
+        Part::Literal(l) => quote!(w.literal(#l);),
+        Part::Field(f) => quote!(w.segment(&self.#f);),
+    });
+    let read = parts.iter().map(|p| match p {
+        Part::Literal(l) => quote!(r.literal(#l)?;),
+        Part::Field(f) => quote!(let #f = r.segment()?;),
+    });
+    let prefix = parts.iter().map_while(|p| match p {
+        Part::Literal(l) => Some(l.as_str()),
+        Part::Field(_) => None,
+    });
+    let construct = if matches!(data.fields, Fields::Unit) { quote!(#ident) } else { quote!(#ident { #(#fields,)* }) };
+    Ok(quote! {
+        #[automatically_derived]
+        impl ::tenantry::ObjectKey for #ident {
+            const TEMPLATE: &'static str = #template;
+            const PREFIX: &'static [&'static str] = &[#(#prefix),*];
+            fn __write(&self, w: &mut ::tenantry::__private::KeyWriter) {
+                #(#write)*
+            }
+            fn __read(r: &mut ::tenantry::__private::KeyReader<'_>) -> ::tenantry::Result<Self> {
+                #(#read)*
+                ::core::result::Result::Ok(#construct)
+            }
+        }
+    })
+}
+
+fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<Part> {
+    let text = lit.value();
+    let mut segments = text.split('/');
+    match segments.next() {
+        Some(TENANT) => {}
+        _ => errors.at(
+            lit,
+            format!("the first segment of a key must be `{TENANT}`: every key lives under its tenant's prefix"),
+        ),
+    }
+    let mut parts = Vec::new();
+    let mut used: Vec<String> = Vec::new();
+    for seg in segments {
+        if seg == TENANT {
+            errors.at(lit, format!("`{TENANT}` may appear only as the first segment"));
+        } else if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            match fields.iter().find(|f| **f == name) {
+                None => errors
+                    .at(lit, format!("placeholder `{{{name}}}` has no field `{name}`: add the field, or fix the name")),
+                Some(_) if used.iter().any(|u| u == name) => {
+                    errors.at(lit, format!("placeholder `{{{name}}}` appears twice; each field fills one segment"))
+                }
+                Some(f) => {
+                    used.push(name.to_owned());
+                    parts.push(Part::Field((*f).clone()));
+                }
+            }
+        } else if seg.contains('{') || seg.contains('}') {
+            errors.at(lit, format!("`{seg}`: a placeholder must be a whole segment, like `/{{job_id}}/`"));
+        } else if seg.is_empty() {
+            errors.at(lit, "a key template has no empty segments: remove the doubled or trailing `/`");
+        } else if seg == "." || seg == ".." {
+            errors.at(lit, format!("literal segment `{seg}` is not allowed: `.` and `..` are path traversal"));
+        } else if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+            errors.at(lit, format!("literal segment `{seg}` may use only `A-Z a-z 0-9 . _ -`"));
+        } else if seg.len() > 255 {
+            errors.at(lit, "a literal segment is at most 255 bytes");
+        } else {
+            parts.push(Part::Literal(seg.to_owned()));
+        }
+    }
+    if parts.is_empty() && text.starts_with(TENANT) && !text.contains("//") {
+        errors.at(lit, format!("a key needs at least one segment after `{TENANT}`"));
+    }
+    for f in fields {
+        if !used.iter().any(|u| *f == u) {
+            errors.at(f, format!("field `{f}` has no placeholder in the key template: add `{{{f}}}` as a segment, or remove the field"));
+        }
+    }
+    parts
+}

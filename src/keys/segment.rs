@@ -1,0 +1,198 @@
+//! Key segments: what may stand between two `/` of a key.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use unicode_normalization::{IsNormalized, is_nfc_quick};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// The longest segment accepted, in bytes (a file name on most file systems).
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Which rule a key or segment broke. Errors name the rule, never the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRule {
+    /// A segment is empty.
+    Empty,
+    /// A segment is `.` or `..`.
+    DotSegment,
+    /// A segment contains `/` or `\`.
+    Separator,
+    /// A segment contains a control character (NUL, newline, DEL, C1 controls...).
+    Control,
+    /// A segment contains `%`, which would let one key be written two ways.
+    Percent,
+    /// A segment contains an invisible or direction-changing character (zero-width,
+    /// bidi controls, byte-order mark).
+    Invisible,
+    /// A segment contains a character that S3 advises against in keys:
+    /// `{ } [ ] < > ^ ~ # | * ? " ` + "`".
+    Reserved,
+    /// A segment is not in Unicode normalization form C (NFC).
+    NotNfc,
+    /// A segment is longer than 255 bytes.
+    SegmentTooLong,
+    /// The key is longer than 1,024 bytes.
+    TooLong,
+    /// The key belongs to another tenant.
+    ForeignTenant,
+    /// The key does not match the expected template.
+    Shape,
+    /// The key is not under the expected prefix.
+    OutsidePrefix,
+}
+
+impl fmt::Display for KeyRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyRule::Empty => "a segment is empty",
+            KeyRule::DotSegment => "a segment is `.` or `..`",
+            KeyRule::Separator => "a segment contains `/` or `\\`",
+            KeyRule::Control => "a segment contains a control character",
+            KeyRule::Percent => "a segment contains `%`",
+            KeyRule::Invisible => "a segment contains an invisible or bidirectional-control character",
+            KeyRule::Reserved => "a segment contains a character reserved in object keys",
+            KeyRule::NotNfc => "a segment is not in Unicode NFC form",
+            KeyRule::SegmentTooLong => "a segment is longer than 255 bytes",
+            KeyRule::TooLong => "the key is longer than 1024 bytes",
+            KeyRule::ForeignTenant => "the key does not belong to this tenant",
+            KeyRule::Shape => "the key does not match the expected template",
+            KeyRule::OutsidePrefix => "the key is not under the expected prefix",
+        })
+    }
+}
+
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Checks one segment against every rule.
+pub(crate) fn check(s: &str) -> Result<(), KeyRule> {
+    if s.is_empty() {
+        return Err(KeyRule::Empty);
+    }
+    if s == "." || s == ".." {
+        return Err(KeyRule::DotSegment);
+    }
+    if s.len() > MAX_SEGMENT_BYTES {
+        return Err(KeyRule::SegmentTooLong);
+    }
+    for c in s.chars() {
+        match c {
+            '/' | '\\' => return Err(KeyRule::Separator),
+            '%' => return Err(KeyRule::Percent),
+            '{' | '}' | '[' | ']' | '<' | '>' | '^' | '~' | '#' | '|' | '*' | '?' | '"' | '`' => {
+                return Err(KeyRule::Reserved);
+            }
+            c if c.is_control() => return Err(KeyRule::Control),
+            c if invisible(c) => return Err(KeyRule::Invisible),
+            _ => {}
+        }
+    }
+    if !s.is_ascii() && is_nfc_quick(s.chars()) != IsNormalized::Yes && !unicode_normalization::is_nfc(s) {
+        return Err(KeyRule::NotNfc);
+    }
+    Ok(())
+}
+
+/// A validated free-text segment, such as a file name chosen by a user.
+///
+/// ```
+/// use tenantry::Segment;
+/// assert_eq!(Segment::new("highlights (final).mp4")?.as_str(), "highlights (final).mp4");
+/// for bad in ["", ".", "..", "a/b", "a\\b", "%2e%2e", "nul\0", "bidi\u{202E}", "e\u{301}"] {
+///     assert!(Segment::new(bad).is_err(), "{bad:?}");
+/// }
+/// # Ok::<(), tenantry::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Segment(String);
+
+impl Segment {
+    /// Validates `s` as a key segment; it is kept byte for byte.
+    pub fn new(s: impl Into<String>) -> Result<Self> {
+        let s = s.into();
+        check(&s).map_err(|rule| Error::InvalidKey { rule })?;
+        Ok(Segment(s))
+    }
+
+    /// The segment text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value that can fill a placeholder of a key template.
+///
+/// Implemented for [`Uuid`] (canonical lower-case hyphenated), [`Segment`], `u64` and
+/// `u32` (decimal, no leading zeros). Implement it for your own id types; whatever
+/// `write_segment` produces is validated again when the key is built, so an impl cannot
+/// produce a key that breaks the rules. `read_segment` must accept exactly what
+/// `write_segment` writes.
+pub trait KeySegment: Sized {
+    /// Appends the segment text.
+    fn write_segment(&self, out: &mut String);
+    /// Parses a segment; `None` when it is not in this type's one canonical form.
+    fn read_segment(s: &str) -> Option<Self>;
+}
+
+impl KeySegment for Uuid {
+    fn write_segment(&self, out: &mut String) {
+        let mut buf = [0u8; 36];
+        out.push_str(self.hyphenated().encode_lower(&mut buf));
+    }
+    fn read_segment(s: &str) -> Option<Self> {
+        crate::value::parse_canonical_uuid(s.as_bytes())
+    }
+}
+
+impl KeySegment for Segment {
+    fn write_segment(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
+    fn read_segment(s: &str) -> Option<Self> {
+        check(s).ok().map(|()| Segment(s.to_owned()))
+    }
+}
+
+macro_rules! decimal_segment {
+    ($($t:ty),*) => {$(
+        impl KeySegment for $t {
+            fn write_segment(&self, out: &mut String) {
+                use std::fmt::Write;
+                let _ = write!(out, "{self}");
+            }
+            fn read_segment(s: &str) -> Option<Self> {
+                let canonical = s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+                if canonical { s.parse().ok() } else { None }
+            }
+        }
+    )*};
+}
+decimal_segment!(u64, u32);
+
+impl<T: KeySegment + Clone> KeySegment for Cow<'_, T> {
+    fn write_segment(&self, out: &mut String) {
+        (**self).write_segment(out);
+    }
+    fn read_segment(s: &str) -> Option<Self> {
+        T::read_segment(s).map(Cow::Owned)
+    }
+}
