@@ -139,3 +139,22 @@ impl TenantField for TenantId {
 pub struct Registered(pub &'static TableInfo);
 
 inventory::collect!(Registered);
+
+/// Returned by the stand-in methods below; never constructed.
+pub enum Unavailable {}
+
+/// Never implemented: names the rule when tenant-scoped statements are asked of a global table.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` is a global table: it has no tenant column, so it has no tenant-scoped statements",
+    label = "not available on a global table",
+    note = "global tables are reached with an `Admin` capability: `{T}::admin_select(&admin)`, `admin_insert`, `admin_update`, `admin_delete`"
+)]
+pub trait GlobalTableHasNoTenant<T> {}
+
+/// Never implemented: names the rule when an owned table is inserted into without a tenant.
+#[diagnostic::on_unimplemented(
+    message = "rows of `{T}` belong to a tenant: insert them with the tenant's `TenantId`",
+    label = "not available on an owned table",
+    note = "use `{T}::insert(&tenant, row)`; to act for an existing tenant from an admin job, mint it with `admin.tenant(id)`"
+)]
+pub trait OwnedRowsNeedATenant<T> {}

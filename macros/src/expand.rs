@@ -172,6 +172,13 @@ fn expand(table: &Table<'_>) -> TokenStream {
             #vis fn delete_by_key(tenant: &::tenantry::TenantId, key: impl ::tenantry::IntoSql<#pk_ty>) -> ::tenantry::Delete<#ident> {
                 ::tenantry::__private::delete_by_key::<#ident, _>(tenant, key)
             }
+            #[doc(hidden)]
+            #vis fn admin_insert<__A0, __A1>(_admin: __A0, _rows: __A1) -> ::tenantry::__private::Unavailable
+            where
+                __A0: ::tenantry::__private::OwnedRowsNeedATenant<#ident>,
+            {
+                ::core::unreachable!()
+            }
             /// A subquery over this table, for `IN (...)` and `EXISTS`; it takes the enclosing
             /// statement's tenant.
             #vis fn sub<O>() -> ::tenantry::Sub<#ident, O> {
@@ -179,7 +186,32 @@ fn expand(table: &Table<'_>) -> TokenStream {
             }
         }
     } else {
+        let stand_ins = [
+            ("select", 1),
+            ("get", 2),
+            ("insert", 2),
+            ("insert_many", 2),
+            ("upsert", 2),
+            ("update", 1),
+            ("delete", 1),
+            ("delete_by_key", 2usize),
+        ]
+        .map(|(name, arity)| {
+            let f = format_ident!("{}", name);
+            let args: Vec<_> = (0..arity).map(|i| format_ident!("__A{}", i)).collect();
+            let params: Vec<_> = (0..arity).map(|i| format_ident!("_a{}", i)).collect();
+            quote! {
+                #[doc(hidden)]
+                #vis fn #f<#(#args),*>(#(#params: #args),*) -> ::tenantry::__private::Unavailable
+                where
+                    __A0: ::tenantry::__private::GlobalTableHasNoTenant<#ident>,
+                {
+                    ::core::unreachable!()
+                }
+            }
+        });
         quote! {
+            #(#stand_ins)*
             /// `INSERT` into this global table, audited.
             #vis fn admin_insert(
                 admin: &::tenantry::Admin,

@@ -1,0 +1,126 @@
+//! The tenant-scoped store on the local file system and in memory: two tenants with the
+//! same job ids each see, copy and delete only their own objects.
+#![cfg(feature = "object-store")]
+
+use tenantry::{Admin, Error, KeyRule, ObjectKey, Segment, TenantId, TenantPrefix, TenantStore};
+use uuid::Uuid;
+
+#[derive(ObjectKey, Debug, Clone, PartialEq)]
+#[key("{tenant}/input/{job_id}/video.mp4")]
+struct InputVideo {
+    job_id: Uuid,
+}
+
+#[derive(ObjectKey, Debug, Clone, PartialEq)]
+#[key("{tenant}/output/{job_id}/video.mp4")]
+struct OutputVideo {
+    job_id: Uuid,
+}
+
+#[derive(ObjectKey, Debug, Clone, PartialEq)]
+#[key("{tenant}/thumbnails/{job_id}/{name}")]
+struct Thumbnail {
+    job_id: Uuid,
+    name: Segment,
+}
+
+/// Tenant ids where one's text is a prefix-sibling of the other's (…0a and …0ab share
+/// leading characters once the trailing `/` is ignored).
+fn tenants() -> (TenantId, TenantId) {
+    let admin = Admin::new("object store tests use fixed, prefix-sharing tenants");
+    (admin.tenant(Uuid::from_u128(0xa)), admin.tenant(Uuid::from_u128(0xab)))
+}
+
+async fn isolation(store: TenantStore) {
+    // Guard: every key and prefix starts with the tenant's id and `/` (`KeyWriter::new` in
+    // src/keys/mod.rs). Seen failing with the tenant segment replaced by a constant: Alice
+    // then read "bob in ..." for her own job id.
+    let (a, b) = tenants();
+    let jobs: Vec<Uuid> = (0..3).map(Uuid::from_u128).collect();
+    for (t, body) in [(&a, "alice"), (&b, "bob")] {
+        for job in &jobs {
+            let job_id = *job;
+            store.put(&InputVideo { job_id }.key(t).unwrap(), format!("{body} in {job}").into_bytes()).await.unwrap();
+            let thumb = Thumbnail { job_id, name: Segment::new("cover.jpg").unwrap() };
+            store.put(&thumb.key(t).unwrap(), body.as_bytes().to_vec()).await.unwrap();
+        }
+    }
+    // Same job id, different tenants, different objects.
+    let job_id = jobs[0];
+    assert_eq!(
+        store.get(&InputVideo { job_id }.key(&a).unwrap()).await.unwrap().as_ref(),
+        format!("alice in {job_id}").as_bytes()
+    );
+    assert_eq!(
+        store.get(&InputVideo { job_id }.key(&b).unwrap()).await.unwrap().as_ref(),
+        format!("bob in {job_id}").as_bytes()
+    );
+    // Listings stay inside the tenant, typed.
+    let mut listed: Vec<InputVideo> = store.list_keys(&a).await.unwrap();
+    listed.sort_by_key(|k| k.job_id);
+    assert_eq!(listed, jobs.iter().map(|j| InputVideo { job_id: *j }).collect::<Vec<_>>());
+    assert_eq!(store.list(&TenantPrefix::root(&a)).await.unwrap().len(), 6);
+    assert!(store.list(&TenantPrefix::root(&a)).await.unwrap().iter().all(|k| k.tenant() == &a));
+    // Head, copy and rename within a tenant.
+    let input = InputVideo { job_id }.key(&a).unwrap();
+    assert_eq!(store.head(&input).await.unwrap().size, format!("alice in {job_id}").len() as u64);
+    let output = OutputVideo { job_id }.key(&a).unwrap();
+    store.copy(&input, &output).await.unwrap();
+    assert_eq!(store.get(&output).await.unwrap(), store.get(&input).await.unwrap());
+    let moved = OutputVideo { job_id: jobs[1] }.key(&a).unwrap();
+    store.rename(&output, &moved).await.unwrap();
+    assert!(matches!(store.get(&output).await, Err(Error::NotFound)));
+    // Copying or moving into another tenant is refused.
+    let bobs = OutputVideo { job_id }.key(&b).unwrap();
+    assert!(matches!(store.copy(&input, &bobs).await, Err(Error::InvalidKey { rule: KeyRule::ForeignTenant })));
+    assert!(matches!(store.rename(&input, &bobs).await, Err(Error::InvalidKey { rule: KeyRule::ForeignTenant })));
+    assert!(matches!(store.get(&bobs).await, Err(Error::NotFound)));
+    // Create-only puts.
+    assert!(matches!(store.put_new(&input, b"again".to_vec()).await, Err(Error::ObjectExists)));
+    store.put_new(&OutputVideo { job_id: jobs[2] }.key(&a).unwrap(), b"new".to_vec()).await.unwrap();
+    // Bob deletes one object, then everything he owns; Alice keeps all of hers.
+    store.delete(&InputVideo { job_id }.key(&b).unwrap()).await.unwrap();
+    store.delete(&InputVideo { job_id }.key(&b).unwrap()).await.unwrap(); // missing: fine
+    let alice_before = store.list(&TenantPrefix::root(&a)).await.unwrap();
+    assert_eq!(store.delete_prefix(&TenantPrefix::root(&b)).await.unwrap(), 5);
+    assert_eq!(store.delete_prefix(&TenantPrefix::root(&b)).await.unwrap(), 0);
+    assert!(store.list(&TenantPrefix::root(&b)).await.unwrap().is_empty());
+    assert_eq!(store.list(&TenantPrefix::root(&a)).await.unwrap(), alice_before);
+    for key in &alice_before {
+        assert!(store.get(key).await.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn in_memory_store_keeps_tenants_apart() {
+    isolation(TenantStore::in_memory()).await;
+}
+
+#[tokio::test]
+async fn local_store_keeps_tenants_apart() {
+    let dir = std::env::temp_dir().join(format!("tenantry-store-{}", Uuid::new_v4()));
+    isolation(TenantStore::local(&dir).unwrap()).await;
+    // On disk, each tenant is one directory named by its id; Bob's holds no file any more
+    // (the file system keeps empty directories); Alice's holds her 8 (3 inputs, 3 thumbnails,
+    // the renamed copy and the create-only output).
+    let files = |p: std::path::PathBuf| -> usize {
+        fn walk(p: &std::path::Path) -> usize {
+            std::fs::read_dir(p)
+                .map_or(0, |d| d.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { walk(&p) } else { 1 }).sum())
+        }
+        walk(&p)
+    };
+    let (a, b) = tenants();
+    assert_eq!(files(dir.join(a.to_string())), 8);
+    assert_eq!(files(dir.join(b.to_string())), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_store_works_from_synchronous_code() {
+    let store = TenantStore::in_memory();
+    let (a, _) = tenants();
+    let key = InputVideo { job_id: Uuid::nil() }.key(&a).unwrap();
+    futures::executor::block_on(store.put(&key, b"sync".to_vec())).unwrap();
+    assert_eq!(futures::executor::block_on(store.get(&key)).unwrap().as_ref(), b"sync");
+}
