@@ -1,9 +1,11 @@
-//! tenantry in five minutes: two tenants share one SQLite file; each sees and changes only
-//! its own rows, and every statement carries the tenant as a bound parameter.
+//! tenantry in five minutes: two tenants share one SQLite file and one object store; each
+//! sees and changes only its own rows and objects, and every statement carries the tenant
+//! as a bound parameter.
 //!
-//! Run: `cargo run --example quickstart` (add a path to keep the database elsewhere).
+//! Run: `cargo run --example quickstart --features object-store` (add a directory to keep
+//! the database and the objects elsewhere).
 
-use tenantry::{Admin, Database, Execute, Fetch, Table, TenantId};
+use tenantry::{Admin, Database, Execute, Fetch, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
 use uuid::Uuid;
 
 /// The seed's `projects` table: owned by a user.
@@ -33,6 +35,13 @@ struct ExportJob {
     created_at: String,
 }
 
+/// Where an export job's source video is uploaded: `{user_id}/input/{job_id}/video.mp4`.
+#[derive(ObjectKey, Debug)]
+#[key("{tenant}/input/{job_id}/video.mp4")]
+struct InputVideo {
+    job_id: Uuid,
+}
+
 /// Prints a statement's SQL and parameters, then runs it.
 fn run<E: Execute>(
     db: &Database,
@@ -54,19 +63,25 @@ fn fetch<Q: Fetch>(
     db.fetch_all(query)
 }
 
+/// The local and in-memory stores need no async runtime: any executor drives them.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
 fn show(label: &str, sql: tenantry::Sql) {
     println!("\n-- {label}\n{}\n   params: {:?}", sql.sql, sql.params);
 }
 
 fn main() -> tenantry::Result<()> {
-    let path = std::env::args()
+    let dir = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("tenantry-quickstart.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+        .unwrap_or_else(|| std::env::temp_dir().join("tenantry-quickstart"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the example's directory");
+    let path = dir.join("app.db");
     let db = Database::open(&path)?;
+    let store = TenantStore::local(dir.join("objects"))?;
     db.create_all_tables()?;
     println!("database: {}", path.display());
 
@@ -137,6 +152,23 @@ fn main() -> tenantry::Result<()> {
     let alice_row = db.fetch_one(Project::get(&alice, shared_id))?;
     println!("\nalice's project is untouched: {:?}", alice_row.name);
     assert_eq!(alice_row.name, "Cup final");
+
+    // Object keys: each tenant's export job gets its own upload key, under its own prefix.
+    for (who, tenant) in [("alice", &alice), ("bob", &bob)] {
+        let job = db.fetch_one(ExportJob::select(tenant).filter(ExportJob::project_id().eq(shared_id)))?;
+        let key = InputVideo { job_id: job.id }.key(tenant)?;
+        block_on(store.put(&key, format!("{who}'s raw footage").into_bytes()))?;
+        println!("\n-- {who} uploads to {key}");
+    }
+    for (who, tenant) in [("alice", &alice), ("bob", &bob)] {
+        let keys = block_on(store.list(&TenantPrefix::root(tenant)))?;
+        println!("{who} lists {} object(s): {:?}", keys.len(), keys.iter().map(|k| k.as_str()).collect::<Vec<_>>());
+    }
+    let alices_key = block_on(store.list(&TenantPrefix::root(&alice)))?.remove(0);
+    match InputVideo::parse(&bob, alices_key.as_str()) {
+        Err(e) => println!("bob presents alice's key from a webhook: refused ({e})"),
+        Ok(_) => unreachable!("a key of another tenant never parses"),
+    }
 
     // A worker that serves every tenant says so, in code and in the audit log.
     let admin = Admin::new("quickstart: count queued exports across tenants");
