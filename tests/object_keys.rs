@@ -131,7 +131,7 @@ fn parsing_checks_tenant_template_and_segments() {
         format!("{a_text}/input/{}/video.mp4", job.to_string().to_uppercase()),
         format!("{a_text}/input/../video.mp4"),
         format!("{a_text}/input/{job}"),
-        format!("{a_text}"),
+        a_text.clone(),
         format!("/{a_text}/input/{job}/video.mp4"),
         format!("{}/input/{job}/video.mp4", a_text.to_uppercase()),
     ] {

@@ -216,7 +216,7 @@ impl KeyWriter {
     }
 
     /// A field's segment, validated whatever type produced it.
-    pub fn segment<S: KeySegment + ?Sized>(&mut self, value: &S) {
+    pub fn segment<S: KeySegment>(&mut self, value: &S) {
         self.key.push('/');
         let start = self.key.len();
         value.write_segment(&mut self.key);
