@@ -76,6 +76,28 @@ pub enum Error {
     #[cfg(feature = "object-store")]
     #[error("object store error")]
     ObjectStore(#[source] object_store::Error),
+    /// An email address is not of the form `local@domain`.
+    #[error("not a valid email address")]
+    InvalidEmail,
+    /// Too many magic-link requests for this email or from this caller; try later.
+    #[error("too many requests; try again later")]
+    RateLimited,
+    /// A magic-link token is not a live, unused link (unknown, expired, already used,
+    /// malformed: deliberately not said which).
+    #[error("this sign-in link is not valid")]
+    InvalidLink,
+    /// The user already has a different Stripe customer linked.
+    #[error("a different Stripe customer is already linked to this user")]
+    StripeAlreadyLinked,
+    /// The Stripe customer is already linked to another user.
+    #[error("this Stripe customer is already linked to another user")]
+    StripeCustomerTaken,
+    /// The mailer could not send a magic link (the link was stored and can be sent again).
+    #[error("could not send the sign-in email")]
+    Mail(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The operating system's random source failed.
+    #[error("no secure randomness available")]
+    Randomness,
     /// sea-query could not render a statement.
     #[error("could not render a statement")]
     Render(#[source] sea_query::error::Error),

@@ -59,6 +59,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod db;
 mod error;
 mod keys;

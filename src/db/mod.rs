@@ -311,9 +311,14 @@ impl Database {
         }
     }
 
-    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let conn = self.inner.acquire()?;
         f(conn.conn())
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`) on one pooled connection.
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        self.with_conn(|conn| exec::in_savepoint(conn, f))
     }
 
     executor_methods!();
