@@ -20,8 +20,9 @@ impl Clock for SystemClock {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC; times before 1970 are written as the epoch.
-pub(crate) fn timestamp(t: SystemTime) -> String {
+/// `t` as `YYYY-MM-DD HH:MM:SS` in UTC (SQLite's `datetime('now')` form, which the seed
+/// uses for every timestamp); times before 1970 are written as the epoch.
+pub fn timestamp(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
     let dt = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -36,6 +36,8 @@ mod email;
 mod mail;
 mod migrate;
 mod secret;
+#[cfg(feature = "axum")]
+mod web;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -43,16 +45,18 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use uuid::Uuid;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, SystemClock, timestamp};
 pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
 pub use mail::{Mail, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
 pub use secret::SessionToken;
+#[cfg(feature = "axum")]
+pub use web::{AuthRejection, CurrentUser, MaybeUser, anonymous_session};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::tenant::{Admin, TenantId};
-use clock::timestamp;
+
 use secret::{random_token, token_hash, well_formed};
 
 /// A signed-in user: the [`TenantId`] all their statements and keys are scoped to, and
