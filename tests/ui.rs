@@ -11,7 +11,9 @@
 #[test]
 fn ui() {
     if !cfg!(all(feature = "object-store", feature = "s3", feature = "axum")) {
-        eprintln!("notice: the compile-fail suite runs with --all-features (cargo test --workspace --all-features); skipped");
+        eprintln!(
+            "notice: the compile-fail suite runs with --all-features (cargo test --workspace --all-features); skipped"
+        );
         return;
     }
     let t = trybuild::TestCases::new();
