@@ -98,6 +98,25 @@ pub enum Error {
     /// The operating system's random source failed.
     #[error("no secure randomness available")]
     Randomness,
+    /// A statement mixes a table kept in the shared database with one kept per tenant, or
+    /// a cross-tenant statement names a per-tenant table. Such a statement has no single
+    /// database to run on.
+    #[error("`{shared}` is in the shared database but `{per_tenant}` is per tenant: no one database holds both")]
+    Placement {
+        /// The shared table (or a description of the statement).
+        shared: &'static str,
+        /// The per-tenant table.
+        per_tenant: &'static str,
+    },
+    /// A tenant's database is at an older schema version and the layout refuses to serve
+    /// it until a fleet migration brings it up to date.
+    #[error("the tenant's database is at schema version {have}; this build needs {want}")]
+    TenantBehind {
+        /// The database's version.
+        have: u32,
+        /// The version this build needs.
+        want: u32,
+    },
     /// sea-query could not render a statement.
     #[error("could not render a statement")]
     Render(#[source] sea_query::error::Error),

@@ -63,6 +63,7 @@ pub mod auth;
 mod db;
 mod error;
 mod keys;
+mod layout;
 mod query;
 mod registry;
 mod schema;
@@ -79,6 +80,7 @@ pub use keys::S3Config;
 pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey, Segment, TenantKey, TenantPrefix};
 #[cfg(feature = "object-store")]
 pub use keys::{ObjectInfo, TenantStore};
+pub use layout::{FleetReport, Layout, LayoutBuilder, Migration, TenantExport, WhenBehind};
 pub use query::expr::{
     Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
 };

@@ -177,6 +177,10 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     fn __decode(row: &rusqlite::Row<'_>, offset: usize, reader: crate::__private::Reader<'_>) -> Result<Self>;
     #[doc(hidden)]
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
+    #[doc(hidden)]
+    fn __key(&self) -> crate::Value;
+    #[doc(hidden)]
+    fn __tenant(&self) -> Option<TenantId>;
 }
 
 /// A table whose rows each belong to one tenant (`#[table(owned)]`).

@@ -40,6 +40,12 @@ fn fallback(table: &Table<'_>) -> TokenStream {
                     ::core::unreachable!()
                 }
                 fn __push_new(_: (), _: &mut ::std::vec::Vec<::tenantry::Value>) {}
+                fn __key(&self) -> ::tenantry::Value {
+                    ::core::unreachable!()
+                }
+                fn __tenant(&self) -> ::core::option::Option<::tenantry::TenantId> {
+                    ::core::unreachable!()
+                }
             }
         };
     }
@@ -55,6 +61,14 @@ fn expand(table: &Table<'_>) -> TokenStream {
     let pk = table.primary_key().expect("checked");
     let pk_field = &table.fields[pk];
     let pk_ty = pk_field.ty;
+    let pk_ident = pk_field.ident;
+    let tenant_expr = match tenant {
+        Some(i) => {
+            let f = table.fields[i].ident;
+            quote!(::core::option::Option::Some(::core::clone::Clone::clone(&self.#f)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
 
     let columns = table.fields.iter().map(|f| {
         let col = f.ident.to_string();
@@ -281,6 +295,12 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 }
                 fn __push_new(new: #new_ident, out: &mut ::std::vec::Vec<::tenantry::Value>) {
                     #(#push_fields)*
+                }
+                fn __key(&self) -> ::tenantry::Value {
+                    ::tenantry::SqlType::to_value(&self.#pk_ident)
+                }
+                fn __tenant(&self) -> ::core::option::Option<::tenantry::TenantId> {
+                    #tenant_expr
                 }
             }
 

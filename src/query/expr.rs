@@ -149,6 +149,12 @@ impl<S> Cond<S> {
         Cond::new(node, self.values)
     }
 
+    /// `primary_key = key` on `T`, for statements tenantry builds from a row it holds.
+    pub(crate) fn primary_key_eq<T: Table>(key: Value) -> Self {
+        let pk = ColRef { table: TableRef(T::INFO), index: T::INFO.primary_key as u16 };
+        Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), vec![key])
+    }
+
     /// Both conditions.
     pub fn and(self, other: Cond<S>) -> Self {
         self.combine(other, true)

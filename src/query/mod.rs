@@ -108,6 +108,30 @@ pub struct Plan<'a> {
     pub(crate) kind: PlanKind<'a>,
 }
 
+impl Plan<'_> {
+    /// The tables this statement touches (none for raw SQL).
+    pub(crate) fn tables(&self) -> Vec<&'static crate::schema::TableInfo> {
+        use shape::Shape;
+        let mut check = shape::Check::new(self.scope.is_scoped());
+        match &self.kind {
+            PlanKind::Select(s, _) => s.visit(&mut check),
+            PlanKind::Update(s, _) => s.visit(&mut check),
+            PlanKind::Delete(s, _) => s.visit(&mut check),
+            PlanKind::Insert { base, .. } => base.visit(&mut check),
+            PlanKind::Raw(..) => {}
+        }
+        check.tables
+    }
+
+    /// The tenant the statement is scoped to, if any.
+    pub(crate) fn tenant(&self) -> Option<&TenantId> {
+        match self.scope {
+            Scope::Tenant(t) => Some(&t.id),
+            Scope::Admin(_) => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum PlanKind<'a> {
     Select(&'a SelectShape, &'a [Value]),

@@ -258,6 +258,14 @@ pub(crate) struct DeleteShape {
 pub(crate) struct Check {
     scoped: bool,
     error: Option<Error>,
+    /// Every table the statement touches, in visiting order (for routing in layouts).
+    pub(crate) tables: Vec<&'static TableInfo>,
+}
+
+impl Check {
+    pub(crate) fn new(scoped: bool) -> Self {
+        Check { scoped, error: None, tables: Vec::new() }
+    }
 }
 
 impl Check {
@@ -267,6 +275,9 @@ impl Check {
 
     /// A table in a tenant-scoped statement must have a tenant column.
     fn table(&mut self, t: TableRef) {
+        if !self.tables.iter().any(|seen| std::ptr::eq(*seen, t.0)) {
+            self.tables.push(t.0);
+        }
         if self.scoped && t.0.tenant.is_none() {
             self.fail(Error::NotOwned { table: t.0.name });
         }
@@ -363,7 +374,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     fn visit(&self, v: &mut Check);
 
     fn render(&self, dialect: Dialect) -> Result<Rendered> {
-        let mut check = Check { scoped: self.scoped(), error: None };
+        let mut check = Check::new(self.scoped());
         self.visit(&mut check);
         if let Some(e) = check.error {
             return Err(e);

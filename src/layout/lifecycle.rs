@@ -1,0 +1,262 @@
+//! Tenant lifecycle over the table registry: export, import, delete; fleet migration; the
+//! cross-tenant job claim.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::ValueRef;
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::layout::tenants::Schema;
+use crate::query::Scope;
+use crate::query::expr::{Column, Cond, OrderBy};
+use crate::query::select::Select;
+use crate::query::shape::TableRef;
+use crate::query::source::{Nil, Src};
+use crate::schema::{Owned, TableInfo};
+use crate::tenant::{Admin, TenantId};
+use crate::value::{IntoSql, SqlKind, SqlType};
+
+/// Every owned row of one tenant, as JSON lines per table (ordered by primary key), and,
+/// when exported with a store, the tenant's object keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct TenantExport {
+    /// Table name to rows, one JSON object per line.
+    pub tables: BTreeMap<String, Vec<String>>,
+    /// The tenant's object keys.
+    pub objects: Vec<String>,
+}
+
+/// What a fleet migration did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct FleetReport {
+    /// Tenants brought up to date.
+    pub migrated: usize,
+    /// Tenants already up to date.
+    pub up_to_date: usize,
+    /// Tenants that failed, with why; a rerun retries them.
+    pub failed: Vec<(TenantId, Error)>,
+}
+
+fn quoted(name: &str) -> String {
+    // Names come from the derive's checked declarations: plain identifiers.
+    format!("\"{name}\"")
+}
+
+fn table_exists(conn: &rusqlite::Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+fn to_json(v: ValueRef<'_>) -> Json {
+    match v {
+        ValueRef::Null => Json::Null,
+        ValueRef::Integer(i) => Json::from(i),
+        ValueRef::Real(r) => serde_json::Number::from_f64(r).map_or(Json::Null, Json::Number),
+        ValueRef::Text(t) => Json::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            serde_json::json!({ "blob": hex })
+        }
+    }
+}
+
+fn from_json(v: &Json, kind: SqlKind) -> Result<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    let bad = || Error::InvalidValue { what: "import", why: "a value does not fit its column" };
+    Ok(match (v, kind) {
+        (Json::Null, _) => V::Null,
+        (Json::String(s), SqlKind::Text) => V::Text(s.clone()),
+        (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or_else(bad)?),
+        (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or_else(bad)?),
+        (Json::Object(o), SqlKind::Blob) => {
+            let hex = o.get("blob").and_then(Json::as_str).ok_or_else(bad)?;
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(bad)?;
+            V::Blob(bytes)
+        }
+        _ => return Err(bad()),
+    })
+}
+
+impl Layout {
+    fn database_for(
+        &self,
+        info: &'static TableInfo,
+        tenant: &TenantId,
+        create: bool,
+    ) -> Result<Option<crate::Database>> {
+        if !self.is_per_tenant(info) {
+            return Ok(Some(self.shared_database().clone()));
+        }
+        let path = self.tenant_path(tenant);
+        if !create && path.as_ref().is_some_and(|p| !p.exists()) {
+            return Ok(None);
+        }
+        self.tenant_database(tenant).map(Some)
+    }
+
+    /// Every owned row of `tenant`, table by table from the registry.
+    pub fn export_tenant(&self, tenant: &TenantId) -> Result<TenantExport> {
+        let mut export = TenantExport::default();
+        for info in crate::owned_tables() {
+            let Some(db) = self.database_for(info, tenant, false)? else { continue };
+            let Some(col) = info.tenant_column() else { continue };
+            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} = ?1 ORDER BY {}",
+                cols.join(", "),
+                quoted(info.name),
+                quoted(col),
+                quoted(info.columns[info.primary_key].name)
+            );
+            let lines = db.with_conn(|conn| {
+                if !table_exists(conn, info.name)? {
+                    return Ok(Vec::new());
+                }
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query([tenant.to_string()])?;
+                let mut lines = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let mut obj = Map::new();
+                    for (i, c) in info.columns.iter().enumerate() {
+                        obj.insert(c.name.to_owned(), to_json(row.get_ref(i)?));
+                    }
+                    lines.push(Json::Object(obj).to_string());
+                }
+                Ok(lines)
+            })?;
+            if !lines.is_empty() {
+                export.tables.insert(info.name.to_owned(), lines);
+            }
+        }
+        Ok(export)
+    }
+
+    /// Writes an export back for `tenant` (whose rows it must be), all of a table in one
+    /// transaction. The tenant column is set from `tenant`, whatever the lines say.
+    pub fn import_tenant(&self, tenant: &TenantId, export: &TenantExport) -> Result<usize> {
+        let mut count = 0;
+        for info in crate::owned_tables() {
+            let Some(lines) = export.tables.get(info.name) else { continue };
+            let Some(db) = self.database_for(info, tenant, true)? else { continue };
+            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
+            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
+            count += db.write(|conn| {
+                let mut stmt = conn.prepare(&sql)?;
+                for line in lines {
+                    let obj: Map<String, Json> = serde_json::from_str(line)
+                        .map_err(|_| Error::InvalidValue { what: "import", why: "a line is not a JSON object" })?;
+                    let values = info
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            if Some(i) == info.tenant {
+                                Ok(rusqlite::types::Value::Text(tenant.to_string()))
+                            } else {
+                                from_json(obj.get(c.name).unwrap_or(&Json::Null), c.kind)
+                            }
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    stmt.execute(rusqlite::params_from_iter(values))?;
+                }
+                Ok(lines.len())
+            })?;
+        }
+        Ok(count)
+    }
+
+    /// Deletes every owned row of `tenant` in every table, and in layouts B and C the
+    /// tenant's database file. Running it again deletes nothing. Returns the rows deleted.
+    pub fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
+        let mut deleted = 0;
+        for info in crate::owned_tables() {
+            let Some(db) = self.database_for(info, tenant, false)? else { continue };
+            let Some(col) = info.tenant_column() else { continue };
+            let sql = format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col));
+            deleted += db.write(|conn| {
+                if !table_exists(conn, info.name)? {
+                    return Ok(0);
+                }
+                Ok(conn.execute(&sql, [tenant.to_string()])?)
+            })?;
+        }
+        if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant)) {
+            tenants.close(tenant);
+            for suffix in ["", "-wal", "-shm"] {
+                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::remove_file(&file).map_err(|_| Error::InvalidValue {
+                        what: "tenant database",
+                        why: "the file could not be removed",
+                    })?;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Brings every per-tenant database under the root to the current schema version,
+    /// tenant by tenant, each in its own transaction: an interrupted run leaves every
+    /// tenant either migrated or untouched, and a rerun finishes the rest. `progress` is
+    /// called after each tenant with (done, total). Audited through `admin`.
+    pub fn migrate_fleet(&self, admin: &Admin, mut progress: impl FnMut(usize, usize)) -> Result<FleetReport> {
+        let Some(tenants) = &self.inner.tenants else { return Ok(FleetReport::default()) };
+        admin.tag().fire(crate::AuditAction::Unscoped { sql: "migrate every tenant database" });
+        let all = tenants.tenants_on_disk()?;
+        let mut report = FleetReport::default();
+        for (done, tenant) in all.iter().enumerate() {
+            let result = crate::Database::builder(tenants.path(tenant)).max_connections(1).open().and_then(|db| {
+                let have = Schema::version_of(&db)?;
+                if have < tenants.schema.version() { tenants.schema.migrate(&db).map(|_| true) } else { Ok(false) }
+            });
+            match result {
+                Ok(true) => report.migrated += 1,
+                Ok(false) => report.up_to_date += 1,
+                Err(e) => report.failed.push((*tenant, e)),
+            }
+            progress(done + 1, all.len());
+        }
+        Ok(report)
+    }
+
+    /// Claims the oldest row of a shared queue table that matches `queued` across all
+    /// tenants, and sets `mark` to `to` on it, in one write transaction: two workers never
+    /// claim the same row. Returns the row's tenant, so the job's work is scoped like a
+    /// request from then on. Audited through `admin`.
+    pub fn claim_next<T: Owned, V: SqlType>(
+        &self,
+        admin: &Admin,
+        queued: Cond<Src<T, Nil>>,
+        order: OrderBy<Src<T, Nil>>,
+        mark: Column<T, V>,
+        to: impl IntoSql<V>,
+    ) -> Result<Option<(TenantId, T)>> {
+        if self.is_per_tenant(T::INFO) {
+            return Err(Error::Placement { shared: "(cross-tenant claim)", per_tenant: T::INFO.name });
+        }
+        let tx = self.shared_database().begin()?;
+        let next = crate::__private::admin_select::<T>(admin).filter(queued).order_by(order).limit(1);
+        let Some(row) = tx.fetch_optional(next)? else { return Ok(None) };
+        let tenant = row.__tenant().ok_or(Error::NotOwned { table: T::INFO.name })?;
+        let key = row.__key();
+        // From here on the work is scoped: the update and the re-read carry the tenant.
+        let update =
+            crate::__private::update::<T>(&tenant).set(mark, to).filter(Cond::primary_key_eq::<T>(key.clone()));
+        tx.execute(update)?;
+        let claimed = tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef(T::INFO), Scope::tenant(&tenant), key))?;
+        tx.commit()?;
+        Ok(Some((tenant, claimed)))
+    }
+}

@@ -1,0 +1,230 @@
+//! Storage layouts. The same statements run on all three; the application picks one at
+//! start-up.
+//!
+//! - **A, shared**: one database; every owned table has its tenant column
+//!   ([`Layout::shared`]).
+//! - **B, per tenant**: every owned table lives in one SQLite file per tenant (the
+//!   Durable-Object model), opened on demand; global tables and cross-tenant work stay in
+//!   the shared database ([`LayoutBuilder::per_tenant`]).
+//! - **C, hybrid**: the tables you name stay shared (accounts, billing, the job queue);
+//!   the rest are per tenant ([`LayoutBuilder::shared_tables`]).
+//!
+//! In B and C the tenant predicate stays in the SQL (defence in depth: a row in the wrong
+//! file is still invisible). A statement that joins a shared table with a per-tenant table
+//! is refused with [`Error::Placement`].
+//!
+//! ```
+//! # fn main() -> tenantry::Result<()> {
+//! use tenantry::{Database, Layout, Table, TenantId};
+//! #[derive(Table, Debug)]
+//! #[table(name = "notes", owned)]
+//! struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
+//!
+//! let dir = std::env::temp_dir().join(format!("tenantry-layout-doc-{}", uuid::Uuid::new_v4()));
+//! let layout = Layout::builder(Database::open_in_memory()?).per_tenant(dir.join("tenants")).build()?;
+//! let t = TenantId::generate();
+//! layout.execute(Note::insert(&t, NewNote { id: 1, body: "in my own file".into() }))?;
+//! assert_eq!(layout.fetch_one(Note::get(&t, 1))?.body, "in my own file");
+//! assert!(layout.tenant_path(&t).unwrap().exists());
+//! # std::fs::remove_dir_all(dir).ok(); Ok(()) }
+//! ```
+
+mod lifecycle;
+mod tenants;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+
+pub use lifecycle::{FleetReport, TenantExport};
+pub use tenants::{Migration, WhenBehind};
+
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::query::{Execute, Fetch, Plan};
+use crate::schema::TableInfo;
+use crate::tenant::TenantId;
+use tenants::{Schema, TenantDatabases};
+
+/// Settings for a [`Layout`].
+pub struct LayoutBuilder {
+    shared: Database,
+    root: Option<PathBuf>,
+    shared_tables: Vec<&'static TableInfo>,
+    migrations: Vec<Migration>,
+    cap: usize,
+    when_behind: WhenBehind,
+}
+
+/// A table's identity: the address of its static declaration.
+fn id(t: &'static TableInfo) -> usize {
+    std::ptr::from_ref(t) as usize
+}
+
+impl LayoutBuilder {
+    /// Owned tables go to one database file per tenant under `root` (layout B, or C with
+    /// [`shared_tables`](Self::shared_tables)).
+    pub fn per_tenant(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Owned tables that stay in the shared database (layout C): typically the job queue
+    /// and billing, which cross-tenant workers read.
+    pub fn shared_tables(mut self, tables: &[&'static TableInfo]) -> Self {
+        self.shared_tables.extend_from_slice(tables);
+        self
+    }
+
+    /// Per-tenant schema migrations after version 1 (which creates the tables).
+    pub fn migrations(mut self, migrations: &[Migration]) -> Self {
+        self.migrations.extend_from_slice(migrations);
+        self
+    }
+
+    /// Most per-tenant databases kept open at once (default 64); the least recently used
+    /// is closed beyond it.
+    pub fn max_open(mut self, n: usize) -> Self {
+        self.cap = n;
+        self
+    }
+
+    /// What to do with a tenant database that is behind (default: migrate it first).
+    pub fn when_behind(mut self, w: WhenBehind) -> Self {
+        self.when_behind = w;
+        self
+    }
+
+    /// Builds the layout and creates the tables that live in the shared database (every
+    /// declared table not placed per tenant) if they are missing.
+    pub fn build(self) -> Result<Layout> {
+        let shared: FxHashSet<usize> = self.shared_tables.iter().map(|t| id(t)).collect();
+        let per_tenant: Vec<&'static TableInfo> = match &self.root {
+            Some(_) => crate::owned_tables().filter(|t| !shared.contains(&id(t))).collect(),
+            None => Vec::new(),
+        };
+        let per_tenant_ids = per_tenant.iter().map(|t| id(t)).collect();
+        let tenants = match self.root {
+            Some(root) => Some(TenantDatabases::new(
+                root,
+                self.cap,
+                self.when_behind,
+                Schema { tables: per_tenant, migrations: self.migrations },
+            )?),
+            None => None,
+        };
+        let layout = Layout { inner: Arc::new(Inner { shared: self.shared, tenants, per_tenant: per_tenant_ids }) };
+        layout.inner.shared.write(|conn| {
+            for info in crate::tables().filter(|t| !layout.is_per_tenant(t)) {
+                for sql in info.ddl() {
+                    conn.execute_batch(&sql)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(layout)
+    }
+}
+
+struct Inner {
+    shared: Database,
+    tenants: Option<TenantDatabases>,
+    per_tenant: FxHashSet<usize>,
+}
+
+/// Where the data lives, and which database each statement goes to. Cheap to clone.
+#[derive(Clone)]
+pub struct Layout {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layout").field("per_tenant_tables", &self.inner.per_tenant.len()).finish_non_exhaustive()
+    }
+}
+
+impl Layout {
+    /// Layout A: everything in one database.
+    pub fn shared(db: Database) -> Result<Self> {
+        Self::builder(db).build()
+    }
+
+    /// Settings for a layout whose shared database (accounts, global tables, shared
+    /// tables, cross-tenant work) is `shared`.
+    pub fn builder(shared: Database) -> LayoutBuilder {
+        LayoutBuilder {
+            shared,
+            root: None,
+            shared_tables: Vec::new(),
+            migrations: Vec::new(),
+            cap: 64,
+            when_behind: WhenBehind::Migrate,
+        }
+    }
+
+    /// Whether `table` lives in per-tenant databases.
+    pub fn is_per_tenant(&self, table: &'static TableInfo) -> bool {
+        self.inner.per_tenant.contains(&id(table))
+    }
+
+    /// The shared database.
+    pub fn shared_database(&self) -> &Database {
+        &self.inner.shared
+    }
+
+    /// The database that holds `tenant`'s per-tenant tables (the shared one in layout A),
+    /// for transactions over several statements.
+    pub fn tenant_database(&self, tenant: &TenantId) -> Result<Database> {
+        match &self.inner.tenants {
+            Some(t) => t.get(tenant),
+            None => Ok(self.inner.shared.clone()),
+        }
+    }
+
+    /// The file of `tenant`'s database in layouts B and C.
+    pub fn tenant_path(&self, tenant: &TenantId) -> Option<PathBuf> {
+        self.inner.tenants.as_ref().map(|t| t.path(tenant))
+    }
+
+    /// How many per-tenant databases are open now.
+    pub fn open_tenant_databases(&self) -> usize {
+        self.inner.tenants.as_ref().map_or(0, TenantDatabases::open_count)
+    }
+
+    /// The database a statement runs on.
+    fn route(&self, plan: &Plan<'_>) -> Result<Database> {
+        let tables = plan.tables();
+        let mut per_tenant = tables.iter().filter(|t| self.is_per_tenant(t));
+        let Some(first) = per_tenant.next() else { return Ok(self.inner.shared.clone()) };
+        if let Some(shared) = tables.iter().find(|t| !self.is_per_tenant(t)) {
+            return Err(Error::Placement { shared: shared.name, per_tenant: first.name });
+        }
+        match plan.tenant() {
+            Some(tenant) => self.tenant_database(tenant),
+            // A cross-tenant statement cannot span thousands of files.
+            None => Err(Error::Placement { shared: "(cross-tenant statement)", per_tenant: first.name }),
+        }
+    }
+
+    /// All rows of a query, from the database its tables live in.
+    pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
+        self.route(&query.__plan())?.fetch_all(query)
+    }
+
+    /// The first row of a query, or `None`.
+    pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
+        self.route(&query.__plan())?.fetch_optional(query)
+    }
+
+    /// The first row of a query, or [`Error::NotFound`].
+    pub fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
+        self.route(&query.__plan())?.fetch_one(query)
+    }
+
+    /// Runs an insert, update, delete or raw statement where its table lives.
+    pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
+        self.route(&statement.__plan())?.execute(statement)
+    }
+}

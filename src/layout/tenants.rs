@@ -1,0 +1,154 @@
+//! One SQLite file per tenant, opened on demand, with a cap on how many stay open.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::schema::TableInfo;
+use crate::tenant::TenantId;
+
+/// A migration of the per-tenant schema: version and SQL. Version 1 is always the
+/// creation of the per-tenant tables from their declarations; yours start at 2.
+pub type Migration = (u32, &'static str);
+
+/// What to do with a tenant whose database is behind the current schema version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhenBehind {
+    /// Migrate it before serving the request (the default).
+    Migrate,
+    /// Refuse with [`Error::TenantBehind`]; a fleet migration brings it up to date.
+    Refuse,
+}
+
+pub(crate) struct Schema {
+    pub(crate) tables: Vec<&'static TableInfo>,
+    pub(crate) migrations: Vec<Migration>,
+}
+
+impl Schema {
+    pub(crate) fn version(&self) -> u32 {
+        self.migrations.iter().map(|(v, _)| *v).max().unwrap_or(0).max(1)
+    }
+
+    /// Brings `db` to the current version in one write transaction, re-reading the version
+    /// inside it, so concurrent openers apply each step once. Returns the steps applied.
+    pub(crate) fn migrate(&self, db: &Database) -> Result<usize> {
+        db.write(|conn| {
+            let have: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let mut applied = 0;
+            if have < 1 {
+                for info in &self.tables {
+                    for sql in info.ddl() {
+                        conn.execute_batch(&sql)?;
+                    }
+                }
+                applied += 1;
+            }
+            for (version, sql) in self.migrations.iter().filter(|(v, _)| *v > have.max(1)) {
+                conn.execute_batch(sql)?;
+                let _ = version;
+                applied += 1;
+            }
+            conn.execute_batch(&format!("PRAGMA user_version = {}", self.version()))?;
+            Ok(applied)
+        })
+    }
+
+    pub(crate) fn version_of(db: &Database) -> Result<u32> {
+        db.with_conn(|conn| Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+}
+
+struct Open {
+    db: Database,
+    used: u64,
+}
+
+/// The per-tenant databases under one directory.
+pub(crate) struct TenantDatabases {
+    root: PathBuf,
+    cap: usize,
+    when_behind: WhenBehind,
+    pub(crate) schema: Schema,
+    open: Mutex<(FxHashMap<Uuid, Open>, u64)>,
+}
+
+impl TenantDatabases {
+    pub(crate) fn new(root: PathBuf, cap: usize, when_behind: WhenBehind, schema: Schema) -> Result<Self> {
+        std::fs::create_dir_all(&root)
+            .map_err(|_| Error::InvalidValue { what: "tenant root", why: "cannot create the directory" })?;
+        Ok(TenantDatabases { root, cap: cap.max(1), when_behind, schema, open: Mutex::new((FxHashMap::default(), 0)) })
+    }
+
+    /// The file of a tenant: the canonical id (hex and hyphens only), so the path is a
+    /// function of the `TenantId` alone, one-to-one, with no user input in it.
+    pub(crate) fn path(&self, tenant: &TenantId) -> PathBuf {
+        self.root.join(format!("{tenant}.sqlite3"))
+    }
+
+    /// The tenant's database, opened (and migrated, or refused) on first use. Beyond the
+    /// cap, the least recently used database is closed once its last user drops it.
+    pub(crate) fn get(&self, tenant: &TenantId) -> Result<Database> {
+        let id = tenant.as_uuid();
+        {
+            let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            let (map, tick) = &mut *guard;
+            *tick += 1;
+            if let Some(open) = map.get_mut(&id) {
+                open.used = *tick;
+                return Ok(open.db.clone());
+            }
+        }
+        let db = Database::builder(self.path(tenant)).max_connections(1).open()?;
+        let have = Schema::version_of(&db)?;
+        if have < self.schema.version() {
+            match self.when_behind {
+                WhenBehind::Migrate => {
+                    self.schema.migrate(&db)?;
+                }
+                WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
+            }
+        }
+        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, tick) = &mut *guard;
+        *tick += 1;
+        let db = map.entry(id).or_insert(Open { db, used: *tick }).db.clone();
+        while map.len() > self.cap {
+            let Some(oldest) = map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) else { break };
+            map.remove(&oldest);
+        }
+        Ok(db)
+    }
+
+    /// Forgets an open handle (before the file is deleted or replaced).
+    pub(crate) fn close(&self, tenant: &TenantId) {
+        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.remove(&tenant.as_uuid());
+    }
+
+    /// How many databases are open in the cache now.
+    pub(crate) fn open_count(&self) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+    }
+
+    /// The tenants that have a database file, sorted.
+    pub(crate) fn tenants_on_disk(&self) -> Result<Vec<TenantId>> {
+        let entries = std::fs::read_dir(&self.root)
+            .map_err(|_| Error::InvalidValue { what: "tenant root", why: "cannot list the directory" })?;
+        let mut out: Vec<TenantId> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let id = name.strip_suffix(".sqlite3")?;
+                crate::value::parse_canonical_uuid(id.as_bytes()).map(TenantId::from_trusted)
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}

@@ -1,0 +1,300 @@
+//! Layouts B (one database per tenant) and C (hybrid), and the tenant lifecycle.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{ExportJob, NewExportJob, NewProject, NewSetting, Project, Setting};
+use tenantry::{Admin, Database, Error, Layout, Table, TenantId, WhenBehind};
+use uuid::Uuid;
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tenantry-{name}-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn per_tenant(dir: &std::path::Path) -> Layout {
+    Layout::builder(Database::open(dir.join("shared.db")).unwrap()).per_tenant(dir.join("tenants")).build().unwrap()
+}
+
+fn hybrid(dir: &std::path::Path) -> Layout {
+    Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .shared_tables(&[ExportJob::INFO])
+        .build()
+        .unwrap()
+}
+
+fn project(n: u128) -> NewProject {
+    NewProject { id: Uuid::from_u128(n), name: format!("p{n}"), created_at: format!("2026-11-{:02}", 1 + n % 28) }
+}
+
+fn job(n: u128, project: u128) -> NewExportJob {
+    NewExportJob {
+        id: Uuid::from_u128(0x100 + n),
+        project_id: Uuid::from_u128(project),
+        status: "queued".into(),
+        progress: 0,
+        output_key: None,
+        created_at: format!("2026-11-27 10:{n:02}:00"),
+    }
+}
+
+/// Open descriptors of this process on files under `dir` (other tests run in parallel and
+/// open their own databases, so the process-wide count would measure them too).
+fn open_fds(dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| {
+        d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).filter(|target| target.starts_with(dir)).count()
+    })
+}
+
+#[test]
+fn ten_thousand_tenants_with_64_open_databases() {
+    let dir = temp("fleet");
+    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .max_open(64)
+        .build()
+        .unwrap();
+    let admin = Admin::new("layout test mints 10,000 tenants with fixed ids");
+    let tenants: Vec<TenantId> = (0..10_000u128).map(|i| admin.tenant(Uuid::from_u128(0xabc0_0000 + i))).collect();
+    let baseline = open_fds(&dir);
+    let mut most = 0;
+    for (i, t) in tenants.iter().enumerate() {
+        layout.execute(Project::insert(t, project(i as u128))).unwrap();
+        most = most.max(open_fds(&dir));
+    }
+    // Reads across all of them, in another order, succeed and see only their own row.
+    for (i, t) in tenants.iter().enumerate().rev().step_by(7) {
+        let rows = layout.fetch_all(Project::select(t)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].id, Uuid::from_u128(i as u128));
+        most = most.max(open_fds(&dir));
+    }
+    assert!(layout.open_tenant_databases() <= 64);
+    // Each open SQLite database in WAL mode holds 3 descriptors (file, -wal, -shm); the
+    // shared database is the baseline.
+    assert!(most <= baseline + 3 * 64, "open descriptors peaked at {most} (baseline {baseline})");
+    assert!(most >= 3 * 64, "the cap was reached: the test measures something");
+    assert_eq!(
+        std::fs::read_dir(dir.join("tenants"))
+            .unwrap()
+            .filter(|e| { e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".sqlite3") })
+            .count(),
+        10_000
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_tenant_database_behind_is_migrated_on_first_use_or_refused() {
+    let dir = temp("behind");
+    let t = TenantId::generate();
+    let v1 = per_tenant(&dir);
+    v1.execute(Project::insert(&t, project(1))).unwrap();
+    drop(v1);
+    // Version 2 adds an index; with `Refuse` the tenant is not served until migrated.
+    let migration = [(2, "CREATE INDEX IF NOT EXISTS idx_projects_name ON projects (user_id, name)")];
+    let strict = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .migrations(&migration)
+        .when_behind(WhenBehind::Refuse)
+        .build()
+        .unwrap();
+    assert!(matches!(strict.fetch_all(Project::select(&t)), Err(Error::TenantBehind { have: 1, want: 2 })));
+    let v2 = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .migrations(&migration)
+        .build()
+        .unwrap();
+    assert_eq!(v2.fetch_all(Project::select(&t)).unwrap().len(), 1);
+    let admin = Admin::new("layout test checks the migrated index");
+    let db = v2.tenant_database(&t).unwrap();
+    let indexes: Vec<String> = db
+        .fetch_raw(
+            admin.raw_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'idx_projects_name'"),
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, ["idx_projects_name"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The child half of `a_fleet_migration_killed_half_way_is_finished_by_a_rerun`.
+#[test]
+fn fleet_migration_child() {
+    let Ok(dir) = std::env::var("TENANTRY_FLEET_CHILD") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .migrations(&[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .when_behind(WhenBehind::Refuse)
+        .build()
+        .unwrap();
+    let admin = Admin::new("fleet migration child process");
+    layout
+        .migrate_fleet(&admin, |done, _| {
+            if done == 3 {
+                println!("READY");
+            }
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
+    let dir = temp("fleet-kill");
+    let admin = Admin::new("layout test mints 40 tenants");
+    let tenants: Vec<TenantId> = (0..40u128).map(|i| admin.tenant(Uuid::from_u128(0xf1ee_0000 + i))).collect();
+    let v1 = per_tenant(&dir);
+    for t in &tenants {
+        v1.execute(Project::insert(t, project(7))).unwrap();
+    }
+    drop(v1);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fleet_migration_child", "--nocapture", "--test-threads=1"])
+        .env("TENANTRY_FLEET_CHILD", &dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 && !line.contains("READY") {
+        line.clear();
+    }
+    child.kill().unwrap(); // SIGKILL, mid-fleet
+    child.wait().unwrap();
+
+    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .migrations(&[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .when_behind(WhenBehind::Refuse)
+        .build()
+        .unwrap();
+    let before: usize = tenants.iter().filter(|t| layout.fetch_all(Project::select(t)).is_ok()).count();
+    assert!((3..40).contains(&before), "the child was killed half-way ({before} migrated)");
+    let report = layout.migrate_fleet(&admin, |_, _| {}).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.migrated + report.up_to_date, 40);
+    for t in &tenants {
+        assert_eq!(layout.fetch_all(Project::select(t)).unwrap().len(), 1, "every tenant served, none lost");
+        let db = layout.tenant_database(t).unwrap();
+        let n: Vec<i64> = db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM big"), |r| r.get(0)).unwrap();
+        assert_eq!(n, [20000], "migration applied exactly once");
+    }
+    assert_eq!(layout.migrate_fleet(&admin, |_, _| {}).unwrap().up_to_date, 40);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn export_delete_import_gives_back_identical_rows_and_others_are_untouched() {
+    for (name, layout) in [("A", None), ("B", Some(false)), ("C", Some(true))] {
+        let dir = temp("lifecycle");
+        let layout = match layout {
+            None => Layout::shared(Database::open(dir.join("shared.db")).unwrap()).unwrap(),
+            Some(false) => per_tenant(&dir),
+            Some(true) => hybrid(&dir),
+        };
+        let (a, b) = (TenantId::generate(), TenantId::generate());
+        for t in [&a, &b] {
+            for n in 0..5 {
+                layout.execute(Project::insert(t, project(n))).unwrap();
+                layout.execute(ExportJob::insert(t, job(n, n))).unwrap();
+            }
+            layout
+                .execute(Setting::insert(t, NewSetting { key: "k'\"\0😀".into(), value: "x".repeat(10_000) }))
+                .unwrap();
+        }
+        let before = layout.export_tenant(&a).unwrap();
+        assert_eq!(before.tables.values().map(Vec::len).sum::<usize>(), 11, "{name}");
+        let b_before = layout.export_tenant(&b).unwrap();
+
+        assert_eq!(layout.delete_tenant(&a).unwrap(), 11, "{name}");
+        assert_eq!(layout.delete_tenant(&a).unwrap(), 0, "{name}: a second run is a no-op");
+        if let Some(path) = layout.tenant_path(&a).filter(|_| layout.is_per_tenant(Project::INFO)) {
+            assert!(!path.exists(), "{name}: the tenant's database file is removed");
+        }
+        assert!(layout.fetch_all(Project::select(&a)).unwrap().is_empty());
+        assert_eq!(layout.export_tenant(&b).unwrap(), b_before, "{name}: the other tenant is untouched");
+
+        assert_eq!(layout.import_tenant(&a, &before).unwrap(), 11);
+        assert_eq!(layout.export_tenant(&a).unwrap(), before, "{name}: byte-identical after the round trip");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn hybrid_routes_each_table_and_refuses_mixed_statements() {
+    let dir = temp("hybrid");
+    let layout = hybrid(&dir);
+    let t = TenantId::generate();
+    layout.execute(Project::insert(&t, project(1))).unwrap();
+    layout.execute(ExportJob::insert(&t, job(1, 1))).unwrap();
+    // Projects are in the tenant's file, export jobs in the shared database.
+    assert!(layout.is_per_tenant(Project::INFO) && !layout.is_per_tenant(ExportJob::INFO));
+    assert_eq!(layout.tenant_database(&t).unwrap().fetch_all(Project::select(&t)).unwrap().len(), 1);
+    assert_eq!(layout.shared_database().fetch_all(ExportJob::select(&t)).unwrap().len(), 1);
+    assert!(layout.shared_database().fetch_all(Project::select(&t)).unwrap_or_default().is_empty());
+    let join = Project::select(&t).join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()));
+    assert!(matches!(layout.fetch_all(join), Err(Error::Placement { shared: "export_jobs", per_tenant: "projects" })));
+    let admin = Admin::new("layout test tries a cross-tenant read of a per-tenant table");
+    assert!(matches!(layout.fetch_all(Project::admin_select(&admin)), Err(Error::Placement { .. })));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn workers_claim_queued_jobs_across_tenants_exactly_once() {
+    let dir = temp("claim");
+    let layout = hybrid(&dir);
+    let tenants: Vec<TenantId> = (0..5).map(|_| TenantId::generate()).collect();
+    for (i, t) in tenants.iter().enumerate() {
+        for n in 0..4u128 {
+            layout.execute(ExportJob::insert(t, job(n + 10 * i as u128, n))).unwrap();
+        }
+    }
+    let barrier = Arc::new(Barrier::new(4));
+    let claimed: Vec<Vec<(TenantId, Uuid)>> = (0..4)
+        .map(|_| {
+            let (layout, barrier) = (layout.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let admin = Admin::new("export worker claims the next job");
+                barrier.wait();
+                let mut mine = Vec::new();
+                while let Some((tenant, job)) = layout
+                    .claim_next(
+                        &admin,
+                        ExportJob::status().eq("queued"),
+                        ExportJob::created_at().asc(),
+                        ExportJob::status(),
+                        "running",
+                    )
+                    .unwrap()
+                {
+                    assert_eq!(job.status, "running");
+                    assert_eq!(job.user_id, tenant);
+                    // The rest of the job's work is scoped like a request.
+                    let update =
+                        ExportJob::update(&tenant).set(ExportJob::progress(), 100).filter(ExportJob::id().eq(job.id));
+                    assert_eq!(layout.execute(update).unwrap(), 1);
+                    mine.push((tenant, job.id));
+                }
+                mine
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let mut all: Vec<(TenantId, Uuid)> = claimed.into_iter().flatten().collect();
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((total, all.len()), (20, 20), "every job claimed exactly once");
+    for t in &tenants {
+        assert!(
+            layout.fetch_all(ExportJob::select(t)).unwrap().iter().all(|j| j.status == "running" && j.progress == 100)
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
