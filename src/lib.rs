@@ -73,7 +73,7 @@ mod value;
 #[doc(hidden)]
 pub mod __private;
 
-pub use db::{Database, DatabaseBuilder, Transaction};
+pub use db::{Database, DatabaseBuilder, Executor, Transaction};
 pub use error::{Error, OptionalExtension, Result};
 #[cfg(feature = "s3")]
 pub use keys::S3Config;

@@ -9,6 +9,10 @@
 //! tenant's row fails with `TenantMismatch` from (2). With (2) also removed, the model
 //! comparison fails on its own; minimal case found by proptest: `Insert { t: 0 }` then
 //! `SelectNot { t: 1 }` returned tenant 0's row to tenant 1.
+//!
+//! The same body runs on layouts A, B and C (`Executor`). In B and C it also checks (3)
+//! routing: every row in a tenant's file carries that tenant. Seen failing with every
+//! tenant routed to one file ("a row in the wrong tenant's file").
 
 mod common;
 
@@ -16,7 +20,7 @@ use std::collections::BTreeMap;
 
 use common::{ExportJob, NewExportJob, NewProject, Project};
 use proptest::prelude::*;
-use tenantry::{Admin, Database, Error, TenantId, exists};
+use tenantry::{Admin, Database, Error, Executor, Layout, Table, TenantId, exists};
 use uuid::Uuid;
 
 const TENANTS: usize = 3;
@@ -111,9 +115,18 @@ fn expect_projects(model: &Model, t: usize, keep: impl Fn(u128, &str) -> bool) -
         .collect()
 }
 
-fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
-    let admin = Admin::new("isolation test mints its three tenants and reads the whole table");
-    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128))).collect();
+/// Every project row, read around the statements under test: `(tenant index, id, name)`.
+type AllRows<'a> = &'a dyn Fn(&[TenantId]) -> Vec<(usize, u128, String)>;
+
+fn tenants() -> Vec<TenantId> {
+    let admin = Admin::new("isolation test mints its three tenants");
+    (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128))).collect()
+}
+
+/// Runs `ops` on `db`. `mixed` is false in the hybrid layout, where projects are per tenant
+/// and export jobs shared: statements joining them must fail with `Error::Placement`.
+fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result<(), TestCaseError> {
+    let tenants = tenants();
     let mut model = Model::default();
     let mut jobs_added = 0u128;
     let new = |id: u128, n: u8| NewProject { id: uid(id), name: name(n), created_at: "2026-11-27".into() };
@@ -238,11 +251,14 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
                 model.jobs.insert((t, jobs_added), (project, done));
             }
             Op::Join { t } => {
-                let rows = db
-                    .fetch_all(
-                        Project::select(&tenants[t]).join::<ExportJob>(ExportJob::project_id().eq_col(Project::id())),
-                    )
-                    .unwrap();
+                let rows = db.fetch_all(
+                    Project::select(&tenants[t]).join::<ExportJob>(ExportJob::project_id().eq_col(Project::id())),
+                );
+                if !mixed {
+                    prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
+                    continue;
+                }
+                let rows = rows.unwrap();
                 let mut got: Vec<(u128, u128)> =
                     rows.iter().map(|(p, j)| (p.id.as_u128() - 0x1000, j.id.as_u128() - 0x1000 - 100)).collect();
                 got.sort();
@@ -257,23 +273,30 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(got, want);
             }
             Op::InSub { t } => {
-                let rows = db
-                    .fetch_all(Project::select(&tenants[t]).filter(Project::id().in_sub(
+                let rows =
+                    db.fetch_all(Project::select(&tenants[t]).filter(Project::id().in_sub(
                         ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()),
-                    )))
-                    .unwrap();
+                    )));
+                if !mixed {
+                    prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
+                    continue;
+                }
+                let rows = rows.unwrap();
                 let want = expect_projects(&model, t, |pid, _| {
                     model.jobs.iter().any(|((jt, _), (p, d))| *jt == t && *p == pid && *d)
                 });
                 prop_assert_eq!(project_rows(rows, &tenants), want);
             }
             Op::Exists { t } => {
-                let rows = db
-                    .fetch_all(
-                        Project::select(&tenants[t])
-                            .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())))),
-                    )
-                    .unwrap();
+                let rows = db.fetch_all(
+                    Project::select(&tenants[t])
+                        .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())))),
+                );
+                if !mixed {
+                    prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
+                    continue;
+                }
+                let rows = rows.unwrap();
                 let want = expect_projects(&model, t, |pid, _| {
                     model.jobs.iter().any(|((jt, _), (p, _))| *jt == t && *p == pid)
                 });
@@ -282,19 +305,82 @@ fn run(db: &Database, ops: &[Op]) -> Result<(), TestCaseError> {
         }
         // After every step, the whole table (all tenants, read through the audited admin
         // path) equals the model: no write reached another tenant's rows.
-        let all = db.fetch_all(Project::admin_select(&admin)).unwrap();
         let want: Vec<_> = model.projects.iter().map(|((t, id), n)| (*t, *id, n.clone())).collect();
-        prop_assert_eq!(project_rows(all, &tenants), want);
+        prop_assert_eq!(all_rows(&tenants), want);
     }
     Ok(())
+}
+
+/// Layout A: the whole table, read through the audited admin path.
+fn shared_rows(db: &Database) -> impl Fn(&[TenantId]) -> Vec<(usize, u128, String)> + '_ {
+    move |tenants| {
+        let admin = Admin::new("isolation test reads the whole projects table");
+        project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
+    }
+}
+
+/// Layouts B and C: every row in every tenant's file, read with raw SQL (no tenant
+/// predicate), each checked to carry the tenant of the file it is in.
+fn file_rows(layout: &Layout) -> impl Fn(&[TenantId]) -> Vec<(usize, u128, String)> + '_ {
+    move |tenants| {
+        let admin = Admin::new("isolation test reads every tenant file");
+        let mut out = Vec::new();
+        for (i, t) in tenants.iter().enumerate() {
+            let db = layout.tenant_database(t).unwrap();
+            let rows: Vec<(String, String, String)> = db
+                .fetch_raw(admin.raw_sql("SELECT user_id, id, name FROM projects"), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            for (owner, id, name) in rows {
+                assert_eq!(owner, t.to_string(), "a row in the wrong tenant's file");
+                out.push((i, Uuid::parse_str(&id).unwrap().as_u128() - 0x1000, name));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn layout(hybrid: bool) -> (Layout, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tenantry-isolation-{}", Uuid::new_v4()));
+    let mut builder = Layout::builder(Database::open_in_memory().unwrap()).per_tenant(dir.join("tenants"));
+    if hybrid {
+        builder = builder.shared_tables(&[ExportJob::INFO]);
+    }
+    (builder.build().unwrap(), dir)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
+    /// Layout A: one shared database.
     #[test]
     fn no_statement_reaches_another_tenant(ops in proptest::collection::vec(op(), 1..60)) {
         let db = common::open_seed_db();
-        run(&db, &ops)?;
+        run(&db, &ops, &shared_rows(&db), true)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Layout B: every owned table in one file per tenant (the tenant predicate still in
+    /// the SQL, so a row in the wrong file stays invisible).
+    #[test]
+    fn no_statement_reaches_another_tenant_per_tenant_files(ops in proptest::collection::vec(op(), 1..60)) {
+        let (layout, dir) = layout(false);
+        let result = run(&layout, &ops, &file_rows(&layout), true);
+        std::fs::remove_dir_all(dir).ok();
+        result?;
+    }
+
+    /// Layout C: projects per tenant, export jobs shared.
+    #[test]
+    fn no_statement_reaches_another_tenant_hybrid(ops in proptest::collection::vec(op(), 1..60)) {
+        let (layout, dir) = layout(true);
+        let result = run(&layout, &ops, &file_rows(&layout), false);
+        std::fs::remove_dir_all(dir).ok();
+        result?;
     }
 }

@@ -386,3 +386,43 @@ impl Drop for Transaction<'_> {
         }
     }
 }
+
+/// What runs statements: a [`Database`], a [`Transaction`], or a
+/// [`Layout`](crate::Layout). Write code against it to run unchanged on every layout.
+///
+/// ```
+/// use tenantry::{Executor, Fetch};
+/// fn count_rows<E: Executor, Q: Fetch>(on: &E, q: Q) -> tenantry::Result<usize> {
+///     Ok(on.fetch_all(q)?.len())
+/// }
+/// ```
+pub trait Executor: crate::query::sealed::Executor {
+    /// All rows of a query.
+    fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>>;
+    /// The first row of a query, or `None`.
+    fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>>;
+    /// The first row of a query, or [`Error::NotFound`].
+    fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
+        self.fetch_optional(query)?.ok_or(Error::NotFound)
+    }
+    /// Runs an insert, update, delete or raw statement; returns the rows changed.
+    fn execute<E: Execute>(&self, statement: E) -> Result<usize>;
+}
+
+macro_rules! executor_impl {
+    ($($t:ty),*) => {$(
+        impl crate::query::sealed::Executor for $t {}
+        impl Executor for $t {
+            fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
+                <$t>::fetch_all(self, query)
+            }
+            fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
+                <$t>::fetch_optional(self, query)
+            }
+            fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
+                <$t>::execute(self, statement)
+            }
+        }
+    )*};
+}
+executor_impl!(Database, Transaction<'_>, crate::Layout);

@@ -14,6 +14,8 @@ pub(crate) mod sealed {
     pub trait Assign<T> {}
     /// For `SubOf`.
     pub trait SubOf<S, P> {}
+    /// For `Executor`.
+    pub trait Executor {}
 }
 
 pub(crate) mod expr;
