@@ -100,10 +100,12 @@ struct LoginForm {
 
 async fn request_link(
     State(auth): State<Auth>,
+    CurrentUser(me): CurrentUser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> ApiResult<(StatusCode, &'static str)> {
-    auth.request_link(&form.email, &peer.ip().to_string())?;
+    // This session's anonymous data joins the account only if this session confirms.
+    auth.request_link(&form.email, &peer.ip().to_string(), Some(&me))?;
     Ok((StatusCode::ACCEPTED, "if the address can receive mail, a sign-in link is on its way\n"))
 }
 
@@ -112,13 +114,15 @@ struct TokenForm {
     token: String,
 }
 
-/// GET shows a confirm button only: a mail scanner that follows the link uses nothing up.
-async fn confirm_page(Query(q): Query<TokenForm>) -> Html<String> {
+/// GET shows a confirm button only: a mail scanner that follows the link uses nothing up,
+/// and the page names the account, so nobody confirms someone else's link unawares.
+async fn confirm_page(State(auth): State<Auth>, Query(q): Query<TokenForm>) -> ApiResult<Html<String>> {
     let token: String = q.token.chars().filter(char::is_ascii_hexdigit).collect();
-    Html(format!(
+    let Some(masked) = auth.peek_link(&token)? else { return Err(Error::InvalidLink.into()) };
+    Ok(Html(format!(
         "<form method=post action=/auth/verify><input type=hidden name=token value={token}>\
-         <button>Sign in</button></form>"
-    ))
+         <button>Sign in as {masked}</button></form>"
+    )))
 }
 
 async fn verify(

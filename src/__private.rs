@@ -128,10 +128,14 @@ pub fn admin_insert<T: Global>(admin: &Admin, rows: impl IntoIterator<Item = T::
 )]
 pub trait TenantField {
     fn from_tenant(t: TenantId) -> Self;
+    fn to_tenant(&self) -> TenantId;
 }
 impl TenantField for TenantId {
     fn from_tenant(t: TenantId) -> Self {
         t
+    }
+    fn to_tenant(&self) -> TenantId {
+        *self
     }
 }
 

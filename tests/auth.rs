@@ -77,7 +77,12 @@ impl Env {
         self.db.fetch_raw(admin.raw_sql(sql), |r| r.get(0)).unwrap()[0]
     }
     fn link_for(&self, email: &str) -> String {
-        self.auth.request_link(email, &format!("caller-for-{email}")).unwrap();
+        self.auth.request_link(email, &format!("caller-for-{email}"), None).unwrap();
+        self.last_link_token()
+    }
+    /// A link requested from `session` (the browser that will confirm it).
+    fn link_from(&self, email: &str, session: &Identity) -> String {
+        self.auth.request_link(email, &format!("caller-for-{email}"), Some(session)).unwrap();
         self.last_link_token()
     }
 }
@@ -171,7 +176,7 @@ fn login_rotates_the_session_and_anonymous_data_becomes_the_accounts() {
     assert!(me.is_anonymous());
     env.db.execute(Project::insert(me.tenant(), project("made while anonymous"))).unwrap();
 
-    let login = env.auth.verify_link(&env.link_for("Ada@Example.com"), Some(&me), Merge::IntoAccount).unwrap();
+    let login = env.auth.verify_link(&env.link_from("Ada@Example.com", &me), Some(&me), Merge::IntoAccount).unwrap();
     assert!(env.auth.resolve(anon.token.expose()).unwrap().is_none(), "the anonymous session must stop working");
     let after = env.auth.resolve(login.session.token.expose()).unwrap().unwrap();
     assert_eq!(after.user.email.as_deref(), Some("ada@example.com"));
@@ -203,7 +208,8 @@ fn anonymous_data_joins_an_existing_account_and_nothing_is_lost() {
     let other = env.auth.start_anonymous().unwrap().identity;
     env.db.execute(Project::insert(other.tenant(), project("bystander"))).unwrap();
 
-    let login = env.auth.verify_link(&env.link_for("ADA@example.com"), Some(&anon_id), Merge::IntoAccount).unwrap();
+    let login =
+        env.auth.verify_link(&env.link_from("ADA@example.com", &anon_id), Some(&anon_id), Merge::IntoAccount).unwrap();
     assert_eq!(login.session.identity.tenant(), account.tenant(), "case variants are one account");
     assert_eq!((login.merged.rows_moved, login.merged.rows_kept), (2, 1));
     let mut names: Vec<String> =
@@ -228,7 +234,8 @@ fn keep_separate_leaves_the_anonymous_data_where_it_is() {
     let anon = env.auth.start_anonymous().unwrap();
     let anon_id = anon.identity.clone();
     env.db.execute(Project::insert(anon_id.tenant(), project("stays"))).unwrap();
-    let login = env.auth.verify_link(&env.link_for("new@example.com"), Some(&anon_id), Merge::KeepSeparate).unwrap();
+    let login =
+        env.auth.verify_link(&env.link_from("new@example.com", &anon_id), Some(&anon_id), Merge::KeepSeparate).unwrap();
     assert_ne!(login.session.identity.tenant(), anon_id.tenant());
     assert_eq!(login.merged, Default::default());
     assert_eq!(env.db.fetch_all(Project::select(anon_id.tenant())).unwrap().len(), 1);
@@ -277,25 +284,25 @@ fn forged_cookies_resolve_to_nothing_and_create_no_rows() {
 fn rate_limits_trip_per_email_and_per_caller() {
     let env = env();
     for _ in 0..5 {
-        env.auth.request_link("ada@example.com", "caller-1").unwrap();
+        env.auth.request_link("ada@example.com", "caller-1", None).unwrap();
     }
-    assert!(matches!(env.auth.request_link("ADA@example.com", "caller-2"), Err(Error::RateLimited)));
+    assert!(matches!(env.auth.request_link("ADA@example.com", "caller-2", None), Err(Error::RateLimited)));
     for i in 0..15 {
-        env.auth.request_link(&format!("user{i}@example.com"), "caller-3").unwrap();
+        env.auth.request_link(&format!("user{i}@example.com"), "caller-3", None).unwrap();
     }
     // 5 earlier requests from caller-1 count too: caller-3 reaches 20 after 5 more.
     for i in 15..20 {
-        env.auth.request_link(&format!("user{i}@example.com"), "caller-3").unwrap();
+        env.auth.request_link(&format!("user{i}@example.com"), "caller-3", None).unwrap();
     }
-    assert!(matches!(env.auth.request_link("zed@example.com", "caller-3"), Err(Error::RateLimited)));
+    assert!(matches!(env.auth.request_link("zed@example.com", "caller-3", None), Err(Error::RateLimited)));
     // A new window opens after 15 minutes.
     env.clock.advance(Duration::from_secs(15 * 60 + 1));
-    env.auth.request_link("ada@example.com", "caller-3").unwrap();
+    env.auth.request_link("ada@example.com", "caller-3", None).unwrap();
     // Unknown and known addresses get the same answer.
     env.auth.verify_link(&env.last_link_token(), None, Merge::IntoAccount).unwrap();
-    assert!(env.auth.request_link("ada@example.com", "caller-9").is_ok());
-    assert!(env.auth.request_link("nobody@example.com", "caller-9").is_ok());
-    assert!(matches!(env.auth.request_link("not an email", "caller-9"), Err(Error::InvalidEmail)));
+    assert!(env.auth.request_link("ada@example.com", "caller-9", None).is_ok());
+    assert!(env.auth.request_link("nobody@example.com", "caller-9", None).is_ok());
+    assert!(matches!(env.auth.request_link("not an email", "caller-9", None), Err(Error::InvalidEmail)));
 }
 
 #[test]
@@ -334,7 +341,10 @@ fn migrations_started_twice_at_once_apply_once() {
         .into_iter()
         .map(|h| h.join().unwrap())
         .collect();
-    assert_eq!(applied.iter().sum::<usize>(), 1, "{applied:?}");
+    let mut applied = applied;
+    applied.sort();
+    let all = tenantry::auth::AUTH_SCHEMA_VERSION as usize;
+    assert_eq!(applied, [0, all], "one opener applies every migration, the other none");
     let db = Database::open(&path).unwrap();
     assert_eq!(Auth::migrate(&db).unwrap(), 0);
     std::fs::remove_dir_all(dir).unwrap();
@@ -378,4 +388,79 @@ fn logout_logout_everywhere_and_sweep() {
     assert_eq!((swept.sessions, swept.login_tokens), (1, 2));
     assert_eq!(env.auth.sweep().unwrap(), Default::default());
     let _ = TenantId::generate();
+}
+
+#[test]
+fn a_link_confirmed_from_another_session_merges_nothing_and_adopts_nothing() {
+    // Red-team finding H1 (link swap / login CSRF). Guard: `requested_by` in
+    // `verify_link`; seen failing without it: the victim's project moved to the attacker.
+    let env = env();
+    let victim = env.auth.start_anonymous().unwrap().identity;
+    env.db.execute(Project::insert(victim.tenant(), project("victim's secret project"))).unwrap();
+    // The attacker asks for a link to their own address and sends it to the victim, who
+    // confirms it from the victim's own browser session.
+    let attacker = env.auth.start_anonymous().unwrap().identity;
+    let token = env.link_from("mallory@evil.example", &attacker);
+    assert_eq!(env.auth.peek_link(&token).unwrap().as_deref(), Some("m***@evil.example"));
+    let login = env.auth.verify_link(&token, Some(&victim), Merge::IntoAccount).unwrap();
+    assert_eq!(login.merged, Default::default());
+    assert_ne!(login.session.identity.tenant(), victim.tenant(), "the victim's tenant is not adopted");
+    assert!(env.db.fetch_all(Project::select(login.session.identity.tenant())).unwrap().is_empty());
+    assert_eq!(env.db.fetch_all(Project::select(victim.tenant())).unwrap().len(), 1, "the victim keeps their data");
+    // Without a requesting session (another device), the login also leaves data alone.
+    let other = env.auth.start_anonymous().unwrap().identity;
+    env.db.execute(Project::insert(other.tenant(), project("phone"))).unwrap();
+    let login = env.auth.verify_link(&env.link_for("ada@example.com"), Some(&other), Merge::IntoAccount).unwrap();
+    assert_eq!(login.merged, Default::default());
+    assert_eq!(env.db.fetch_all(Project::select(other.tenant())).unwrap().len(), 1);
+}
+
+#[test]
+fn anonymity_is_read_from_the_database_not_from_the_callers_copy() {
+    // Red-team finding M6: clearing `user.email` on a real account's identity must not make
+    // the login treat it as anonymous (and merge the whole account away).
+    let env = env();
+    let first = env.auth.start_anonymous().unwrap().identity;
+    let account =
+        env.auth.verify_link(&env.link_from("ada@example.com", &first), Some(&first), Merge::IntoAccount).unwrap();
+    let mut me = account.session.identity.clone();
+    env.db.execute(Project::insert(me.tenant(), project("ada's"))).unwrap();
+    me.user.email = None;
+    let login = env.auth.verify_link(&env.link_from("bob@example.com", &me), Some(&me), Merge::IntoAccount).unwrap();
+    assert_eq!(login.merged, Default::default());
+    assert_eq!(env.db.fetch_all(Project::select(me.tenant())).unwrap().len(), 1, "ada's data stays ada's");
+}
+
+#[test]
+fn a_stripe_customer_linked_while_anonymous_follows_the_merge() {
+    let env = env();
+    let existing = env.auth.verify_link(&env.link_for("ada@example.com"), None, Merge::IntoAccount).unwrap();
+    let anon = env.auth.start_anonymous().unwrap().identity;
+    env.auth.link_stripe_customer(anon.tenant(), "cus_paid_while_anonymous").unwrap();
+    env.auth.verify_link(&env.link_from("ada@example.com", &anon), Some(&anon), Merge::IntoAccount).unwrap();
+    let admin = Admin::new("stripe webhook after a merge");
+    let (tenant, _) = env.auth.user_by_stripe_customer(&admin, "cus_paid_while_anonymous").unwrap().unwrap();
+    assert_eq!(&tenant, existing.session.identity.tenant());
+}
+
+#[test]
+fn sweep_removes_anonymous_users_nobody_can_reach() {
+    let env = env();
+    let idle = env.auth.start_anonymous().unwrap();
+    let busy = env.auth.start_anonymous().unwrap();
+    env.db.execute(Project::insert(busy.identity.tenant(), project("kept"))).unwrap();
+    env.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    let swept = env.auth.sweep().unwrap();
+    assert_eq!((swept.sessions, swept.anonymous_users), (2, 1));
+    // The user with data is kept (nothing is lost), the empty one is gone.
+    assert_eq!(env.count("users"), 1);
+    let _ = idle;
+}
+
+#[test]
+fn mail_debug_output_hides_the_link() {
+    let env = env();
+    env.auth.request_link("ada@example.com", "c", None).unwrap();
+    let debug = format!("{:?}", env.mail.sent());
+    assert!(!debug.contains(&env.last_link_token()) && debug.contains("ada@example.com"), "{debug}");
 }

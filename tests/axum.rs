@@ -75,3 +75,36 @@ async fn without_a_live_session_strict_routes_answer_401() {
     assert_eq!((status, set_cookie, body.as_str()), (StatusCode::UNAUTHORIZED, None, "sign in required"));
     assert_eq!(call(&app, "/maybe", None).await.2, "nobody");
 }
+
+#[tokio::test]
+async fn the_session_survives_odd_cookie_headers_and_handler_cookies() {
+    // Red-team findings M1, M4 and the split/duplicate cookie cases.
+    let auth = auth();
+    let session = auth.start_anonymous().unwrap();
+    let live = format!("__Host-session={}", session.token.expose());
+    let app = app(auth.clone());
+    let me = session.identity.tenant().to_string();
+    // A non-ASCII cookie beside it, a stale duplicate before it, and a split header.
+    let odd = format!("x=\u{e9}t\u{e9}; __Host-session={}; {live}", "d".repeat(64));
+    let mut request = Request::builder()
+        .uri("/whoami")
+        .header(header::COOKIE, axum::http::HeaderValue::from_bytes(odd.as_bytes()).unwrap());
+    request = request.header(header::COOKIE, "theme=dark");
+    let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    assert!(response.headers().get(header::SET_COOKIE).is_none(), "no new anonymous session");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert_eq!(String::from_utf8(body.to_vec()).unwrap(), me);
+
+    // A handler that sets an unrelated cookie does not suppress the new session's cookie.
+    async fn themed() -> impl axum::response::IntoResponse {
+        ([(header::SET_COOKIE, "theme=dark; Path=/")], "ok")
+    }
+    let app = Router::new()
+        .route("/themed", get(themed))
+        .layer(middleware::from_fn_with_state(auth.clone(), anonymous_session))
+        .with_state(auth);
+    let response = app.oneshot(Request::builder().uri("/themed").body(Body::empty()).unwrap()).await.unwrap();
+    let cookies: Vec<_> =
+        response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-session=")), "{cookies:?}");
+}

@@ -57,7 +57,7 @@ fn keys_and_prefixes_for_fixed_ids() {
 
 #[test]
 fn every_bad_segment_is_rejected_with_its_rule() {
-    let too_long = "x".repeat(256);
+    let too_long = "x".repeat(241);
     let cases: &[(&str, KeyRule)] = &[
         ("", KeyRule::Empty),
         (".", KeyRule::DotSegment),
@@ -78,6 +78,10 @@ fn every_bad_segment_is_rejected_with_its_rule() {
         ("e\u{301}", KeyRule::NotNfc),
         ("\u{212B}", KeyRule::NotNfc), // ANGSTROM SIGN: NFC turns it into U+00C5
         ("star*", KeyRule::Reserved),
+        ("a+b", KeyRule::Reserved),
+        ("line\u{2028}sep", KeyRule::Invisible),
+        ("tag\u{E0041}", KeyRule::Invisible),
+        ("hangul\u{3164}filler", KeyRule::Invisible),
         (too_long.as_str(), KeyRule::SegmentTooLong),
     ];
     for (input, want) in cases {
@@ -103,7 +107,7 @@ fn keys_over_1024_bytes_are_rejected() {
     let seg = |n: usize| Segment::new("é".repeat(n)).unwrap(); // 2 bytes a char
     // 36 (tenant) + 2 ("/a") + 5 * (1 + 2n) bytes.
     let fits = |n| Deep { one: seg(n), two: seg(n), three: seg(n), four: seg(n), five: seg(n) };
-    let exact = fits(98); // 36 + 2 + 5 * 197 = 1023
+    let exact = fits(98); // 36 + 2 + 5 * 197 = 1023 (segments of 196 bytes)
     assert_eq!(exact.key(&t).unwrap().as_str().len(), 1023);
     let over = Deep { one: seg(99), ..fits(98) }; // 1025
     assert_eq!(rule(over.key(&t)), KeyRule::TooLong);
@@ -217,4 +221,49 @@ proptest! {
         let ok = Segment::new(s.clone()).is_ok();
         prop_assert_eq!(ok, s.len() <= tenantry::MAX_SEGMENT_BYTES);
     }
+}
+
+/// A user id type whose `write_segment` assigns instead of appending (a plausible bug, or
+/// abuse): red-team finding H2. The writer hands impls a fresh string, so the impl cannot
+/// rewrite the tenant prefix, and whatever it writes is validated as one segment.
+#[derive(Clone, Debug)]
+struct Assigning(String);
+
+impl tenantry::KeySegment for Assigning {
+    fn write_segment(&self, out: &mut String) {
+        *out = self.0.clone();
+    }
+    fn read_segment(s: &str) -> Option<Self> {
+        Some(Assigning(s.to_owned()))
+    }
+}
+
+#[derive(ObjectKey)]
+#[key("{tenant}/x/{v}")]
+struct Evil {
+    v: Assigning,
+}
+
+#[test]
+fn a_key_segment_impl_cannot_rewrite_the_tenant_prefix_or_panic() {
+    // Guard: `KeyWriter::segment` writes impls into a fresh string; seen failing before the
+    // fix (alice's key named bob's object), as the red-team test showed.
+    let (alice, bob) = (tenant(1), tenant(2));
+    let forged = Evil { v: Assigning(format!("{bob}/x/pwned")) }.key(&alice);
+    assert_eq!(rule(forged), KeyRule::Separator);
+    let short = Evil { v: Assigning("short".into()) }.key(&alice).unwrap();
+    assert_eq!(short.as_str(), format!("{alice}/x/short"));
+}
+
+#[derive(ObjectKey)]
+#[key("{tenant}/profile/avatar.png")]
+struct Avatar;
+
+#[test]
+fn a_template_without_placeholders_lies_under_its_prefix() {
+    let t = tenant(7);
+    let key = Avatar.key(&t).unwrap();
+    assert_eq!(Avatar::prefix(&t).as_str(), format!("{t}/profile/"));
+    assert!(key.starts_with(&Avatar::prefix(&t)));
+    assert!(Avatar::parse(&t, key.as_str()).is_ok());
 }

@@ -64,8 +64,9 @@ fn expand(table: &Table<'_>) -> TokenStream {
     let pk_ident = pk_field.ident;
     let tenant_expr = match tenant {
         Some(i) => {
-            let f = table.fields[i].ident;
-            quote!(::core::option::Option::Some(::core::clone::Clone::clone(&self.#f)))
+            let (f, ty) = (table.fields[i].ident, table.fields[i].ty);
+            let to = quote_spanned!(ty.span()=> <#ty as ::tenantry::__private::TenantField>::to_tenant);
+            quote!(::core::option::Option::Some(#to(&self.#f)))
         }
         None => quote!(::core::option::Option::None),
     };

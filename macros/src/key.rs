@@ -54,7 +54,11 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         Part::Literal(l) => quote!(r.literal(#l)?;),
         Part::Field(f) => quote!(let #f = r.segment()?;),
     });
-    let prefix = parts.iter().map_while(|p| match p {
+    // The literal segments before the first placeholder; for a template without any, all
+    // but the last (the object's own name), so the key lies under its prefix.
+    let leading = parts.iter().take_while(|p| matches!(p, Part::Literal(_))).count();
+    let leading = if leading == parts.len() { leading.saturating_sub(1) } else { leading };
+    let prefix = parts[..leading].iter().filter_map(|p| match p {
         Part::Literal(l) => Some(l.as_str()),
         Part::Field(_) => None,
     });

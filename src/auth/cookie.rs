@@ -34,12 +34,18 @@ pub fn logout_cookie() -> String {
 /// The session token in a `Cookie` request header, if one is there and well formed.
 /// Anything else (no cookie, a bare user id, a tampered or truncated value) is `None`.
 pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+    tokens_from_cookie_header(header).next()
+}
+
+/// Every well-formed session token in the header, in order (a stale duplicate may come
+/// before the live one).
+pub(crate) fn tokens_from_cookie_header(header: &str) -> impl Iterator<Item = &str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.trim())
-        .find(|value| well_formed(value))
+        .filter(|value| well_formed(value))
 }
 
 #[doc(hidden)]

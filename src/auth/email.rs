@@ -2,11 +2,13 @@
 
 use crate::error::{Error, Result};
 
-/// Trims and lower-cases `raw` and checks it has the shape `local@domain`: at most 254
-/// bytes, one `@`, non-empty parts, a dot in the domain, no spaces or control characters.
+/// Trims and lower-cases `raw` and checks it has the shape `local@domain`: ASCII only (so
+/// no Unicode case folding can make two addresses one: `\u{212A}im` is not `kim`), at most
+/// 254 bytes, one `@`, non-empty parts, a dot in the domain, no spaces or control characters.
 pub(crate) fn normalize(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
-    let ok = email.len() <= 254
+    let email = raw.trim().to_ascii_lowercase();
+    let ok = email.is_ascii()
+        && email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
             Some((local, domain)) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// A message to one address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Mail {
     /// Recipient (normalised).
@@ -16,6 +16,13 @@ pub struct Mail {
     pub body: String,
 }
 
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body holds a live sign-in link: not for logs.
+        f.debug_struct("Mail").field("to", &self.to).field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
 /// Sends mail. Implement it over your provider (Resend, SendGrid, SES...). The auth layer
 /// calls it after the link is stored; a failure is reported as [`Error::Mail`](crate::Error::Mail).
 pub trait Mailer: Send + Sync + 'static {
@@ -24,7 +31,9 @@ pub trait Mailer: Send + Sync + 'static {
 }
 
 /// The embedded default: appends each message to a file (or prints it to stdout), so a
-/// developer can click the link.
+/// developer can click the link. Messages hold live sign-in links: in production, give
+/// [`AuthBuilder::mailer`](crate::auth::AuthBuilder::mailer) a real mailer, or the links
+/// end up in your logs.
 #[derive(Debug)]
 pub struct Outbox {
     path: Option<PathBuf>,

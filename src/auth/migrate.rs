@@ -10,9 +10,10 @@ use rusqlite::Connection;
 use crate::error::Result;
 
 /// Each migration: its version and its SQL. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS users (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS users (
         id TEXT PRIMARY KEY,
         email TEXT UNIQUE,
         stripe_customer_id TEXT UNIQUE,
@@ -41,7 +42,11 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id);
     CREATE INDEX IF NOT EXISTS idx_sessions_expires ON sessions(expires_at);
     CREATE INDEX IF NOT EXISTS idx_login_tokens_expires ON login_tokens(expires_at);",
-)];
+    ),
+    // The session that asked for a link: only that session's anonymous data may be merged
+    // when the link is used (a link confirmed from another browser signs in without it).
+    (2, "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;"),
+];
 
 /// The newest schema version this build knows.
 pub const AUTH_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

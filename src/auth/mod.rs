@@ -18,7 +18,7 @@
 //! assert!(me.is_anonymous());
 //!
 //! // Later: a magic link. The link's token arrives by mail; the verify step is a POST.
-//! auth.request_link("Ada@Example.com", "203.0.113.7")?;
+//! auth.request_link("Ada@Example.com", "203.0.113.7", Some(&me))?;
 //! let body = &mail.sent()[0].body;
 //! let token = body.split("token=").nth(1).unwrap().trim();
 //! let login = auth.verify_link(token, Some(&me), Merge::IntoAccount)?;
@@ -164,7 +164,12 @@ pub struct Sweep {
     pub login_tokens: usize,
     /// Finished rate-limit windows.
     pub rate_limits: usize,
+    /// Anonymous users with no session and no data left.
+    pub anonymous_users: usize,
 }
+
+/// The longest session or link lifetime accepted (ten years); longer ones are capped.
+const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Settings for [`Auth`].
 pub struct AuthBuilder {
@@ -183,12 +188,12 @@ pub struct AuthBuilder {
 impl AuthBuilder {
     /// Session lifetime (default 30 days).
     pub fn session_ttl(mut self, d: Duration) -> Self {
-        self.session_ttl = d;
+        self.session_ttl = d.min(MAX_TTL);
         self
     }
     /// Magic-link lifetime (default 15 minutes).
     pub fn link_ttl(mut self, d: Duration) -> Self {
-        self.link_ttl = d;
+        self.link_ttl = d.min(MAX_TTL);
         self
     }
     /// The page a magic link opens; the token is appended as `?token=...`. That page
@@ -274,7 +279,9 @@ impl Auth {
     }
 
     fn at(&self, offset: Duration) -> String {
-        timestamp(self.now() + offset)
+        // Far-future offsets saturate rather than overflow (and TTLs are capped anyway).
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799); // 9999-12-31
+        timestamp(self.now().checked_add(offset).map_or(far, |t| t.min(far)))
     }
 
     fn ago(&self, offset: Duration) -> String {
@@ -366,17 +373,20 @@ impl Auth {
     /// [`resolve`](Auth::resolve) for the session cookie in a `Cookie` request header. A
     /// header without a well-formed session cookie (a bare user id, say) resolves to `None`.
     pub fn resolve_cookie(&self, cookie_header: &str) -> Result<Option<Identity>> {
-        match token_from_cookie_header(cookie_header) {
-            Some(token) => self.resolve(token),
-            None => Ok(None),
+        for token in cookie::tokens_from_cookie_header(cookie_header) {
+            if let Some(identity) = self.resolve(token)? {
+                return Ok(Some(identity));
+            }
         }
+        Ok(None)
     }
 
     /// Sends a magic link to `email`. Known and unknown addresses take the same path and
     /// get the same answer (an unknown address gets an account when the link is used).
     /// `caller` is the rate-limit key of whoever asks (an IP address, say); too many
-    /// requests per email or per caller give [`Error::RateLimited`].
-    pub fn request_link(&self, email: &str, caller: &str) -> Result<()> {
+    /// requests per email or per caller give [`Error::RateLimited`]. `current` is the
+    /// session asking: only that session's anonymous data is merged when the link is used.
+    pub fn request_link(&self, email: &str, caller: &str, current: Option<&Identity>) -> Result<()> {
         let email = email::normalize(email)?;
         let token = random_token()?;
         self.inner.db.write(|conn| {
@@ -408,8 +418,13 @@ impl Auth {
                 )?;
             }
             conn.execute(
-                "INSERT INTO login_tokens (token, email, expires_at) VALUES (?1, ?2, ?3)",
-                params![token_hash(&token), email, self.at(self.inner.link_ttl)],
+                "INSERT INTO login_tokens (token, email, expires_at, requested_by) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    token_hash(&token),
+                    email,
+                    self.at(self.inner.link_ttl),
+                    current.and_then(|c| c.session.as_deref())
+                ],
             )?;
             Ok(())
         })?;
@@ -425,12 +440,36 @@ impl Auth {
         self.inner.mailer.send(&mail).map_err(Error::Mail)
     }
 
+    /// The address a live link signs in to, masked (`a***@example.com`), without using the
+    /// link up: show it on the confirm page, so nobody confirms someone else's link
+    /// unawares. `None` for anything that is not a live, unused link.
+    pub fn peek_link(&self, token: &str) -> Result<Option<String>> {
+        if !well_formed(token) {
+            return Ok(None);
+        }
+        let email: Option<String> = self.inner.db.with_conn(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT email FROM login_tokens WHERE token = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![token_hash(token), self.at(Duration::ZERO)],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        Ok(email.map(|e| match e.split_once('@') {
+            Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+            None => String::from("***"),
+        }))
+    }
+
     /// Uses a magic-link token (call it from the POST of the confirm page). The token works
     /// once: a single atomic update claims it, so of two concurrent verifications exactly
     /// one succeeds. Any token that is not a live, unused link, whatever the reason, gives
     /// [`Error::InvalidLink`]. The login rotates `current`'s session and, with
     /// [`Merge::IntoAccount`], moves an anonymous user's data into the account, all in one
-    /// transaction.
+    /// transaction. The merge happens only when `current` is the session that requested the
+    /// link; confirmed from any other session (another device, or someone who was sent the
+    /// link), the login leaves that session's data alone.
     pub fn verify_link(&self, token: &str, current: Option<&Identity>, merge: Merge) -> Result<Login> {
         if !well_formed(token) {
             return Err(Error::InvalidLink);
@@ -438,16 +477,19 @@ impl Auth {
         let session_token = random_token()?;
         self.inner.db.write(|conn| {
             let now = self.at(Duration::ZERO);
-            let email: Option<String> = conn
+            let claimed: Option<(String, Option<String>)> = conn
                 .query_row(
                     "UPDATE login_tokens SET used_at = ?1
                      WHERE token = ?2 AND used_at IS NULL AND expires_at > ?1
-                     RETURNING email",
+                     RETURNING email, requested_by",
                     params![now, token_hash(token)],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let email = email.ok_or(Error::InvalidLink)?;
+            let (email, requested_by) = claimed.ok_or(Error::InvalidLink)?;
+            let same_session =
+                current.and_then(|c| c.session.as_deref()).is_some_and(|s| Some(s) == requested_by.as_deref());
+            let merge = if same_session { merge } else { Merge::KeepSeparate };
             self.login(conn, &email, current, merge, session_token)
         })
     }
@@ -470,28 +512,54 @@ impl Auth {
     ) -> Result<Login> {
         let account: Option<String> =
             conn.query_row("SELECT id FROM users WHERE email = ?1", [email], |r| r.get(0)).optional()?;
-        // The current session must still be live to count (a stale identity merges nothing).
+        // The current session must still be live to count (a stale identity merges nothing),
+        // and whether its user is anonymous is read from the database, not from the caller's
+        // copy of the identity.
+        let mut is_anonymous = false;
         let current = match current.and_then(|c| c.session.as_deref().map(|s| (c, s))) {
             Some((c, hash)) => {
-                let live: Option<String> = conn
+                let live: Option<(String, bool)> = conn
                     .query_row(
-                        "SELECT user_id FROM sessions WHERE id = ?1 AND expires_at > ?2",
+                        "SELECT s.user_id, u.email IS NULL FROM sessions s JOIN users u ON u.id = s.user_id
+                         WHERE s.id = ?1 AND s.expires_at > ?2",
                         params![hash, self.at(Duration::ZERO)],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
-                live.filter(|u| *u == c.tenant.to_string()).map(|_| (c, hash))
+                match live {
+                    Some((user, anonymous)) if user == c.tenant.to_string() => {
+                        is_anonymous = anonymous;
+                        Some((c, hash))
+                    }
+                    _ => None,
+                }
             }
             None => None,
         };
-        let anonymous = current.filter(|(c, _)| c.is_anonymous());
+        let anonymous = current.filter(|_| is_anonymous);
         let mut merged = MergeReport::default();
         let account_id = match (account, anonymous, merge) {
             (Some(account), Some((anon, _)), Merge::IntoAccount) if account != anon.tenant.to_string() => {
-                merged = transfer(conn, &anon.tenant.to_string(), &account)?;
-                conn.execute("DELETE FROM sessions WHERE user_id = ?1", [anon.tenant.to_string()])?;
-                if merged.rows_kept == 0 {
-                    conn.execute("DELETE FROM users WHERE id = ?1", [anon.tenant.to_string()])?;
+                let anon_id = anon.tenant.to_string();
+                merged = transfer(conn, &anon_id, &account)?;
+                // A Stripe customer linked while anonymous follows the data, unless the
+                // account already has another one (then the anonymous user keeps it, and is
+                // kept).
+                let stripe = |id: &str| -> Result<Option<String>> {
+                    Ok(conn.query_row("SELECT stripe_customer_id FROM users WHERE id = ?1", [id], |r| r.get(0))?)
+                };
+                if let (Some(customer), None) = (stripe(&anon_id)?, stripe(&account)?) {
+                    conn.execute("UPDATE users SET stripe_customer_id = NULL WHERE id = ?1", [&anon_id])?;
+                    conn.execute("UPDATE users SET stripe_customer_id = ?1 WHERE id = ?2", params![customer, account])?;
+                }
+                conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&anon_id])?;
+                let keeps_stripe: bool = conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND stripe_customer_id IS NOT NULL)",
+                    [&anon_id],
+                    |r| r.get(0),
+                )?;
+                if merged.rows_kept == 0 && !keeps_stripe {
+                    conn.execute("DELETE FROM users WHERE id = ?1", [&anon_id])?;
                 }
                 account
             }
@@ -591,20 +659,44 @@ impl Auth {
             .with_conn(|conn| Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [tenant.to_string()])?))
     }
 
-    /// Removes expired sessions, used or expired login tokens, and finished rate-limit
-    /// windows.
+    /// Removes expired sessions, used or expired login tokens, finished rate-limit
+    /// windows, and anonymous users nobody can reach any more: no session, no email, no
+    /// Stripe customer, and no row in any owned table of this database.
     pub fn sweep(&self) -> Result<Sweep> {
         let now = self.at(Duration::ZERO);
         let window_start = self.ago(self.inner.rate_window);
         self.inner.db.write(|conn| {
+            let sessions = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [&now])?;
+            let mut owns = String::new();
+            for info in crate::owned_tables() {
+                let (Some(col), true) = (info.tenant_column(), table_exists(conn, info.name)?) else { continue };
+                // Names come from the derive's checked declarations: plain identifiers.
+                owns.push_str(&format!(" AND NOT EXISTS (SELECT 1 FROM \"{}\" WHERE \"{col}\" = users.id)", info.name));
+            }
+            let anonymous_users = conn.execute(
+                &format!(
+                    "DELETE FROM users WHERE email IS NULL AND stripe_customer_id IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id){owns}"
+                ),
+                [],
+            )?;
             Ok(Sweep {
-                sessions: conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [&now])?,
+                sessions,
                 login_tokens: conn
                     .execute("DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at <= ?1", [&now])?,
                 rate_limits: conn.execute("DELETE FROM auth_rate_limits WHERE window_start <= ?1", [&window_start])?,
+                anonymous_users,
             })
         })
     }
+}
+
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
 }
 
 /// Moves every owned row of `from` to `to`, table by table from the registry. A row whose
@@ -612,12 +704,9 @@ impl Auth {
 fn transfer(conn: &Connection, from: &str, to: &str) -> Result<MergeReport> {
     let mut report = MergeReport::default();
     for info in crate::owned_tables() {
-        let exists: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-            [info.name],
-            |r| r.get(0),
-        )?;
-        let Some(col) = info.tenant_column().filter(|_| exists) else { continue };
+        let Some(col) = info.tenant_column().filter(|_| table_exists(conn, info.name).unwrap_or(false)) else {
+            continue;
+        };
         // Names come from the derive's checked declarations (plain identifiers), never input.
         let moved = conn.execute(
             &format!("UPDATE OR IGNORE \"{}\" SET \"{col}\" = ?1 WHERE \"{col}\" = ?2", info.name),

@@ -59,8 +59,16 @@ where
     if let Some(identity) = parts.extensions.get::<Identity>() {
         return Ok(Some(identity.clone()));
     }
-    let Some(header) = parts.headers.get(COOKIE).and_then(|h| h.to_str().ok()) else { return Ok(None) };
-    Auth::from_ref(state).resolve_cookie(header).map_err(|_| AuthRejection::Internal)
+    let Some(header) = cookie_header(&parts.headers) else { return Ok(None) };
+    Auth::from_ref(state).resolve_cookie(&header).map_err(|_| AuthRejection::Internal)
+}
+
+/// Every `Cookie` header (HTTP/2 may send several), read leniently: one cookie with a
+/// byte outside visible ASCII must not hide the session cookie beside it.
+fn cookie_header(headers: &axum::http::HeaderMap) -> Option<String> {
+    let all: Vec<String> =
+        headers.get_all(COOKIE).iter().map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()).collect();
+    (!all.is_empty()).then(|| all.join("; "))
 }
 
 /// The signed-in (possibly anonymous) user; rejects with 401 when there is no live session.
@@ -97,8 +105,7 @@ where
 /// session and sets its cookie on the response. Either way the identity is in the
 /// request's extensions for [`CurrentUser`].
 pub async fn anonymous_session(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
-    let cookie = request.headers().get(COOKIE).and_then(|h| h.to_str().ok()).map(str::to_owned);
-    let resolved = match cookie {
+    let resolved = match cookie_header(request.headers()) {
         Some(header) => auth.resolve_cookie(&header),
         None => Ok(None),
     };
@@ -115,8 +122,14 @@ pub async fn anonymous_session(State(auth): State<Auth>, mut request: Request, n
     };
     request.extensions_mut().insert(identity);
     let mut response = next.run(request).await;
-    // A handler that logged in or out set its own cookie; keep that one.
-    if let Some(cookie) = set_cookie.filter(|_| !response.headers().contains_key(SET_COOKIE))
+    // A handler that logged in or out set its own session cookie; keep that one (other
+    // cookies it sets do not count).
+    let handler_set_session = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(format!("{}=", crate::auth::SESSION_COOKIE).as_bytes()));
+    if let Some(cookie) = set_cookie.filter(|_| !handler_set_session)
         && let Ok(value) = HeaderValue::from_str(&cookie)
     {
         response.headers_mut().append(SET_COOKIE, value);

@@ -215,19 +215,31 @@ impl KeyWriter {
         self.key.push_str(literal);
     }
 
-    /// A field's segment, validated whatever type produced it.
+    /// A field's segment, validated whatever type produced it. The impl writes into a
+    /// fresh string, so it can neither see nor change the rest of the key.
     pub fn segment<S: KeySegment>(&mut self, value: &S) {
-        self.key.push('/');
-        let start = self.key.len();
-        value.write_segment(&mut self.key);
-        if let Err(rule) = segment::check(&self.key[start..]) {
-            self.error.get_or_insert(rule);
+        let mut segment = String::new();
+        value.write_segment(&mut segment);
+        match segment::check(&segment) {
+            Ok(()) => {
+                self.key.push('/');
+                self.key.push_str(&segment);
+            }
+            Err(rule) => {
+                self.error.get_or_insert(rule);
+            }
         }
     }
 
     fn finish(self) -> Result<TenantKey> {
         if let Some(rule) = self.error {
             return Err(Error::InvalidKey { rule });
+        }
+        // Second wall: whatever wrote the segments, the key starts with this tenant.
+        let mut buf = [0u8; 36];
+        let tenant = self.tenant.encode(&mut buf);
+        if !(self.key.starts_with(tenant) && self.key.as_bytes().get(36) == Some(&b'/')) {
+            return Err(Error::InvalidKey { rule: KeyRule::ForeignTenant });
         }
         if self.key.len() > MAX_KEY_BYTES {
             return Err(Error::InvalidKey { rule: KeyRule::TooLong });

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
-/// The longest segment accepted, in bytes (a file name on most file systems).
-pub const MAX_SEGMENT_BYTES: usize = 255;
+/// The longest segment accepted, in bytes: a file name on most file systems is at most 255,
+/// and the local store writes a staging file with a short suffix beside each object.
+pub const MAX_SEGMENT_BYTES: usize = 240;
 
 /// Which rule a key or segment broke. Errors name the rule, never the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +29,13 @@ pub enum KeyRule {
     /// A segment contains an invisible or direction-changing character (zero-width,
     /// bidi controls, byte-order mark).
     Invisible,
-    /// A segment contains a character that S3 advises against in keys:
-    /// `{ } [ ] < > ^ ~ # | * ? " ` + "`".
+    /// A segment contains a character that S3 advises against in keys, or `+` (S3 event
+    /// notifications encode a space as `+`, so a key with either would be ambiguous there):
+    /// `{ } [ ] < > ^ ~ # | * ? " + ` + "`".
     Reserved,
     /// A segment is not in Unicode normalization form C (NFC).
     NotNfc,
-    /// A segment is longer than 255 bytes.
+    /// A segment is longer than 240 bytes.
     SegmentTooLong,
     /// The key is longer than 1,024 bytes.
     TooLong,
@@ -56,7 +58,7 @@ impl fmt::Display for KeyRule {
             KeyRule::Invisible => "a segment contains an invisible or bidirectional-control character",
             KeyRule::Reserved => "a segment contains a character reserved in object keys",
             KeyRule::NotNfc => "a segment is not in Unicode NFC form",
-            KeyRule::SegmentTooLong => "a segment is longer than 255 bytes",
+            KeyRule::SegmentTooLong => "a segment is longer than 240 bytes",
             KeyRule::TooLong => "the key is longer than 1024 bytes",
             KeyRule::ForeignTenant => "the key does not belong to this tenant",
             KeyRule::Shape => "the key does not match the expected template",
@@ -67,8 +69,9 @@ impl fmt::Display for KeyRule {
 
 fn invisible(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Checks one segment against every rule.
@@ -86,7 +89,7 @@ pub(crate) fn check(s: &str) -> Result<(), KeyRule> {
         match c {
             '/' | '\\' => return Err(KeyRule::Separator),
             '%' => return Err(KeyRule::Percent),
-            '{' | '}' | '[' | ']' | '<' | '>' | '^' | '~' | '#' | '|' | '*' | '?' | '"' | '`' => {
+            '{' | '}' | '[' | ']' | '<' | '>' | '^' | '~' | '#' | '|' | '*' | '?' | '"' | '`' | '+' => {
                 return Err(KeyRule::Reserved);
             }
             c if c.is_control() => return Err(KeyRule::Control),
