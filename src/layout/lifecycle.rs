@@ -95,7 +95,7 @@ impl Layout {
         tenant: &TenantId,
         create: bool,
     ) -> Result<Option<crate::Database>> {
-        if !self.is_per_tenant(info) {
+        if !self.is_per_tenant(info) || self.location(tenant)? == crate::layout::Location::Shared {
             return Ok(Some(self.shared_database().clone()));
         }
         let path = self.tenant_path(tenant);
@@ -192,7 +192,9 @@ impl Layout {
                 Ok(conn.execute(&sql, [tenant.to_string()])?)
             })?;
         }
-        if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant)) {
+        if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant))
+            && self.location(tenant)? == crate::layout::Location::Own
+        {
             tenants.close(tenant);
             for suffix in ["", "-wal", "-shm"] {
                 let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));

@@ -30,14 +30,18 @@
 //! ```
 
 mod lifecycle;
+mod moves;
 mod tenants;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustc_hash::FxHashSet;
+use std::sync::Mutex;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use lifecycle::{FleetReport, TenantExport};
+pub use moves::Location;
 pub use tenants::{Migration, WhenBehind};
 
 use crate::db::Database;
@@ -114,13 +118,23 @@ impl LayoutBuilder {
             )?),
             None => None,
         };
-        let layout = Layout { inner: Arc::new(Inner { shared: self.shared, tenants, per_tenant: per_tenant_ids }) };
+        let layout = Layout {
+            inner: Arc::new(Inner {
+                shared: self.shared,
+                tenants,
+                per_tenant: per_tenant_ids,
+                locations: Mutex::default(),
+            }),
+        };
+        // Every declared table exists in the shared database: shared tables live there, and
+        // a tenant moved into the shared database keeps its per-tenant tables there too.
         layout.inner.shared.write(|conn| {
-            for info in crate::tables().filter(|t| !layout.is_per_tenant(t)) {
+            for info in crate::tables() {
                 for sql in info.ddl() {
                     conn.execute_batch(&sql)?;
                 }
             }
+            conn.execute_batch(moves::LOCATIONS_DDL)?;
             Ok(())
         })?;
         Ok(layout)
@@ -131,6 +145,8 @@ struct Inner {
     shared: Database,
     tenants: Option<TenantDatabases>,
     per_tenant: FxHashSet<usize>,
+    /// Where each tenant's per-tenant tables live, as last read or written by this process.
+    locations: Mutex<FxHashMap<uuid::Uuid, Location>>,
 }
 
 /// Where the data lives, and which database each statement goes to. Cheap to clone.
@@ -177,9 +193,9 @@ impl Layout {
     /// The database that holds `tenant`'s per-tenant tables (the shared one in layout A),
     /// for transactions over several statements.
     pub fn tenant_database(&self, tenant: &TenantId) -> Result<Database> {
-        match &self.inner.tenants {
-            Some(t) => t.get(tenant),
-            None => Ok(self.inner.shared.clone()),
+        match (&self.inner.tenants, self.location(tenant)?) {
+            (Some(t), Location::Own) => t.get(tenant),
+            _ => Ok(self.inner.shared.clone()),
         }
     }
 

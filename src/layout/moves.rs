@@ -1,0 +1,231 @@
+//! Moving a tenant between the shared database (layout A) and its own file (layout B).
+//!
+//! Where a tenant's per-tenant tables live is one row in the shared database. Every read
+//! and write goes where that row says, so the move's single point of no return is the
+//! transaction that changes it:
+//!
+//! - **into its own file**: copy the rows into the file (clearing any copy a killed run
+//!   left), verify counts and checksums against the source, then in one shared-database
+//!   transaction set the location and delete the source rows;
+//! - **into the shared database**: in one shared-database transaction, clear any leftover,
+//!   copy the rows in, verify them, and set the location; then remove the file.
+//!
+//! Killed at any point, the tenant is fully readable from exactly one place, and running
+//! the move again completes it.
+
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::schema::TableInfo;
+use crate::tenant::TenantId;
+
+/// Where a tenant's per-tenant tables live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Location {
+    /// In its own database file (the default in layouts B and C).
+    Own,
+    /// In the shared database, beside other tenants (layout A for this tenant).
+    Shared,
+}
+
+pub(crate) const LOCATIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS tenantry_tenant_locations (
+    tenant TEXT PRIMARY KEY,
+    location TEXT NOT NULL CHECK (location IN ('own', 'shared'))
+)";
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// Every row of `tenant` in `info`, as text, in primary-key order (for copying and for
+/// the checksum).
+fn rows(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<Vec<Vec<rusqlite::types::Value>>> {
+    let Some(col) = info.tenant_column() else { return Ok(Vec::new()) };
+    let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1 ORDER BY {}",
+        cols.join(", "),
+        quoted(info.name),
+        quoted(col),
+        quoted(info.columns[info.primary_key].name)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut out = Vec::new();
+    let mut q = stmt.query([tenant.to_string()])?;
+    while let Some(row) = q.next()? {
+        out.push(
+            (0..info.columns.len())
+                .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                .collect::<rusqlite::Result<_>>()?,
+        );
+    }
+    Ok(out)
+}
+
+fn checksum(rows: &[Vec<rusqlite::types::Value>]) -> (usize, Vec<u8>) {
+    let mut h = Sha256::new();
+    for row in rows {
+        for v in row {
+            h.update(format!("{v:?}").as_bytes());
+            h.update([0u8]);
+        }
+        h.update([1u8]);
+    }
+    (rows.len(), h.finalize().to_vec())
+}
+
+fn insert_rows(conn: &Connection, info: &TableInfo, rows: &[Vec<rusqlite::types::Value>]) -> Result<()> {
+    let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
+    let mut stmt = conn.prepare(&sql)?;
+    for row in rows {
+        stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+    }
+    Ok(())
+}
+
+fn clear(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<usize> {
+    let Some(col) = info.tenant_column() else { return Ok(0) };
+    Ok(conn.execute(&format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col)), [tenant.to_string()])?)
+}
+
+fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()> {
+    let text = match to {
+        Location::Own => "own",
+        Location::Shared => "shared",
+    };
+    conn.execute(
+        "INSERT INTO tenantry_tenant_locations (tenant, location) VALUES (?1, ?2)
+         ON CONFLICT (tenant) DO UPDATE SET location = excluded.location",
+        [tenant.to_string(), text.to_owned()],
+    )?;
+    Ok(())
+}
+
+impl Layout {
+    /// Where `tenant`'s per-tenant tables live now.
+    pub fn location(&self, tenant: &TenantId) -> Result<Location> {
+        if self.inner.tenants.is_none() {
+            return Ok(Location::Shared);
+        }
+        let id = tenant.as_uuid();
+        if let Some(l) = self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(*l);
+        }
+        let stored: Option<String> = self.shared_database().with_conn(|conn| {
+            use rusqlite::OptionalExtension as _;
+            Ok(conn
+                .query_row(
+                    "SELECT location FROM tenantry_tenant_locations WHERE tenant = ?1",
+                    [tenant.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        let location = if stored.as_deref() == Some("shared") { Location::Shared } else { Location::Own };
+        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).insert(id, location);
+        Ok(location)
+    }
+
+    fn remember(&self, tenant: &TenantId, location: Location) {
+        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant.as_uuid(), location);
+    }
+
+    /// Moves `tenant`'s per-tenant tables to `to`, copying every row, verifying counts and
+    /// checksums, then removing the source. Safe to interrupt at any point and to run
+    /// again; running it when the tenant is already there only clears leftovers.
+    pub fn move_tenant(&self, tenant: &TenantId, to: Location) -> Result<()> {
+        let Some(tenants) = &self.inner.tenants else {
+            return Err(Error::InvalidValue { what: "move", why: "this layout has no per-tenant databases" });
+        };
+        let tables: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
+        // Always read the location from the database: another process may have moved it.
+        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).remove(&tenant.as_uuid());
+        let from = self.location(tenant)?;
+        match (from, to) {
+            (Location::Shared, Location::Own) => {
+                let file = tenants.get(tenant)?;
+                let source: Vec<_> = self
+                    .shared_database()
+                    .with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
+                // Any copy a killed run left in the file is replaced.
+                file.write(|c| {
+                    for (info, rows) in tables.iter().zip(&source) {
+                        clear(c, info, tenant)?;
+                        insert_rows(c, info, rows)?;
+                    }
+                    Ok(())
+                })?;
+                let copied: Vec<_> =
+                    file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
+                if source.iter().map(|r| checksum(r)).ne(copied.iter().map(|r| checksum(r))) {
+                    return Err(Error::InvalidValue { what: "move", why: "the copy does not match the source" });
+                }
+                // The point of no return: switch and remove the source in one transaction.
+                self.shared_database().write(|c| {
+                    set_location(c, tenant, Location::Own)?;
+                    for info in &tables {
+                        clear(c, info, tenant)?;
+                    }
+                    Ok(())
+                })?;
+                self.remember(tenant, Location::Own);
+            }
+            (Location::Own, Location::Shared) => {
+                let path = tenants.path(tenant);
+                let source: Vec<_> = if path.exists() {
+                    let file = tenants.get(tenant)?;
+                    file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?
+                } else {
+                    tables.iter().map(|_| Vec::new()).collect()
+                };
+                self.shared_database().write(|c| {
+                    for (info, rows) in tables.iter().zip(&source) {
+                        clear(c, info, tenant)?;
+                        insert_rows(c, info, rows)?;
+                    }
+                    let copied = tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>()?;
+                    if source.iter().map(|r| checksum(r)).ne(copied.iter().map(|r| checksum(r))) {
+                        return Err(Error::InvalidValue { what: "move", why: "the copy does not match the source" });
+                    }
+                    set_location(c, tenant, Location::Shared)
+                })?;
+                self.remember(tenant, Location::Shared);
+                self.remove_file(tenant)?;
+            }
+            (Location::Shared, Location::Shared) => {
+                // A killed run may have left the file behind.
+                self.remove_file(tenant)?;
+            }
+            (Location::Own, Location::Own) => {
+                // A killed run may have left rows in the shared database (never read).
+                self.shared_database().write(|c| {
+                    for info in &tables {
+                        clear(c, info, tenant)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_file(&self, tenant: &TenantId) -> Result<()> {
+        let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant)) else { return Ok(()) };
+        tenants.close(tenant);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file).map_err(|_| Error::InvalidValue {
+                    what: "tenant database",
+                    why: "the file could not be removed",
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
