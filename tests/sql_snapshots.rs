@@ -10,7 +10,7 @@ use common::{
     ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting, WorkingClip,
 };
 use insta::assert_snapshot;
-use tenantry::{Admin, Sql, Table, TenantId, exists, not_exists};
+use tenantry::{Admin, Database, Error, Layout, Sql, Table, TenantId, exists, not_exists};
 use uuid::Uuid;
 
 fn tenant() -> TenantId {
@@ -38,228 +38,183 @@ fn ddl() {
     assert_snapshot!("ddl", text.join(";\n"));
 }
 
-#[test]
-fn select_shapes() {
-    let t = tenant();
-    assert_snapshot!("select_all", show(Project::select(&t).to_sql()));
-    assert_snapshot!("get_by_key", show(Project::get(&t, id(1)).to_sql()));
-    assert_snapshot!(
-        "select_comparisons",
-        show(
-            ExportJob::select(&t)
-                .filter(ExportJob::progress().gt(10_i64))
-                .filter(ExportJob::progress().le(90_i64))
-                .filter(ExportJob::status().ne("failed"))
-                .filter(ExportJob::created_at().ge("2026-01-01").and(ExportJob::created_at().lt("2027-01-01")))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "select_or_not_is_wrapped_inside_tenant",
-        show(
-            Project::select(&t)
-                .filter(Project::name().eq("a").or(Project::name().like("%cup%")).or(Project::id().eq(id(2)).not()))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "select_in_lists",
-        show(
-            ExportJob::select(&t)
-                .filter(ExportJob::status().is_in(["queued", "running"]))
-                .filter(ExportJob::id().not_in([id(3)]))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "select_empty_in_lists",
-        show(
-            ExportJob::select(&t)
-                .filter(
-                    ExportJob::status()
-                        .is_in(Vec::<String>::new())
-                        .or(ExportJob::status().not_in(Vec::<String>::new()))
-                )
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "select_like_and_nulls",
-        show(
-            ExportJob::select(&t)
-                .filter(ExportJob::output_key().is_null().or(ExportJob::output_key().not_like("%.tmp")))
-                .filter(ExportJob::output_key().is_not_null())
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "select_order_limit_offset",
-        show(
-            Project::select(&t)
-                .order_by(Project::created_at().desc())
-                .order_by(Project::name().asc())
-                .limit(20)
-                .offset(40)
-                .to_sql()
-        )
-    );
-    assert_snapshot!("select_offset_without_limit", show(Project::select(&t).offset(5).to_sql()));
+/// One statement of the suite: its name, its SQL, and how to run it on a layout.
+struct Case {
+    name: &'static str,
+    sql: Box<dyn Fn(&TenantId, &Admin) -> tenantry::Result<Sql>>,
+    run: Box<dyn Fn(&Layout, &TenantId, &Admin) -> tenantry::Result<()>>,
+}
+
+macro_rules! fetch {
+    ($name:literal, |$t:ident, $admin:ident| $e:expr) => {
+        Case {
+            name: $name,
+            sql: Box::new(|$t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                $e.to_sql()
+            }),
+            run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                layout.fetch_all($e).map(drop)
+            }),
+        }
+    };
+}
+
+macro_rules! exec {
+    ($name:literal, |$t:ident, $admin:ident| $e:expr) => {
+        Case {
+            name: $name,
+            sql: Box::new(|$t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                $e.to_sql()
+            }),
+            run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                layout.execute($e).map(drop)
+            }),
+        }
+    };
+}
+
+/// Every statement shape, written once; the snapshot test and the layout test both use it.
+fn cases() -> Vec<Case> {
+    vec![
+        fetch!("select_all", |t, admin| Project::select(t)),
+        fetch!("get_by_key", |t, admin| Project::get(t, id(1))),
+        fetch!("select_comparisons", |t, admin| ExportJob::select(t)
+            .filter(ExportJob::progress().gt(10_i64))
+            .filter(ExportJob::progress().le(90_i64))
+            .filter(ExportJob::status().ne("failed"))
+            .filter(ExportJob::created_at().ge("2026-01-01").and(ExportJob::created_at().lt("2027-01-01")))),
+        fetch!("select_or_not_is_wrapped_inside_tenant", |t, admin| Project::select(t)
+            .filter(Project::name().eq("a").or(Project::name().like("%cup%")).or(Project::id().eq(id(2)).not()))),
+        fetch!("select_in_lists", |t, admin| ExportJob::select(t)
+            .filter(ExportJob::status().is_in(["queued", "running"]))
+            .filter(ExportJob::id().not_in([id(3)]))),
+        fetch!("select_empty_in_lists", |t, admin| ExportJob::select(t).filter(
+            ExportJob::status().is_in(Vec::<String>::new()).or(ExportJob::status().not_in(Vec::<String>::new()))
+        )),
+        fetch!("select_like_and_nulls", |t, admin| ExportJob::select(t)
+            .filter(ExportJob::output_key().is_null().or(ExportJob::output_key().not_like("%.tmp")))
+            .filter(ExportJob::output_key().is_not_null())),
+        fetch!("select_order_limit_offset", |t, admin| Project::select(t)
+            .order_by(Project::created_at().desc())
+            .order_by(Project::name().asc())
+            .limit(20)
+            .offset(40)),
+        fetch!("select_offset_without_limit", |t, admin| Project::select(t).offset(5)),
+        fetch!("count", |t, admin| Project::select(t).filter(Project::name().like("a%")).count()),
+        fetch!("sum", |t, admin| ExportJob::select(t).sum(ExportJob::progress())),
+        fetch!("avg", |t, admin| ExportJob::select(t).avg(ExportJob::progress())),
+        fetch!("min", |t, admin| Project::select(t).min(Project::created_at())),
+        fetch!("max", |t, admin| WorkingClip::select(t).max(WorkingClip::end_ms())),
+        fetch!("join_two_tables", |t, admin| Project::select(t)
+            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+            .filter(ExportJob::status().eq("done"))
+            .order_by(ExportJob::created_at().desc())),
+        fetch!("join_three_tables", |t, admin| Project::select(t)
+            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+            .join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
+            .filter(Project::id().eq(id(4)).or(WorkingClip::label().is_null()))
+            .count()),
+        fetch!("in_subquery", |t, admin| Project::select(t).filter(
+            Project::id()
+                .in_sub(ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()))
+        )),
+        fetch!("not_in_subquery", |t, admin| Project::select(t)
+            .filter(Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id())))),
+        fetch!("exists_correlated", |t, admin| Project::select(t)
+            .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))))
+            .filter(not_exists(WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))))),
+        exec!("delete_with_subquery", |t, admin| WorkingClip::delete(t).filter(
+            WorkingClip::project_id().in_sub(Project::sub().filter(Project::name().eq("old")).select(Project::id()))
+        )),
+        exec!("insert_one", |t, admin| Project::insert(t, new_project(5))),
+        exec!("insert_many_first_chunk_of_three", |t, admin| Project::insert_many(t, (0..3).map(new_project))),
+        exec!("insert_nullable", |t, admin| ExportJob::insert(
+            t,
+            NewExportJob {
+                id: id(6),
+                project_id: id(5),
+                status: "queued".into(),
+                progress: 0,
+                output_key: None,
+                created_at: "2026-11-27 10:00:00".into(),
+            }
+        )),
+        exec!("upsert", |t, admin| Setting::upsert(t, NewSetting { key: "theme".into(), value: "dark".into() })),
+        exec!("update_by_key", |t, admin| Project::update(t)
+            .set(Project::name(), "Final cut")
+            .filter(Project::id().eq(id(5)))),
+        exec!("update_many_columns_all_rows", |t, admin| ExportJob::update(t)
+            .set(ExportJob::status(), "cancelled")
+            .set(ExportJob::output_key(), None::<String>)),
+        exec!("delete_by_key", |t, admin| Project::delete_by_key(t, id(5))),
+        exec!("delete_filter", |t, admin| ExportJob::delete(t).filter(ExportJob::status().eq("failed"))),
+        exec!("delete_all_rows_of_tenant", |t, admin| Setting::delete(t).all_rows()),
+        fetch!("admin_select_across_tenants", |t, admin| ExportJob::admin_select(admin)
+            .filter(ExportJob::status().eq("queued"))
+            .order_by(ExportJob::created_at().asc())
+            .limit(1)),
+        exec!("admin_update_global", |t, admin| FeatureFlag::admin_update(admin)
+            .set(FeatureFlag::enabled(), true)
+            .filter(FeatureFlag::name().eq("beta"))),
+        exec!("admin_insert_global", |t, admin| FeatureFlag::admin_insert(
+            admin,
+            [NewFeatureFlag { name: "beta".into(), enabled: false }]
+        )),
+        exec!("admin_delete_global", |t, admin| FeatureFlag::admin_delete(admin).all_rows()),
+    ]
 }
 
 #[test]
-fn aggregate_shapes() {
+fn statement_shapes() {
     let t = tenant();
-    assert_snapshot!("count", show(Project::select(&t).filter(Project::name().like("a%")).count().to_sql()));
-    assert_snapshot!("sum", show(ExportJob::select(&t).sum(ExportJob::progress()).to_sql()));
-    assert_snapshot!("avg", show(ExportJob::select(&t).avg(ExportJob::progress()).to_sql()));
-    assert_snapshot!("min", show(Project::select(&t).min(Project::created_at()).to_sql()));
-    assert_snapshot!("max", show(WorkingClip::select(&t).max(WorkingClip::end_ms()).to_sql()));
-}
-
-#[test]
-fn join_shapes() {
-    let t = tenant();
-    assert_snapshot!(
-        "join_two_tables",
-        show(
-            Project::select(&t)
-                .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
-                .filter(ExportJob::status().eq("done"))
-                .order_by(ExportJob::created_at().desc())
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "join_three_tables",
-        show(
-            Project::select(&t)
-                .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
-                .join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
-                .filter(Project::id().eq(id(4)).or(WorkingClip::label().is_null()))
-                .count()
-                .to_sql()
-        )
-    );
-}
-
-#[test]
-fn subquery_shapes() {
-    let t = tenant();
-    assert_snapshot!(
-        "in_subquery",
-        show(
-            Project::select(&t)
-                .filter(
-                    Project::id().in_sub(
-                        ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id())
-                    )
-                )
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "not_in_subquery",
-        show(
-            Project::select(&t)
-                .filter(Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id())))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "exists_correlated",
-        show(
-            Project::select(&t)
-                .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))))
-                .filter(not_exists(WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "delete_with_subquery",
-        show(
-            WorkingClip::delete(&t)
-                .filter(
-                    WorkingClip::project_id()
-                        .in_sub(Project::sub().filter(Project::name().eq("old")).select(Project::id()))
-                )
-                .to_sql()
-        )
-    );
-}
-
-#[test]
-fn write_shapes() {
-    let t = tenant();
-    assert_snapshot!("insert_one", show(Project::insert(&t, new_project(5)).to_sql()));
-    // 4 columns per row: 25 rows fit under the 100-parameter limit; this shows the first chunk.
-    assert_snapshot!(
-        "insert_many_first_chunk_of_three",
-        show(Project::insert_many(&t, (0..3).map(new_project)).to_sql())
-    );
-    assert_snapshot!(
-        "insert_nullable",
-        show(
-            ExportJob::insert(
-                &t,
-                NewExportJob {
-                    id: id(6),
-                    project_id: id(5),
-                    status: "queued".into(),
-                    progress: 0,
-                    output_key: None,
-                    created_at: "2026-11-27 10:00:00".into(),
-                }
-            )
-            .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "upsert",
-        show(Setting::upsert(&t, NewSetting { key: "theme".into(), value: "dark".into() }).to_sql())
-    );
-    assert_snapshot!(
-        "update_by_key",
-        show(Project::update(&t).set(Project::name(), "Final cut").filter(Project::id().eq(id(5))).to_sql())
-    );
-    assert_snapshot!(
-        "update_many_columns_all_rows",
-        show(
-            ExportJob::update(&t)
-                .set(ExportJob::status(), "cancelled")
-                .set(ExportJob::output_key(), None::<String>)
-                .to_sql()
-        )
-    );
-    assert_snapshot!("delete_by_key", show(Project::delete_by_key(&t, id(5)).to_sql()));
-    assert_snapshot!("delete_filter", show(ExportJob::delete(&t).filter(ExportJob::status().eq("failed")).to_sql()));
-    assert_snapshot!("delete_all_rows_of_tenant", show(Setting::delete(&t).all_rows().to_sql()));
-}
-
-#[test]
-fn admin_shapes() {
     let admin = Admin::new("sql snapshots of audited cross-tenant statements");
-    assert_snapshot!(
-        "admin_select_across_tenants",
-        show(
-            ExportJob::admin_select(&admin)
-                .filter(ExportJob::status().eq("queued"))
-                .order_by(ExportJob::created_at().asc())
-                .limit(1)
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "admin_update_global",
-        show(
-            FeatureFlag::admin_update(&admin)
-                .set(FeatureFlag::enabled(), true)
-                .filter(FeatureFlag::name().eq("beta"))
-                .to_sql()
-        )
-    );
-    assert_snapshot!(
-        "admin_insert_global",
-        show(FeatureFlag::admin_insert(&admin, [NewFeatureFlag { name: "beta".into(), enabled: false }]).to_sql())
-    );
-    assert_snapshot!("admin_delete_global", show(FeatureFlag::admin_delete(&admin).all_rows().to_sql()));
+    for case in cases() {
+        assert_snapshot!(case.name, show((case.sql)(&t, &admin)));
+    }
+}
+
+/// The same statements on layouts A (shared), B (a database per tenant) and C (hybrid:
+/// export jobs shared, the rest per tenant). Each runs, except that in C a statement
+/// joining per-tenant and shared tables, or a cross-tenant statement on a per-tenant
+/// table, is refused with `Error::Placement`.
+#[test]
+fn every_statement_runs_on_every_layout() {
+    let t = tenant();
+    let admin = Admin::new("sql snapshot statements run on every layout");
+    for (name, shared) in
+        [("A", None::<&[&'static tenantry::TableInfo]>), ("B", Some(&[][..])), ("C", Some(&[ExportJob::INFO][..]))]
+    {
+        let dir = std::env::temp_dir().join(format!("tenantry-snapshots-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Database::open(dir.join("shared.db")).unwrap();
+        let layout = match shared {
+            None => Layout::shared(db).unwrap(),
+            Some(tables) => Layout::builder(db).per_tenant(dir.join("tenants")).shared_tables(tables).build().unwrap(),
+        };
+        let mut refused = Vec::new();
+        for case in cases() {
+            match (case.run)(&layout, &t, &admin) {
+                Ok(()) => {}
+                Err(Error::Placement { .. }) => refused.push(case.name),
+                Err(e) => panic!("layout {name}: {} failed: {e:?}", case.name),
+            }
+        }
+        let expected: &[&str] = match name {
+            "A" => &[],
+            // A cross-tenant statement cannot span a file per tenant.
+            "B" => &["admin_select_across_tenants"],
+            // Statements that join per-tenant projects with shared export jobs.
+            _ => &["join_two_tables", "join_three_tables", "in_subquery", "exists_correlated"],
+        };
+        assert_eq!(refused, expected, "layout {name}");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
