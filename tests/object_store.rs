@@ -124,3 +124,35 @@ fn the_store_works_from_synchronous_code() {
     futures::executor::block_on(store.put(&key, b"sync".to_vec())).unwrap();
     assert_eq!(futures::executor::block_on(store.get(&key)).unwrap().as_ref(), b"sync");
 }
+
+#[tokio::test]
+async fn deleting_a_tenant_removes_its_rows_and_objects_and_nothing_of_anyone_else() {
+    // Guard: the tenant predicate and the tenant prefix in delete_tenant_with_objects.
+    use tenantry::{Database, Layout, Table};
+    #[derive(Table, Debug)]
+    #[table(name = "clips", owned)]
+    struct Clip {
+        #[tenant]
+        user_id: TenantId,
+        #[primary_key]
+        id: Uuid,
+    }
+    let dir = std::env::temp_dir().join(format!("tenantry-lifecycle-{}", Uuid::new_v4()));
+    let layout = Layout::builder(Database::open_in_memory().unwrap()).per_tenant(dir.join("tenants")).build().unwrap();
+    let store = TenantStore::local(dir.join("objects")).unwrap();
+    let (a, b) = tenants();
+    for t in [&a, &b] {
+        for job in 0..3u128 {
+            layout.execute(Clip::insert(t, NewClip { id: Uuid::from_u128(job) })).unwrap();
+            store.put(&InputVideo { job_id: Uuid::from_u128(job) }.key(t).unwrap(), b"v".to_vec()).await.unwrap();
+        }
+    }
+    let export = layout.export_tenant_with_objects(&a, &store).await.unwrap();
+    assert_eq!((export.tables["clips"].len(), export.objects.len()), (3, 3));
+    let b_before = layout.export_tenant_with_objects(&b, &store).await.unwrap();
+    assert_eq!(layout.delete_tenant_with_objects(&a, &store).await.unwrap(), (3, 3));
+    assert_eq!(layout.delete_tenant_with_objects(&a, &store).await.unwrap(), (0, 0));
+    assert_eq!(layout.export_tenant_with_objects(&b, &store).await.unwrap(), b_before);
+    let _ = layout.fetch_all(Clip::select(&b)).unwrap().iter().map(|c| (c.id, c.user_id)).count();
+    std::fs::remove_dir_all(dir).unwrap();
+}

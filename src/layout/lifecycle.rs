@@ -262,3 +262,30 @@ impl Layout {
         Ok(Some((tenant, claimed)))
     }
 }
+
+#[cfg(feature = "object-store")]
+impl Layout {
+    /// [`export_tenant`](Layout::export_tenant), plus every object key under the tenant's
+    /// prefix in `store`.
+    pub async fn export_tenant_with_objects(
+        &self,
+        tenant: &TenantId,
+        store: &crate::TenantStore,
+    ) -> Result<TenantExport> {
+        let mut export = self.export_tenant(tenant)?;
+        let keys = store.list(&crate::TenantPrefix::root(tenant)).await?;
+        export.objects = keys.iter().map(|k| k.as_str().to_owned()).collect();
+        Ok(export)
+    }
+
+    /// [`delete_tenant`](Layout::delete_tenant), plus every object under the tenant's
+    /// prefix in `store`. Returns (rows, objects) deleted; a second run deletes nothing.
+    pub async fn delete_tenant_with_objects(
+        &self,
+        tenant: &TenantId,
+        store: &crate::TenantStore,
+    ) -> Result<(usize, usize)> {
+        let objects = store.delete_prefix(&crate::TenantPrefix::root(tenant)).await?;
+        Ok((self.delete_tenant(tenant)?, objects))
+    }
+}
