@@ -153,6 +153,7 @@ async fn deleting_a_tenant_removes_its_rows_and_objects_and_nothing_of_anyone_el
     assert_eq!(layout.delete_tenant_with_objects(&a, &store).await.unwrap(), (3, 3));
     assert_eq!(layout.delete_tenant_with_objects(&a, &store).await.unwrap(), (0, 0));
     assert_eq!(layout.export_tenant_with_objects(&b, &store).await.unwrap(), b_before);
-    let _ = layout.fetch_all(Clip::select(&b)).unwrap().iter().map(|c| (c.id, c.user_id)).count();
+    let bs = layout.fetch_all(Clip::select(&b)).unwrap();
+    assert!(bs.len() == 3 && bs.iter().all(|c| c.user_id == b && c.id.as_u128() < 3));
     std::fs::remove_dir_all(dir).unwrap();
 }

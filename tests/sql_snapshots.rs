@@ -38,11 +38,14 @@ fn ddl() {
     assert_snapshot!("ddl", text.join(";\n"));
 }
 
+type RenderFn = Box<dyn Fn(&TenantId, &Admin) -> tenantry::Result<Sql>>;
+type RunFn = Box<dyn Fn(&Layout, &TenantId, &Admin) -> tenantry::Result<()>>;
+
 /// One statement of the suite: its name, its SQL, and how to run it on a layout.
 struct Case {
     name: &'static str,
-    sql: Box<dyn Fn(&TenantId, &Admin) -> tenantry::Result<Sql>>,
-    run: Box<dyn Fn(&Layout, &TenantId, &Admin) -> tenantry::Result<()>>,
+    sql: RenderFn,
+    run: RunFn,
 }
 
 macro_rules! fetch {
