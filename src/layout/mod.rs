@@ -17,7 +17,7 @@
 //! # fn main() -> tenantry::Result<()> {
 //! use tenantry::{Database, Layout, Table, TenantId};
 //! #[derive(Table, Debug)]
-//! #[table(name = "notes", owned)]
+//! #[table(name = "diary_entries", owned)]
 //! struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
 //!
 //! let dir = std::env::temp_dir().join(format!("tenantry-layout-doc-{}", uuid::Uuid::new_v4()));
