@@ -3,10 +3,13 @@
 pub use crate::keys::{KeyReader, KeyWriter};
 pub use crate::query::Plan;
 pub use crate::query::expr::SubParts;
+pub use crate::schema::RowSource;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
 pub use crate::value::SqlKind;
 pub use inventory;
-pub use rusqlite::Row;
+
+/// A result row, whatever engine produced it.
+pub type Row<'a> = dyn RowSource + 'a;
 
 use crate::error::Result;
 use crate::query::Scope;

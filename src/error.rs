@@ -117,6 +117,25 @@ pub enum Error {
         /// The version this build needs.
         want: u32,
     },
+    /// PostgreSQL reported an error.
+    #[cfg(feature = "postgres")]
+    #[error("postgres error")]
+    Postgres(#[source] postgres::Error),
+    /// An insert on PostgreSQL collided with an existing row of the same tenant.
+    #[cfg(feature = "postgres")]
+    #[error("a row of `{table}` with the same key already exists")]
+    ConflictPg {
+        /// Table written to.
+        table: &'static str,
+    },
+    /// Row-level security would not bind the connection's role.
+    #[error("row-level security is not enforced: {why}{}", table.map(|t| format!(" (table `{t}`)")).unwrap_or_default())]
+    RlsBypassed {
+        /// Why.
+        why: &'static str,
+        /// The table, when one table is the problem.
+        table: Option<&'static str>,
+    },
     /// sea-query could not render a statement.
     #[error("could not render a statement")]
     Render(#[source] sea_query::error::Error),

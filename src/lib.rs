@@ -64,6 +64,8 @@ mod db;
 mod error;
 mod keys;
 mod layout;
+#[cfg(feature = "postgres")]
+mod pg;
 mod query;
 mod registry;
 mod schema;
@@ -81,6 +83,8 @@ pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey,
 #[cfg(feature = "object-store")]
 pub use keys::{ObjectInfo, TenantStore};
 pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TenantExport, WhenBehind};
+#[cfg(feature = "postgres")]
+pub use pg::{PgDatabase, schema_postgres};
 pub use query::expr::{
     Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
 };

@@ -113,7 +113,7 @@ impl TableInfo {
         for column in self.columns {
             let mut def = ColumnDef::new(column.name);
             match column.kind {
-                SqlKind::Text => def.text(),
+                SqlKind::Text | SqlKind::Uuid => def.text(),
                 SqlKind::Integer => def.integer(),
                 SqlKind::Real => def.double(),
                 SqlKind::Blob => def.blob(),
@@ -150,6 +150,94 @@ impl TableInfo {
     }
 }
 
+/// A result row: column values by position, as SQLite's value model (PostgreSQL rows are
+/// converted into it, so one derive decodes rows of every engine).
+#[doc(hidden)]
+pub trait RowSource {
+    /// The value at `index`.
+    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>>;
+}
+
+impl RowSource for rusqlite::Row<'_> {
+    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>> {
+        Ok(self.get_ref(index)?)
+    }
+}
+
+impl TableInfo {
+    /// The PostgreSQL DDL: `CREATE TABLE` (UUIDs as `uuid`, the tenant column leading the
+    /// primary key and every unique key, so the table can be distributed by it) and one
+    /// `CREATE INDEX` per declared index, leading with the tenant column.
+    pub fn ddl_postgres(&self) -> Vec<String> {
+        use sea_query::PostgresQueryBuilder;
+        let mut create = SqTable::create();
+        create.table(self.name).if_not_exists();
+        for column in self.columns {
+            let mut def = ColumnDef::new(column.name);
+            match column.kind {
+                SqlKind::Text => def.text(),
+                SqlKind::Integer => def.big_integer(),
+                SqlKind::Real => def.double(),
+                SqlKind::Blob => def.binary(),
+                SqlKind::Uuid => def.uuid(),
+            };
+            if !column.nullable {
+                def.not_null();
+            }
+            create.col(def);
+        }
+        let mut pk = Index::create();
+        for name in self.scoped_columns(&[self.primary_key], false) {
+            pk.col(name);
+        }
+        create.primary_key(&mut pk);
+        for unique in self.unique {
+            let mut idx = Index::create();
+            idx.unique();
+            for name in self.scoped_columns(unique.columns, unique.global) {
+                idx.col(name);
+            }
+            create.index(&mut idx);
+        }
+        let mut out = vec![create.to_string(PostgresQueryBuilder)];
+        for cols in self.indexes {
+            let names = self.scoped_columns(cols, false);
+            let mut idx = Index::create();
+            idx.if_not_exists().name(format!("idx_{}_{}", self.name, names.join("_"))).table(self.name);
+            for name in names {
+                idx.col(name);
+            }
+            out.push(idx.to_string(PostgresQueryBuilder));
+        }
+        out
+    }
+
+    /// Row-level security for an owned table (empty for a global one): `ENABLE` and
+    /// `FORCE` (so even the owner is filtered), and one policy that admits a row, for
+    /// reading and writing (`WITH CHECK`), only when its tenant column equals the
+    /// transaction's `tenantry.tenant_id` setting. An unset or empty setting matches no
+    /// row.
+    pub fn rls_postgres(&self) -> Vec<String> {
+        let Some(col) = self.tenant_column() else { return Vec::new() };
+        let setting = "NULLIF(current_setting('tenantry.tenant_id', true), '')::uuid";
+        vec![
+            format!("ALTER TABLE \"{}\" ENABLE ROW LEVEL SECURITY", self.name),
+            format!("ALTER TABLE \"{}\" FORCE ROW LEVEL SECURITY", self.name),
+            format!("DROP POLICY IF EXISTS tenantry_tenant ON \"{}\"", self.name),
+            format!(
+                "CREATE POLICY tenantry_tenant ON \"{}\" USING (\"{col}\" = {setting}) WITH CHECK (\"{col}\" = {setting})",
+                self.name
+            ),
+        ]
+    }
+
+    /// The Citus statement that distributes an owned table by its tenant column (emitted,
+    /// for services that run Citus; tenantry does not run it).
+    pub fn citus_postgres(&self) -> Option<String> {
+        self.tenant_column().map(|col| format!("SELECT create_distributed_table('{}', '{col}')", self.name))
+    }
+}
+
 /// Who a row is decoded for.
 #[derive(Clone, Copy)]
 pub(crate) enum Reader<'a> {
@@ -174,7 +262,7 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     type New;
 
     #[doc(hidden)]
-    fn __decode(row: &rusqlite::Row<'_>, offset: usize, reader: crate::__private::Reader<'_>) -> Result<Self>;
+    fn __decode(row: &crate::__private::Row<'_>, offset: usize, reader: crate::__private::Reader<'_>) -> Result<Self>;
     #[doc(hidden)]
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
     #[doc(hidden)]
@@ -200,12 +288,12 @@ pub trait Global: Table + crate::__private::GlobalSeal {}
 
 /// Decodes column `index` of `info` at result position `at`.
 pub(crate) fn decode_column<V: crate::SqlType>(
-    row: &rusqlite::Row<'_>,
+    row: &dyn RowSource,
     at: usize,
     info: &'static TableInfo,
     index: usize,
 ) -> Result<V> {
-    let value = row.get_ref(at)?;
+    let value = row.value(at)?;
     V::from_sql(value).ok_or(Error::Decode {
         table: info.name,
         column: info.columns[index].name,
@@ -216,12 +304,12 @@ pub(crate) fn decode_column<V: crate::SqlType>(
 /// Decodes the tenant column: it must equal the reader's tenant, which is then returned
 /// (a stored value never becomes a `TenantId` on a scoped path).
 pub(crate) fn decode_tenant(
-    row: &rusqlite::Row<'_>,
+    row: &dyn RowSource,
     at: usize,
     info: &'static TableInfo,
     reader: Reader<'_>,
 ) -> Result<TenantId> {
-    let stored = row.get_ref(at)?;
+    let stored = row.value(at)?;
     let mismatch = || Error::TenantMismatch { table: info.name };
     match reader {
         Reader::Tenant(t) => {

@@ -67,6 +67,8 @@ pub enum SqlKind {
     Real,
     /// `BLOB`
     Blob,
+    /// A UUID: `TEXT` (canonical lower-case) in SQLite, `uuid` in PostgreSQL.
+    Uuid,
 }
 
 mod sealed {
@@ -191,7 +193,7 @@ impl SqlType for Vec<u8> {
 
 impl sealed::Sealed for Uuid {}
 impl SqlType for Uuid {
-    const KIND: SqlKind = SqlKind::Text;
+    const KIND: SqlKind = SqlKind::Uuid;
     const EXPECTED: &'static str = "canonical lower-case hyphenated UUID";
     fn to_value(&self) -> Value {
         Value::Uuid(*self)

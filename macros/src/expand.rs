@@ -76,7 +76,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
         let col = col.trim_start_matches("r#");
         let ty = f.ty;
         if f.attr.tenant.is_some() {
-            quote!(::tenantry::__private::ColumnInfo::new(#col, ::tenantry::SqlKind::Text, false))
+            quote!(::tenantry::__private::ColumnInfo::new(#col, ::tenantry::SqlKind::Uuid, false))
         } else {
             quote!(::tenantry::__private::ColumnInfo::new(
                 #col,

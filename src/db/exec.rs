@@ -27,21 +27,21 @@ fn bind_all<'v>(
     Ok(())
 }
 
-fn audit(scope: &Scope, sql: &str) {
+pub(crate) fn audit(scope: &Scope, sql: &str) {
     if let Scope::Admin(tag) = scope {
         tag.fire(AuditAction::Unscoped { sql });
     }
 }
 
 /// Rows per chunk of a multi-row insert: each row binds one parameter per column.
-fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
+pub(crate) fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
     match MAX_PARAMS / shape.table.0.columns.len() {
         0 => Err(Error::InvalidValue { what: "insert", why: "a row has more columns than a statement may bind" }),
         n => Ok(n),
     }
 }
 
-fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
+pub(crate) fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
     InsertShape { rows: rows as u32, ..base.clone() }
 }
 

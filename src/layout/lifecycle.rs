@@ -72,7 +72,7 @@ fn from_json(v: &Json, kind: SqlKind) -> Result<rusqlite::types::Value> {
     let bad = || Error::InvalidValue { what: "import", why: "a value does not fit its column" };
     Ok(match (v, kind) {
         (Json::Null, _) => V::Null,
-        (Json::String(s), SqlKind::Text) => V::Text(s.clone()),
+        (Json::String(s), SqlKind::Text | SqlKind::Uuid) => V::Text(s.clone()),
         (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or_else(bad)?),
         (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or_else(bad)?),
         (Json::Object(o), SqlKind::Blob) => {

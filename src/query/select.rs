@@ -153,6 +153,11 @@ impl<S: Source> Select<S> {
     pub fn to_sql(&self) -> Result<crate::Sql> {
         crate::db::exec::explain(&self.__plan())
     }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        crate::db::exec::explain_in(&self.__plan(), dialect)
+    }
 }
 
 impl<S> crate::query::sealed::Statement for Select<S> {}
@@ -163,7 +168,7 @@ impl<S: Source> Fetch for Select<S> {
     fn __plan(&self) -> Plan<'_> {
         Plan { scope: &self.scope, kind: PlanKind::Select(&self.shape, &self.params) }
     }
-    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<S::Row> {
+    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<S::Row> {
         S::__decode(row, self.scope.reader().into())
     }
 }
@@ -180,6 +185,11 @@ impl<S: Source, R> Aggregate<S, R> {
     pub fn to_sql(&self) -> Result<crate::Sql> {
         self.select.to_sql()
     }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        self.select.to_sql_in(dialect)
+    }
 }
 
 impl<S, R> std::fmt::Debug for Aggregate<S, R> {
@@ -193,8 +203,8 @@ impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
     fn __plan(&self) -> Plan<'_> {
         self.select.__plan()
     }
-    fn __decode(&self, row: &rusqlite::Row<'_>) -> Result<R> {
-        R::from_sql(row.get_ref(0)?).ok_or(Error::Decode {
+    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<R> {
+        R::from_sql(row.value(0)?).ok_or(Error::Decode {
             table: self.select.shape.from.0.name,
             column: "aggregate",
             expected: R::EXPECTED,

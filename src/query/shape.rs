@@ -14,6 +14,7 @@ use sea_query::{
 
 use crate::error::{Error, Result};
 use crate::schema::TableInfo;
+use crate::value::SqlKind;
 
 /// Index of a bound parameter in a statement's parameter list. Slot 0 of a scoped
 /// statement is always the tenant.
@@ -44,6 +45,10 @@ pub(crate) struct ColRef {
 }
 
 impl ColRef {
+    fn kind(self) -> SqlKind {
+        self.table.0.columns[usize::from(self.index)].kind
+    }
+
     fn expr(self) -> Expr {
         Expr::col((self.table.0.name, self.table.0.columns[usize::from(self.index)].name))
     }
@@ -340,6 +345,7 @@ impl Check {
 /// which slot each `?` binds, whatever order sea-query emits them in.
 pub(crate) struct Marks {
     scoped: bool,
+    dialect: Dialect,
 }
 
 impl Marks {
@@ -356,6 +362,15 @@ pub enum Dialect {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+}
+
+impl Dialect {
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Dialect::Sqlite => 0,
+            Dialect::Postgres => 1,
+        }
+    }
 }
 
 /// A rendered shape: SQL text plus, for each `?` in order, the slot it binds.
@@ -379,7 +394,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         if let Some(e) = check.error {
             return Err(e);
         }
-        let stmt = self.statement(&mut Marks { scoped: self.scoped() });
+        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect });
         let (sql, values) = match dialect {
             Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
             Dialect::Postgres => stmt.build(PostgresQueryBuilder),
@@ -397,25 +412,31 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         Ok(Rendered { sql, slots })
     }
 
-    /// The per-table slot for this shape, when it is one of the by-key shapes every table
+    /// The per-table slots for this shape, when it is one of the by-key shapes every table
     /// has (`get`, `delete_by_key`); those skip the hash lookup.
-    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
         None
     }
 
     /// The SQLite rendering, from a cache when this shape was seen before.
     fn rendered(&self) -> Result<RenderedRef> {
-        if let Some(slot) = self.keyed_slot() {
+        self.rendered_in(Dialect::Sqlite)
+    }
+
+    /// The rendering in `dialect`, from a cache when this shape was seen before.
+    fn rendered_in(&self, dialect: Dialect) -> Result<RenderedRef> {
+        if let Some(slots) = self.keyed_slot() {
+            let slot = &slots[dialect.index()];
             if let Some(r) = slot.get() {
                 return Ok(RenderedRef::Static(r));
             }
             // Two threads may render at once; both results are identical and one is kept.
-            let _ = slot.set(self.render(Dialect::Sqlite)?);
+            let _ = slot.set(self.render(dialect)?);
             if let Some(r) = slot.get() {
                 return Ok(RenderedRef::Static(r));
             }
         }
-        Self::cache().get_or_render(self).map(RenderedRef::Shared)
+        Self::cache().get_or_render(self, dialect).map(RenderedRef::Shared)
     }
 }
 
@@ -438,13 +459,13 @@ impl std::ops::Deref for RenderedRef {
 /// Per-table render slots for the by-key shapes, kept in the table's static declaration.
 #[derive(Debug)]
 pub(crate) struct KeyedShapes {
-    pub(crate) get: OnceLock<Rendered>,
-    pub(crate) delete: OnceLock<Rendered>,
+    pub(crate) get: [OnceLock<Rendered>; 2],
+    pub(crate) delete: [OnceLock<Rendered>; 2],
 }
 
 impl KeyedShapes {
     pub(crate) const fn new() -> Self {
-        KeyedShapes { get: OnceLock::new(), delete: OnceLock::new() }
+        KeyedShapes { get: [OnceLock::new(), OnceLock::new()], delete: [OnceLock::new(), OnceLock::new()] }
     }
 }
 
@@ -459,21 +480,30 @@ fn is_by_key(scoped: bool, table: TableRef, cond: Option<&Node>) -> bool {
 /// lengths, for instance), so the cache cannot grow without bound.
 const CACHE_LIMIT: usize = 4096;
 
+type ShapeMap<K> = LazyLock<RwLock<FxHashMap<K, Arc<Rendered>>>>;
+
 pub(crate) struct ShapeCache<K> {
-    map: LazyLock<RwLock<FxHashMap<K, Arc<Rendered>>>>,
+    /// One map per dialect.
+    maps: [ShapeMap<K>; 2],
 }
 
 impl<K: Shape> ShapeCache<K> {
     pub(crate) const fn new() -> Self {
-        ShapeCache { map: LazyLock::new(|| RwLock::new(FxHashMap::default())) }
+        ShapeCache {
+            maps: [
+                LazyLock::new(|| RwLock::new(FxHashMap::default())),
+                LazyLock::new(|| RwLock::new(FxHashMap::default())),
+            ],
+        }
     }
 
-    fn get_or_render(&self, shape: &K) -> Result<Arc<Rendered>> {
-        if let Some(hit) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(shape) {
+    fn get_or_render(&self, shape: &K, dialect: Dialect) -> Result<Arc<Rendered>> {
+        let map = &self.maps[dialect.index()];
+        if let Some(hit) = map.read().unwrap_or_else(|p| p.into_inner()).get(shape) {
             return Ok(Arc::clone(hit));
         }
-        let rendered = Arc::new(shape.render(Dialect::Sqlite)?);
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let rendered = Arc::new(shape.render(dialect)?);
+        let mut map = map.write().unwrap_or_else(|p| p.into_inner());
         if map.len() < CACHE_LIMIT {
             map.insert(shape.clone(), Arc::clone(&rendered));
         }
@@ -490,7 +520,7 @@ impl Shape for SelectShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
-    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
         let plain = self.joins.is_empty()
             && self.order.is_empty()
             && self.limit.is_none()
@@ -531,6 +561,11 @@ impl Shape for SelectShape {
             Some(Agg::Count) => {
                 q.expr(Func::count(Expr::col(Asterisk)));
             }
+            // PostgreSQL sums and averages bigints as numeric: cast back to what the
+            // column's Rust type decodes.
+            Some(Agg::Sum(c)) if m.dialect == Dialect::Postgres && c.kind() == SqlKind::Integer => {
+                q.expr(Func::cast_as(Func::sum(c.expr()), "BIGINT"));
+            }
             Some(Agg::Sum(c)) => {
                 q.expr(Func::sum(c.expr()));
             }
@@ -539,6 +574,9 @@ impl Shape for SelectShape {
             }
             Some(Agg::Max(c)) => {
                 q.expr(Func::max(c.expr()));
+            }
+            Some(Agg::Avg(c)) if m.dialect == Dialect::Postgres => {
+                q.expr(Func::cast_as(Func::avg(c.expr()), "DOUBLE PRECISION"));
             }
             Some(Agg::Avg(c)) => {
                 q.expr(Func::avg(c.expr()));
@@ -650,7 +688,7 @@ impl Shape for DeleteShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
-    fn keyed_slot(&self) -> Option<&'static OnceLock<Rendered>> {
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
         is_by_key(self.scoped, self.table, self.cond.as_ref()).then_some(&self.table.0.keyed.delete)
     }
     fn visit(&self, v: &mut Check) {

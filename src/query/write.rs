@@ -49,6 +49,11 @@ impl<T: Table> Insert<T> {
     pub fn to_sql(&self) -> Result<crate::Sql> {
         crate::db::exec::explain(&self.__plan())
     }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        crate::db::exec::explain_in(&self.__plan(), dialect)
+    }
 }
 
 impl<T> crate::query::sealed::Statement for Insert<T> {}
@@ -152,6 +157,11 @@ impl<T: Table> Update<T> {
     pub fn to_sql(&self) -> Result<crate::Sql> {
         crate::db::exec::explain(&self.__plan())
     }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        crate::db::exec::explain_in(&self.__plan(), dialect)
+    }
 }
 
 impl<T: Table> Execute for Update<T> {
@@ -230,6 +240,11 @@ impl<T: Table> Delete<T> {
     /// The SQLite SQL and parameters this statement runs.
     pub fn to_sql(&self) -> Result<crate::Sql> {
         crate::db::exec::explain(&self.__plan())
+    }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        crate::db::exec::explain_in(&self.__plan(), dialect)
     }
 }
 

@@ -1,0 +1,371 @@
+//! PostgreSQL backend (feature `postgres`): the same statements, rendered for PostgreSQL,
+//! with row-level security as a second wall.
+//!
+//! Every tenant-scoped statement runs in a transaction that first sets
+//! `tenantry.tenant_id` with `set_config(.., true)` (local to that transaction, never a
+//! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
+//! work. The policies from [`TableInfo::rls_postgres`] then filter every row by it, even if
+//! a statement lacked its tenant predicate. Cross-tenant statements ([`Admin`]) run only on
+//! a separately configured connection ([`PgDatabase::with_admin`]).
+//!
+//! Role setup the application needs (see the README): an owner role that runs the DDL, a
+//! login role for the application that neither owns the tables nor has `BYPASSRLS` (and is
+//! not a superuser), and, for admin work, a role with `BYPASSRLS`. [`PgDatabase::check_rls`]
+//! fails loudly when the application role could bypass the policies.
+//!
+//! [`Admin`]: crate::Admin
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls, Statement};
+
+use crate::error::{Error, Result};
+use crate::query::shape::{Dialect, InsertShape, Shape, Slot, TENANT_SLOT};
+use crate::query::{Execute, Fetch, Plan, PlanKind, Scope};
+use crate::schema::{RowSource, TableInfo};
+use crate::value::Value;
+
+/// A pooled connection with its prepared statements.
+pub(crate) struct PgConn {
+    client: Client,
+    statements: HashMap<Arc<str>, Statement>,
+}
+
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+    fn connect(&self) -> std::result::Result<PgConn, postgres::Error> {
+        Ok(PgConn { client: self.config.connect(NoTls)?, statements: HashMap::new() })
+    }
+    fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
+    }
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+type Pool = r2d2::Pool<Manager>;
+
+fn pool(url: &str, max: u32) -> Result<Pool> {
+    let config: postgres::Config = url.parse().map_err(Error::Postgres)?;
+    r2d2::Pool::builder()
+        .max_size(max.max(1))
+        .build(Manager { config })
+        .map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })
+}
+
+/// A value bound to a PostgreSQL parameter, converted to the type the server expects.
+struct Param<'a>(&'a Value);
+
+impl std::fmt::Debug for Param<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Param")
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Integer(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            Value::Integer(i) if *ty == Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+            Value::Integer(i) if *ty == Type::BOOL => (*i != 0).to_sql(ty, out),
+            Value::Integer(i) => i.to_sql(ty, out),
+            Value::Real(r) => r.to_sql(ty, out),
+            Value::Text(s) => s.as_str().to_sql(ty, out),
+            Value::Blob(b) => b.as_slice().to_sql(ty, out),
+            Value::Uuid(u) if *ty == Type::UUID => u.to_sql(ty, out),
+            Value::Uuid(u) => u.hyphenated().to_string().to_sql(ty, out),
+        }
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+/// A PostgreSQL row in SQLite's value model, so the derive's decoding serves both engines.
+struct PgRow(Vec<rusqlite::types::Value>);
+
+impl RowSource for PgRow {
+    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>> {
+        self.0
+            .get(index)
+            .map(rusqlite::types::ValueRef::from)
+            .ok_or(Error::InvalidValue { what: "row", why: "fewer columns than decoded" })
+    }
+}
+
+fn convert(row: &postgres::Row) -> Result<PgRow> {
+    use rusqlite::types::Value as V;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let ty = col.type_();
+        let v = if *ty == Type::INT8 {
+            row.try_get::<_, Option<i64>>(i).map(|v| v.map_or(V::Null, V::Integer))
+        } else if *ty == Type::INT4 {
+            row.try_get::<_, Option<i32>>(i).map(|v| v.map_or(V::Null, |x| V::Integer(x.into())))
+        } else if *ty == Type::BOOL {
+            row.try_get::<_, Option<bool>>(i).map(|v| v.map_or(V::Null, |x| V::Integer(x.into())))
+        } else if *ty == Type::FLOAT8 {
+            row.try_get::<_, Option<f64>>(i).map(|v| v.map_or(V::Null, V::Real))
+        } else if *ty == Type::BYTEA {
+            row.try_get::<_, Option<Vec<u8>>>(i).map(|v| v.map_or(V::Null, V::Blob))
+        } else if *ty == Type::UUID {
+            row.try_get::<_, Option<uuid::Uuid>>(i).map(|v| v.map_or(V::Null, |u| V::Text(u.hyphenated().to_string())))
+        } else {
+            row.try_get::<_, Option<String>>(i).map(|v| v.map_or(V::Null, V::Text))
+        };
+        out.push(v.map_err(Error::Postgres)?);
+    }
+    Ok(PgRow(out))
+}
+
+/// A PostgreSQL database: a pool for tenant-scoped work (through row-level security) and,
+/// optionally, one for audited cross-tenant work.
+#[derive(Clone)]
+pub struct PgDatabase {
+    tenants: Pool,
+    admin: Option<Pool>,
+}
+
+impl std::fmt::Debug for PgDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgDatabase").finish_non_exhaustive()
+    }
+}
+
+/// Runs `sql` prepared (once per connection) with `params`.
+fn prepared(
+    tx: &mut postgres::Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, Statement>,
+    sql: &str,
+) -> Result<Statement> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    let stmt = tx.prepare(sql).map_err(Error::Postgres)?;
+    cache.insert(Arc::from(sql), stmt.clone());
+    Ok(stmt)
+}
+
+fn params<'v>(slots: &[Slot], get: impl Fn(Slot) -> &'v Value) -> Vec<Param<'v>> {
+    slots.iter().map(|s| Param(get(*s))).collect()
+}
+
+fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl PgDatabase {
+    /// Connects the tenant pool (at most `max` connections) with the application's role,
+    /// e.g. `postgres://app:secret@localhost/clips`.
+    pub fn connect(url: &str, max: u32) -> Result<Self> {
+        Ok(PgDatabase { tenants: pool(url, max)?, admin: None })
+    }
+
+    /// Adds the connection used for [`Admin`](crate::Admin) statements: a role with
+    /// `BYPASSRLS` (or the owner), configured explicitly.
+    pub fn with_admin(mut self, url: &str, max: u32) -> Result<Self> {
+        self.admin = Some(pool(url, max)?);
+        Ok(self)
+    }
+
+    /// Runs `f` in a transaction on the pool `scope` calls for, with the tenant set for
+    /// that transaction only.
+    fn transaction<R>(
+        &self,
+        scope: &Scope,
+        f: impl FnOnce(&mut postgres::Transaction<'_>, &mut HashMap<Arc<str>, Statement>) -> Result<R>,
+    ) -> Result<R> {
+        let pool = match scope {
+            Scope::Tenant(_) => &self.tenants,
+            Scope::Admin(_) => self.admin.as_ref().ok_or(Error::InvalidValue {
+                what: "cross-tenant statement",
+                why: "no admin connection is configured (PgDatabase::with_admin)",
+            })?,
+        };
+        let mut conn = pool.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
+        let PgConn { client, statements } = &mut *conn;
+        let mut tx = client.transaction().map_err(Error::Postgres)?;
+        if let Scope::Tenant(t) = scope {
+            tx.execute("SELECT set_config('tenantry.tenant_id', $1, true)", &[&t.id.to_string()])
+                .map_err(Error::Postgres)?;
+        }
+        let out = f(&mut tx, statements)?;
+        tx.commit().map_err(Error::Postgres)?;
+        Ok(out)
+    }
+
+    fn value_for(scope: &Scope) -> Value {
+        scope.first_param()
+    }
+
+    fn query<F: Fetch>(&self, query: &F, limit: Option<usize>) -> Result<Vec<F::Row>> {
+        let plan = query.__plan();
+        let PlanKind::Select(shape, values) = &plan.kind else {
+            return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
+        };
+        let r = shape.rendered_in(Dialect::Postgres)?;
+        crate::db::exec::audit(plan.scope, &r.sql);
+        let tenant = Self::value_for(plan.scope);
+        self.transaction(plan.scope, |tx, cache| {
+            let stmt = prepared(tx, cache, &r.sql)?;
+            let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
+            let rows = tx.query(&stmt, &as_refs(&ps)).map_err(Error::Postgres)?;
+            rows.iter().take(limit.unwrap_or(usize::MAX)).map(|row| query.__decode(&convert(row)?)).collect()
+        })
+    }
+
+    /// All rows of a query.
+    pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
+        self.query(&query, None)
+    }
+
+    /// The first row of a query, or `None`.
+    pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
+        Ok(self.query(&query, Some(1))?.into_iter().next())
+    }
+
+    /// The first row of a query, or [`Error::NotFound`].
+    pub fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
+        self.fetch_optional(query)?.ok_or(Error::NotFound)
+    }
+
+    /// Runs an insert, update, delete or raw statement (raw SQL in PostgreSQL's dialect,
+    /// `$1`-style parameters); returns the rows changed.
+    pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
+        let plan = statement.__plan();
+        let tenant = Self::value_for(plan.scope);
+        match &plan.kind {
+            PlanKind::Update(shape, values) => self.write(&plan, *shape, &tenant, |s| &values[s as usize]),
+            PlanKind::Delete(shape, values) => self.write(&plan, *shape, &tenant, |s| &values[s as usize]),
+            PlanKind::Insert { base, values, rows } => self.insert(&plan, base, values, *rows),
+            PlanKind::Raw(sql, values) => {
+                crate::db::exec::audit(plan.scope, sql);
+                self.transaction(plan.scope, |tx, _| {
+                    let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
+                    Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
+                })
+            }
+            PlanKind::Select(..) => {
+                Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
+            }
+        }
+    }
+
+    fn write<'v, S: Shape>(
+        &self,
+        plan: &Plan<'_>,
+        shape: &S,
+        tenant: &'v Value,
+        get: impl Fn(Slot) -> &'v Value,
+    ) -> Result<usize> {
+        let r = shape.rendered_in(Dialect::Postgres)?;
+        crate::db::exec::audit(plan.scope, &r.sql);
+        self.transaction(plan.scope, |tx, cache| {
+            let stmt = prepared(tx, cache, &r.sql)?;
+            let ps = params(&r.slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
+            Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
+        })
+    }
+
+    fn insert(&self, plan: &Plan<'_>, base: &InsertShape, values: &[Value], rows: usize) -> Result<usize> {
+        if rows == 0 {
+            return Ok(0);
+        }
+        let per_row = values.len() / rows;
+        let chunk = crate::db::exec::rows_per_chunk(base)?;
+        let tenant = Self::value_for(plan.scope);
+        // One transaction for every chunk: all or nothing.
+        self.transaction(plan.scope, |tx, cache| {
+            let mut done = 0;
+            while done < rows {
+                let n = chunk.min(rows - done);
+                let r = crate::db::exec::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
+                crate::db::exec::audit(plan.scope, &r.sql);
+                let stmt = prepared(tx, cache, &r.sql)?;
+                let start = done * per_row;
+                let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[start + s as usize - 1] });
+                tx.execute(&stmt, &as_refs(&ps)).map_err(|e| match e.code() {
+                    Some(c) if *c == postgres::error::SqlState::UNIQUE_VIOLATION => {
+                        Error::ConflictPg { table: base.table.0.name }
+                    }
+                    _ => Error::Postgres(e),
+                })?;
+                done += n;
+            }
+            Ok(rows)
+        })
+    }
+
+    /// Fails loudly unless row-level security really binds the tenant connection's role:
+    /// the role must not be a superuser, must not have `BYPASSRLS`, must not own any owned
+    /// table, and every owned table must have RLS enabled and forced.
+    pub fn check_rls(&self) -> Result<()> {
+        let mut conn = self.tenants.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
+        let client = &mut conn.client;
+        let role = client
+            .query_one("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user", &[])
+            .map_err(Error::Postgres)?;
+        if role.get::<_, bool>(0) {
+            return Err(Error::RlsBypassed { why: "the role is a superuser", table: None });
+        }
+        if role.get::<_, bool>(1) {
+            return Err(Error::RlsBypassed { why: "the role has BYPASSRLS", table: None });
+        }
+        for info in crate::owned_tables() {
+            let Some(row) = client
+                .query_opt(
+                    "SELECT pg_get_userbyid(c.relowner) = current_user, c.relrowsecurity, c.relforcerowsecurity
+                     FROM pg_class c WHERE c.oid = to_regclass($1)",
+                    &[&info.name],
+                )
+                .map_err(Error::Postgres)?
+            else {
+                continue;
+            };
+            if row.get::<_, bool>(0) {
+                return Err(Error::RlsBypassed { why: "the role owns the table", table: Some(info.name) });
+            }
+            if !row.get::<_, bool>(1) || !row.get::<_, bool>(2) {
+                return Err(Error::RlsBypassed {
+                    why: "row-level security is not enabled and forced",
+                    table: Some(info.name),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The PostgreSQL schema for `tables`: DDL, then row-level security for owned ones. Run
+/// it as the owner role; then grant the application role `SELECT, INSERT, UPDATE, DELETE`.
+pub fn schema_postgres(tables: &[&'static TableInfo]) -> Vec<String> {
+    tables.iter().flat_map(|t| t.ddl_postgres().into_iter().chain(t.rls_postgres())).collect()
+}
+
+impl crate::query::sealed::Executor for PgDatabase {}
+impl crate::Executor for PgDatabase {
+    fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
+        PgDatabase::fetch_all(self, query)
+    }
+    fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
+        PgDatabase::fetch_optional(self, query)
+    }
+    fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
+        PgDatabase::execute(self, statement)
+    }
+}
