@@ -17,9 +17,9 @@ pub enum Error {
     Conflict {
         /// Table written to.
         table: &'static str,
-        /// The constraint error.
+        /// The engine's constraint error.
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The database engine reported an error.
     #[error("database error")]
@@ -121,13 +121,6 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error("postgres error")]
     Postgres(#[source] postgres::Error),
-    /// An insert on PostgreSQL collided with an existing row of the same tenant.
-    #[cfg(feature = "postgres")]
-    #[error("a row of `{table}` with the same key already exists")]
-    ConflictPg {
-        /// Table written to.
-        table: &'static str,
-    },
     /// Row-level security would not bind the connection's role.
     #[error("row-level security is not enforced: {why}{}", table.map(|t| format!(" (table `{t}`)")).unwrap_or_default())]
     RlsBypassed {

@@ -147,6 +147,16 @@ impl std::fmt::Debug for PgDatabase {
     }
 }
 
+/// A unique violation (always within one tenant: keys lead with the tenant column) as
+/// [`Error::Conflict`], like SQLite's; anything else as [`Error::Postgres`].
+fn conflict_or(e: postgres::Error, table: &'static str) -> Error {
+    if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+        Error::Conflict { table, source: Box::new(e) }
+    } else {
+        Error::Postgres(e)
+    }
+}
+
 /// Runs `sql` prepared (once per connection) with `params`.
 fn prepared(
     tx: &mut postgres::Transaction<'_>,
@@ -250,8 +260,12 @@ impl PgDatabase {
         let plan = statement.__plan();
         let tenant = Self::value_for(plan.scope);
         match &plan.kind {
-            PlanKind::Update(shape, values) => self.write(&plan, *shape, &tenant, |s| &values[s as usize]),
-            PlanKind::Delete(shape, values) => self.write(&plan, *shape, &tenant, |s| &values[s as usize]),
+            PlanKind::Update(shape, values) => {
+                self.write(&plan, *shape, shape.table.0.name, &tenant, |s| &values[s as usize])
+            }
+            PlanKind::Delete(shape, values) => {
+                self.write(&plan, *shape, shape.table.0.name, &tenant, |s| &values[s as usize])
+            }
             PlanKind::Insert { base, values, rows } => self.insert(&plan, base, values, *rows),
             PlanKind::Raw(sql, values) => {
                 crate::db::exec::audit(plan.scope, sql);
@@ -270,6 +284,7 @@ impl PgDatabase {
         &self,
         plan: &Plan<'_>,
         shape: &S,
+        table: &'static str,
         tenant: &'v Value,
         get: impl Fn(Slot) -> &'v Value,
     ) -> Result<usize> {
@@ -278,7 +293,7 @@ impl PgDatabase {
         self.transaction(plan.scope, |tx, cache| {
             let stmt = prepared(tx, cache, &r.sql)?;
             let ps = params(&r.slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
-            Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
+            Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
         })
     }
 
@@ -299,12 +314,7 @@ impl PgDatabase {
                 let stmt = prepared(tx, cache, &r.sql)?;
                 let start = done * per_row;
                 let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[start + s as usize - 1] });
-                tx.execute(&stmt, &as_refs(&ps)).map_err(|e| match e.code() {
-                    Some(c) if *c == postgres::error::SqlState::UNIQUE_VIOLATION => {
-                        Error::ConflictPg { table: base.table.0.name }
-                    }
-                    _ => Error::Postgres(e),
-                })?;
+                tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, base.table.0.name))?;
                 done += n;
             }
             Ok(rows)

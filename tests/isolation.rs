@@ -384,3 +384,31 @@ proptest! {
         result?;
     }
 }
+
+/// PostgreSQL: the same body through the application role (row-level security on), the
+/// whole table read through the audited admin connection.
+#[cfg(feature = "postgres")]
+mod on_postgres {
+    use super::*;
+    use std::sync::Once;
+    use tenantry::PgDatabase;
+
+    static SCHEMA: Once = Once::new();
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_statement_reaches_another_tenant_postgres(ops in proptest::collection::vec(op(), 1..40)) {
+            let Some(urls) = common::pg::urls() else { return Ok(()) };
+            SCHEMA.call_once(|| common::pg::reset_schema(&urls.owner));
+            common::pg::truncate(&urls.owner);
+            let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
+            let all = |tenants: &[TenantId]| {
+                let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");
+                project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
+            };
+            run(&db, &ops, &all, true)?;
+        }
+    }
+}

@@ -5,55 +5,11 @@
 
 mod common;
 
-use common::{ExportJob, NewProject, Project, Setting, WorkingClip};
+use common::pg::{reset_schema, urls};
+use common::{NewProject, Project};
 use postgres::{Client, NoTls};
-use tenantry::{Admin, Error, PgDatabase, Table, schema_postgres};
+use tenantry::{Admin, Error, PgDatabase};
 use uuid::Uuid;
-
-struct Urls {
-    owner: String,
-    app: String,
-    admin: String,
-    superuser: String,
-}
-
-fn urls() -> Option<Urls> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    match (
-        var("TENANTRY_PG_OWNER_URL"),
-        var("TENANTRY_PG_APP_URL"),
-        var("TENANTRY_PG_ADMIN_URL"),
-        var("TENANTRY_PG_SUPER_URL"),
-    ) {
-        (Some(owner), Some(app), Some(admin), Some(superuser)) => Some(Urls { owner, app, admin, superuser }),
-        _ => {
-            eprintln!(
-                "notice: TENANTRY_PG_*_URL are not set; skipping the PostgreSQL tests (.ci/run starts PostgreSQL)"
-            );
-            None
-        }
-    }
-}
-
-/// Drops and recreates the seed tables with row-level security, as the owner, and grants
-/// the application and admin roles what they need.
-fn reset_schema(owner: &str) {
-    let mut c = Client::connect(owner, NoTls).unwrap();
-    let tables = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO];
-    for t in tables {
-        c.batch_execute(&format!("DROP TABLE IF EXISTS \"{}\" CASCADE", t.name)).unwrap();
-    }
-    for sql in schema_postgres(&tables) {
-        c.batch_execute(&sql).unwrap();
-    }
-    for t in tables {
-        c.batch_execute(&format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON \"{}\" TO tenantry_app, tenantry_admin",
-            t.name
-        ))
-        .unwrap();
-    }
-}
 
 fn project(n: u128) -> NewProject {
     NewProject { id: Uuid::from_u128(n), name: format!("p{n}"), created_at: "2026-11-27".into() }

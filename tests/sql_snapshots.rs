@@ -10,7 +10,7 @@ use common::{
     ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting, WorkingClip,
 };
 use insta::assert_snapshot;
-use tenantry::{Admin, Database, Error, Layout, Sql, Table, TenantId, exists, not_exists};
+use tenantry::{Admin, Database, Dialect, Error, Layout, Sql, Table, TenantId, exists, not_exists};
 use uuid::Uuid;
 
 fn tenant() -> TenantId {
@@ -42,10 +42,16 @@ type RenderFn = Box<dyn Fn(&TenantId, &Admin) -> tenantry::Result<Sql>>;
 type RunFn = Box<dyn Fn(&Layout, &TenantId, &Admin) -> tenantry::Result<()>>;
 
 /// One statement of the suite: its name, its SQL, and how to run it on a layout.
+#[cfg(feature = "postgres")]
+type PgRunFn = Box<dyn Fn(&tenantry::PgDatabase, &TenantId, &Admin) -> tenantry::Result<()>>;
+
 struct Case {
     name: &'static str,
     sql: RenderFn,
+    pg: RenderFn,
     run: RunFn,
+    #[cfg(feature = "postgres")]
+    pg_run: PgRunFn,
 }
 
 macro_rules! fetch {
@@ -57,10 +63,21 @@ macro_rules! fetch {
                 let _ = $admin;
                 $e.to_sql()
             }),
+            pg: Box::new(|$t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                $e.to_sql_in(Dialect::Postgres)
+            }),
             run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
                 let _ = $t;
                 let _ = $admin;
                 layout.fetch_all($e).map(drop)
+            }),
+            #[cfg(feature = "postgres")]
+            pg_run: Box::new(|db: &tenantry::PgDatabase, $t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                db.fetch_all($e).map(drop)
             }),
         }
     };
@@ -75,10 +92,21 @@ macro_rules! exec {
                 let _ = $admin;
                 $e.to_sql()
             }),
+            pg: Box::new(|$t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                $e.to_sql_in(Dialect::Postgres)
+            }),
             run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
                 let _ = $t;
                 let _ = $admin;
                 layout.execute($e).map(drop)
+            }),
+            #[cfg(feature = "postgres")]
+            pg_run: Box::new(|db: &tenantry::PgDatabase, $t: &TenantId, $admin: &Admin| {
+                let _ = $t;
+                let _ = $admin;
+                db.execute($e).map(drop)
             }),
         }
     };
@@ -184,6 +212,26 @@ fn statement_shapes() {
     }
 }
 
+/// The same statements in PostgreSQL's dialect: `$n` parameters, `uuid` values, SUM and
+/// AVG cast back from `numeric`.
+#[test]
+fn statement_shapes_postgres() {
+    let t = tenant();
+    let admin = Admin::new("sql snapshots of audited cross-tenant statements");
+    for case in cases() {
+        assert_snapshot!(format!("postgres__{}", case.name), show((case.pg)(&t, &admin)));
+    }
+    let all = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO, FeatureFlag::INFO];
+    assert_snapshot!("postgres__ddl", tenantry_schema_text(&all));
+}
+
+fn tenantry_schema_text(all: &[&'static tenantry::TableInfo]) -> String {
+    let mut text: Vec<String> =
+        all.iter().flat_map(|info| info.ddl_postgres().into_iter().chain(info.rls_postgres())).collect();
+    text.extend(all.iter().filter_map(|info| info.citus_postgres()));
+    text.join(";\n")
+}
+
 /// The same statements on layouts A (shared), B (a database per tenant) and C (hybrid:
 /// export jobs shared, the rest per tenant). Each runs, except that in C a statement
 /// joining per-tenant and shared tables, or a cross-tenant statement on a per-tenant
@@ -219,5 +267,26 @@ fn every_statement_runs_on_every_layout() {
         };
         assert_eq!(refused, expected, "layout {name}");
         std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// The same statements run on PostgreSQL (through the application role, with row-level
+/// security; cross-tenant ones through the admin connection).
+#[cfg(feature = "postgres")]
+#[test]
+fn every_statement_runs_on_postgres() {
+    let Some(urls) = common::pg::urls() else { return };
+    common::pg::reset_schema(&urls.owner);
+    let mut owner = postgres::Client::connect(&urls.owner, postgres::NoTls).unwrap();
+    owner.batch_execute("DROP TABLE IF EXISTS feature_flags").unwrap();
+    for sql in FeatureFlag::INFO.ddl_postgres() {
+        owner.batch_execute(&sql).unwrap();
+    }
+    owner.batch_execute("GRANT SELECT, INSERT, UPDATE, DELETE ON feature_flags TO tenantry_admin").unwrap();
+    let db = tenantry::PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
+    let t = tenant();
+    let admin = Admin::new("sql snapshot statements run on PostgreSQL");
+    for case in cases() {
+        (case.pg_run)(&db, &t, &admin).unwrap_or_else(|e| panic!("{} failed on PostgreSQL: {e:?}", case.name));
     }
 }

@@ -61,7 +61,7 @@ fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
                     rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 ) =>
         {
-            Error::Conflict { table, source: e }
+            Error::Conflict { table, source: Box::new(e) }
         }
         _ => Error::Sqlite(e),
     }

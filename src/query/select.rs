@@ -88,8 +88,9 @@ impl<S: Source> Select<S> {
     /// Skips the first `n` rows.
     pub fn offset(mut self, n: u64) -> Self {
         if self.shape.limit.is_none() {
-            // SQLite needs a LIMIT before an OFFSET; -1 means "no limit".
-            self.shape.limit = Some(self.push(Value::Integer(-1)));
+            // SQLite needs a LIMIT before an OFFSET; i64::MAX means "no limit" to SQLite and
+            // PostgreSQL alike (PostgreSQL refuses SQLite's usual -1).
+            self.shape.limit = Some(self.push(Value::Integer(i64::MAX)));
         }
         self.shape.offset = Some(self.push(count_value(n)));
         self

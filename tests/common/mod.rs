@@ -2,6 +2,9 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 #![allow(unreachable_pub, reason = "shared by several test binaries")]
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use tenantry::{Table, TenantId};
 use uuid::Uuid;
 
