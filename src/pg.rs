@@ -56,8 +56,11 @@ type Pool = r2d2::Pool<Manager>;
 
 fn pool(url: &str, max: u32) -> Result<Pool> {
     let config: postgres::Config = url.parse().map_err(Error::Postgres)?;
+    // No test query on checkout (a round trip per statement); a connection that broke is
+    // found by `has_broken` when it is returned.
     r2d2::Pool::builder()
         .max_size(max.max(1))
+        .test_on_check_out(false)
         .build(Manager { config })
         .map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })
 }
@@ -211,8 +214,9 @@ impl PgDatabase {
         let PgConn { client, statements } = &mut *conn;
         let mut tx = client.transaction().map_err(Error::Postgres)?;
         if let Scope::Tenant(t) = scope {
-            tx.execute("SELECT set_config('tenantry.tenant_id', $1, true)", &[&t.id.to_string()])
-                .map_err(Error::Postgres)?;
+            // Prepared once per connection, like every other statement.
+            let set = prepared(&mut tx, statements, "SELECT set_config('tenantry.tenant_id', $1, true)")?;
+            tx.execute(&set, &[&t.id.to_string()]).map_err(Error::Postgres)?;
         }
         let out = f(&mut tx, statements)?;
         tx.commit().map_err(Error::Postgres)?;

@@ -1,0 +1,111 @@
+//! PostgreSQL: tenantry's scoped statements beside hand-written `postgres` crate code
+//! with prepared statements, in the same run, on the same data (100 tenants x 100
+//! projects):
+//! - `rusqlite`-style baseline "with RLS": the same role and policies, the same
+//!   `BEGIN; set_config(..); query; COMMIT` per statement, by hand;
+//! - baseline "without RLS": a plain prepared query on the BYPASSRLS role.
+//! Needs `TENANTRY_PG_*_URL` (as `.ci/run` exports); otherwise prints a notice and exits.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use common::{NewProject, Project};
+use criterion::{Criterion, criterion_group, criterion_main};
+use postgres::{Client, NoTls};
+use tenantry::{Admin, PgDatabase, TenantId};
+use uuid::Uuid;
+
+const TENANTS: usize = 100;
+const PER_TENANT: u128 = 100;
+
+fn bench(c: &mut Criterion) {
+    let Some(urls) = common::pg::urls() else { return };
+    common::pg::reset_schema(&urls.owner);
+    let db = PgDatabase::connect(&urls.app, 2).unwrap();
+    let admin = Admin::new("postgres benchmark mints its tenants");
+    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
+    for t in &tenants {
+        db.execute(Project::insert_many(
+            t,
+            (0..PER_TENANT).map(|p| NewProject {
+                id: Uuid::from_u128(p),
+                name: format!("p{p}"),
+                created_at: format!("2026-11-{:02}", 1 + p % 28),
+            }),
+        ))
+        .unwrap();
+    }
+    let mut app = Client::connect(&urls.app, NoTls).unwrap();
+    let mut bypass = Client::connect(&urls.admin, NoTls).unwrap();
+    let get_sql = "SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 AND id = $2";
+    let list_sql =
+        "SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20";
+    let set = app.prepare("SELECT set_config('tenantry.tenant_id', $1, true)").unwrap();
+    let (get_app, list_app) = (app.prepare(get_sql).unwrap(), app.prepare(list_sql).unwrap());
+    let (get_bypass, list_bypass) = (bypass.prepare(get_sql).unwrap(), bypass.prepare(list_sql).unwrap());
+    let mut i = 0usize;
+    let mut pick = || {
+        i += 1;
+        (tenants[(i * 31) % TENANTS], Uuid::from_u128((i as u128 * 7) % PER_TENANT))
+    };
+
+    let mut g = c.benchmark_group("pg_get_by_id");
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            black_box(db.fetch_optional(Project::get(&t, id)).unwrap())
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            let mut tx = app.transaction().unwrap();
+            tx.execute(&set, &[&t.to_string()]).unwrap();
+            let row = tx.query_opt(&get_app, &[&t.as_uuid(), &id]).unwrap();
+            tx.commit().unwrap();
+            black_box(row)
+        })
+    });
+    g.bench_function("postgres_without_rls", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            black_box(bypass.query_opt(&get_bypass, &[&t.as_uuid(), &id]).unwrap())
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("pg_list_20_newest");
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            let (t, _) = pick();
+            black_box(db.fetch_all(Project::select(&t).order_by(Project::created_at().desc()).limit(20)).unwrap())
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter(|| {
+            let (t, _) = pick();
+            let mut tx = app.transaction().unwrap();
+            tx.execute(&set, &[&t.to_string()]).unwrap();
+            let rows = tx.query(&list_app, &[&t.as_uuid()]).unwrap();
+            tx.commit().unwrap();
+            black_box(rows)
+        })
+    });
+    g.bench_function("postgres_without_rls", |b| {
+        b.iter(|| {
+            let (t, _) = pick();
+            black_box(bypass.query(&list_bypass, &[&t.as_uuid()]).unwrap())
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    targets = bench
+}
+criterion_main!(benches);
