@@ -1,9 +1,10 @@
 //! PostgreSQL: tenantry's scoped statements beside hand-written `postgres` crate code
 //! with prepared statements, in the same run, on the same data (100 tenants x 100
 //! projects):
-//! - `rusqlite`-style baseline "with RLS": the same role and policies, the same
-//!   `BEGIN; set_config(..); query; COMMIT` per statement, by hand;
+//! - baseline "with RLS": the same role and policies, the same
+//!   `BEGIN; set_config(..); query; COMMIT` per statement, written by hand;
 //! - baseline "without RLS": a plain prepared query on the BYPASSRLS role.
+//!
 //! Needs `TENANTRY_PG_*_URL` (as `.ci/run` exports); otherwise prints a notice and exits.
 
 #[path = "../tests/common/mod.rs"]
