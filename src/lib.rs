@@ -84,7 +84,7 @@ pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey,
 pub use keys::{ObjectInfo, TenantStore};
 pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TenantExport, WhenBehind};
 #[cfg(feature = "postgres")]
-pub use pg::{PgDatabase, schema_postgres};
+pub use pg::{PgDatabase, PgTransaction, schema_postgres};
 pub use query::expr::{
     Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
 };

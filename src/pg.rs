@@ -23,7 +23,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
 use crate::error::{Error, Result};
-use crate::query::shape::{Dialect, InsertShape, Shape, Slot, TENANT_SLOT};
+use crate::query::shape::{Dialect, Shape, Slot, TENANT_SLOT};
 use crate::query::{Execute, Fetch, Plan, PlanKind, Scope};
 use crate::schema::{RowSource, TableInfo};
 use crate::value::Value;
@@ -182,7 +182,152 @@ fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
+/// Runs a query plan on an open transaction.
+fn run_query<F: Fetch>(
+    tx: &mut postgres::Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, Statement>,
+    query: &F,
+    limit: Option<usize>,
+) -> Result<Vec<F::Row>> {
+    let plan = query.__plan();
+    let PlanKind::Select(shape, values) = &plan.kind else {
+        return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
+    };
+    let r = shape.rendered_in(Dialect::Postgres)?;
+    crate::db::exec::audit(plan.scope, &r.sql);
+    let tenant = plan.scope.first_param();
+    let stmt = prepared(tx, cache, &r.sql)?;
+    let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
+    let rows = tx.query(&stmt, &as_refs(&ps)).map_err(Error::Postgres)?;
+    rows.iter().take(limit.unwrap_or(usize::MAX)).map(|row| query.__decode(&convert(row)?)).collect()
+}
+
+/// Several statements of one tenant in one PostgreSQL transaction (see
+/// [`PgDatabase::transaction`]). A statement for another tenant, or a cross-tenant one, is
+/// refused: the transaction's row-level-security setting is this tenant's.
+pub struct PgTransaction<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    cache: &'a mut HashMap<Arc<str>, Statement>,
+    tenant: crate::TenantId,
+}
+
+impl std::fmt::Debug for PgTransaction<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTransaction").field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
+
+impl PgTransaction<'_, '_> {
+    fn check(&self, plan: &Plan<'_>) -> Result<()> {
+        match plan.tenant() {
+            Some(t) if *t == self.tenant => Ok(()),
+            _ => Err(Error::InvalidValue {
+                what: "statement",
+                why: "a transaction runs statements of its own tenant only",
+            }),
+        }
+    }
+
+    /// All rows of a query.
+    pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
+        self.check(&query.__plan())?;
+        run_query(self.tx, self.cache, &query, None)
+    }
+
+    /// The first row of a query, or `None`.
+    pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
+        self.check(&query.__plan())?;
+        Ok(run_query(self.tx, self.cache, &query, Some(1))?.into_iter().next())
+    }
+
+    /// The first row of a query, or [`Error::NotFound`].
+    pub fn fetch_one<Q: Fetch>(&mut self, query: Q) -> Result<Q::Row> {
+        self.fetch_optional(query)?.ok_or(Error::NotFound)
+    }
+
+    /// Runs an insert, update or delete of this tenant.
+    pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
+        let plan = statement.__plan();
+        self.check(&plan)?;
+        run_write(self.tx, self.cache, &plan)
+    }
+}
+
+/// One prepared write with its parameters; a unique violation becomes `Error::Conflict`.
+#[allow(clippy::too_many_arguments, reason = "an internal step with every input spelled out")]
+fn write_one<'v>(
+    tx: &mut postgres::Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, Statement>,
+    scope: &Scope,
+    tenant: &'v Value,
+    sql: &str,
+    slots: &[Slot],
+    get: impl Fn(Slot) -> &'v Value,
+    table: &'static str,
+) -> Result<usize> {
+    crate::db::exec::audit(scope, sql);
+    let stmt = prepared(tx, cache, sql)?;
+    let ps = params(slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
+    Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
+}
+
+/// Runs a writing plan on an open transaction.
+fn run_write(
+    tx: &mut postgres::Transaction<'_>,
+    cache: &mut HashMap<Arc<str>, Statement>,
+    plan: &Plan<'_>,
+) -> Result<usize> {
+    let tenant = plan.scope.first_param();
+    match &plan.kind {
+        PlanKind::Update(shape, values) => {
+            let r = shape.rendered_in(Dialect::Postgres)?;
+            write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, |s| &values[s as usize], shape.table.0.name)
+        }
+        PlanKind::Delete(shape, values) => {
+            let r = shape.rendered_in(Dialect::Postgres)?;
+            write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, |s| &values[s as usize], shape.table.0.name)
+        }
+        PlanKind::Insert { base, values, rows } => {
+            if *rows == 0 {
+                return Ok(0);
+            }
+            let per_row = values.len() / rows;
+            let chunk = crate::db::exec::rows_per_chunk(base)?;
+            let mut done = 0;
+            // Every chunk in the same transaction: all or nothing.
+            while done < *rows {
+                let n = chunk.min(rows - done);
+                let r = crate::db::exec::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
+                let start = done * per_row;
+                let get = |s: Slot| &values[start + s as usize - 1];
+                write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, get, base.table.0.name)?;
+                done += n;
+            }
+            Ok(*rows)
+        }
+        PlanKind::Raw(sql, values) => {
+            crate::db::exec::audit(plan.scope, sql);
+            let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
+            Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
+        }
+        PlanKind::Select(..) => {
+            Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
+        }
+    }
+}
+
 impl PgDatabase {
+    /// Runs `f` in one transaction for `tenant` (the tenant set once, for the whole
+    /// transaction): commits when it returns `Ok`, rolls back on `Err` or panic.
+    pub fn transaction<R>(
+        &self,
+        tenant: &crate::TenantId,
+        f: impl FnOnce(&mut PgTransaction<'_, '_>) -> Result<R>,
+    ) -> Result<R> {
+        let scope = Scope::tenant(tenant);
+        self.transaction_in(&scope, |tx, cache| f(&mut PgTransaction { tx, cache, tenant: *tenant }))
+    }
+
     /// Connects the tenant pool (at most `max` connections) with the application's role,
     /// e.g. `postgres://app:secret@localhost/clips`.
     pub fn connect(url: &str, max: u32) -> Result<Self> {
@@ -198,7 +343,7 @@ impl PgDatabase {
 
     /// Runs `f` in a transaction on the pool `scope` calls for, with the tenant set for
     /// that transaction only.
-    fn transaction<R>(
+    fn transaction_in<R>(
         &self,
         scope: &Scope,
         f: impl FnOnce(&mut postgres::Transaction<'_>, &mut HashMap<Arc<str>, Statement>) -> Result<R>,
@@ -223,24 +368,9 @@ impl PgDatabase {
         Ok(out)
     }
 
-    fn value_for(scope: &Scope) -> Value {
-        scope.first_param()
-    }
-
     fn query<F: Fetch>(&self, query: &F, limit: Option<usize>) -> Result<Vec<F::Row>> {
         let plan = query.__plan();
-        let PlanKind::Select(shape, values) = &plan.kind else {
-            return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
-        };
-        let r = shape.rendered_in(Dialect::Postgres)?;
-        crate::db::exec::audit(plan.scope, &r.sql);
-        let tenant = Self::value_for(plan.scope);
-        self.transaction(plan.scope, |tx, cache| {
-            let stmt = prepared(tx, cache, &r.sql)?;
-            let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
-            let rows = tx.query(&stmt, &as_refs(&ps)).map_err(Error::Postgres)?;
-            rows.iter().take(limit.unwrap_or(usize::MAX)).map(|row| query.__decode(&convert(row)?)).collect()
-        })
+        self.transaction_in(plan.scope, |tx, cache| run_query(tx, cache, query, limit))
     }
 
     /// All rows of a query.
@@ -262,67 +392,7 @@ impl PgDatabase {
     /// `$1`-style parameters); returns the rows changed.
     pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
-        let tenant = Self::value_for(plan.scope);
-        match &plan.kind {
-            PlanKind::Update(shape, values) => {
-                self.write(&plan, *shape, shape.table.0.name, &tenant, |s| &values[s as usize])
-            }
-            PlanKind::Delete(shape, values) => {
-                self.write(&plan, *shape, shape.table.0.name, &tenant, |s| &values[s as usize])
-            }
-            PlanKind::Insert { base, values, rows } => self.insert(&plan, base, values, *rows),
-            PlanKind::Raw(sql, values) => {
-                crate::db::exec::audit(plan.scope, sql);
-                self.transaction(plan.scope, |tx, _| {
-                    let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
-                    Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
-                })
-            }
-            PlanKind::Select(..) => {
-                Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
-            }
-        }
-    }
-
-    fn write<'v, S: Shape>(
-        &self,
-        plan: &Plan<'_>,
-        shape: &S,
-        table: &'static str,
-        tenant: &'v Value,
-        get: impl Fn(Slot) -> &'v Value,
-    ) -> Result<usize> {
-        let r = shape.rendered_in(Dialect::Postgres)?;
-        crate::db::exec::audit(plan.scope, &r.sql);
-        self.transaction(plan.scope, |tx, cache| {
-            let stmt = prepared(tx, cache, &r.sql)?;
-            let ps = params(&r.slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
-            Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
-        })
-    }
-
-    fn insert(&self, plan: &Plan<'_>, base: &InsertShape, values: &[Value], rows: usize) -> Result<usize> {
-        if rows == 0 {
-            return Ok(0);
-        }
-        let per_row = values.len() / rows;
-        let chunk = crate::db::exec::rows_per_chunk(base)?;
-        let tenant = Self::value_for(plan.scope);
-        // One transaction for every chunk: all or nothing.
-        self.transaction(plan.scope, |tx, cache| {
-            let mut done = 0;
-            while done < rows {
-                let n = chunk.min(rows - done);
-                let r = crate::db::exec::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
-                crate::db::exec::audit(plan.scope, &r.sql);
-                let stmt = prepared(tx, cache, &r.sql)?;
-                let start = done * per_row;
-                let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[start + s as usize - 1] });
-                tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, base.table.0.name))?;
-                done += n;
-            }
-            Ok(rows)
-        })
+        self.transaction_in(plan.scope, |tx, cache| run_write(tx, cache, &plan))
     }
 
     /// Fails loudly unless row-level security really binds the tenant connection's role:

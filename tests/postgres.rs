@@ -87,6 +87,27 @@ fn postgres_backend() {
     owner.batch_execute("ALTER TABLE projects FORCE ROW LEVEL SECURITY").unwrap();
     db.check_rls().unwrap();
 
+    // Transactions: several statements of one tenant, all or nothing; another tenant's
+    // statement inside is refused.
+    let moved = db
+        .transaction(&a, |tx| {
+            tx.execute(Project::insert(&a, project(100)))?;
+            tx.execute(
+                Project::update(&a).set(Project::name(), "in tx").filter(Project::id().eq(Uuid::from_u128(100))),
+            )?;
+            tx.fetch_one(Project::get(&a, Uuid::from_u128(100)))
+        })
+        .unwrap();
+    assert_eq!(moved.name, "in tx");
+    let failed: Result<(), Error> = db.transaction(&a, |tx| {
+        tx.execute(Project::insert(&a, project(101)))?;
+        Err(Error::NotFound)
+    });
+    assert!(failed.is_err());
+    assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(101))).unwrap().is_none(), "rolled back");
+    let foreign = db.transaction(&a, |tx| tx.fetch_all(Project::select(&b)));
+    assert!(matches!(foreign, Err(Error::InvalidValue { .. })));
+
     // Cross-tenant statements need the explicitly configured admin connection.
     let tenant_only = PgDatabase::connect(&urls.app, 1).unwrap();
     assert!(matches!(tenant_only.fetch_all(Project::admin_select(&admin)), Err(Error::InvalidValue { .. })));
