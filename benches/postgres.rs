@@ -13,7 +13,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{NewProject, Project};
+use common::{ExportJob, NewExportJob, NewProject, Project};
 use criterion::{Criterion, criterion_group, criterion_main};
 use postgres::{Client, NoTls};
 use tenantry::{Admin, PgDatabase, TenantId};
@@ -35,6 +35,18 @@ fn bench(c: &mut Criterion) {
                 id: Uuid::from_u128(p),
                 name: format!("p{p}"),
                 created_at: format!("2026-11-{:02}", 1 + p % 28),
+            }),
+        ))
+        .unwrap();
+        db.execute(ExportJob::insert_many(
+            t,
+            (0..PER_TENANT).map(|p| NewExportJob {
+                id: Uuid::from_u128(0x1000 + p),
+                project_id: Uuid::from_u128(p),
+                status: "queued".into(),
+                progress: 0,
+                output_key: None,
+                created_at: "2026-11-27".into(),
             }),
         ))
         .unwrap();
@@ -99,6 +111,135 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let (t, _) = pick();
             black_box(bypass.query(&list_bypass, &[&t.as_uuid()]).unwrap())
+        })
+    });
+    g.finish();
+
+    let update_sql = "UPDATE projects SET name = $1 WHERE user_id = $2 AND id = $3";
+    let join_sql = "SELECT p.user_id, p.id, p.name, p.created_at, j.user_id, j.id, j.project_id, j.status, j.progress, j.output_key, j.created_at \
+                    FROM projects p JOIN export_jobs j ON j.user_id = $1 AND j.project_id = p.id WHERE p.user_id = $1 AND p.id = $2";
+    let delete_sql = "DELETE FROM projects WHERE user_id = $1 AND id = $2";
+    let insert_sql = "INSERT INTO projects (user_id, id, name, created_at) VALUES ($1, $2, $3, $4)";
+    let (update_app, join_app, delete_app, insert_app) = (
+        app.prepare(update_sql).unwrap(),
+        app.prepare(join_sql).unwrap(),
+        app.prepare(delete_sql).unwrap(),
+        app.prepare(insert_sql).unwrap(),
+    );
+
+    let mut g = c.benchmark_group("pg_update_by_id");
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            black_box(
+                db.execute(Project::update(&t).set(Project::name(), "renamed").filter(Project::id().eq(id))).unwrap(),
+            )
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            let mut tx = app.transaction().unwrap();
+            tx.execute(&set, &[&t.to_string()]).unwrap();
+            let n = tx.execute(&update_app, &[&"renamed", &t.as_uuid(), &id]).unwrap();
+            tx.commit().unwrap();
+            black_box(n)
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("pg_join_two_tables");
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            let q = Project::select(&t)
+                .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+                .filter(Project::id().eq(id));
+            black_box(db.fetch_all(q).unwrap())
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter(|| {
+            let (t, id) = pick();
+            let mut tx = app.transaction().unwrap();
+            tx.execute(&set, &[&t.to_string()]).unwrap();
+            let rows = tx.query(&join_app, &[&t.as_uuid(), &id]).unwrap();
+            tx.commit().unwrap();
+            black_box(rows)
+        })
+    });
+    g.finish();
+
+    // Delete, then put the row back untimed through the same side's connection.
+    let mut g = c.benchmark_group("pg_delete_by_id");
+    g.bench_function("tenantry", |b| {
+        b.iter_custom(|n| {
+            let mut total = Duration::ZERO;
+            for _ in 0..n {
+                let (t, id) = pick();
+                let start = std::time::Instant::now();
+                black_box(db.execute(Project::delete_by_key(&t, id)).unwrap());
+                total += start.elapsed();
+                db.execute(Project::upsert(
+                    &t,
+                    NewProject { id, name: "back".into(), created_at: "2026-11-01".into() },
+                ))
+                .unwrap();
+            }
+            total
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter_custom(|n| {
+            let mut total = Duration::ZERO;
+            for _ in 0..n {
+                let (t, id) = pick();
+                let start = std::time::Instant::now();
+                let mut tx = app.transaction().unwrap();
+                tx.execute(&set, &[&t.to_string()]).unwrap();
+                black_box(tx.execute(&delete_app, &[&t.as_uuid(), &id]).unwrap());
+                tx.commit().unwrap();
+                total += start.elapsed();
+                let mut tx = app.transaction().unwrap();
+                tx.execute(&set, &[&t.to_string()]).unwrap();
+                tx.execute(&insert_app, &[&t.as_uuid(), &id, &"back", &"2026-11-01"]).unwrap();
+                tx.commit().unwrap();
+            }
+            total
+        })
+    });
+    g.finish();
+
+    // 1,000 rows for one fresh tenant in one transaction.
+    let mut g = c.benchmark_group("pg_insert_1000_in_transaction");
+    g.sample_size(10);
+    let mut fresh = 0u128;
+    g.bench_function("tenantry", |b| {
+        b.iter(|| {
+            fresh += 1;
+            let t = admin.tenant(Uuid::from_u128(0xf000_0000 + fresh));
+            db.transaction(&t, |tx| {
+                for p in 0..1000u128 {
+                    tx.execute(Project::insert(
+                        &t,
+                        NewProject { id: Uuid::from_u128(p), name: "new".into(), created_at: "2026-11-27".into() },
+                    ))?;
+                }
+                Ok(())
+            })
+            .unwrap()
+        })
+    });
+    g.bench_function("postgres_with_rls", |b| {
+        b.iter(|| {
+            fresh += 1;
+            let t = admin.tenant(Uuid::from_u128(0xf000_0000 + fresh));
+            let mut tx = app.transaction().unwrap();
+            tx.execute(&set, &[&t.to_string()]).unwrap();
+            for p in 0..1000u128 {
+                tx.execute(&insert_app, &[&t.as_uuid(), &Uuid::from_u128(p), &"new", &"2026-11-27"]).unwrap();
+            }
+            tx.commit().unwrap();
         })
     });
     g.finish();
