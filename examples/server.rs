@@ -128,8 +128,14 @@ async fn confirm_page(State(auth): State<Auth>, Query(q): Query<TokenForm>) -> A
 async fn verify(
     State(auth): State<Auth>,
     CurrentUser(me): CurrentUser,
+    headers: axum::http::HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> ApiResult<Response> {
+    // Login CSRF: another site auto-posting someone's link would sign the visitor in as
+    // that someone. Browsers say where a request comes from; refuse cross-site posts.
+    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+        return Ok((StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response());
+    }
     let login = auth.verify_link(&form.token, Some(&me), Merge::IntoAccount)?;
     let body = format!(
         "signed in as {}; {} row(s) moved from your anonymous session\n",

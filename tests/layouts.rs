@@ -138,6 +138,10 @@ fn fleet_migration_child() {
             if done == 3 {
                 println!("READY");
             }
+            if done >= 3 {
+                // A slow fleet from here on, so the parent's kill lands half-way.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         })
         .unwrap();
 }
