@@ -108,16 +108,25 @@ impl TableInfo {
     /// so two tenants may hold the same ids without conflict and a conflict never reveals
     /// another tenant's row.
     pub fn ddl(&self) -> Vec<String> {
+        self.ddl_with::<SqliteQueryBuilder>(|def, kind| match kind {
+            SqlKind::Text | SqlKind::Uuid => def.text(),
+            SqlKind::Integer => def.integer(),
+            SqlKind::Real => def.double(),
+            SqlKind::Blob => def.blob(),
+        })
+    }
+
+    /// `CREATE TABLE` and `CREATE INDEX` statements in `B`'s dialect, with `column_type`
+    /// choosing each column's type: the one place both dialects' DDL is made.
+    fn ddl_with<B: sea_query::backend::SchemaBuilder + Default>(
+        &self,
+        column_type: impl Fn(&mut ColumnDef, SqlKind) -> &mut ColumnDef,
+    ) -> Vec<String> {
         let mut create = SqTable::create();
         create.table(self.name).if_not_exists();
         for column in self.columns {
             let mut def = ColumnDef::new(column.name);
-            match column.kind {
-                SqlKind::Text | SqlKind::Uuid => def.text(),
-                SqlKind::Integer => def.integer(),
-                SqlKind::Real => def.double(),
-                SqlKind::Blob => def.blob(),
-            };
+            column_type(&mut def, column.kind);
             if !column.nullable {
                 def.not_null();
             }
@@ -136,7 +145,7 @@ impl TableInfo {
             }
             create.index(&mut idx);
         }
-        let mut out = vec![create.to_string(SqliteQueryBuilder)];
+        let mut out = vec![create.to_string(B::default())];
         for cols in self.indexes {
             let names = self.scoped_columns(cols, false);
             let mut idx = Index::create();
@@ -144,7 +153,7 @@ impl TableInfo {
             for name in names {
                 idx.col(name);
             }
-            out.push(idx.to_string(SqliteQueryBuilder));
+            out.push(idx.to_string(B::default()));
         }
         out
     }
@@ -169,47 +178,13 @@ impl TableInfo {
     /// primary key and every unique key, so the table can be distributed by it) and one
     /// `CREATE INDEX` per declared index, leading with the tenant column.
     pub fn ddl_postgres(&self) -> Vec<String> {
-        use sea_query::PostgresQueryBuilder;
-        let mut create = SqTable::create();
-        create.table(self.name).if_not_exists();
-        for column in self.columns {
-            let mut def = ColumnDef::new(column.name);
-            match column.kind {
-                SqlKind::Text => def.text(),
-                SqlKind::Integer => def.big_integer(),
-                SqlKind::Real => def.double(),
-                SqlKind::Blob => def.binary(),
-                SqlKind::Uuid => def.uuid(),
-            };
-            if !column.nullable {
-                def.not_null();
-            }
-            create.col(def);
-        }
-        let mut pk = Index::create();
-        for name in self.scoped_columns(&[self.primary_key], false) {
-            pk.col(name);
-        }
-        create.primary_key(&mut pk);
-        for unique in self.unique {
-            let mut idx = Index::create();
-            idx.unique();
-            for name in self.scoped_columns(unique.columns, unique.global) {
-                idx.col(name);
-            }
-            create.index(&mut idx);
-        }
-        let mut out = vec![create.to_string(PostgresQueryBuilder)];
-        for cols in self.indexes {
-            let names = self.scoped_columns(cols, false);
-            let mut idx = Index::create();
-            idx.if_not_exists().name(format!("idx_{}_{}", self.name, names.join("_"))).table(self.name);
-            for name in names {
-                idx.col(name);
-            }
-            out.push(idx.to_string(PostgresQueryBuilder));
-        }
-        out
+        self.ddl_with::<sea_query::PostgresQueryBuilder>(|def, kind| match kind {
+            SqlKind::Text => def.text(),
+            SqlKind::Integer => def.big_integer(),
+            SqlKind::Real => def.double(),
+            SqlKind::Blob => def.binary(),
+            SqlKind::Uuid => def.uuid(),
+        })
     }
 
     /// Row-level security for an owned table (empty for a global one): `ENABLE` and

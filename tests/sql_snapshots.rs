@@ -54,62 +54,38 @@ struct Case {
     pg_run: PgRunFn,
 }
 
-macro_rules! fetch {
-    ($name:literal, |$t:ident, $admin:ident| $e:expr) => {
+/// One case; `$run` is the executor method that runs it (`fetch_all` or `execute`).
+macro_rules! case {
+    ($run:ident, $name:literal, |$t:ident, $admin:ident| $e:expr) => {
         Case {
             name: $name,
             sql: Box::new(|$t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
+                let _ = ($t, $admin);
                 $e.to_sql()
             }),
             pg: Box::new(|$t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
+                let _ = ($t, $admin);
                 $e.to_sql_in(Dialect::Postgres)
             }),
             run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                layout.fetch_all($e).map(drop)
+                let _ = ($t, $admin);
+                layout.$run($e).map(drop)
             }),
             #[cfg(feature = "postgres")]
             pg_run: Box::new(|db: &tenantry::PgDatabase, $t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                db.fetch_all($e).map(drop)
+                let _ = ($t, $admin);
+                db.$run($e).map(drop)
             }),
         }
     };
 }
 
+macro_rules! fetch {
+    ($($tt:tt)*) => { case!(fetch_all, $($tt)*) };
+}
+
 macro_rules! exec {
-    ($name:literal, |$t:ident, $admin:ident| $e:expr) => {
-        Case {
-            name: $name,
-            sql: Box::new(|$t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                $e.to_sql()
-            }),
-            pg: Box::new(|$t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                $e.to_sql_in(Dialect::Postgres)
-            }),
-            run: Box::new(|layout: &Layout, $t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                layout.execute($e).map(drop)
-            }),
-            #[cfg(feature = "postgres")]
-            pg_run: Box::new(|db: &tenantry::PgDatabase, $t: &TenantId, $admin: &Admin| {
-                let _ = $t;
-                let _ = $admin;
-                db.execute($e).map(drop)
-            }),
-        }
-    };
+    ($($tt:tt)*) => { case!(execute, $($tt)*) };
 }
 
 /// Every statement shape, written once; the snapshot test and the layout test both use it.
