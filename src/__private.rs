@@ -52,11 +52,23 @@ impl<'a> From<crate::schema::Reader<'a>> for Reader<'a> {
     }
 }
 
-pub fn decode<V: SqlType>(row: &Row<'_>, at: usize, info: &'static TableInfo, index: usize) -> Result<V> {
+#[inline]
+pub fn decode<V: SqlType, R: RowSource + ?Sized>(
+    row: &R,
+    at: usize,
+    info: &'static TableInfo,
+    index: usize,
+) -> Result<V> {
     crate::schema::decode_column(row, at, info, index)
 }
 
-pub fn decode_tenant(row: &Row<'_>, at: usize, info: &'static TableInfo, reader: Reader<'_>) -> Result<TenantId> {
+#[inline]
+pub fn decode_tenant<R: RowSource + ?Sized>(
+    row: &R,
+    at: usize,
+    info: &'static TableInfo,
+    reader: Reader<'_>,
+) -> Result<TenantId> {
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 

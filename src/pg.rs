@@ -103,11 +103,8 @@ impl ToSql for Param<'_> {
 struct PgRow(Vec<rusqlite::types::Value>);
 
 impl RowSource for PgRow {
-    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>> {
-        self.0
-            .get(index)
-            .map(rusqlite::types::ValueRef::from)
-            .ok_or(Error::InvalidValue { what: "row", why: "fewer columns than decoded" })
+    fn value(&self, index: usize) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
+        self.0.get(index).map(rusqlite::types::ValueRef::from).ok_or(rusqlite::Error::InvalidColumnIndex(index))
     }
 }
 

@@ -164,12 +164,13 @@ impl TableInfo {
 #[doc(hidden)]
 pub trait RowSource {
     /// The value at `index`.
-    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>>;
+    fn value(&self, index: usize) -> rusqlite::Result<rusqlite::types::ValueRef<'_>>;
 }
 
 impl RowSource for rusqlite::Row<'_> {
-    fn value(&self, index: usize) -> Result<rusqlite::types::ValueRef<'_>> {
-        Ok(self.get_ref(index)?)
+    #[inline]
+    fn value(&self, index: usize) -> rusqlite::Result<rusqlite::types::ValueRef<'_>> {
+        self.get_ref(index)
     }
 }
 
@@ -237,7 +238,11 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     type New;
 
     #[doc(hidden)]
-    fn __decode(row: &crate::__private::Row<'_>, offset: usize, reader: crate::__private::Reader<'_>) -> Result<Self>;
+    fn __decode<R: crate::__private::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::__private::Reader<'_>,
+    ) -> Result<Self>;
     #[doc(hidden)]
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
     #[doc(hidden)]
@@ -262,14 +267,14 @@ pub trait Owned: Table + crate::__private::OwnedSeal {}
 pub trait Global: Table + crate::__private::GlobalSeal {}
 
 /// Decodes column `index` of `info` at result position `at`.
-pub(crate) fn decode_column<V: crate::SqlType>(
-    row: &dyn RowSource,
+pub(crate) fn decode_column<V: crate::SqlType, R: RowSource + ?Sized>(
+    row: &R,
     at: usize,
     info: &'static TableInfo,
     index: usize,
 ) -> Result<V> {
     let value = row.value(at)?;
-    V::from_sql(value).ok_or(Error::Decode {
+    V::from_sql(value).ok_or_else(|| Error::Decode {
         table: info.name,
         column: info.columns[index].name,
         expected: V::EXPECTED,
@@ -278,8 +283,8 @@ pub(crate) fn decode_column<V: crate::SqlType>(
 
 /// Decodes the tenant column: it must equal the reader's tenant, which is then returned
 /// (a stored value never becomes a `TenantId` on a scoped path).
-pub(crate) fn decode_tenant(
-    row: &dyn RowSource,
+pub(crate) fn decode_tenant<R: RowSource + ?Sized>(
+    row: &R,
     at: usize,
     info: &'static TableInfo,
     reader: Reader<'_>,

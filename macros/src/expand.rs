@@ -36,7 +36,7 @@ fn fallback(table: &Table<'_>) -> TokenStream {
                 const INFO: &'static ::tenantry::TableInfo = &INFO;
                 type Key = ();
                 type New = ();
-                fn __decode(_: &::tenantry::__private::Row<'_>, _: usize, _: ::tenantry::__private::Reader<'_>) -> ::tenantry::Result<Self> {
+                fn __decode<__R: ::tenantry::__private::RowSource + ?Sized>(_: &__R, _: usize, _: ::tenantry::__private::Reader<'_>) -> ::tenantry::Result<Self> {
                     ::core::unreachable!()
                 }
                 fn __push_new(_: (), _: &mut ::std::vec::Vec<::tenantry::Value>) {}
@@ -105,7 +105,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
             let from = quote_spanned!(ty.span()=> <#ty as ::tenantry::__private::TenantField>::from_tenant);
             quote!(#fi: #from(::tenantry::__private::decode_tenant(row, offset + #i, Self::INFO, reader)?))
         } else {
-            quote!(#fi: ::tenantry::__private::decode::<#ty>(row, offset + #i, Self::INFO, #i)?)
+            quote!(#fi: ::tenantry::__private::decode::<#ty, _>(row, offset + #i, Self::INFO, #i)?)
         }
     });
 
@@ -287,8 +287,8 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 const INFO: &'static ::tenantry::TableInfo = &#info_ident;
                 type Key = #pk_ty;
                 type New = #new_ident;
-                fn __decode(
-                    row: &::tenantry::__private::Row<'_>,
+                fn __decode<__R: ::tenantry::__private::RowSource + ?Sized>(
+                    row: &__R,
                     offset: usize,
                     reader: ::tenantry::__private::Reader<'_>,
                 ) -> ::tenantry::Result<Self> {

@@ -176,7 +176,7 @@ pub trait Fetch: sealed::Statement {
     #[doc(hidden)]
     fn __plan(&self) -> Plan<'_>;
     #[doc(hidden)]
-    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<Self::Row>;
+    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<Self::Row>;
 }
 
 impl<T: sealed::Statement + ?Sized> sealed::Statement for &T {}
@@ -192,7 +192,7 @@ impl<F: Fetch + ?Sized> Fetch for &F {
     fn __plan(&self) -> Plan<'_> {
         (**self).__plan()
     }
-    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<F::Row> {
+    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<F::Row> {
         (**self).__decode(row)
     }
 }

@@ -169,7 +169,7 @@ impl<S: Source> Fetch for Select<S> {
     fn __plan(&self) -> Plan<'_> {
         Plan { scope: &self.scope, kind: PlanKind::Select(&self.shape, &self.params) }
     }
-    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<S::Row> {
+    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<S::Row> {
         S::__decode(row, self.scope.reader().into())
     }
 }
@@ -204,7 +204,7 @@ impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
     fn __plan(&self) -> Plan<'_> {
         self.select.__plan()
     }
-    fn __decode(&self, row: &crate::__private::Row<'_>) -> Result<R> {
+    fn __decode<Rw: crate::__private::RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
         R::from_sql(row.value(0)?).ok_or(Error::Decode {
             table: self.select.shape.from.0.name,
             column: "aggregate",

@@ -27,7 +27,7 @@ impl Fetch for Mine {
     fn __plan(&self) -> tenantry::__private::Plan<'_> {
         unimplemented!()
     }
-    fn __decode(&self, _: &tenantry::__private::Row<'_>) -> tenantry::Result<()> {
+    fn __decode<R: tenantry::__private::RowSource + ?Sized>(&self, _: &R) -> tenantry::Result<()> {
         Ok(())
     }
 }
