@@ -108,8 +108,9 @@ pub enum Error {
         /// The per-tenant table.
         per_tenant: &'static str,
     },
-    /// A tenant's database is at an older schema version and the layout refuses to serve
-    /// it until a fleet migration brings it up to date.
+    /// A tenant's database is at another schema version than this build's: older, and the
+    /// layout refuses to serve it until a fleet migration brings it up to date; or newer,
+    /// written by a later build.
     #[error("the tenant's database is at schema version {have}; this build needs {want}")]
     TenantBehind {
         /// The database's version.

@@ -80,23 +80,42 @@ impl ToSql for Param<'_> {
         ty: &Type,
         out: &mut BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-            Value::Integer(i) if *ty == Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-            Value::Integer(i) if *ty == Type::BOOL => (*i != 0).to_sql(ty, out),
-            Value::Integer(i) => i.to_sql(ty, out),
-            Value::Real(r) => r.to_sql(ty, out),
-            Value::Text(s) => s.as_str().to_sql(ty, out),
-            Value::Blob(b) => b.as_slice().to_sql(ty, out),
-            Value::Uuid(u) if *ty == Type::UUID => u.to_sql(ty, out),
-            Value::Uuid(u) => u.hyphenated().to_string().to_sql(ty, out),
+        // Each value binds only to a type that holds it exactly; anything else is an error,
+        // never bytes reinterpreted as another type.
+        match (self.0, ty) {
+            (Value::Null, _) => Ok(IsNull::Yes),
+            (Value::Integer(i), t) if *t == Type::INT8 => i.to_sql(ty, out),
+            (Value::Integer(i), t) if *t == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            (Value::Integer(i), t) if *t == Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+            (Value::Integer(i @ (0 | 1)), t) if *t == Type::BOOL => (*i == 1).to_sql(ty, out),
+            (Value::Real(r), t) if *t == Type::FLOAT8 => r.to_sql(ty, out),
+            (Value::Text(s), t) if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(t) => {
+                s.as_str().to_sql(ty, out)
+            }
+            (Value::Text(s), t) if *t == Type::UUID => uuid::Uuid::parse_str(s)?.to_sql(ty, out),
+            (Value::Blob(b), t) if *t == Type::BYTEA => b.as_slice().to_sql(ty, out),
+            (Value::Uuid(u), t) if *t == Type::UUID => u.to_sql(ty, out),
+            (Value::Uuid(u), t) if [Type::TEXT, Type::VARCHAR].contains(t) => {
+                u.hyphenated().to_string().to_sql(ty, out)
+            }
+            _ => Err(format!("a {} value cannot be bound to a parameter of type {ty}", kind_name(self.0)).into()),
         }
     }
     fn accepts(_: &Type) -> bool {
         true
     }
     to_sql_checked!();
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Integer(_) => "integer",
+        Value::Real(_) => "real",
+        Value::Text(_) => "text",
+        Value::Blob(_) => "blob",
+        Value::Uuid(_) => "uuid",
+    }
 }
 
 /// A PostgreSQL row in SQLite's value model, so the derive's decoding serves both engines.
@@ -157,6 +176,10 @@ fn conflict_or(e: postgres::Error, table: &'static str) -> Error {
     }
 }
 
+/// Prepared statements kept per connection; beyond this the cache starts over (IN lists
+/// of many lengths are many statements).
+const STATEMENT_CACHE: usize = 256;
+
 /// Runs `sql` prepared (once per connection) with `params`.
 fn prepared(
     tx: &mut postgres::Transaction<'_>,
@@ -167,6 +190,9 @@ fn prepared(
         return Ok(s.clone());
     }
     let stmt = tx.prepare(sql).map_err(Error::Postgres)?;
+    if cache.len() >= STATEMENT_CACHE {
+        cache.clear();
+    }
     cache.insert(Arc::from(sql), stmt.clone());
     Ok(stmt)
 }
@@ -360,7 +386,22 @@ impl PgDatabase {
             let set = prepared(&mut tx, statements, "SELECT set_config('tenantry.tenant_id', $1, true)")?;
             tx.execute(&set, &[&t.id.to_string()]).map_err(Error::Postgres)?;
         }
-        let out = f(&mut tx, statements)?;
+        let out = match f(&mut tx, statements) {
+            Ok(out) => out,
+            Err(e) => {
+                // A schema change or a DEALLOCATE makes this connection's prepared statements
+                // unusable: forget them, so the next use prepares afresh.
+                if let Error::Postgres(pe) = &e
+                    && pe.code().is_some_and(|c| {
+                        *c == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
+                            || *c == postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
+                    })
+                {
+                    statements.clear();
+                }
+                return Err(e);
+            }
+        };
         tx.commit().map_err(Error::Postgres)?;
         Ok(out)
     }
@@ -398,8 +439,15 @@ impl PgDatabase {
     pub fn check_rls(&self) -> Result<()> {
         let mut conn = self.tenants.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
         let client = &mut conn.client;
+        // Membership counts: a role that can act as a superuser, a BYPASSRLS role or the
+        // table's owner bypasses the policies too.
         let role = client
-            .query_one("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user", &[])
+            .query_one(
+                "SELECT
+                   EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER')),
+                   EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER'))",
+                &[],
+            )
             .map_err(Error::Postgres)?;
         if role.get::<_, bool>(0) {
             return Err(Error::RlsBypassed { why: "the role is a superuser", table: None });
@@ -410,13 +458,13 @@ impl PgDatabase {
         for info in crate::owned_tables() {
             let Some(row) = client
                 .query_opt(
-                    "SELECT pg_get_userbyid(c.relowner) = current_user, c.relrowsecurity, c.relforcerowsecurity
+                    "SELECT pg_has_role(current_user, c.relowner, 'MEMBER'), c.relrowsecurity, c.relforcerowsecurity
                      FROM pg_class c WHERE c.oid = to_regclass($1)",
                     &[&info.name],
                 )
                 .map_err(Error::Postgres)?
             else {
-                continue;
+                return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(info.name) });
             };
             if row.get::<_, bool>(0) {
                 return Err(Error::RlsBypassed { why: "the role owns the table", table: Some(info.name) });
@@ -424,6 +472,23 @@ impl PgDatabase {
             if !row.get::<_, bool>(1) || !row.get::<_, bool>(2) {
                 return Err(Error::RlsBypassed {
                     why: "row-level security is not enabled and forced",
+                    table: Some(info.name),
+                });
+            }
+            // Exactly tenantry's policy: any other permissive policy would widen it.
+            let policies = client
+                .query(
+                    "SELECT policyname, permissive, cmd FROM pg_policies WHERE schemaname = current_schema() AND tablename = $1",
+                    &[&info.name],
+                )
+                .map_err(Error::Postgres)?;
+            let only_ours = policies.len() == 1
+                && policies[0].get::<_, String>(0) == "tenantry_tenant"
+                && policies[0].get::<_, String>(1) == "PERMISSIVE"
+                && policies[0].get::<_, String>(2) == "ALL";
+            if !only_ours {
+                return Err(Error::RlsBypassed {
+                    why: "the table has policies other than tenantry's",
                     table: Some(info.name),
                 });
             }

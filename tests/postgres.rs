@@ -108,6 +108,26 @@ fn postgres_backend() {
     let foreign = db.transaction(&a, |tx| tx.fetch_all(Project::select(&b)));
     assert!(matches!(foreign, Err(Error::InvalidValue { .. })));
 
+    // Red-team regressions. Raw SQL binding a value of another type is an error, not bytes
+    // reinterpreted (an integer once landed in a float column as 3.5e-323).
+    owner.batch_execute("DROP TABLE IF EXISTS rt_types; CREATE TABLE rt_types (f float8, n bigint); GRANT ALL ON rt_types TO tenantry_admin").unwrap();
+    let raw = |sql: &'static str, v: tenantry::Value| db.execute(admin.raw_sql(sql).bind(v));
+    assert!(raw("INSERT INTO rt_types (f) VALUES ($1)", tenantry::Value::Integer(7)).is_err());
+    assert!(raw("INSERT INTO rt_types (n) VALUES ($1)", tenantry::Value::Text("AAAAAAAA".into())).is_err());
+    assert_eq!(raw("INSERT INTO rt_types (f) VALUES ($1)", tenantry::Value::Real(2.5)).unwrap(), 1);
+    // A second, permissive policy widens what the application sees: the check refuses it.
+    owner.batch_execute("CREATE POLICY rt_open ON projects FOR SELECT USING (true)").unwrap();
+    let err = db.check_rls().unwrap_err();
+    assert!(matches!(err, Error::RlsBypassed { table: Some("projects"), .. }), "{err:?}");
+    owner.batch_execute("DROP POLICY rt_open ON projects").unwrap();
+    db.check_rls().unwrap();
+    // A column type change invalidates the connection's prepared statements once, not forever.
+    let _ = db.fetch_all(Project::select(&a)).unwrap();
+    owner.batch_execute("ALTER TABLE projects ALTER COLUMN name TYPE varchar(200)").unwrap();
+    let _ = db.fetch_all(Project::select(&a)); // may fail once: the cached plan changed type
+    assert_eq!(db.fetch_all(Project::select(&a)).unwrap().len(), 31, "the next use prepares afresh");
+    owner.batch_execute("ALTER TABLE projects ALTER COLUMN name TYPE text; DROP TABLE rt_types").unwrap();
+
     // Cross-tenant statements need the explicitly configured admin connection.
     let tenant_only = PgDatabase::connect(&urls.app, 1).unwrap();
     assert!(matches!(tenant_only.fetch_all(Project::admin_select(&admin)), Err(Error::InvalidValue { .. })));

@@ -58,7 +58,12 @@ fn to_json(v: ValueRef<'_>) -> Json {
     match v {
         ValueRef::Null => Json::Null,
         ValueRef::Integer(i) => Json::from(i),
-        ValueRef::Real(r) => serde_json::Number::from_f64(r).map_or(Json::Null, Json::Number),
+        // Finite values as JSON numbers (exact: serde_json's float_roundtrip); the rest by
+        // name, since JSON has no infinity or NaN.
+        ValueRef::Real(r) => serde_json::Number::from_f64(r).map_or_else(
+            || serde_json::json!({ "real": if r.is_nan() { "nan" } else if r > 0.0 { "inf" } else { "-inf" } }),
+            Json::Number,
+        ),
         ValueRef::Text(t) => Json::String(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -75,6 +80,12 @@ fn from_json(v: &Json, kind: SqlKind) -> Result<rusqlite::types::Value> {
         (Json::String(s), SqlKind::Text | SqlKind::Uuid) => V::Text(s.clone()),
         (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or_else(bad)?),
         (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or_else(bad)?),
+        (Json::Object(o), SqlKind::Real) => match o.get("real").and_then(Json::as_str) {
+            Some("inf") => V::Real(f64::INFINITY),
+            Some("-inf") => V::Real(f64::NEG_INFINITY),
+            Some("nan") => V::Real(f64::NAN),
+            _ => return Err(bad()),
+        },
         (Json::Object(o), SqlKind::Blob) => {
             let hex = o.get("blob").and_then(Json::as_str).ok_or_else(bad)?;
             let bytes = (0..hex.len())
@@ -142,23 +153,20 @@ impl Layout {
         Ok(export)
     }
 
-    /// Writes an export back for `tenant` (whose rows it must be), all of a table in one
-    /// transaction. The tenant column is set from `tenant`, whatever the lines say.
+    /// Writes an export back for `tenant` (whose rows it must be). Every line of every
+    /// table is parsed and checked first, so a bad line writes nothing; then each database
+    /// is written in one transaction. The tenant column is set from `tenant`, whatever the
+    /// lines say.
     pub fn import_tenant(&self, tenant: &TenantId, export: &TenantExport) -> Result<usize> {
-        let mut count = 0;
+        let mut parsed: Vec<(&'static TableInfo, Vec<Vec<rusqlite::types::Value>>)> = Vec::new();
         for info in crate::owned_tables() {
             let Some(lines) = export.tables.get(info.name) else { continue };
-            let Some(db) = self.database_for(info, tenant, true)? else { continue };
-            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
-            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
-            count += db.write(|conn| {
-                let mut stmt = conn.prepare(&sql)?;
-                for line in lines {
+            let rows = lines
+                .iter()
+                .map(|line| {
                     let obj: Map<String, Json> = serde_json::from_str(line)
                         .map_err(|_| Error::InvalidValue { what: "import", why: "a line is not a JSON object" })?;
-                    let values = info
-                        .columns
+                    info.columns
                         .iter()
                         .enumerate()
                         .map(|(i, c)| {
@@ -168,38 +176,61 @@ impl Layout {
                                 from_json(obj.get(c.name).unwrap_or(&Json::Null), c.kind)
                             }
                         })
-                        .collect::<Result<Vec<_>>>()?;
-                    stmt.execute(rusqlite::params_from_iter(values))?;
+                        .collect::<Result<Vec<_>>>()
+                })
+                .collect::<Result<Vec<_>>>()?;
+            parsed.push((info, rows));
+        }
+        let mut count = 0;
+        for (info, rows) in &parsed {
+            let Some(db) = self.database_for(info, tenant, true)? else { continue };
+            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
+            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
+            count += db.write(|conn| {
+                let mut stmt = conn.prepare(&sql)?;
+                for row in rows {
+                    stmt.execute(rusqlite::params_from_iter(row.iter()))?;
                 }
-                Ok(lines.len())
+                Ok(rows.len())
             })?;
         }
         Ok(count)
     }
 
     /// Deletes every owned row of `tenant` in every table, and in layouts B and C the
-    /// tenant's database file. Running it again deletes nothing. Returns the rows deleted.
+    /// tenant's database file, wherever its location says the tenant lives (rows a killed
+    /// move or a stale writer left in the other place go too). Running it again deletes
+    /// nothing. Returns the rows deleted.
     pub fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
-        let mut deleted = 0;
-        for info in crate::owned_tables() {
-            let Some(db) = self.database_for(info, tenant, false)? else { continue };
-            let Some(col) = info.tenant_column() else { continue };
-            let sql = format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col));
-            deleted += db.write(|conn| {
-                if !table_exists(conn, info.name)? {
-                    return Ok(0);
+        let lock = self.tenant_lock(tenant);
+        let _exclusive = lock.write().unwrap_or_else(|p| p.into_inner());
+        let tables: Vec<&'static TableInfo> = crate::owned_tables().collect();
+        let delete_all = |db: &crate::Database| -> Result<usize> {
+            db.write(|conn| {
+                let mut n = 0;
+                for info in &tables {
+                    let Some(col) = info.tenant_column() else { continue };
+                    if table_exists(conn, info.name)? {
+                        let sql = format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col));
+                        n += conn.execute(&sql, [tenant.to_string()])?;
+                    }
                 }
-                Ok(conn.execute(&sql, [tenant.to_string()])?)
-            })?;
-        }
+                Ok(n)
+            })
+        };
+        let mut deleted = delete_all(self.shared_database())?;
         if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant))
-            && self.location(tenant)? == crate::layout::Location::Own
+            && path.exists()
         {
             tenants.close(tenant);
+            let file = crate::Database::builder(&path).max_connections(1).open()?;
+            deleted += delete_all(&file)?;
+            drop(file);
             for suffix in ["", "-wal", "-shm"] {
-                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
-                if file.exists() {
-                    std::fs::remove_file(&file).map_err(|_| Error::InvalidValue {
+                let f = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                if f.exists() {
+                    std::fs::remove_file(&f).map_err(|_| Error::InvalidValue {
                         what: "tenant database",
                         why: "the file could not be removed",
                     })?;

@@ -36,7 +36,7 @@ mod tenants;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -114,7 +114,7 @@ impl LayoutBuilder {
                 root,
                 self.cap,
                 self.when_behind,
-                Schema { tables: per_tenant, migrations: self.migrations },
+                Schema { tables: per_tenant, migrations: Schema::checked(self.migrations)? },
             )?),
             None => None,
         };
@@ -123,7 +123,7 @@ impl LayoutBuilder {
                 shared: self.shared,
                 tenants,
                 per_tenant: per_tenant_ids,
-                locations: Mutex::default(),
+                locks: Mutex::default(),
             }),
         };
         // Every declared table exists in the shared database: shared tables live there, and
@@ -145,8 +145,9 @@ struct Inner {
     shared: Database,
     tenants: Option<TenantDatabases>,
     per_tenant: FxHashSet<usize>,
-    /// Where each tenant's per-tenant tables live, as last read or written by this process.
-    locations: Mutex<FxHashMap<uuid::Uuid, Location>>,
+    /// Per-tenant locks: statements read-lock their tenant, a move write-locks it, so no
+    /// statement of this process runs half before and half after a move.
+    locks: Mutex<FxHashMap<uuid::Uuid, Arc<RwLock<()>>>>,
 }
 
 /// Where the data lives, and which database each statement goes to. Cheap to clone.
@@ -209,6 +210,18 @@ impl Layout {
         self.inner.tenants.as_ref().map_or(0, TenantDatabases::open_count)
     }
 
+    pub(crate) fn tenant_lock(&self, tenant: &TenantId) -> Arc<RwLock<()>> {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(tenant.as_uuid()).or_default())
+    }
+
+    /// Runs `f` on the database `plan` belongs to, holding its tenant's lock for reading.
+    fn routed<R>(&self, plan: &Plan<'_>, f: impl FnOnce(&Database) -> Result<R>) -> Result<R> {
+        let lock = plan.tenant().filter(|_| self.inner.tenants.is_some()).map(|t| self.tenant_lock(t));
+        let _guard = lock.as_ref().map(|l| l.read().unwrap_or_else(|p| p.into_inner()));
+        f(&self.route(plan)?)
+    }
+
     /// The database a statement runs on.
     fn route(&self, plan: &Plan<'_>) -> Result<Database> {
         let tables = plan.tables();
@@ -226,21 +239,21 @@ impl Layout {
 
     /// All rows of a query, from the database its tables live in.
     pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-        self.route(&query.__plan())?.fetch_all(query)
+        self.routed(&query.__plan(), |db| db.fetch_all(&query))
     }
 
     /// The first row of a query, or `None`.
     pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-        self.route(&query.__plan())?.fetch_optional(query)
+        self.routed(&query.__plan(), |db| db.fetch_optional(&query))
     }
 
     /// The first row of a query, or [`Error::NotFound`].
     pub fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
-        self.route(&query.__plan())?.fetch_one(query)
+        self.routed(&query.__plan(), |db| db.fetch_one(&query))
     }
 
     /// Runs an insert, update, delete or raw statement where its table lives.
     pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-        self.route(&statement.__plan())?.execute(statement)
+        self.routed(&statement.__plan(), |db| db.execute(&statement))
     }
 }

@@ -107,32 +107,36 @@ fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()
 }
 
 impl Layout {
-    /// Where `tenant`'s per-tenant tables live now.
+    /// Where `tenant`'s per-tenant tables live now, read from the shared database every
+    /// time (another process may have moved the tenant: a cached answer could send writes
+    /// to a place nobody reads any more). A tenant with no location row lives in its own
+    /// file, unless the shared database holds rows of it in per-tenant tables (a database
+    /// first used as layout A), in which case it lives there.
     pub fn location(&self, tenant: &TenantId) -> Result<Location> {
         if self.inner.tenants.is_none() {
             return Ok(Location::Shared);
         }
-        let id = tenant.as_uuid();
-        if let Some(l) = self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-            return Ok(*l);
-        }
-        let stored: Option<String> = self.shared_database().with_conn(|conn| {
+        let per_tenant: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
+        self.shared_database().with_conn(|conn| {
             use rusqlite::OptionalExtension as _;
-            Ok(conn
-                .query_row(
-                    "SELECT location FROM tenantry_tenant_locations WHERE tenant = ?1",
-                    [tenant.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })?;
-        let location = if stored.as_deref() == Some("shared") { Location::Shared } else { Location::Own };
-        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).insert(id, location);
-        Ok(location)
-    }
-
-    fn remember(&self, tenant: &TenantId, location: Location) {
-        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).insert(tenant.as_uuid(), location);
+            let stored: Option<String> = conn
+                .prepare_cached("SELECT location FROM tenantry_tenant_locations WHERE tenant = ?1")?
+                .query_row([tenant.to_string()], |r| r.get(0))
+                .optional()?;
+            match stored.as_deref() {
+                Some("shared") => return Ok(Location::Shared),
+                Some(_) => return Ok(Location::Own),
+                None => {}
+            }
+            for info in per_tenant {
+                let Some(col) = info.tenant_column() else { continue };
+                let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)", quoted(info.name), quoted(col));
+                if conn.prepare_cached(&sql)?.query_row([tenant.to_string()], |r| r.get::<_, bool>(0))? {
+                    return Ok(Location::Shared);
+                }
+            }
+            Ok(Location::Own)
+        })
     }
 
     /// Moves `tenant`'s per-tenant tables to `to`, copying every row, verifying counts and
@@ -143,8 +147,10 @@ impl Layout {
             return Err(Error::InvalidValue { what: "move", why: "this layout has no per-tenant databases" });
         };
         let tables: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
-        // Always read the location from the database: another process may have moved it.
-        self.inner.locations.lock().unwrap_or_else(|p| p.into_inner()).remove(&tenant.as_uuid());
+        // No statement of this tenant runs in this process while it moves (statements take
+        // the same lock for reading). Other processes must not write to the tenant meanwhile.
+        let lock = self.tenant_lock(tenant);
+        let _moving = lock.write().unwrap_or_else(|p| p.into_inner());
         let from = self.location(tenant)?;
         match (from, to) {
             (Location::Shared, Location::Own) => {
@@ -173,7 +179,6 @@ impl Layout {
                     }
                     Ok(())
                 })?;
-                self.remember(tenant, Location::Own);
             }
             (Location::Own, Location::Shared) => {
                 let path = tenants.path(tenant);
@@ -194,7 +199,6 @@ impl Layout {
                     }
                     set_location(c, tenant, Location::Shared)
                 })?;
-                self.remember(tenant, Location::Shared);
                 self.remove_file(tenant)?;
             }
             (Location::Shared, Location::Shared) => {
@@ -202,13 +206,9 @@ impl Layout {
                 self.remove_file(tenant)?;
             }
             (Location::Own, Location::Own) => {
-                // A killed run may have left rows in the shared database (never read).
-                self.shared_database().write(|c| {
-                    for info in &tables {
-                        clear(c, info, tenant)?;
-                    }
-                    Ok(())
-                })?;
+                // Nothing to do. (The switch commits in the same transaction as the copy or
+                // the delete, so a killed move leaves no rows behind in the shared database;
+                // rows found there for a tenant with no location row make it `Shared`.)
             }
         }
         Ok(())

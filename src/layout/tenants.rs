@@ -36,27 +36,43 @@ impl Schema {
     }
 
     /// Brings `db` to the current version in one write transaction, re-reading the version
-    /// inside it, so concurrent openers apply each step once. Returns the steps applied.
+    /// inside it, so concurrent openers apply each step once. A new file gets the tables
+    /// of the current declarations and the current version directly; an older file gets
+    /// the migrations it lacks, in version order. Returns the steps applied.
     pub(crate) fn migrate(&self, db: &Database) -> Result<usize> {
         db.write(|conn| {
             let have: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let want = self.version();
+            if have > want {
+                return Err(Error::TenantBehind { have, want });
+            }
             let mut applied = 0;
-            if have < 1 {
+            if have == 0 {
                 for info in &self.tables {
                     for sql in info.ddl() {
                         conn.execute_batch(&sql)?;
                     }
                 }
                 applied += 1;
+            } else {
+                for (_, sql) in self.migrations.iter().filter(|(v, _)| *v > have) {
+                    conn.execute_batch(sql)?;
+                    applied += 1;
+                }
             }
-            for (version, sql) in self.migrations.iter().filter(|(v, _)| *v > have.max(1)) {
-                conn.execute_batch(sql)?;
-                let _ = version;
-                applied += 1;
-            }
-            conn.execute_batch(&format!("PRAGMA user_version = {}", self.version()))?;
+            conn.execute_batch(&format!("PRAGMA user_version = {want}"))?;
             Ok(applied)
         })
+    }
+
+    /// Migrations must be numbered from 2 (1 is the creation of the tables), each once;
+    /// they are kept in version order.
+    pub(crate) fn checked(mut migrations: Vec<Migration>) -> Result<Vec<Migration>> {
+        migrations.sort_by_key(|(v, _)| *v);
+        if migrations.iter().any(|(v, _)| *v < 2) || migrations.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(Error::InvalidValue { what: "migrations", why: "versions start at 2 and appear once each" });
+        }
+        Ok(migrations)
     }
 
     pub(crate) fn version_of(db: &Database) -> Result<u32> {
@@ -67,6 +83,22 @@ impl Schema {
 struct Open {
     db: Database,
     used: u64,
+    /// The file's identity when opened: if another process removed or replaced the file,
+    /// this handle points at a file nobody reads any more.
+    identity: Option<(u64, u64)>,
+}
+
+/// (device, inode) of the file at `path`, where the platform says.
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).ok().map(|_| (0, 0))
+    }
 }
 
 /// The per-tenant databases under one directory.
@@ -100,12 +132,19 @@ impl TenantDatabases {
             let (map, tick) = &mut *guard;
             *tick += 1;
             if let Some(open) = map.get_mut(&id) {
-                open.used = *tick;
-                return Ok(open.db.clone());
+                // Still the file at the path? (Another process may have moved the tenant.)
+                if open.identity.is_some() && open.identity == identity(&self.path(tenant)) {
+                    open.used = *tick;
+                    return Ok(open.db.clone());
+                }
+                map.remove(&id);
             }
         }
         let db = Database::builder(self.path(tenant)).max_connections(1).open()?;
         let have = Schema::version_of(&db)?;
+        if have > self.schema.version() {
+            return Err(Error::TenantBehind { have, want: self.schema.version() });
+        }
         if have < self.schema.version() {
             match self.when_behind {
                 WhenBehind::Migrate => {
@@ -117,7 +156,8 @@ impl TenantDatabases {
         let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let (map, tick) = &mut *guard;
         *tick += 1;
-        let db = map.entry(id).or_insert(Open { db, used: *tick }).db.clone();
+        let identity = identity(&self.path(tenant));
+        let db = map.entry(id).or_insert(Open { db, used: *tick, identity }).db.clone();
         while map.len() > self.cap {
             let Some(oldest) = map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) else { break };
             map.remove(&oldest);
