@@ -128,14 +128,20 @@ impl Layout {
                 Some(_) => return Ok(Location::Own),
                 None => {}
             }
+            let mut found = Location::Own;
             for info in per_tenant {
                 let Some(col) = info.tenant_column() else { continue };
                 let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)", quoted(info.name), quoted(col));
                 if conn.prepare_cached(&sql)?.query_row([tenant.to_string()], |r| r.get::<_, bool>(0))? {
-                    return Ok(Location::Shared);
+                    found = Location::Shared;
+                    break;
                 }
             }
-            Ok(Location::Own)
+            // Recorded, so later statements take one lookup. The answer follows from the
+            // data, so two processes recording it at once agree; a move overwrites it.
+            conn.prepare_cached("INSERT OR IGNORE INTO tenantry_tenant_locations (tenant, location) VALUES (?1, ?2)")?
+                .execute([tenant.to_string(), if found == Location::Shared { "shared" } else { "own" }.to_owned()])?;
+            Ok(found)
         })
     }
 
