@@ -93,15 +93,18 @@ fn clear(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<usize
     Ok(conn.execute(&format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col)), [tenant.to_string()])?)
 }
 
-fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()> {
-    let text = match to {
+fn location_text(location: Location) -> &'static str {
+    match location {
         Location::Own => "own",
         Location::Shared => "shared",
-    };
+    }
+}
+
+fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()> {
     conn.execute(
         "INSERT INTO tenantry_tenant_locations (tenant, location) VALUES (?1, ?2)
          ON CONFLICT (tenant) DO UPDATE SET location = excluded.location",
-        [tenant.to_string(), text.to_owned()],
+        (tenant.to_string(), location_text(to)),
     )?;
     Ok(())
 }
@@ -140,7 +143,7 @@ impl Layout {
             // Recorded, so later statements take one lookup. The answer follows from the
             // data, so two processes recording it at once agree; a move overwrites it.
             conn.prepare_cached("INSERT OR IGNORE INTO tenantry_tenant_locations (tenant, location) VALUES (?1, ?2)")?
-                .execute([tenant.to_string(), if found == Location::Shared { "shared" } else { "own" }.to_owned()])?;
+                .execute((tenant.to_string(), location_text(found)))?;
             Ok(found)
         })
     }
