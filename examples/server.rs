@@ -16,7 +16,7 @@ use axum::routing::{get, post, put};
 use axum::{Form, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
 use tenantry::auth::{Auth, CurrentUser, Merge, Outbox, anonymous_session, logout_cookie, timestamp};
-use tenantry::{Database, Error, ObjectKey, Table, TenantId, TenantStore};
+use tenantry::{Admin, Database, Error, ObjectKey, Table, TenantId, TenantStore};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -280,7 +280,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     db.create_all_tables()?;
     let outbox = dir.join("outbox.txt");
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
-    let auth = Auth::builder(db.clone())
+    // The auth service can sign in to any account: it is built once, with an audited capability.
+    let auth = Auth::builder(&Admin::new("the server's auth service"), db.clone())
         .verify_url(format!("http://127.0.0.1:{port}/auth/verify"))
         .mailer(std::sync::Arc::new(Outbox::file(&outbox)))
         .build()?;

@@ -62,6 +62,33 @@ pub enum Error {
         /// The table.
         table: &'static str,
     },
+    /// A declaration names one of the library's own tables (`users`, `sessions`,
+    /// `login_tokens`, `auth_rate_limits`) or uses a reserved prefix (`tenantry_`,
+    /// `sqlite_`): declaring them could move their tenant column.
+    #[error("table `{table}` is reserved for tenantry's own use and cannot be declared")]
+    ReservedTable {
+        /// The table.
+        table: &'static str,
+    },
+    /// A declaration is not valid on its own: a name that is not a plain SQL identifier,
+    /// a key out of range, a tenant column of the wrong type. Only hand-written
+    /// declarations (hidden API) can get here; the derive refuses them at compile time.
+    #[error("the declaration of table `{table}` is invalid: {why}")]
+    InvalidDeclaration {
+        /// The table, as declared.
+        table: &'static str,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A declared owned table disagrees with the live database where it matters for
+    /// isolation (the tenant column, the keys it leads); the database refuses to open.
+    #[error("table `{table}` in the database does not match its declaration: {why}")]
+    SchemaMismatch {
+        /// The table.
+        table: &'static str,
+        /// What differs.
+        why: &'static str,
+    },
     /// An object key or key segment broke a rule; the message names the rule, never the
     /// key (which may come from another tenant or from an attacker).
     #[error("invalid object key: {rule}")]

@@ -69,6 +69,7 @@ mod pg;
 mod query;
 mod registry;
 mod schema;
+mod tablesql;
 mod tenant;
 mod value;
 

@@ -30,11 +30,15 @@ pub fn owned_tables() -> impl Iterator<Item = &'static TableInfo> {
     tables().filter(|t| t.is_owned())
 }
 
-/// Refuses a program that declares one SQL table twice (names compared without case, as
-/// SQLite does): a second declaration could put the tenant column on another column.
-pub(crate) fn check_unique() -> Result<()> {
+/// Checks every declaration before a database opens: each one is valid on its own (plain
+/// identifiers, keys in range, not a name reserved for the library's own tables, see
+/// [`check_declaration`](crate::tablesql::check_declaration)), and no SQL table is declared
+/// twice (names compared without case, as SQLite does): a second declaration could put
+/// the tenant column on another column.
+pub(crate) fn check_registry() -> Result<()> {
     let mut seen: FxHashMap<String, &'static TableInfo> = FxHashMap::default();
     for info in tables() {
+        crate::tablesql::check_declaration(info)?;
         if let Some(prev) = seen.insert(info.name.to_ascii_lowercase(), info)
             && !std::ptr::eq(prev, info)
         {

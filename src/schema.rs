@@ -3,6 +3,7 @@
 use sea_query::{ColumnDef, Index, SqliteQueryBuilder, Table as SqTable};
 
 use crate::error::{Error, Result};
+use crate::tablesql::ident;
 use crate::tenant::TenantId;
 use crate::value::SqlKind;
 
@@ -196,21 +197,23 @@ impl TableInfo {
     pub fn rls_postgres(&self) -> Vec<String> {
         let Some(col) = self.tenant_column() else { return Vec::new() };
         let setting = "NULLIF(current_setting('tenantry.tenant_id', true), '')::uuid";
+        let (table, col) = (ident(self.name), ident(col));
         vec![
-            format!("ALTER TABLE \"{}\" ENABLE ROW LEVEL SECURITY", self.name),
-            format!("ALTER TABLE \"{}\" FORCE ROW LEVEL SECURITY", self.name),
-            format!("DROP POLICY IF EXISTS tenantry_tenant ON \"{}\"", self.name),
-            format!(
-                "CREATE POLICY tenantry_tenant ON \"{}\" USING (\"{col}\" = {setting}) WITH CHECK (\"{col}\" = {setting})",
-                self.name
-            ),
+            format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"),
+            format!("DROP POLICY IF EXISTS tenantry_tenant ON {table}"),
+            format!("CREATE POLICY tenantry_tenant ON {table} USING ({col} = {setting}) WITH CHECK ({col} = {setting})"),
         ]
     }
 
     /// The Citus statement that distributes an owned table by its tenant column (emitted,
     /// for services that run Citus; tenantry does not run it).
     pub fn citus_postgres(&self) -> Option<String> {
-        self.tenant_column().map(|col| format!("SELECT create_distributed_table('{}', '{col}')", self.name))
+        // Both arguments are text literals; declared names are plain identifiers (checked
+        // when registered), so they hold no quote.
+        self.tenant_column()
+            .filter(|col| crate::tablesql::is_plain_ident(self.name) && crate::tablesql::is_plain_ident(col))
+            .map(|col| format!("SELECT create_distributed_table('{}', '{col}')", self.name))
     }
 }
 
@@ -219,8 +222,9 @@ impl TableInfo {
 pub(crate) enum Reader<'a> {
     /// A scoped statement: every row must carry this tenant.
     Tenant(&'a crate::query::Tenant),
-    /// An audited cross-tenant statement: the stored tenant is taken as it is.
-    Admin,
+    /// An audited cross-tenant statement: the stored tenant is taken as it is, and each
+    /// id so minted reaches the audit hook.
+    Admin(crate::tenant::AuditTag),
 }
 
 /// A declared table. Implemented by `#[derive(Table)]`; the derive's checks (ownership,
@@ -299,14 +303,14 @@ pub(crate) fn decode_tenant<R: RowSource + ?Sized>(
                 Err(mismatch())
             }
         }
-        Reader::Admin => {
-            stored.as_bytes().ok().and_then(crate::value::parse_canonical_uuid).map(TenantId::from_trusted).ok_or(
-                Error::Decode {
-                    table: info.name,
-                    column: info.columns[info.tenant.unwrap_or(0)].name,
-                    expected: "tenant id",
-                },
-            )
+        Reader::Admin(tag) => {
+            let id = stored.as_bytes().ok().and_then(crate::value::parse_canonical_uuid).ok_or(Error::Decode {
+                table: info.name,
+                column: info.columns[info.tenant.unwrap_or(0)].name,
+                expected: "tenant id",
+            })?;
+            tag.fire(crate::tenant::AuditAction::MintTenant { tenant: id });
+            Ok(TenantId::from_trusted(id))
         }
     }
 }

@@ -154,15 +154,30 @@ pub struct AuditEvent<'a> {
 pub enum AuditAction<'a> {
     /// The capability was created.
     Created,
-    /// A [`TenantId`] was minted for an existing tenant.
+    /// A [`TenantId`] was minted for an existing tenant: by [`Admin::tenant`], or from
+    /// the tenant column of a row read by a cross-tenant statement (one event per row).
     MintTenant {
         /// The tenant acted for.
         tenant: Uuid,
     },
-    /// A statement ran without a tenant scope: raw SQL, a global table, or all tenants' rows.
+    /// A statement ran without a tenant scope: raw SQL, a global table, all tenants' rows,
+    /// or a registered migration on a tenant's database.
     Unscoped {
         /// The SQL text (values are bound parameters and do not appear in it).
         sql: &'a str,
+    },
+    /// A library operation that works across tenants: building the auth service (which
+    /// can sign in any account), sweeping expired sessions and anonymous users, migrating
+    /// every tenant's database.
+    Operation {
+        /// What the operation is.
+        name: &'static str,
+    },
+    /// An email address was vouched for as verified (an OAuth provider's callback, say):
+    /// the proof that logs in to that address's account.
+    VerifiedEmail {
+        /// The normalised address.
+        email: &'a str,
     },
 }
 

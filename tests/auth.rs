@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use common::{NewProject, NewSetting, Project, Setting};
 use tenantry::auth::{
-    Auth, Clock, Identity, MemoryMailer, Merge, SESSION_COOKIE, logout_cookie, token_from_cookie_header,
+    Auth, Clock, Identity, MemoryMailer, Merge, SESSION_COOKIE, VerifiedEmail, logout_cookie, token_from_cookie_header,
 };
 use tenantry::{Admin, Database, Error, TenantId};
 use uuid::Uuid;
@@ -52,7 +52,7 @@ fn env() -> Env {
     db.create_table::<Setting>().unwrap();
     let mail = Arc::new(MemoryMailer::default());
     let clock = TestClock::new();
-    let auth = Auth::builder(db.clone())
+    let auth = Auth::builder(&Admin::new("auth tests build the auth service"), db.clone())
         .verify_url("https://clips.example/auth/verify")
         .mailer(mail.clone())
         .clock(clock.clone())
@@ -334,7 +334,7 @@ fn migrations_started_twice_at_once_apply_once() {
             std::thread::spawn(move || {
                 let db = Database::open(&path).unwrap();
                 barrier.wait();
-                Auth::migrate(&db).unwrap()
+                Auth::migrate(&Admin::new("auth test migrates the account tables"), &db).unwrap()
             })
         })
         .collect::<Vec<_>>()
@@ -346,7 +346,7 @@ fn migrations_started_twice_at_once_apply_once() {
     let all = tenantry::auth::AUTH_SCHEMA_VERSION as usize;
     assert_eq!(applied, [0, all], "one opener applies every migration, the other none");
     let db = Database::open(&path).unwrap();
-    assert_eq!(Auth::migrate(&db).unwrap(), 0);
+    assert_eq!(Auth::migrate(&Admin::new("auth test migrates the account tables"), &db).unwrap(), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -371,7 +371,7 @@ fn logout_logout_everywhere_and_sweep() {
     let env = env();
     let login = env.auth.verify_link(&env.link_for("ada@example.com"), None, Merge::IntoAccount).unwrap();
     let me: Identity = login.session.identity.clone();
-    let other_device = env.auth.login_verified_email("ada@example.com", None, Merge::IntoAccount).unwrap();
+    let other_device = env.auth.login_verified(VerifiedEmail::new(&Admin::new("test: oauth provider verified ada"), "ada@example.com").unwrap(), None, Merge::IntoAccount).unwrap();
     assert_eq!(other_device.session.identity.tenant(), me.tenant());
     let resolved = env.auth.resolve(login.session.token.expose()).unwrap().unwrap();
     env.auth.logout(&resolved).unwrap();
@@ -384,9 +384,9 @@ fn logout_logout_everywhere_and_sweep() {
     let anon = env.auth.start_anonymous().unwrap();
     env.clock.advance(Duration::from_secs(31 * 24 * 3600));
     assert!(env.auth.resolve(anon.token.expose()).unwrap().is_none(), "expired");
-    let swept = env.auth.sweep().unwrap();
+    let swept = env.auth.sweep(&Admin::new("auth test sweeps")).unwrap();
     assert_eq!((swept.sessions, swept.login_tokens), (1, 2));
-    assert_eq!(env.auth.sweep().unwrap(), Default::default());
+    assert_eq!(env.auth.sweep(&Admin::new("auth test sweeps")).unwrap(), Default::default());
     let _ = TenantId::generate();
 }
 
@@ -450,7 +450,7 @@ fn sweep_removes_anonymous_users_nobody_can_reach() {
     let busy = env.auth.start_anonymous().unwrap();
     env.db.execute(Project::insert(busy.identity.tenant(), project("kept"))).unwrap();
     env.clock.advance(Duration::from_secs(31 * 24 * 3600));
-    let swept = env.auth.sweep().unwrap();
+    let swept = env.auth.sweep(&Admin::new("auth test sweeps")).unwrap();
     assert_eq!((swept.sessions, swept.anonymous_users), (2, 1));
     // The user with data is kept (nothing is lost), the empty one is gone.
     assert_eq!(env.count("users"), 1);

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
-use tenantry::Database;
+use tenantry::{Admin, Database};
 use tenantry::auth::{Auth, CurrentUser, MaybeUser, anonymous_session};
 use tower::ServiceExt;
 
@@ -20,7 +20,7 @@ async fn maybe(MaybeUser(me): MaybeUser) -> String {
 }
 
 fn auth() -> Auth {
-    Auth::builder(Database::open_in_memory().unwrap()).build().unwrap()
+    Auth::builder(&Admin::new("axum tests build the auth service"), Database::open_in_memory().unwrap()).build().unwrap()
 }
 
 fn app(auth: Auth) -> Router {

@@ -151,7 +151,7 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
     let dir = temp("migrate");
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&[
+        .migrations(&Admin::new("test registers per-tenant migrations"), &[
             (2, "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)"),
             (3, "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
         ])
@@ -163,7 +163,7 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
     for bad in [vec![(1, "SELECT 1")], vec![(2, "SELECT 1"), (2, "SELECT 2")]] {
         let err = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("t2"))
-            .migrations(&bad)
+            .migrations(&Admin::new("test registers per-tenant migrations"), &bad)
             .build();
         assert!(matches!(err, Err(Error::InvalidValue { what: "migrations", .. })));
     }

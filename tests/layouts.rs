@@ -98,14 +98,14 @@ fn a_tenant_database_behind_is_migrated_on_first_use_or_refused() {
     let migration = [(2, "CREATE INDEX IF NOT EXISTS idx_projects_name ON projects (user_id, name)")];
     let strict = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&migration)
+        .migrations(&Admin::new("test registers per-tenant migrations"), &migration)
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();
     assert!(matches!(strict.fetch_all(Project::select(&t)), Err(Error::TenantBehind { have: 1, want: 2 })));
     let v2 = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&migration)
+        .migrations(&Admin::new("test registers per-tenant migrations"), &migration)
         .build()
         .unwrap();
     assert_eq!(v2.fetch_all(Project::select(&t)).unwrap().len(), 1);
@@ -128,7 +128,7 @@ fn fleet_migration_child() {
     let dir = std::path::PathBuf::from(dir);
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .migrations(&Admin::new("test registers per-tenant migrations"), &[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();
@@ -172,7 +172,7 @@ fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
 
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .migrations(&Admin::new("test registers per-tenant migrations"), &[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();

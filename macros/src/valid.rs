@@ -43,7 +43,18 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     {
         errors.at(
             name,
-            "a table name must be a plain SQL identifier: ASCII letters, digits and `_`, not starting with a digit",
+            "a table name must be a plain SQL identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 bytes",
+        );
+    }
+    if let Some(name) = table.name()
+        && is_reserved_table(&name.value())
+    {
+        errors.at(
+            name,
+            format!(
+                "`{}` is reserved for tenantry's own tables (users, sessions, login tokens, tenant locations); reach accounts through `tenantry::auth`, and name your table otherwise (no `tenantry_` or `sqlite_` prefix)",
+                name.value()
+            ),
         );
     }
 
@@ -95,7 +106,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             );
         }
         if !is_sql_identifier(name.trim_start_matches("r#")) {
-            errors.at(field.ident, "a column name must be a plain SQL identifier: ASCII letters, digits and `_`");
+            errors.at(field.ident, "a column name must be a plain SQL identifier: ASCII letters, digits and `_`, at most 63 bytes");
         }
     }
 
@@ -131,8 +142,22 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     }
 }
 
+/// The library refuses these at open too (`tenantry::Error::ReservedTable`): keep the
+/// lists in step with `RESERVED_TABLES` in the library's `src/tablesql.rs`.
+const RESERVED_TABLES: &[&str] =
+    &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
+const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];
+
+fn is_reserved_table(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_TABLES.contains(&lower.as_str()) || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
+
+/// A plain SQL identifier of at most 63 bytes (PostgreSQL's limit, so a name means the
+/// same on both engines).
 fn is_sql_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+    s.len() <= 63
+        && matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

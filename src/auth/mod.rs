@@ -8,7 +8,8 @@
 //! # fn main() -> tenantry::Result<()> {
 //! let db = tenantry::Database::open_in_memory()?;
 //! let mail = Arc::new(MemoryMailer::default());
-//! let auth = Auth::builder(db).verify_url("https://clips.example/auth/verify").mailer(mail.clone()).build()?;
+//! let admin = tenantry::Admin::new("the application's auth service");
+//! let auth = Auth::builder(&admin, db).verify_url("https://clips.example/auth/verify").mailer(mail.clone()).build()?;
 //!
 //! // First visit: an anonymous user with a session; the cookie carries the token.
 //! let anon = auth.start_anonymous()?;
@@ -55,6 +56,7 @@ pub use web::{AuthRejection, CurrentUser, MaybeUser, anonymous_session};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::tablesql;
 use crate::tenant::{Admin, TenantId};
 
 use secret::{random_token, token_hash, well_formed};
@@ -102,6 +104,44 @@ pub struct User {
     /// When a request last resolved one of the user's sessions (updated at most every
     /// [`AuthBuilder::last_seen_every`]).
     pub last_seen_at: Option<String>,
+}
+
+/// Proof that an email address belongs to whoever is signing in, made outside the magic
+/// link flow (by an OAuth provider's callback, say), for [`Auth::login_verified`].
+///
+/// A bare email string never logs anyone in: any code could pass any address. This proof
+/// is made only through an [`Admin`] whose reason names who verified the address, and
+/// each one reaches the audit hook as
+/// [`AuditAction::VerifiedEmail`](crate::AuditAction::VerifiedEmail). It is not `Clone`:
+/// one proof, one login.
+///
+/// ```
+/// use tenantry::Admin;
+/// use tenantry::auth::VerifiedEmail;
+/// // In the OAuth callback, after checking the provider's signed ID token:
+/// let admin = Admin::new("google oauth callback: email verified by the ID token");
+/// let proof = VerifiedEmail::new(&admin, "Ada@Example.com")?;
+/// assert_eq!(proof.email(), "ada@example.com");
+/// # Ok::<(), tenantry::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct VerifiedEmail {
+    email: String,
+}
+
+impl VerifiedEmail {
+    /// Vouches for `email` (normalised to lower case; [`Error::InvalidEmail`] if it is not
+    /// an address). Audited through `admin`.
+    pub fn new(admin: &Admin, email: &str) -> Result<Self> {
+        let email = email::normalize(email)?;
+        admin.tag().fire(crate::AuditAction::VerifiedEmail { email: &email });
+        Ok(VerifiedEmail { email })
+    }
+
+    /// The normalised address.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
 }
 
 /// A new session: the identity, and the token to put in the cookie (shown only now).
@@ -253,7 +293,16 @@ fn parse_user_id(text: &str) -> Result<TenantId> {
 
 impl Auth {
     /// Settings for the auth service over `db`.
-    pub fn builder(db: Database) -> AuthBuilder {
+    ///
+    /// The auth service can sign in to any account and read every session and link of
+    /// `db`, so building one is cross-tenant power: it takes an [`Admin`], and the audit
+    /// hook sees [`AuditAction::Operation`](crate::AuditAction::Operation). Build it once at
+    /// start-up and clone it. A second service over the same database is a second such
+    /// capability: it shares the accounts, sessions and links (a link requested through
+    /// one can be used through the other, since the token in the mail is what proves the
+    /// address), and sends its links through its own mailer.
+    pub fn builder(admin: &Admin, db: Database) -> AuthBuilder {
+        admin.tag().fire(crate::AuditAction::Operation { name: "build the auth service" });
         AuthBuilder {
             db,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -268,9 +317,11 @@ impl Auth {
         }
     }
 
-    /// Applies the account migrations to `db` (also done by [`AuthBuilder::build`]).
-    /// Returns how many were applied; running it again applies none.
-    pub fn migrate(db: &Database) -> Result<usize> {
+    /// Applies the account migrations to `db` (also done by [`AuthBuilder::build`]), as
+    /// an audited [`Admin`] operation. Returns how many were applied; running it again
+    /// applies none.
+    pub fn migrate(admin: &Admin, db: &Database) -> Result<usize> {
+        admin.tag().fire(crate::AuditAction::Operation { name: "migrate the account tables" });
         db.with_conn(migrate::migrate)
     }
 
@@ -494,12 +545,12 @@ impl Auth {
         })
     }
 
-    /// Logs in an email address the application has already verified (an OAuth
-    /// callback, say): the same account, session rotation and merge as a magic link.
-    pub fn login_verified_email(&self, email: &str, current: Option<&Identity>, merge: Merge) -> Result<Login> {
-        let email = email::normalize(email)?;
+    /// Logs in to the account of an address proven by a [`VerifiedEmail`] (an OAuth
+    /// callback, say): the same account, session rotation and merge as a magic link. The
+    /// proof is used up.
+    pub fn login_verified(&self, proof: VerifiedEmail, current: Option<&Identity>, merge: Merge) -> Result<Login> {
         let session_token = random_token()?;
-        self.inner.db.write(|conn| self.login(conn, &email, current, merge, session_token))
+        self.inner.db.write(|conn| self.login(conn, &proof.email, current, merge, session_token))
     }
 
     fn login(
@@ -662,16 +713,21 @@ impl Auth {
     /// Removes expired sessions, used or expired login tokens, finished rate-limit
     /// windows, and anonymous users nobody can reach any more: no session, no email, no
     /// Stripe customer, and no row in any owned table of this database.
-    pub fn sweep(&self) -> Result<Sweep> {
+    ///
+    /// It deletes across every tenant, so it takes an [`Admin`] (audited as an
+    /// [`AuditAction::Operation`](crate::AuditAction::Operation)).
+    pub fn sweep(&self, admin: &Admin) -> Result<Sweep> {
+        admin.tag().fire(crate::AuditAction::Operation { name: "sweep sessions, links and anonymous users" });
         let now = self.at(Duration::ZERO);
         let window_start = self.ago(self.inner.rate_window);
         self.inner.db.write(|conn| {
             let sessions = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [&now])?;
             let mut owns = String::new();
             for info in crate::owned_tables() {
-                let (Some(col), true) = (info.tenant_column(), table_exists(conn, info.name)?) else { continue };
-                // Names come from the derive's checked declarations: plain identifiers.
-                owns.push_str(&format!(" AND NOT EXISTS (SELECT 1 FROM \"{}\" WHERE \"{col}\" = users.id)", info.name));
+                let (Some(col), true) = (info.tenant_column(), tablesql::table_exists(conn, info.name)?) else {
+                    continue;
+                };
+                owns.push_str(&tablesql::no_rows_of_user(info, col));
             }
             let anonymous_users = conn.execute(
                 &format!(
@@ -691,31 +747,17 @@ impl Auth {
     }
 }
 
-fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-        [name],
-        |r| r.get(0),
-    )?)
-}
-
 /// Moves every owned row of `from` to `to`, table by table from the registry. A row whose
 /// key the account already has stays with `from` (counted in `rows_kept`).
 fn transfer(conn: &Connection, from: &str, to: &str) -> Result<MergeReport> {
     let mut report = MergeReport::default();
     for info in crate::owned_tables() {
-        let Some(col) = info.tenant_column().filter(|_| table_exists(conn, info.name).unwrap_or(false)) else {
+        let Some(col) = info.tenant_column() else { continue };
+        if !tablesql::table_exists(conn, info.name)? {
             continue;
-        };
-        // Names come from the derive's checked declarations (plain identifiers), never input.
-        let moved = conn.execute(
-            &format!("UPDATE OR IGNORE \"{}\" SET \"{col}\" = ?1 WHERE \"{col}\" = ?2", info.name),
-            [to, from],
-        )?;
-        let kept: i64 =
-            conn.query_row(&format!("SELECT COUNT(*) FROM \"{}\" WHERE \"{col}\" = ?1", info.name), [from], |r| {
-                r.get(0)
-            })?;
+        }
+        let moved = conn.execute(&tablesql::reown_rows(info, col), [to, from])?;
+        let kept: i64 = conn.query_row(&tablesql::count_tenant_rows(info, col), [from], |r| r.get(0))?;
         report.rows_moved += moved;
         report.rows_kept += usize::try_from(kept).unwrap_or(usize::MAX);
     }

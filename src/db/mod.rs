@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
@@ -80,7 +81,7 @@ impl DatabaseBuilder {
     /// Opens the database (creating the file if needed) and checks that it is a usable
     /// SQLite database.
     pub fn open(self) -> Result<Database> {
-        crate::registry::check_unique()?;
+        crate::registry::check_registry()?;
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
@@ -88,12 +89,15 @@ impl DatabaseBuilder {
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
         conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+        // Hidden items can describe a table falsely: what each owned declaration says about
+        // its tenant column must hold in this database, or it does not open.
+        crate::tablesql::verify_live(conn.conn())?;
         drop(conn);
         Ok(db)
     }
 
     fn connect(&self) -> Result<Connection> {
-        let conn = match &self.target {
+        let mut conn = match &self.target {
             Target::File(path) => Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -109,6 +113,12 @@ impl DatabaseBuilder {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache);
+        // No connection tenantry opens reaches another database file: `ATTACH` would let
+        // SQL on one tenant's file (a migration, say) read or write another tenant's file.
+        conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+            AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
+            _ => Authorization::Allow,
+        }))?;
         Ok(conn)
     }
 }
@@ -268,6 +278,7 @@ macro_rules! executor_methods {
                         for sql in info.ddl() {
                             conn.execute_batch(&sql)?;
                         }
+                        crate::tablesql::verify_table(conn, info)?;
                     }
                     Ok(())
                 })
@@ -281,7 +292,8 @@ macro_rules! executor_methods {
                     for sql in T::INFO.ddl() {
                         conn.execute_batch(&sql)?;
                     }
-                    Ok(())
+                    // The table may have existed before, made by other SQL.
+                    crate::tablesql::verify_table(conn, T::INFO)
                 })
             })
         }

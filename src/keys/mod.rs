@@ -134,9 +134,14 @@ impl TenantPrefix {
         TenantKey::parse(&self.tenant, key)
     }
 
+    /// `self` + `literal` + `/`. A literal that is not a valid segment (only a hand-written
+    /// [`ObjectKey::PREFIX`] can hold one) is not added: the prefix stays a shorter prefix
+    /// of the same tenant, never a path that climbs out of it.
     pub(crate) fn literal(mut self, literal: &'static str) -> Self {
-        self.prefix.push_str(literal);
-        self.prefix.push('/');
+        if segment::check(literal).is_ok() {
+            self.prefix.push_str(literal);
+            self.prefix.push('/');
+        }
         self
     }
 }
@@ -209,10 +214,20 @@ impl KeyWriter {
         KeyWriter { tenant: *tenant, key, error: None }
     }
 
-    /// A literal segment of the template (checked by the derive).
+    /// A literal segment of the template. The derive checks it at compile time; it is
+    /// checked again here, by the same rules as every other segment, because this hidden
+    /// item can be called by hand: so every key is made of valid segments only, and its
+    /// text is never a traversal (`..`) or a second path for any consumer.
     pub fn literal(&mut self, literal: &'static str) {
-        self.key.push('/');
-        self.key.push_str(literal);
+        match segment::check(literal) {
+            Ok(()) => {
+                self.key.push('/');
+                self.key.push_str(literal);
+            }
+            Err(rule) => {
+                self.error.get_or_insert(rule);
+            }
+        }
     }
 
     /// A field's segment, validated whatever type produced it. The impl writes into a

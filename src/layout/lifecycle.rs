@@ -15,6 +15,7 @@ use crate::query::select::Select;
 use crate::query::shape::TableRef;
 use crate::query::source::{Nil, Src};
 use crate::schema::{Owned, TableInfo};
+use crate::tablesql;
 use crate::tenant::{Admin, TenantId};
 use crate::value::{IntoSql, SqlKind, SqlType};
 
@@ -39,19 +40,6 @@ pub struct FleetReport {
     pub up_to_date: usize,
     /// Tenants that failed, with why; a rerun retries them.
     pub failed: Vec<(TenantId, Error)>,
-}
-
-fn quoted(name: &str) -> String {
-    // Names come from the derive's checked declarations: plain identifiers.
-    format!("\"{name}\"")
-}
-
-fn table_exists(conn: &rusqlite::Connection, name: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-        [name],
-        |r| r.get(0),
-    )?)
 }
 
 fn to_json(v: ValueRef<'_>) -> Json {
@@ -122,16 +110,9 @@ impl Layout {
         for info in crate::owned_tables() {
             let Some(db) = self.database_for(info, tenant, false)? else { continue };
             let Some(col) = info.tenant_column() else { continue };
-            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {} = ?1 ORDER BY {}",
-                cols.join(", "),
-                quoted(info.name),
-                quoted(col),
-                quoted(info.columns[info.primary_key].name)
-            );
+            let sql = tablesql::select_tenant_rows(info, col);
             let lines = db.with_conn(|conn| {
-                if !table_exists(conn, info.name)? {
+                if !tablesql::table_exists(conn, info.name)? {
                     return Ok(Vec::new());
                 }
                 let mut stmt = conn.prepare(&sql)?;
@@ -184,9 +165,7 @@ impl Layout {
         let mut count = 0;
         for (info, rows) in &parsed {
             let Some(db) = self.database_for(info, tenant, true)? else { continue };
-            let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
-            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
+            let sql = tablesql::insert_row(info);
             count += db.write(|conn| {
                 let mut stmt = conn.prepare(&sql)?;
                 for row in rows {
@@ -211,9 +190,8 @@ impl Layout {
                 let mut n = 0;
                 for info in &tables {
                     let Some(col) = info.tenant_column() else { continue };
-                    if table_exists(conn, info.name)? {
-                        let sql = format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col));
-                        n += conn.execute(&sql, [tenant.to_string()])?;
+                    if tablesql::table_exists(conn, info.name)? {
+                        n += conn.execute(&tablesql::delete_tenant_rows(info, col), [tenant.to_string()])?;
                     }
                 }
                 Ok(n)
@@ -246,7 +224,7 @@ impl Layout {
     /// called after each tenant with (done, total). Audited through `admin`.
     pub fn migrate_fleet(&self, admin: &Admin, mut progress: impl FnMut(usize, usize)) -> Result<FleetReport> {
         let Some(tenants) = &self.inner.tenants else { return Ok(FleetReport::default()) };
-        admin.tag().fire(crate::AuditAction::Unscoped { sql: "migrate every tenant database" });
+        admin.tag().fire(crate::AuditAction::Operation { name: "migrate every tenant database" });
         let all = tenants.tenants_on_disk()?;
         let mut report = FleetReport::default();
         for (done, tenant) in all.iter().enumerate() {

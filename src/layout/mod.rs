@@ -56,7 +56,7 @@ pub struct LayoutBuilder {
     shared: Database,
     root: Option<PathBuf>,
     shared_tables: Vec<&'static TableInfo>,
-    migrations: Vec<Migration>,
+    migrations: Vec<tenants::Step>,
     cap: usize,
     when_behind: WhenBehind,
 }
@@ -81,9 +81,17 @@ impl LayoutBuilder {
         self
     }
 
-    /// Per-tenant schema migrations after version 1 (which creates the tables).
-    pub fn migrations(mut self, migrations: &[Migration]) -> Self {
-        self.migrations.extend_from_slice(migrations);
+    /// Per-tenant schema migrations after version 1 (which creates the tables), as
+    /// `(version, SQL)`.
+    ///
+    /// Migration SQL runs unscoped on every tenant's file, so registering it takes an
+    /// [`Admin`](crate::Admin), and each time a migration runs on a tenant's database the
+    /// audit hook sees its SQL. Like every connection tenantry opens, it cannot `ATTACH`
+    /// another database, and after it runs the tenant column of every per-tenant table
+    /// must still lead its keys, or the migration rolls back.
+    pub fn migrations(mut self, admin: &crate::Admin, migrations: &[Migration]) -> Self {
+        let tag = admin.tag();
+        self.migrations.extend(migrations.iter().map(|&(version, sql)| tenants::Step { version, sql, tag }));
         self
     }
 
@@ -135,7 +143,7 @@ impl LayoutBuilder {
                 }
             }
             conn.execute_batch(moves::LOCATIONS_DDL)?;
-            Ok(())
+            crate::tablesql::verify_live(conn)
         })?;
         Ok(layout)
     }

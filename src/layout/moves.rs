@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::schema::TableInfo;
+use crate::tablesql;
 use crate::tenant::TenantId;
 
 /// Where a tenant's per-tenant tables live.
@@ -36,23 +37,11 @@ pub(crate) const LOCATIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS tenantry_tena
     location TEXT NOT NULL CHECK (location IN ('own', 'shared'))
 )";
 
-fn quoted(name: &str) -> String {
-    format!("\"{name}\"")
-}
-
 /// Every row of `tenant` in `info`, as text, in primary-key order (for copying and for
 /// the checksum).
 fn rows(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<Vec<Vec<rusqlite::types::Value>>> {
     let Some(col) = info.tenant_column() else { return Ok(Vec::new()) };
-    let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} = ?1 ORDER BY {}",
-        cols.join(", "),
-        quoted(info.name),
-        quoted(col),
-        quoted(info.columns[info.primary_key].name)
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare(&tablesql::select_tenant_rows(info, col))?;
     let mut out = Vec::new();
     let mut q = stmt.query([tenant.to_string()])?;
     while let Some(row) = q.next()? {
@@ -78,10 +67,7 @@ fn checksum(rows: &[Vec<rusqlite::types::Value>]) -> (usize, Vec<u8>) {
 }
 
 fn insert_rows(conn: &Connection, info: &TableInfo, rows: &[Vec<rusqlite::types::Value>]) -> Result<()> {
-    let cols: Vec<String> = info.columns.iter().map(|c| quoted(c.name)).collect();
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} ({}) VALUES ({})", quoted(info.name), cols.join(", "), marks.join(", "));
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare(&tablesql::insert_row(info))?;
     for row in rows {
         stmt.execute(rusqlite::params_from_iter(row.iter()))?;
     }
@@ -90,7 +76,7 @@ fn insert_rows(conn: &Connection, info: &TableInfo, rows: &[Vec<rusqlite::types:
 
 fn clear(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<usize> {
     let Some(col) = info.tenant_column() else { return Ok(0) };
-    Ok(conn.execute(&format!("DELETE FROM {} WHERE {} = ?1", quoted(info.name), quoted(col)), [tenant.to_string()])?)
+    Ok(conn.execute(&tablesql::delete_tenant_rows(info, col), [tenant.to_string()])?)
 }
 
 fn location_text(location: Location) -> &'static str {
@@ -134,8 +120,7 @@ impl Layout {
             let mut found = Location::Own;
             for info in per_tenant {
                 let Some(col) = info.tenant_column() else { continue };
-                let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)", quoted(info.name), quoted(col));
-                if conn.prepare_cached(&sql)?.query_row([tenant.to_string()], |r| r.get::<_, bool>(0))? {
+                if conn.prepare_cached(&tablesql::tenant_has_rows(info, col))?.query_row([tenant.to_string()], |r| r.get::<_, bool>(0))? {
                     found = Location::Shared;
                     break;
                 }

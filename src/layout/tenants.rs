@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::schema::TableInfo;
-use crate::tenant::TenantId;
+use crate::tablesql;
+use crate::tenant::{AuditAction, AuditTag, TenantId};
 
 /// A migration of the per-tenant schema: version and SQL. Version 1 is always the
 /// creation of the per-tenant tables from their declarations; yours start at 2.
@@ -27,12 +28,20 @@ pub enum WhenBehind {
 
 pub(crate) struct Schema {
     pub(crate) tables: Vec<&'static TableInfo>,
-    pub(crate) migrations: Vec<Migration>,
+    pub(crate) migrations: Vec<Step>,
+}
+
+/// A registered migration and the capability that registered it (each run is audited).
+#[derive(Clone, Copy)]
+pub(crate) struct Step {
+    pub(crate) version: u32,
+    pub(crate) sql: &'static str,
+    pub(crate) tag: AuditTag,
 }
 
 impl Schema {
     pub(crate) fn version(&self) -> u32 {
-        self.migrations.iter().map(|(v, _)| *v).max().unwrap_or(0).max(1)
+        self.migrations.iter().map(|m| m.version).max().unwrap_or(0).max(1)
     }
 
     /// Brings `db` to the current version in one write transaction, re-reading the version
@@ -55,9 +64,17 @@ impl Schema {
                 }
                 applied += 1;
             } else {
-                for (_, sql) in self.migrations.iter().filter(|(v, _)| *v > have) {
-                    conn.execute_batch(sql)?;
+                for step in self.migrations.iter().filter(|m| m.version > have) {
+                    step.tag.fire(AuditAction::Unscoped { sql: step.sql });
+                    conn.execute_batch(step.sql)?;
                     applied += 1;
+                }
+            }
+            // A migration may have rebuilt a table: what the declarations say about the
+            // tenant column must still hold, or the whole migration rolls back.
+            for info in &self.tables {
+                if tablesql::table_exists(conn, info.name)? {
+                    tablesql::verify_table(conn, info)?;
                 }
             }
             conn.execute_batch(&format!("PRAGMA user_version = {want}"))?;
@@ -67,9 +84,9 @@ impl Schema {
 
     /// Migrations must be numbered from 2 (1 is the creation of the tables), each once;
     /// they are kept in version order.
-    pub(crate) fn checked(mut migrations: Vec<Migration>) -> Result<Vec<Migration>> {
-        migrations.sort_by_key(|(v, _)| *v);
-        if migrations.iter().any(|(v, _)| *v < 2) || migrations.windows(2).any(|w| w[0].0 == w[1].0) {
+    pub(crate) fn checked(mut migrations: Vec<Step>) -> Result<Vec<Step>> {
+        migrations.sort_by_key(|m| m.version);
+        if migrations.iter().any(|m| m.version < 2) || migrations.windows(2).any(|w| w[0].version == w[1].version) {
             return Err(Error::InvalidValue { what: "migrations", why: "versions start at 2 and appear once each" });
         }
         Ok(migrations)

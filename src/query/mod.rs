@@ -96,7 +96,7 @@ impl Scope {
     pub(crate) fn reader(&self) -> Reader<'_> {
         match self {
             Scope::Tenant(t) => Reader::Tenant(t),
-            Scope::Admin(_) => Reader::Admin,
+            Scope::Admin(tag) => Reader::Admin(*tag),
         }
     }
 }
