@@ -258,7 +258,9 @@ fn every_statement_runs_on_postgres() {
     for sql in FeatureFlag::INFO.ddl_postgres() {
         owner.batch_execute(&sql).unwrap();
     }
-    owner.batch_execute(&format!("GRANT SELECT, INSERT, UPDATE, DELETE ON feature_flags TO {}", urls.admin_role)).unwrap();
+    owner
+        .batch_execute(&format!("GRANT SELECT, INSERT, UPDATE, DELETE ON feature_flags TO {}", urls.admin_role))
+        .unwrap();
     let db = tenantry::PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
     let t = tenant();
     let admin = Admin::new("sql snapshot statements run on PostgreSQL");
