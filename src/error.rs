@@ -147,6 +147,12 @@ pub enum Error {
         /// Why it was refused.
         why: &'static str,
     },
+    /// A statement inside a transaction failed and the caller carried on, but the engine
+    /// had already given up on the transaction (PostgreSQL aborts it at the first failed
+    /// statement and turns `COMMIT` into a rollback). Nothing of the transaction was kept;
+    /// reported so that it is never mistaken for a commit.
+    #[error("a statement failed inside the transaction, so the whole transaction was rolled back")]
+    TransactionAborted,
 }
 
 /// `Result` with tenantry's [`Error`] as the default error.

@@ -232,6 +232,9 @@ pub struct PgTransaction<'a, 'c> {
     tx: &'a mut postgres::Transaction<'c>,
     cache: &'a mut HashMap<Arc<str>, Statement>,
     tenant: crate::TenantId,
+    /// A statement failed on the server: PostgreSQL has aborted the transaction, and its
+    /// `COMMIT` would be a rollback.
+    aborted: bool,
 }
 
 impl std::fmt::Debug for PgTransaction<'_, '_> {
@@ -251,16 +254,28 @@ impl PgTransaction<'_, '_> {
         }
     }
 
+    /// Notes an error that the server reported (it aborted the transaction), whether or
+    /// not the caller goes on to handle it.
+    fn note<T>(&mut self, out: Result<T>) -> Result<T> {
+        if let Err(e) = &out {
+            self.aborted |= aborts_transaction(e);
+            forget_stale(self.cache, e);
+        }
+        out
+    }
+
     /// All rows of a query.
     pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
         self.check(&query.__plan())?;
-        run_query(self.tx, self.cache, &query, None)
+        let out = run_query(self.tx, self.cache, &query, None);
+        self.note(out)
     }
 
     /// The first row of a query, or `None`.
     pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
         self.check(&query.__plan())?;
-        Ok(run_query(self.tx, self.cache, &query, Some(1))?.into_iter().next())
+        let out = run_query(self.tx, self.cache, &query, Some(1));
+        Ok(self.note(out)?.into_iter().next())
     }
 
     /// The first row of a query, or [`Error::NotFound`].
@@ -272,7 +287,33 @@ impl PgTransaction<'_, '_> {
     pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
         self.check(&plan)?;
-        run_write(self.tx, self.cache, &plan)
+        let out = run_write(self.tx, self.cache, &plan);
+        self.note(out)
+    }
+}
+
+/// Whether `e` was reported by the server, which aborts the transaction the statement ran
+/// in. Errors found before anything was sent (a value of the wrong type, a statement for
+/// another tenant, a row that does not decode) leave the transaction usable.
+fn aborts_transaction(e: &Error) -> bool {
+    match e {
+        Error::Postgres(pe) => pe.as_db_error().is_some(),
+        // Only ever a unique violation the server reported (`conflict_or`).
+        Error::Conflict { .. } => true,
+        _ => false,
+    }
+}
+
+/// After a schema change or a `DEALLOCATE` this connection's prepared statements are
+/// unusable: forget them, so the next use prepares afresh.
+fn forget_stale(statements: &mut HashMap<Arc<str>, Statement>, e: &Error) {
+    if let Error::Postgres(pe) = e
+        && pe.code().is_some_and(|c| {
+            *c == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
+                || *c == postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
+        })
+    {
+        statements.clear();
     }
 }
 
@@ -342,13 +383,26 @@ fn run_write(
 impl PgDatabase {
     /// Runs `f` in one transaction for `tenant` (the tenant set once, for the whole
     /// transaction): commits when it returns `Ok`, rolls back on `Err` or panic.
+    ///
+    /// PostgreSQL aborts a transaction at its first failed statement. If a statement
+    /// inside failed on the server (a conflict, say) and `f` handled that error and
+    /// returned `Ok`, nothing is committed and this returns [`Error::TransactionAborted`]:
+    /// never `Ok` for work that was rolled back. (SQLite undoes only the failed statement;
+    /// to keep going after an error on both engines, use a new transaction.)
     pub fn transaction<R>(
         &self,
         tenant: &crate::TenantId,
         f: impl FnOnce(&mut PgTransaction<'_, '_>) -> Result<R>,
     ) -> Result<R> {
         let scope = Scope::tenant(tenant);
-        self.transaction_in(&scope, |tx, cache| f(&mut PgTransaction { tx, cache, tenant: *tenant }))
+        self.transaction_in(&scope, |tx, cache| {
+            let mut t = PgTransaction { tx, cache, tenant: *tenant, aborted: false };
+            let out = f(&mut t)?;
+            if t.aborted {
+                return Err(Error::TransactionAborted);
+            }
+            Ok(out)
+        })
     }
 
     /// Connects the tenant pool (at most `max` connections) with the application's role,
@@ -389,16 +443,7 @@ impl PgDatabase {
         let out = match f(&mut tx, statements) {
             Ok(out) => out,
             Err(e) => {
-                // A schema change or a DEALLOCATE makes this connection's prepared statements
-                // unusable: forget them, so the next use prepares afresh.
-                if let Error::Postgres(pe) = &e
-                    && pe.code().is_some_and(|c| {
-                        *c == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
-                            || *c == postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
-                    })
-                {
-                    statements.clear();
-                }
+                forget_stale(statements, &e);
                 return Err(e);
             }
         };

@@ -356,3 +356,32 @@ fn check_rls_refuses_a_child_table_or_partition_without_the_policy() {
     owner.batch_execute(&policy_for("settings_p0")).unwrap();
     db.check_rls().unwrap();
 }
+
+#[test]
+fn a_failed_statement_inside_a_transaction_is_reported_not_committed() {
+    // Guard: PgTransaction's record of a server error, checked in PgDatabase::transaction
+    // before COMMIT. Seen failing before it existed: the call returned Ok(()) although
+    // PostgreSQL turned the COMMIT into a rollback, so the first row silently vanished.
+    let Some(urls) = urls() else { return };
+    let _serial = serial();
+    let (db, _owner) = fresh(&urls);
+    let a = common::admin_tenant("postgres transaction test", Uuid::from_u128(0xa));
+    let out = db.transaction(&a, |tx| {
+        tx.execute(Project::insert(&a, project(1)))?;
+        let again = tx.execute(Project::insert(&a, project(1)));
+        assert!(matches!(again, Err(Error::Conflict { table: "projects", .. })), "{again:?}");
+        Ok("the caller handled the conflict")
+    });
+    assert!(matches!(out, Err(Error::TransactionAborted)), "{out:?}");
+    assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(1))).unwrap().is_none(), "nothing was kept");
+
+    // An error refused before it reached the server leaves the transaction alive: it commits.
+    let b = common::admin_tenant("postgres transaction test", Uuid::from_u128(0xb));
+    db.transaction(&a, |tx| {
+        tx.execute(Project::insert(&a, project(2)))?;
+        assert!(matches!(tx.fetch_all(Project::select(&b)), Err(Error::InvalidValue { .. })));
+        Ok(())
+    })
+    .unwrap();
+    assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(2))).unwrap().is_some(), "committed");
+}
