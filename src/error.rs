@@ -125,7 +125,7 @@ pub enum Error {
     /// Row-level security would not bind the connection's role.
     #[error("row-level security is not enforced: {why}{}", table.map(|t| format!(" (table `{t}`)")).unwrap_or_default())]
     RlsBypassed {
-        /// Why.
+        /// Why, and what to change where the fix is not obvious.
         why: &'static str,
         /// The table, when one table is the problem.
         table: Option<&'static str>,

@@ -5,13 +5,17 @@
 //! `tenantry.tenant_id` with `set_config(.., true)` (local to that transaction, never a
 //! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
 //! work. The policies from [`TableInfo::rls_postgres`] then filter every row by it, even if
-//! a statement lacked its tenant predicate. Cross-tenant statements ([`Admin`]) run only on
-//! a separately configured connection ([`PgDatabase::with_admin`]).
+//! a tenantry statement lost its tenant predicate, and for hand-written SQL run inside such
+//! a transaction. They do not stop code that sends arbitrary SQL as the application role
+//! from calling `set_config` itself. Cross-tenant statements ([`Admin`]) run only on a
+//! separately configured connection ([`PgDatabase::with_admin`]).
 //!
-//! Role setup the application needs (see the README): an owner role that runs the DDL, a
-//! login role for the application that neither owns the tables nor has `BYPASSRLS` (and is
-//! not a superuser), and, for admin work, a role with `BYPASSRLS`. [`PgDatabase::check_rls`]
-//! fails loudly when the application role could bypass the policies.
+//! Role setup the application needs (see the README): an owner role that runs the DDL and
+//! owns the database, a login role for the application granted only `SELECT, INSERT,
+//! UPDATE, DELETE` (not a superuser, no `BYPASSRLS` or `CREATEROLE`, owning nothing), and,
+//! for admin work, a separate role with `BYPASSRLS` (under `FORCE` the owner sees no row).
+//! [`PgDatabase::check_rls`] fails loudly when the application role could get past the
+//! policies.
 //!
 //! [`Admin`]: crate::Admin
 
