@@ -24,7 +24,7 @@ const PER_TENANT: u128 = 100;
 
 fn bench(c: &mut Criterion) {
     let Some(urls) = common::pg::urls() else { return };
-    common::pg::reset_schema(&urls.owner);
+    common::pg::reset_schema(&urls);
     let db = PgDatabase::connect(&urls.app, 2).unwrap();
     let admin = Admin::new("postgres benchmark mints its tenants");
     let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();

@@ -152,7 +152,7 @@ pub enum Error {
     /// Row-level security would not bind the connection's role.
     #[error("row-level security is not enforced: {why}{}", table.map(|t| format!(" (table `{t}`)")).unwrap_or_default())]
     RlsBypassed {
-        /// Why.
+        /// Why, and what to change where the fix is not obvious.
         why: &'static str,
         /// The table, when one table is the problem.
         table: Option<&'static str>,
@@ -174,6 +174,12 @@ pub enum Error {
         /// Why it was refused.
         why: &'static str,
     },
+    /// A statement inside a transaction failed and the caller carried on, but the engine
+    /// had already given up on the transaction (PostgreSQL aborts it at the first failed
+    /// statement and turns `COMMIT` into a rollback). Nothing of the transaction was kept;
+    /// reported so that it is never mistaken for a commit.
+    #[error("a statement failed inside the transaction, so the whole transaction was rolled back")]
+    TransactionAborted,
 }
 
 /// `Result` with tenantry's [`Error`] as the default error.

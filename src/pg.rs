@@ -5,13 +5,17 @@
 //! `tenantry.tenant_id` with `set_config(.., true)` (local to that transaction, never a
 //! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
 //! work. The policies from [`TableInfo::rls_postgres`] then filter every row by it, even if
-//! a statement lacked its tenant predicate. Cross-tenant statements ([`Admin`]) run only on
-//! a separately configured connection ([`PgDatabase::with_admin`]).
+//! a tenantry statement lost its tenant predicate, and for hand-written SQL run inside such
+//! a transaction. They do not stop code that sends arbitrary SQL as the application role
+//! from calling `set_config` itself. Cross-tenant statements ([`Admin`]) run only on a
+//! separately configured connection ([`PgDatabase::with_admin`]).
 //!
-//! Role setup the application needs (see the README): an owner role that runs the DDL, a
-//! login role for the application that neither owns the tables nor has `BYPASSRLS` (and is
-//! not a superuser), and, for admin work, a role with `BYPASSRLS`. [`PgDatabase::check_rls`]
-//! fails loudly when the application role could bypass the policies.
+//! Role setup the application needs (see the README): an owner role that runs the DDL and
+//! owns the database, a login role for the application granted only `SELECT, INSERT,
+//! UPDATE, DELETE` (not a superuser, no `BYPASSRLS` or `CREATEROLE`, owning nothing), and,
+//! for admin work, a separate role with `BYPASSRLS` (under `FORCE` the owner sees no row).
+//! [`PgDatabase::check_rls`] fails loudly when the application role could get past the
+//! policies.
 //!
 //! [`Admin`]: crate::Admin
 
@@ -232,6 +236,9 @@ pub struct PgTransaction<'a, 'c> {
     tx: &'a mut postgres::Transaction<'c>,
     cache: &'a mut HashMap<Arc<str>, Statement>,
     tenant: crate::TenantId,
+    /// A statement failed on the server: PostgreSQL has aborted the transaction, and its
+    /// `COMMIT` would be a rollback.
+    aborted: bool,
 }
 
 impl std::fmt::Debug for PgTransaction<'_, '_> {
@@ -251,16 +258,28 @@ impl PgTransaction<'_, '_> {
         }
     }
 
+    /// Notes an error that the server reported (it aborted the transaction), whether or
+    /// not the caller goes on to handle it.
+    fn note<T>(&mut self, out: Result<T>) -> Result<T> {
+        if let Err(e) = &out {
+            self.aborted |= aborts_transaction(e);
+            forget_stale(self.cache, e);
+        }
+        out
+    }
+
     /// All rows of a query.
     pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
         self.check(&query.__plan())?;
-        run_query(self.tx, self.cache, &query, None)
+        let out = run_query(self.tx, self.cache, &query, None);
+        self.note(out)
     }
 
     /// The first row of a query, or `None`.
     pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
         self.check(&query.__plan())?;
-        Ok(run_query(self.tx, self.cache, &query, Some(1))?.into_iter().next())
+        let out = run_query(self.tx, self.cache, &query, Some(1));
+        Ok(self.note(out)?.into_iter().next())
     }
 
     /// The first row of a query, or [`Error::NotFound`].
@@ -272,7 +291,33 @@ impl PgTransaction<'_, '_> {
     pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
         self.check(&plan)?;
-        run_write(self.tx, self.cache, &plan)
+        let out = run_write(self.tx, self.cache, &plan);
+        self.note(out)
+    }
+}
+
+/// Whether `e` was reported by the server, which aborts the transaction the statement ran
+/// in. Errors found before anything was sent (a value of the wrong type, a statement for
+/// another tenant, a row that does not decode) leave the transaction usable.
+fn aborts_transaction(e: &Error) -> bool {
+    match e {
+        Error::Postgres(pe) => pe.as_db_error().is_some(),
+        // Only ever a unique violation the server reported (`conflict_or`).
+        Error::Conflict { .. } => true,
+        _ => false,
+    }
+}
+
+/// After a schema change or a `DEALLOCATE` this connection's prepared statements are
+/// unusable: forget them, so the next use prepares afresh.
+fn forget_stale(statements: &mut HashMap<Arc<str>, Statement>, e: &Error) {
+    if let Error::Postgres(pe) = e
+        && pe.code().is_some_and(|c| {
+            *c == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
+                || *c == postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
+        })
+    {
+        statements.clear();
     }
 }
 
@@ -342,13 +387,26 @@ fn run_write(
 impl PgDatabase {
     /// Runs `f` in one transaction for `tenant` (the tenant set once, for the whole
     /// transaction): commits when it returns `Ok`, rolls back on `Err` or panic.
+    ///
+    /// PostgreSQL aborts a transaction at its first failed statement. If a statement
+    /// inside failed on the server (a conflict, say) and `f` handled that error and
+    /// returned `Ok`, nothing is committed and this returns [`Error::TransactionAborted`]:
+    /// never `Ok` for work that was rolled back. (SQLite undoes only the failed statement;
+    /// to keep going after an error on both engines, use a new transaction.)
     pub fn transaction<R>(
         &self,
         tenant: &crate::TenantId,
         f: impl FnOnce(&mut PgTransaction<'_, '_>) -> Result<R>,
     ) -> Result<R> {
         let scope = Scope::tenant(tenant);
-        self.transaction_in(&scope, |tx, cache| f(&mut PgTransaction { tx, cache, tenant: *tenant }))
+        self.transaction_in(&scope, |tx, cache| {
+            let mut t = PgTransaction { tx, cache, tenant: *tenant, aborted: false };
+            let out = f(&mut t)?;
+            if t.aborted {
+                return Err(Error::TransactionAborted);
+            }
+            Ok(out)
+        })
     }
 
     /// Connects the tenant pool (at most `max` connections) with the application's role,
@@ -389,16 +447,7 @@ impl PgDatabase {
         let out = match f(&mut tx, statements) {
             Ok(out) => out,
             Err(e) => {
-                // A schema change or a DEALLOCATE makes this connection's prepared statements
-                // unusable: forget them, so the next use prepares afresh.
-                if let Error::Postgres(pe) = &e
-                    && pe.code().is_some_and(|c| {
-                        *c == postgres::error::SqlState::FEATURE_NOT_SUPPORTED
-                            || *c == postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
-                    })
-                {
-                    statements.clear();
-                }
+                forget_stale(statements, &e);
                 return Err(e);
             }
         };
@@ -433,19 +482,28 @@ impl PgDatabase {
         self.transaction_in(plan.scope, |tx, cache| run_write(tx, cache, &plan))
     }
 
-    /// Fails loudly unless row-level security really binds the tenant connection's role:
-    /// the role must not be a superuser, must not have `BYPASSRLS`, must not own any owned
-    /// table, and every owned table must have RLS enabled and forced.
+    /// Fails loudly unless row-level security really binds the tenant connection's role.
+    ///
+    /// Refused, each with an [`Error::RlsBypassed`] that names the fix: a role that is (or
+    /// is a member of) a superuser, a `BYPASSRLS` role or a `CREATEROLE` role; a role that
+    /// owns an owned table or the database; a role that may `TRUNCATE`, `TRIGGER` or
+    /// `REFERENCES` an owned table; an owned table without `ENABLE` and `FORCE ROW LEVEL
+    /// SECURITY`, or whose only policy is not exactly tenantry's (compared as PostgreSQL
+    /// renders it: what it tests, for reads and writes, permissive, for every command and
+    /// role); and a child table or partition of an owned table that fails any of this.
     pub fn check_rls(&self) -> Result<()> {
         let mut conn = self.tenants.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
         let client = &mut conn.client;
-        // Membership counts: a role that can act as a superuser, a BYPASSRLS role or the
-        // table's owner bypasses the policies too.
+        // Membership counts: a role that can act as a superuser, a BYPASSRLS role, a
+        // CREATEROLE role or the table's owner gets past the policies too.
         let role = client
             .query_one(
                 "SELECT
                    EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER')),
-                   EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER'))",
+                   EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolbypassrls AND pg_has_role(current_user, r.oid, 'MEMBER')),
+                   EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolcreaterole AND pg_has_role(current_user, r.oid, 'MEMBER')),
+                   COALESCE((SELECT pg_has_role(current_user, d.datdba, 'MEMBER')
+                             FROM pg_database d WHERE d.datname = current_database()), false)",
                 &[],
             )
             .map_err(Error::Postgres)?;
@@ -455,46 +513,126 @@ impl PgDatabase {
         if role.get::<_, bool>(1) {
             return Err(Error::RlsBypassed { why: "the role has BYPASSRLS", table: None });
         }
+        if role.get::<_, bool>(2) {
+            return Err(Error::RlsBypassed {
+                why: "the role has CREATEROLE, so it can grant itself the owner's or a BYPASSRLS role; \
+                      ALTER ROLE .. NOCREATEROLE (and leave it out of CREATEROLE roles)",
+                table: None,
+            });
+        }
         for info in crate::owned_tables() {
-            let Some(row) = client
-                .query_opt(
-                    "SELECT pg_has_role(current_user, c.relowner, 'MEMBER'), c.relrowsecurity, c.relforcerowsecurity
-                     FROM pg_class c WHERE c.oid = to_regclass($1)",
-                    &[&info.name],
-                )
-                .map_err(Error::Postgres)?
-            else {
-                return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(info.name) });
-            };
-            if row.get::<_, bool>(0) {
-                return Err(Error::RlsBypassed { why: "the role owns the table", table: Some(info.name) });
-            }
-            if !row.get::<_, bool>(1) || !row.get::<_, bool>(2) {
-                return Err(Error::RlsBypassed {
-                    why: "row-level security is not enabled and forced",
-                    table: Some(info.name),
-                });
-            }
-            // Exactly tenantry's policy: any other permissive policy would widen it.
-            let policies = client
-                .query(
-                    "SELECT policyname, permissive, cmd FROM pg_policies WHERE schemaname = current_schema() AND tablename = $1",
-                    &[&info.name],
-                )
-                .map_err(Error::Postgres)?;
-            let only_ours = policies.len() == 1
-                && policies[0].get::<_, String>(0) == "tenantry_tenant"
-                && policies[0].get::<_, String>(1) == "PERMISSIVE"
-                && policies[0].get::<_, String>(2) == "ALL";
-            if !only_ours {
-                return Err(Error::RlsBypassed {
-                    why: "the table has policies other than tenantry's",
-                    table: Some(info.name),
-                });
-            }
+            let Some(column) = info.tenant_column() else { continue };
+            check_relations(client, info.name, column)?;
+        }
+        if role.get::<_, bool>(3) {
+            return Err(Error::RlsBypassed {
+                why: "the role owns the database, so it can create schemas and objects the tables' users resolve; \
+                      make the owner role own it (ALTER DATABASE .. OWNER TO ..)",
+                table: None,
+            });
         }
         Ok(())
     }
+}
+
+/// PostgreSQL's rendering (`pg_get_expr`) of both expressions of the policy that
+/// [`TableInfo::rls_postgres`] creates, as a `format()` pattern: `%I` is the tenant column.
+/// The server renders the stored policy from its parsed form, so any spelling of the same
+/// policy renders alike and any other policy does not; `tests/postgres.rs` runs the
+/// generated policy, respellings of it and altered ones through this comparison.
+const POLICY_EXPR: &str = "(%I = (NULLIF(current_setting('tenantry.tenant_id'::text, true), ''::text))::uuid)";
+
+/// What `check_relations` reads about an owned table and each table that inherits from it
+/// (children and partitions, at any depth), the owned table first.
+const RELATIONS_SQL: &str = "
+    WITH RECURSIVE tree(oid, root) AS (
+        SELECT c.oid, true FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))
+      UNION
+        SELECT i.inhrelid, false FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid
+    ), mine AS (
+        SELECT r.oid FROM pg_roles r WHERE pg_has_role(current_user, r.oid, 'MEMBER')
+    )
+    SELECT t.root,
+           pg_has_role(current_user, c.relowner, 'MEMBER'),
+           EXISTS (SELECT 1 FROM mine m WHERE has_table_privilege(m.oid, c.oid, 'TRUNCATE')),
+           EXISTS (SELECT 1 FROM mine m WHERE has_table_privilege(m.oid, c.oid, 'TRIGGER')),
+           EXISTS (SELECT 1 FROM mine m WHERE has_any_column_privilege(m.oid, c.oid, 'REFERENCES')),
+           c.relrowsecurity AND c.relforcerowsecurity,
+           (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid),
+           EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenantry_tenant'),
+           EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenantry_tenant'
+                     AND p.polpermissive AND p.polcmd = '*' AND p.polroles = '{0}'::oid[]),
+           EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenantry_tenant'
+                     AND pg_get_expr(p.polqual, p.polrelid) = format($2, $3::text)
+                     AND pg_get_expr(p.polwithcheck, p.polrelid) = format($2, $3::text))
+    FROM tree t JOIN pg_class c ON c.oid = t.oid
+    ORDER BY t.root DESC";
+
+/// Checks one owned table, and every child table or partition of it, for `check_rls`.
+fn check_relations(client: &mut Client, table: &'static str, column: &str) -> Result<()> {
+    let rows = client.query(RELATIONS_SQL, &[&table, &POLICY_EXPR, &column]).map_err(Error::Postgres)?;
+    if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
+        return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(table) });
+    }
+    let refuse = |why| Err(Error::RlsBypassed { why, table: Some(table) });
+    for row in &rows {
+        let child = !row.get::<_, bool>(0);
+        if row.get::<_, bool>(1) {
+            return refuse(if child {
+                "the role owns a child table or partition of the table; make the owner role own it"
+            } else {
+                "the role owns the table"
+            });
+        }
+        if row.get::<_, bool>(2) {
+            return refuse(
+                "the role may TRUNCATE the table (or a child), which ignores row-level security; \
+                 REVOKE TRUNCATE (grant only SELECT, INSERT, UPDATE, DELETE)",
+            );
+        }
+        if row.get::<_, bool>(3) {
+            return refuse(
+                "the role may create triggers on the table (or a child), whose code then runs for whoever \
+                 writes it, the admin role included; REVOKE TRIGGER (grant only SELECT, INSERT, UPDATE, DELETE)",
+            );
+        }
+        if row.get::<_, bool>(4) {
+            return refuse(
+                "the role may reference the table (or a child) from a foreign key, whose checks see every \
+                 tenant's keys; REVOKE REFERENCES (grant only SELECT, INSERT, UPDATE, DELETE)",
+            );
+        }
+        let forced = row.get::<_, bool>(5);
+        let only_one = row.get::<_, i64>(6) == 1 && row.get::<_, bool>(7);
+        let kind = row.get::<_, bool>(8);
+        let expr = row.get::<_, bool>(9);
+        if child && !(forced && only_one && kind && expr) {
+            return refuse(
+                "a child table or partition of the table lacks row-level security enabled and forced with \
+                 tenantry's policy; run the same ENABLE, FORCE and CREATE POLICY statements on it",
+            );
+        }
+        if !forced {
+            return refuse("row-level security is not enabled and forced");
+        }
+        // Exactly tenantry's policy: any other permissive policy would widen it.
+        if !only_one {
+            return refuse("the table has policies other than tenantry's; drop them");
+        }
+        if !kind {
+            return refuse(
+                "tenantry's policy is not permissive for all commands and all roles; \
+                 recreate it with schema_postgres's statements",
+            );
+        }
+        if !expr {
+            return refuse(
+                "tenantry's policy does not compare the tenant column with the transaction's tenant \
+                 for both reads and writes; recreate it with schema_postgres's statements",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The PostgreSQL schema for `tables`: DDL, then row-level security for owned ones. Run

@@ -401,8 +401,8 @@ mod on_postgres {
         #[test]
         fn no_statement_reaches_another_tenant_postgres(ops in proptest::collection::vec(op(), 1..40)) {
             let Some(urls) = common::pg::urls() else { return Ok(()) };
-            SCHEMA.call_once(|| common::pg::reset_schema(&urls.owner));
-            common::pg::truncate(&urls.owner);
+            SCHEMA.call_once(|| common::pg::reset_schema(&urls));
+            common::pg::truncate(&urls);
             let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
             let all = |tenants: &[TenantId]| {
                 let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");

@@ -1,8 +1,10 @@
 //! The S3 backend against a real S3-protocol server on loopback (`s3s-fs`, started by
 //! `.ci/run`). Set `TENANTRY_S3_ENDPOINT` (e.g. `http://127.0.0.1:9014`),
 //! `TENANTRY_S3_BUCKET`, `TENANTRY_S3_ACCESS_KEY` and `TENANTRY_S3_SECRET_KEY`; without
-//! them the test prints a notice and passes without running.
+//! them the test prints a notice and skips, except under `CI=true`, where it fails.
 #![cfg(feature = "s3")]
+
+mod common;
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -26,7 +28,7 @@ fn config() -> Option<S3Config> {
     let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
     let endpoint = var("TENANTRY_S3_ENDPOINT");
     let Some(endpoint) = endpoint else {
-        eprintln!("notice: TENANTRY_S3_ENDPOINT is not set; skipping the S3 integration test (.ci/run starts s3s-fs)");
+        common::server_missing("no S3 server is configured: TENANTRY_S3_ENDPOINT is not set (.ci/run starts s3s-fs)");
         return None;
     };
     let bucket = var("TENANTRY_S3_BUCKET").unwrap_or_else(|| "tenantry-test".into());

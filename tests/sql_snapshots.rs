@@ -252,13 +252,15 @@ fn every_statement_runs_on_every_layout() {
 #[test]
 fn every_statement_runs_on_postgres() {
     let Some(urls) = common::pg::urls() else { return };
-    common::pg::reset_schema(&urls.owner);
+    common::pg::reset_schema(&urls);
     let mut owner = postgres::Client::connect(&urls.owner, postgres::NoTls).unwrap();
     owner.batch_execute("DROP TABLE IF EXISTS feature_flags").unwrap();
     for sql in FeatureFlag::INFO.ddl_postgres() {
         owner.batch_execute(&sql).unwrap();
     }
-    owner.batch_execute("GRANT SELECT, INSERT, UPDATE, DELETE ON feature_flags TO tenantry_admin").unwrap();
+    owner
+        .batch_execute(&format!("GRANT SELECT, INSERT, UPDATE, DELETE ON feature_flags TO {}", urls.admin_role))
+        .unwrap();
     let db = tenantry::PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
     let t = tenant();
     let admin = Admin::new("sql snapshot statements run on PostgreSQL");

@@ -5,14 +5,30 @@ use tenantry::{Table, schema_postgres};
 
 use super::{ExportJob, Project, Setting, WorkingClip};
 
-/// The roles `.ci/run` creates.
+/// The roles `.ci/run` creates: a URL each, and the role names taken from those URLs
+/// (never hard-coded, so the tests run against any roles the environment names).
 pub struct Urls {
     pub owner: String,
     pub app: String,
     pub admin: String,
     pub superuser: String,
+    /// The application role's name, quoted for SQL.
+    pub app_role: String,
+    /// The admin (`BYPASSRLS`) role's name, quoted for SQL.
+    pub admin_role: String,
+    /// The owner role's name, quoted for SQL.
+    pub owner_role: String,
 }
 
+/// The user a connection URL logs in as, quoted as an SQL identifier.
+pub fn role_of(url: &str) -> String {
+    let config: postgres::Config = url.parse().expect("TENANTRY_PG_*_URL is a valid PostgreSQL URL");
+    let user = config.get_user().expect("TENANTRY_PG_*_URL names a user");
+    format!("\"{}\"", user.replace('"', "\"\""))
+}
+
+/// The URLs, or `None` (after a notice) when they are not set; under `CI=true` their
+/// absence fails the test instead (`server_missing`).
 pub fn urls() -> Option<Urls> {
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     match (
@@ -21,10 +37,18 @@ pub fn urls() -> Option<Urls> {
         var("TENANTRY_PG_ADMIN_URL"),
         var("TENANTRY_PG_SUPER_URL"),
     ) {
-        (Some(owner), Some(app), Some(admin), Some(superuser)) => Some(Urls { owner, app, admin, superuser }),
+        (Some(owner), Some(app), Some(admin), Some(superuser)) => Some(Urls {
+            app_role: role_of(&app),
+            admin_role: role_of(&admin),
+            owner_role: role_of(&owner),
+            owner,
+            app,
+            admin,
+            superuser,
+        }),
         _ => {
-            eprintln!(
-                "notice: TENANTRY_PG_*_URL are not set; skipping the PostgreSQL tests (.ci/run starts PostgreSQL)"
+            super::server_missing(
+                "PostgreSQL is not configured: TENANTRY_PG_OWNER_URL, TENANTRY_PG_APP_URL, TENANTRY_PG_ADMIN_URL and TENANTRY_PG_SUPER_URL must all be set",
             );
             None
         }
@@ -32,9 +56,9 @@ pub fn urls() -> Option<Urls> {
 }
 
 /// Drops and recreates the seed tables with row-level security, as the owner, and grants
-/// the application and admin roles what they need.
-pub fn reset_schema(owner: &str) {
-    let mut c = Client::connect(owner, NoTls).unwrap();
+/// the application and admin roles exactly what the README tells users to grant.
+pub fn reset_schema(urls: &Urls) {
+    let mut c = Client::connect(&urls.owner, NoTls).unwrap();
     let tables = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO];
     for t in tables {
         c.batch_execute(&format!("DROP TABLE IF EXISTS \"{}\" CASCADE", t.name)).unwrap();
@@ -44,15 +68,16 @@ pub fn reset_schema(owner: &str) {
     }
     for t in tables {
         c.batch_execute(&format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON \"{}\" TO tenantry_app, tenantry_admin",
-            t.name
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON \"{}\" TO {}, {}",
+            t.name, urls.app_role, urls.admin_role
         ))
         .unwrap();
     }
 }
 
-/// Empties the seed tables (as the owner), between property-test cases.
-pub fn truncate(owner: &str) {
-    let mut c = Client::connect(owner, NoTls).unwrap();
+/// Empties the seed tables as the owner (who may truncate; the application role may
+/// not), between property-test cases.
+pub fn truncate(urls: &Urls) {
+    let mut c = Client::connect(&urls.owner, NoTls).unwrap();
     c.batch_execute("TRUNCATE projects, export_jobs, working_clips, settings").unwrap();
 }
