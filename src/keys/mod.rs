@@ -193,7 +193,12 @@ pub trait ObjectKey: Sized {
     /// The tenant's prefix for keys of this type: `{tenant}/` plus the template's leading
     /// literal segments, ending in `/`.
     fn prefix(tenant: &TenantId) -> TenantPrefix {
-        Self::PREFIX.iter().fold(TenantPrefix::root(tenant), |p, lit| p.literal(lit))
+        // Up to the first literal that is not a valid segment (only a hand-written
+        // `PREFIX` has one): the prefix stays the tenant's, never a path out of it.
+        Self::PREFIX
+            .iter()
+            .take_while(|lit| segment::check(lit).is_ok())
+            .fold(TenantPrefix::root(tenant), |p, lit| p.literal(lit))
     }
 }
 
