@@ -198,7 +198,23 @@ static AUDIT_HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// let _ = tenantry::Admin::new("doc example");
 /// assert_eq!(USES.load(Ordering::SeqCst), 1);
 /// ```
+///
+/// Replacing the hook silences the old one, so the old hook hears of it first: an
+/// [`AuditAction::Operation`] named "replace the audit hook", with the caller's location
+/// and the reason `"set_audit_hook"`.
+#[track_caller]
 pub fn set_audit_hook(hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) {
-    let mut slot = AUDIT_HOOK.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-    *slot = Some(Box::new(hook));
+    let location = Location::caller();
+    let old = {
+        let mut slot = AUDIT_HOOK.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slot.replace(Box::new(hook))
+    };
+    // Called outside the lock: a hook that itself creates an `Admin` must not deadlock.
+    if let Some(old) = old {
+        old(&AuditEvent {
+            reason: "set_audit_hook",
+            location,
+            action: AuditAction::Operation { name: "replace the audit hook" },
+        });
+    }
 }
