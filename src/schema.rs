@@ -202,7 +202,9 @@ impl TableInfo {
             format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
             format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"),
             format!("DROP POLICY IF EXISTS tenantry_tenant ON {table}"),
-            format!("CREATE POLICY tenantry_tenant ON {table} USING ({col} = {setting}) WITH CHECK ({col} = {setting})"),
+            format!(
+                "CREATE POLICY tenantry_tenant ON {table} USING ({col} = {setting}) WITH CHECK ({col} = {setting})"
+            ),
         ]
     }
 

@@ -71,7 +71,9 @@ pub(crate) fn check_declaration(info: &'static TableInfo) -> Result<()> {
     }
     for (i, column) in info.columns.iter().enumerate() {
         if !is_plain_ident(column.name) {
-            return Err(bad("a column name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)"));
+            return Err(bad(
+                "a column name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)",
+            ));
         }
         if info.columns[..i].iter().any(|c| c.name.eq_ignore_ascii_case(column.name)) {
             return Err(bad("two columns have the same name"));
@@ -155,9 +157,8 @@ pub(crate) fn verify_table(conn: &Connection, info: &'static TableInfo) -> Resul
             .map(|c| c.map(|c| c.unwrap_or_default()))
             .collect::<rusqlite::Result<_>>()?;
         let leads = cols.first().is_some_and(|c| c.eq_ignore_ascii_case(tenant));
-        let declared_global = global.iter().any(|g| {
-            g.len() == cols.len() && g.iter().zip(&cols).all(|(a, b)| a.eq_ignore_ascii_case(b))
-        });
+        let declared_global =
+            global.iter().any(|g| g.len() == cols.len() && g.iter().zip(&cols).all(|(a, b)| a.eq_ignore_ascii_case(b)));
         if !leads && !declared_global {
             return Err(mismatch("a unique key does not lead with the declared tenant column"));
         }

@@ -371,7 +371,14 @@ fn logout_logout_everywhere_and_sweep() {
     let env = env();
     let login = env.auth.verify_link(&env.link_for("ada@example.com"), None, Merge::IntoAccount).unwrap();
     let me: Identity = login.session.identity.clone();
-    let other_device = env.auth.login_verified(VerifiedEmail::new(&Admin::new("test: oauth provider verified ada"), "ada@example.com").unwrap(), None, Merge::IntoAccount).unwrap();
+    let other_device = env
+        .auth
+        .login_verified(
+            VerifiedEmail::new(&Admin::new("test: oauth provider verified ada"), "ada@example.com").unwrap(),
+            None,
+            Merge::IntoAccount,
+        )
+        .unwrap();
     assert_eq!(other_device.session.identity.tenant(), me.tenant());
     let resolved = env.auth.resolve(login.session.token.expose()).unwrap().unwrap();
     env.auth.logout(&resolved).unwrap();

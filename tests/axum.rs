@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
-use tenantry::{Admin, Database};
 use tenantry::auth::{Auth, CurrentUser, MaybeUser, anonymous_session};
+use tenantry::{Admin, Database};
 use tower::ServiceExt;
 
 async fn whoami(CurrentUser(me): CurrentUser) -> String {
@@ -20,7 +20,9 @@ async fn maybe(MaybeUser(me): MaybeUser) -> String {
 }
 
 fn auth() -> Auth {
-    Auth::builder(&Admin::new("axum tests build the auth service"), Database::open_in_memory().unwrap()).build().unwrap()
+    Auth::builder(&Admin::new("axum tests build the auth service"), Database::open_in_memory().unwrap())
+        .build()
+        .unwrap()
 }
 
 fn app(auth: Auth) -> Router {

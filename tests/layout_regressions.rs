@@ -151,10 +151,13 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
     let dir = temp("migrate");
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("test registers per-tenant migrations"), &[
-            (2, "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)"),
-            (3, "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
-        ])
+        .migrations(
+            &Admin::new("test registers per-tenant migrations"),
+            &[
+                (2, "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)"),
+                (3, "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
+            ],
+        )
         .build()
         .unwrap();
     let t = TenantId::generate();

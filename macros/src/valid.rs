@@ -106,7 +106,10 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
             );
         }
         if !is_sql_identifier(name.trim_start_matches("r#")) {
-            errors.at(field.ident, "a column name must be a plain SQL identifier: ASCII letters, digits and `_`, at most 63 bytes");
+            errors.at(
+                field.ident,
+                "a column name must be a plain SQL identifier: ASCII letters, digits and `_`, at most 63 bytes",
+            );
         }
     }
 

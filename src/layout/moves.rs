@@ -120,7 +120,10 @@ impl Layout {
             let mut found = Location::Own;
             for info in per_tenant {
                 let Some(col) = info.tenant_column() else { continue };
-                if conn.prepare_cached(&tablesql::tenant_has_rows(info, col))?.query_row([tenant.to_string()], |r| r.get::<_, bool>(0))? {
+                if conn
+                    .prepare_cached(&tablesql::tenant_has_rows(info, col))?
+                    .query_row([tenant.to_string()], |r| r.get::<_, bool>(0))?
+                {
                     found = Location::Shared;
                     break;
                 }
