@@ -165,7 +165,10 @@ impl Inner {
                 let waited_ms = self.config.acquire_timeout.as_millis().try_into().unwrap_or(u64::MAX);
                 return Err(Error::PoolTimeout { waited_ms });
             }
+            // Counted while asleep, so a release knows to wake someone.
+            state.waiting += 1;
             state = self.pool.freed.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            state.waiting -= 1;
         }
     }
 

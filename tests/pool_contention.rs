@@ -1,0 +1,61 @@
+//! More threads than connections: a caller waiting for a connection is woken as soon as
+//! one is released, so no statement waits for the acquire timeout.
+//!
+//! Guard: `PoolState::waiting`, counted around the condition-variable wait, which is what
+//! makes `release` notify; seen failing with the count removed (waiters slept until their
+//! 2 s acquire timeout and dozens of statements failed with `PoolTimeout`).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{NewProject, Project};
+use tenantry::{Database, Error, TenantId};
+use uuid::Uuid;
+
+#[test]
+fn sixteen_threads_on_two_connections_never_time_out() {
+    let dir = std::env::temp_dir().join(format!("tenantry-pool-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Database::builder(dir.join("app.db"))
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(2))
+        .busy_timeout(Duration::from_secs(30))
+        .open()
+        .unwrap();
+    db.create_table::<Project>().unwrap();
+    let db = Arc::new(db);
+    const THREADS: u128 = 16;
+    const PER_THREAD: u128 = 150;
+    let handles: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || {
+                let t = TenantId::generate();
+                let mut timeouts = 0;
+                for i in 0..PER_THREAD {
+                    let row = NewProject { id: Uuid::from_u128(i), name: format!("{n}/{i}"), created_at: "now".into() };
+                    match db.execute(Project::insert(&t, row)) {
+                        Ok(1) => {}
+                        Err(Error::PoolTimeout { .. }) => timeouts += 1,
+                        other => panic!("unexpected: {other:?}"),
+                    }
+                    match db.fetch_optional(Project::get(&t, Uuid::from_u128(i))) {
+                        Ok(Some(_)) | Ok(None) => {}
+                        Err(Error::PoolTimeout { .. }) => timeouts += 1,
+                        Err(e) => panic!("unexpected: {e:?}"),
+                    }
+                }
+                (t, timeouts)
+            })
+        })
+        .collect();
+    let results: Vec<(TenantId, usize)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let timeouts: usize = results.iter().map(|(_, n)| n).sum();
+    assert_eq!(timeouts, 0, "no caller waited out the acquire timeout");
+    for (t, _) in &results {
+        assert_eq!(db.fetch_one(Project::select(t).count()).unwrap(), PER_THREAD as i64);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
