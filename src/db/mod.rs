@@ -114,7 +114,8 @@ impl DatabaseBuilder {
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache);
         // No connection tenantry opens reaches another database file: `ATTACH` would let
-        // SQL on one tenant's file (a migration, say) read or write another tenant's file.
+        // SQL on one tenant's file (a migration, say) read or write another tenant's file,
+        // and `VACUUM INTO` (which SQLite reports as an attach) could write a new one.
         conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
             AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
             _ => Authorization::Allow,
