@@ -17,5 +17,8 @@ fn ui() {
         return;
     }
     let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.compile_fail("tests/ui/store_fail/*.rs");
     t.compile_fail("tests/ui/doors_fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
 }

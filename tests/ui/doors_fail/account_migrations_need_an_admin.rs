@@ -1,0 +1,11 @@
+// Bypass attempted: run the account migrations on a database without a capability.
+// Guard: `Auth::migrate` takes `&Admin` first.
+
+use tenantry::Database;
+use tenantry::auth::Auth;
+
+fn migrate(db: &Database) {
+    let _ = Auth::migrate(db);
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+// Bypass attempted: build a second auth service over the shared database (it can sign in
+// to any account and read every link) without a capability.
+// Guard: `Auth::builder` takes `&Admin` first.
+
+use tenantry::Database;
+use tenantry::auth::Auth;
+
+fn second_service(db: Database) {
+    let _ = Auth::builder(db).build();
+}
+
+fn main() {}
