@@ -80,6 +80,14 @@ pub enum Error {
         /// What is wrong.
         why: &'static str,
     },
+    /// A statement names a table whose declaration is not in the registry: a hand-written
+    /// `Table` impl (hidden API) that skipped `#[derive(Table)]` and with it every check
+    /// made on declarations. Refused before any SQL is written.
+    #[error("table `{table}` is not declared with `#[derive(Table)]`; statements accept only registered declarations")]
+    UnregisteredTable {
+        /// The table, as the declaration names it.
+        table: &'static str,
+    },
     /// A declared owned table disagrees with the live database where it matters for
     /// isolation (the tenant column, the keys it leads); the database refuses to open.
     #[error("table `{table}` in the database does not match its declaration: {why}")]

@@ -411,7 +411,11 @@ impl PgDatabase {
 
     /// Connects the tenant pool (at most `max` connections) with the application's role,
     /// e.g. `postgres://app:secret@localhost/clips`.
+    ///
+    /// Like [`Database::open`](crate::Database::open), it first checks every declaration in
+    /// the program (identifiers, reserved names, duplicates).
     pub fn connect(url: &str, max: u32) -> Result<Self> {
+        crate::registry::check_registry()?;
         Ok(PgDatabase { tenants: pool(url, max)?, admin: None })
     }
 

@@ -30,6 +30,16 @@ pub fn owned_tables() -> impl Iterator<Item = &'static TableInfo> {
     tables().filter(|t| t.is_owned())
 }
 
+/// Whether `info` is one of the declarations in the registry (by address): statements
+/// accept only those, so a hand-written `TableInfo` that skipped the registry, and with it
+/// every check made on registered declarations, never reaches SQL.
+pub(crate) fn is_registered(info: &'static TableInfo) -> bool {
+    static REGISTERED: std::sync::OnceLock<rustc_hash::FxHashSet<usize>> = std::sync::OnceLock::new();
+    REGISTERED
+        .get_or_init(|| tables().map(|t| std::ptr::from_ref(t) as usize).collect())
+        .contains(&(std::ptr::from_ref(info) as usize))
+}
+
 /// Checks every declaration before a database opens: each one is valid on its own (plain
 /// identifiers, keys in range, not a name reserved for the library's own tables, see
 /// [`check_declaration`](crate::tablesql::check_declaration)), and no SQL table is declared

@@ -5,10 +5,10 @@
 //! scoped table has *some* tenant column. They do not poison the registry (nothing is
 //! registered), but they have their own binary to keep the hostile types apart.
 //!
-//! Three of the four attempts below are OPEN BYPASSES today: they are written to assert
-//! the refusal the contract promises, and are `#[ignore]`d until the executor refuses a
-//! `TableInfo` that is not a registered declaration. Run them with
-//! `cargo test --all-features --test door_attempts_registry_unregistered -- --include-ignored`.
+//! Three of the four attempts below (31, 32, 34) got through before the fix: each reached
+//! another tenant with no `Admin`. Guard: the renderer's `Check::table` refuses any table
+//! whose declaration is not in the registry (`Error::UnregisteredTable`), before any SQL
+//! is written; seen failing with that check removed (the three attacks succeeded).
 mod common;
 
 use std::sync::Arc;
@@ -111,14 +111,13 @@ fn auth_over(db: &Database) -> (Auth, Arc<MemoryMailer>) {
     (Auth::builder(&admin, db.clone()).mailer(mail.clone()).build().unwrap(), mail)
 }
 
-// Attempt 31 (OPEN BYPASS): plant a session for the victim. An unregistered hand-written
+// Attempt 31 (a bypass before the fix): plant a session for the victim. An unregistered hand-written
 // `Table` over the reserved `sessions` table puts the tenant marker on `created_at`; the
 // attacker's scoped insert writes `id = sha256(token)`, `user_id = <victim>` and resolves
-// the token: it now holds the victim's `TenantId`, with no `Admin`. Expected guard: the
+// the token: it now holds the victim's `TenantId`, with no `Admin`. Guard: the
 // executor refuses a table whose `INFO` is not a registered, checked declaration (reserved
-// names are refused at registration). Today: nothing stops it.
+// names are refused at registration). Before the fix: nothing stopped it.
 #[test]
-#[ignore = "open bypass: an unregistered hand-written Table over `sessions` mints the victim's TenantId"]
 fn an_unregistered_table_cannot_plant_a_session_for_another_user() {
     let db = common::open_seed_db();
     let (auth, _mail) = auth_over(&db);
@@ -128,22 +127,22 @@ fn an_unregistered_table_cannot_plant_a_session_for_another_user() {
     let row = (sha256_hex(&token), victim.identity.tenant().to_string(), "9999-12-31 23:59:59".to_owned());
     let planted = db.execute(tenantry::__private::insert::<ForgedSessions>(&attacker, row));
     let stolen = auth.resolve(&token).unwrap();
+    assert!(matches!(planted, Err(Error::UnregisteredTable { table: "sessions" })), "{planted:?}");
     assert!(
-        planted.is_err() && stolen.is_none(),
+        stolen.is_none(),
         "planted session resolved to the victim: {:?} (insert: {planted:?})",
         stolen.map(|i| *i.tenant())
     );
 }
 
-// Attempt 32 (OPEN BYPASS): write into the victim's tenant. An unregistered hand-written
+// Attempt 32 (a bypass before the fix): write into the victim's tenant. An unregistered hand-written
 // `Table` over `projects` with the tenant marker on `name`: the attacker inserts its own
 // project named after its own id (ordinary API), then "updates its own rows" through the
 // forged table: `UPDATE projects SET user_id = <victim> WHERE name = <attacker>`. The
 // `TenantColumnAssigned` check compares with the forged tenant column (`name`), so the
-// real tenant column is assignable. Expected guard: the executor refuses an unregistered
-// `INFO` (or `verify_live` covers it). Today: the victim gets a row the attacker wrote.
+// real tenant column is assignable. Guard: the executor refuses an unregistered
+// `INFO` (or `verify_live` covers it). Before the fix: the victim got a row the attacker wrote.
 #[test]
-#[ignore = "open bypass: an unregistered hand-written Table re-owns rows into another tenant"]
 fn an_unregistered_table_cannot_move_rows_into_another_tenant() {
     let db = common::open_seed_db();
     let attacker = attacker();
@@ -157,14 +156,15 @@ fn an_unregistered_table_cannot_move_rows_into_another_tenant() {
         .set(Column::<ForgedProjects, String>::__new(0), victim.to_string());
     let result = db.execute(update);
     let planted = db.fetch_all(Project::select(&victim)).unwrap();
-    assert!(result.is_err() && planted.is_empty(), "the victim now owns {planted:?} (update: {result:?})");
+    assert!(matches!(result, Err(Error::UnregisteredTable { table: "projects" })), "{result:?}");
+    assert!(planted.is_empty(), "the victim now owns {planted:?}");
 }
 
 // Attempt 33: the string-literal fallback. The forged tenant column is named like the
 // attacker's own id, so an unqualified `"<id>" = ?` would be `'<id>' = '<id>'` (true for
-// every row) and re-own every tenant's rows to the attacker. Guard: the renderer always
-// qualifies columns (`"projects"."<id>"`), and SQLite never turns a qualified name into a
-// literal: `no such column`, nothing changed.
+// every row) and re-own every tenant's rows to the attacker. Guards: the declaration is not
+// registered (`UnregisteredTable`); behind that, the renderer always qualifies columns and
+// SQLite never turns a qualified name into a literal.
 #[test]
 fn a_tenant_column_named_like_a_literal_matches_no_row() {
     let db = common::open_seed_db();
@@ -177,22 +177,24 @@ fn a_tenant_column_named_like_a_literal_matches_no_row() {
     .unwrap();
     let update = tenantry::__private::update::<LiteralTenant>(&attacker)
         .set(Column::<LiteralTenant, String>::__new(0), ATTACKER.to_owned());
-    assert!(update.to_sql().unwrap().sql.contains(&format!("\"projects\".\"{ATTACKER}\"")));
+    // Refused before rendering: the declaration is not registered. (Before that check, the
+    // second guard held: the column is always qualified, `"projects"."<id>"`, and SQLite
+    // answered `no such column`.)
+    assert!(matches!(update.to_sql(), Err(Error::UnregisteredTable { .. })));
     let err = db.execute(update).unwrap_err();
-    assert!(matches!(&err, Error::Sqlite(e) if e.to_string().contains("no such column")), "{err:?}");
+    assert!(matches!(err, Error::UnregisteredTable { table: "projects" }), "{err:?}");
     assert_eq!(db.fetch_all(Project::select(&victim)).unwrap().len(), 1);
     assert!(db.fetch_all(Project::select(&attacker)).unwrap().is_empty());
 }
 
-// Attempt 34 (OPEN BYPASS): pre-claim an address. An unregistered hand-written `Table`
+// Attempt 34 (a bypass before the fix): pre-claim an address. An unregistered hand-written `Table`
 // over the reserved `users` table, "owned" by its `id`, lets the attacker's anonymous user
 // set its own `email` to an address nobody has verified. When the real owner of that
 // address signs in by magic link, the login lands in the attacker's user (same tenant),
 // whose anonymous session the attacker still holds: everything the victim stores is the
-// attacker's to read. Expected guard: as above. Today: the victim signs in to the
+// attacker's to read. Guard: as above. Before the fix: the victim signed in to the
 // attacker's tenant.
 #[test]
-#[ignore = "open bypass: an unregistered hand-written Table over `users` sets an unverified email"]
 fn an_unregistered_table_cannot_claim_an_email_for_an_anonymous_user() {
     let db = common::open_seed_db();
     let (auth, mail) = auth_over(&db);
@@ -203,8 +205,9 @@ fn an_unregistered_table_cannot_claim_an_email_for_an_anonymous_user() {
     auth.request_link("ceo@example.com", "203.0.113.5", None).unwrap();
     let token = mail.sent()[0].body.split("token=").nth(1).unwrap().trim().to_owned();
     let ceo = auth.verify_link(&token, None, Merge::KeepSeparate).unwrap();
+    assert!(matches!(claimed, Err(Error::UnregisteredTable { table: "users" })), "{claimed:?}");
     assert!(
-        claimed.is_err() && ceo.session.identity.tenant() != me.identity.tenant(),
+        ceo.session.identity.tenant() != me.identity.tenant(),
         "the CEO signed in to the attacker's tenant (claim: {claimed:?})"
     );
 }

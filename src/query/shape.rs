@@ -278,10 +278,14 @@ impl Check {
         self.error.get_or_insert(e);
     }
 
-    /// A table in a tenant-scoped statement must have a tenant column.
+    /// A table must be a registered declaration (checked when a database opens), and
+    /// in a tenant-scoped statement it must have a tenant column.
     fn table(&mut self, t: TableRef) {
         if !self.tables.iter().any(|seen| std::ptr::eq(*seen, t.0)) {
             self.tables.push(t.0);
+            if !crate::registry::is_registered(t.0) {
+                self.fail(Error::UnregisteredTable { table: t.0.name });
+            }
         }
         if self.scoped && t.0.tenant.is_none() {
             self.fail(Error::NotOwned { table: t.0.name });
