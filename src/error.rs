@@ -21,9 +21,60 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The database engine reported an error.
-    #[error("database error")]
-    Sqlite(#[from] rusqlite::Error),
+    /// No PostgreSQL connection could be had from the pool: the server did not accept one
+    /// (down, wrong address or credentials) or every connection stayed busy past the
+    /// pool's timeout. The source says which.
+    #[cfg(feature = "postgres")]
+    #[error("no PostgreSQL connection could be had from the pool")]
+    PostgresPool {
+        /// The pool's error (it carries the last connection error, if any).
+        #[source]
+        source: r2d2::Error,
+    },
+    /// The database engine reported an error not covered by a variant of its own; the
+    /// message names SQLite's category, the source has the details.
+    #[error("database error: {}", sqlite_cause(.0))]
+    Sqlite(#[source] rusqlite::Error),
+    /// The disk (or the file system's quota) is full (`SQLITE_FULL`): the statement's
+    /// transaction wrote nothing.
+    #[error("the disk is full; nothing was written")]
+    DiskFull {
+        /// The engine's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file is not a SQLite database, or its contents are damaged (`SQLITE_NOTADB`,
+    /// `SQLITE_CORRUPT`).
+    #[error("the database file is corrupt or is not a database")]
+    Corrupt {
+        /// The engine's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Another connection kept the database locked past the busy timeout (`SQLITE_BUSY`,
+    /// `SQLITE_LOCKED`): retry later, or raise [`busy_timeout`](crate::DatabaseBuilder::busy_timeout).
+    #[error("the database stayed locked by another connection past the busy timeout")]
+    Busy {
+        /// The engine's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database cannot be written (`SQLITE_READONLY`): a read-only file, directory or
+    /// connection.
+    #[error("the database is read-only")]
+    ReadOnly {
+        /// The engine's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database file cannot be opened (`SQLITE_CANTOPEN`): a missing directory, a
+    /// directory in its place, or no permission.
+    #[error("the database file cannot be opened")]
+    CannotOpen {
+        /// The engine's error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// A stored value did not decode into the declared Rust type.
     #[error("column `{table}.{column}` holds a value that is not a valid {expected}")]
     Decode {
@@ -188,6 +239,47 @@ pub enum Error {
     /// reported so that it is never mistaken for a commit.
     #[error("a statement failed inside the transaction, so the whole transaction was rolled back")]
     TransactionAborted,
+}
+
+impl From<rusqlite::Error> for Error {
+    /// Sorts SQLite's error into the variant a caller may act on; the rest stay
+    /// [`Error::Sqlite`].
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::DiskFull) => Error::DiskFull { source: e },
+            Some(C::NotADatabase | C::DatabaseCorrupt) => Error::Corrupt { source: e },
+            Some(C::DatabaseBusy | C::DatabaseLocked) => Error::Busy { source: e },
+            Some(C::ReadOnly) => Error::ReadOnly { source: e },
+            Some(C::CannotOpen) => Error::CannotOpen { source: e },
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
+/// The category of a SQLite error, for [`Error::Sqlite`]'s message (never its text,
+/// which can quote SQL or values).
+fn sqlite_cause(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::ConstraintViolation) => "a constraint failed",
+        Some(C::AuthorizationForStatementDenied) => "the statement is not allowed on tenantry's connections",
+        Some(C::TooBig) => "a value or statement is too big",
+        Some(C::SystemIoFailure) => "an I/O error",
+        Some(C::SchemaChanged) => "the schema changed",
+        Some(C::TypeMismatch) => "a value has the wrong type",
+        Some(C::OutOfMemory) => "out of memory",
+        Some(C::OperationInterrupted) => "the statement was interrupted",
+        Some(C::ParameterOutOfRange) => "a parameter is out of range",
+        Some(_) => "the engine refused the statement",
+        None => match e {
+            rusqlite::Error::InvalidColumnType(..) | rusqlite::Error::FromSqlConversionFailure(..) => {
+                "a stored value has an unexpected type"
+            }
+            rusqlite::Error::InvalidParameterCount(..) => "a statement has the wrong number of parameters",
+            _ => "the driver reported an error",
+        },
+    }
 }
 
 /// `Result` with tenantry's [`Error`] as the default error.

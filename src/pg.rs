@@ -66,7 +66,7 @@ fn pool(url: &str, max: u32) -> Result<Pool> {
         .max_size(max.max(1))
         .test_on_check_out(false)
         .build(Manager { config })
-        .map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })
+        .map_err(|source| Error::PostgresPool { source })
 }
 
 /// A value bound to a PostgreSQL parameter, converted to the type the server expects.
@@ -440,7 +440,7 @@ impl PgDatabase {
                 why: "no admin connection is configured (PgDatabase::with_admin)",
             })?,
         };
-        let mut conn = pool.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
+        let mut conn = pool.get().map_err(|source| Error::PostgresPool { source })?;
         let PgConn { client, statements } = &mut *conn;
         let mut tx = client.transaction().map_err(Error::Postgres)?;
         if let Scope::Tenant(t) = scope {
@@ -496,7 +496,7 @@ impl PgDatabase {
     /// renders it: what it tests, for reads and writes, permissive, for every command and
     /// role); and a child table or partition of an owned table that fails any of this.
     pub fn check_rls(&self) -> Result<()> {
-        let mut conn = self.tenants.get().map_err(|_| Error::PoolTimeout { waited_ms: 30_000 })?;
+        let mut conn = self.tenants.get().map_err(|source| Error::PostgresPool { source })?;
         let client = &mut conn.client;
         // Membership counts: a role that can act as a superuser, a BYPASSRLS role, a
         // CREATEROLE role or the table's owner gets past the policies too.

@@ -249,8 +249,59 @@ fn a_corrupt_file_or_a_directory_is_an_error() {
     let path = dir.join("not-a-db.sqlite");
     std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
     let err = Database::open(&path).unwrap_err();
-    assert!(matches!(err, Error::Sqlite(_)), "{err:?}");
-    assert!(Database::open(&dir).is_err());
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "the database file is corrupt or is not a database");
+    let err = Database::open(&dir).unwrap_err();
+    assert!(matches!(err, Error::CannotOpen { .. }), "{err:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_full_disk_is_a_typed_error_and_writes_nothing() {
+    // SQLite's page limit stands in for the disk: past it, writes fail with SQLITE_FULL.
+    let dir = temp_dir("full");
+    // One connection: the page limit is a setting of the connection it is made on.
+    let db = Database::builder(dir.join("app.db")).max_connections(1).open().unwrap();
+    db.create_table::<Project>().unwrap();
+    let admin = Admin::new("bad-input test caps the database size");
+    // A fresh database with one table and its indexes has fewer than 8 pages; 200 rows of
+    // 4 KB need about 200.
+    let max: Vec<i64> = db.fetch_raw(admin.raw_sql("PRAGMA max_page_count = 8"), |r| r.get(0)).unwrap();
+    assert_eq!(max, [8]);
+    let t = TenantId::generate();
+    let rows =
+        (0..200u128).map(|i| NewProject { id: Uuid::from_u128(i), name: "x".repeat(4000), created_at: "now".into() });
+    let err = db.execute(Project::insert_many(&t, rows)).unwrap_err();
+    assert!(matches!(err, Error::DiskFull { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "the disk is full; nothing was written");
+    assert_eq!(db.fetch_one(Project::select(&t).count()).unwrap(), 0, "all or nothing");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_read_only_database_and_a_held_lock_are_typed_errors() {
+    let dir = temp_dir("readonly");
+    let path = dir.join("app.db");
+    let db =
+        Database::builder(&path).max_connections(1).busy_timeout(std::time::Duration::from_millis(50)).open().unwrap();
+    db.create_table::<Project>().unwrap();
+    let t = TenantId::generate();
+    let row = || NewProject { id: Uuid::new_v4(), name: "n".into(), created_at: "now".into() };
+
+    // Another connection holds the write lock past the busy timeout.
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = db.execute(Project::insert(&t, row())).unwrap_err();
+    assert!(matches!(err, Error::Busy { .. }), "{err:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    db.execute(Project::insert(&t, row())).unwrap();
+
+    // The connection is made read-only.
+    let admin = Admin::new("bad-input test makes the connection read-only");
+    db.execute(admin.raw_sql("PRAGMA query_only = 1")).unwrap();
+    let err = db.execute(Project::insert(&t, row())).unwrap_err();
+    assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "the database is read-only");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

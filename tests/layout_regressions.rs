@@ -75,8 +75,10 @@ fn a_database_first_used_as_layout_a_keeps_its_tenants_readable_and_moves_them_i
 
 #[test]
 fn a_move_by_another_layout_instance_loses_no_write() {
-    // Guards: the location is read from the shared database for every statement (no cache),
-    // and a cached file handle is dropped when the path no longer names the same file.
+    // Guards: the cached location is dropped whenever the shared database's `data_version`
+    // changes (a move commits the new location there), and a location read afresh re-checks
+    // the cached file handle against the file at the path. Seen failing with the version
+    // check removed (writes went to the file the other instance had removed).
     let dir = temp("stale");
     let (p1, p2) = (per_tenant(&dir), per_tenant(&dir));
     let t = TenantId::generate();
@@ -89,6 +91,13 @@ fn a_move_by_another_layout_instance_loses_no_write() {
     assert_eq!(p2.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
     p2.move_tenant(&t, Location::Own).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 3);
+    // Deleted by the other instance while p1 holds its location and file handle: deleting
+    // removes the location row, a change p1 sees, so p1's next write lands in the new file
+    // everyone reads. Seen failing without that (the row went to the removed file).
+    assert_eq!(p1.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
+    p2.delete_tenant(&t).unwrap();
+    p1.execute(RtNote::insert(&t, note(4))).unwrap();
+    assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
 

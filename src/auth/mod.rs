@@ -658,7 +658,7 @@ impl Auth {
                 )
                 .map_err(|e| match e.sqlite_error_code() {
                     Some(rusqlite::ErrorCode::ConstraintViolation) => Error::StripeCustomerTaken,
-                    _ => Error::Sqlite(e),
+                    _ => Error::from(e),
                 })?;
             if changed == 1 {
                 return Ok(());

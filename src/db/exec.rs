@@ -63,7 +63,7 @@ fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
         {
             Error::Conflict { table, source: Box::new(e) }
         }
-        _ => Error::Sqlite(e),
+        _ => Error::from(e),
     }
 }
 
@@ -78,7 +78,7 @@ fn execute_one<'v>(
     bind_all(&mut stmt, &rendered.slots, scope, get)?;
     stmt.raw_execute().map_err(|e| match table {
         Some(table) => map_write_error(e, table),
-        None => Error::Sqlite(e),
+        None => Error::from(e),
     })
 }
 

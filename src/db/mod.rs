@@ -144,7 +144,8 @@ struct Inner {
 
 impl Inner {
     fn acquire(&self) -> Result<Pooled<'_>> {
-        let deadline = Instant::now() + self.config.acquire_timeout;
+        // The clock is read only once a caller has to wait: the fast path is a lock and a pop.
+        let mut deadline: Option<Instant> = None;
         let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(conn) = state.idle.pop() {
@@ -162,6 +163,7 @@ impl Inner {
                 };
             }
             let now = Instant::now();
+            let deadline = *deadline.get_or_insert(now + self.config.acquire_timeout);
             if now >= deadline {
                 let waited_ms = self.config.acquire_timeout.as_millis().try_into().unwrap_or(u64::MAX);
                 return Err(Error::PoolTimeout { waited_ms });
@@ -324,6 +326,15 @@ impl Database {
             acquire_timeout: Duration::from_secs(30),
             statement_cache: 256,
             stable_plans: true,
+        }
+    }
+
+    /// A new connection to the same database file, outside the pool (`None` for an
+    /// in-memory database, which has one connection only).
+    pub(crate) fn watch_connection(&self) -> Result<Option<Connection>> {
+        match self.inner.config.target {
+            Target::File(_) => self.inner.config.connect().map(Some),
+            Target::Memory => Ok(None),
         }
     }
 

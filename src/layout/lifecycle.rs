@@ -184,10 +184,16 @@ impl Layout {
     pub fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
         let lock = self.tenant_lock(tenant);
         let _exclusive = lock.write().unwrap_or_else(|p| p.into_inner());
+        let _forget = crate::layout::moves::ForgetOnDrop(self, *tenant);
         let tables: Vec<&'static TableInfo> = crate::owned_tables().collect();
-        let delete_all = |db: &crate::Database| -> Result<usize> {
+        let delete_all = |db: &crate::Database, shared: bool| -> Result<usize> {
             db.write(|conn| {
                 let mut n = 0;
+                if shared {
+                    // Its location goes too: a change to the shared database, which every
+                    // process caching the tenant's location (and file handle) sees.
+                    conn.execute(crate::layout::moves::FORGET_LOCATION, [tenant.to_string()])?;
+                }
                 for info in &tables {
                     let Some(col) = info.tenant_column() else { continue };
                     if tablesql::table_exists(conn, info.name)? {
@@ -197,13 +203,13 @@ impl Layout {
                 Ok(n)
             })
         };
-        let mut deleted = delete_all(self.shared_database())?;
+        let mut deleted = delete_all(self.shared_database(), true)?;
         if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant))
             && path.exists()
         {
             tenants.close(tenant);
             let file = crate::Database::builder(&path).max_connections(1).open()?;
-            deleted += delete_all(&file)?;
+            deleted += delete_all(&file, false)?;
             drop(file);
             for suffix in ["", "-wal", "-shm"] {
                 let f = std::path::PathBuf::from(format!("{}{suffix}", path.display()));

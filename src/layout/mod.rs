@@ -30,6 +30,7 @@
 //! ```
 
 mod lifecycle;
+mod locations;
 mod moves;
 mod tenants;
 
@@ -128,6 +129,7 @@ impl LayoutBuilder {
         };
         let layout = Layout {
             inner: Arc::new(Inner {
+                locations: locations::Locations::new(&self.shared)?,
                 shared: self.shared,
                 tenants,
                 per_tenant: per_tenant_ids,
@@ -153,6 +155,8 @@ struct Inner {
     shared: Database,
     tenants: Option<TenantDatabases>,
     per_tenant: FxHashSet<usize>,
+    /// Where each tenant lives, cached while the shared database is unchanged.
+    locations: locations::Locations,
     /// Per-tenant locks: statements read-lock their tenant, a move write-locks it, so no
     /// statement of this process runs half before and half after a move.
     locks: Mutex<FxHashMap<uuid::Uuid, Arc<RwLock<()>>>>,
@@ -202,8 +206,10 @@ impl Layout {
     /// The database that holds `tenant`'s per-tenant tables (the shared one in layout A),
     /// for transactions over several statements.
     pub fn tenant_database(&self, tenant: &TenantId) -> Result<Database> {
-        match (&self.inner.tenants, self.location(tenant)?) {
-            (Some(t), Location::Own) => t.get(tenant),
+        match (&self.inner.tenants, self.placement(tenant)?) {
+            // A location just read from the shared database re-checks the open handle
+            // (another process may have replaced the file); a cached one does not.
+            (Some(t), (Location::Own, fresh)) => t.get(tenant, fresh),
             _ => Ok(self.inner.shared.clone()),
         }
     }

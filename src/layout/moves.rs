@@ -54,14 +54,37 @@ fn rows(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<Vec<Ve
     Ok(out)
 }
 
+/// Count and SHA-256 of rows, over the values themselves: each value as a type tag, its
+/// length where it has one, and its bytes (integers and reals as their 8 little-endian
+/// bytes, so `-0.0`, `NaN` payloads and large integers are compared exactly).
 fn checksum(rows: &[Vec<rusqlite::types::Value>]) -> (usize, Vec<u8>) {
+    use rusqlite::types::Value as V;
     let mut h = Sha256::new();
     for row in rows {
+        h.update((row.len() as u64).to_le_bytes());
         for v in row {
-            h.update(format!("{v:?}").as_bytes());
-            h.update([0u8]);
+            match v {
+                V::Null => h.update([0u8]),
+                V::Integer(i) => {
+                    h.update([1u8]);
+                    h.update(i.to_le_bytes());
+                }
+                V::Real(r) => {
+                    h.update([2u8]);
+                    h.update(r.to_bits().to_le_bytes());
+                }
+                V::Text(t) => {
+                    h.update([3u8]);
+                    h.update((t.len() as u64).to_le_bytes());
+                    h.update(t.as_bytes());
+                }
+                V::Blob(b) => {
+                    h.update([4u8]);
+                    h.update((b.len() as u64).to_le_bytes());
+                    h.update(b);
+                }
+            }
         }
-        h.update([1u8]);
     }
     (rows.len(), h.finalize().to_vec())
 }
@@ -86,6 +109,9 @@ fn location_text(location: Location) -> &'static str {
     }
 }
 
+/// Removes a tenant's location row (when the tenant is deleted).
+pub(crate) const FORGET_LOCATION: &str = "DELETE FROM tenantry_tenant_locations WHERE tenant = ?1";
+
 fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()> {
     conn.execute(
         "INSERT INTO tenantry_tenant_locations (tenant, location) VALUES (?1, ?2)
@@ -96,15 +122,37 @@ fn set_location(conn: &Connection, tenant: &TenantId, to: Location) -> Result<()
 }
 
 impl Layout {
-    /// Where `tenant`'s per-tenant tables live now, read from the shared database every
-    /// time (another process may have moved the tenant: a cached answer could send writes
-    /// to a place nobody reads any more). A tenant with no location row lives in its own
-    /// file, unless the shared database holds rows of it in per-tenant tables (a database
-    /// first used as layout A), in which case it lives there.
+    /// Where `tenant`'s per-tenant tables live now. A tenant with no location row lives in
+    /// its own file, unless the shared database holds rows of it in per-tenant tables (a
+    /// database first used as layout A), in which case it lives there.
+    ///
+    /// The answer is cached, and the cache is dropped whenever the shared database changed
+    /// since it was filled (SQLite's `data_version`, read on a connection of its own: one
+    /// cheap step, no query of the locations table). A move by another process commits
+    /// its new location to the shared database, so it is seen before this tenant's next
+    /// statement here.
     pub fn location(&self, tenant: &TenantId) -> Result<Location> {
+        self.placement(tenant).map(|(location, _)| location)
+    }
+
+    /// [`location`](Layout::location), and whether it was just read from the shared
+    /// database (`true`) rather than the cache: a fresh answer also re-checks the tenant's
+    /// open file handle.
+    pub(crate) fn placement(&self, tenant: &TenantId) -> Result<(Location, bool)> {
         if self.inner.tenants.is_none() {
-            return Ok(Location::Shared);
+            return Ok((Location::Shared, false));
         }
+        let (cached, version) = self.inner.locations.get(tenant)?;
+        if let Some(location) = cached {
+            return Ok((location, false));
+        }
+        let location = self.lookup_location(tenant)?;
+        self.inner.locations.remember(tenant, location, version);
+        Ok((location, true))
+    }
+
+    /// Reads the location from the shared database (recording it on first sight).
+    fn lookup_location(&self, tenant: &TenantId) -> Result<Location> {
         let per_tenant: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
         self.shared_database().with_conn(|conn| {
             use rusqlite::OptionalExtension as _;
@@ -148,10 +196,13 @@ impl Layout {
         // the same lock for reading). Other processes must not write to the tenant meanwhile.
         let lock = self.tenant_lock(tenant);
         let _moving = lock.write().unwrap_or_else(|p| p.into_inner());
+        // Read afresh, and forgotten again once moved, whatever the outcome.
+        self.inner.locations.forget(tenant);
+        let _forget = ForgetOnDrop(self, *tenant);
         let from = self.location(tenant)?;
         match (from, to) {
             (Location::Shared, Location::Own) => {
-                let file = tenants.get(tenant)?;
+                let file = tenants.get(tenant, true)?;
                 let source: Vec<_> = self
                     .shared_database()
                     .with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
@@ -180,7 +231,7 @@ impl Layout {
             (Location::Own, Location::Shared) => {
                 let path = tenants.path(tenant);
                 let source: Vec<_> = if path.exists() {
-                    let file = tenants.get(tenant)?;
+                    let file = tenants.get(tenant, true)?;
                     file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?
                 } else {
                     tables.iter().map(|_| Vec::new()).collect()
@@ -211,7 +262,7 @@ impl Layout {
         Ok(())
     }
 
-    fn remove_file(&self, tenant: &TenantId) -> Result<()> {
+    pub(crate) fn remove_file(&self, tenant: &TenantId) -> Result<()> {
         let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant)) else { return Ok(()) };
         tenants.close(tenant);
         for suffix in ["", "-wal", "-shm"] {
@@ -224,5 +275,48 @@ impl Layout {
             }
         }
         Ok(())
+    }
+}
+
+/// Drops a tenant's cached location when a move or a delete ends, however it ends.
+pub(crate) struct ForgetOnDrop<'a>(pub(crate) &'a Layout, pub(crate) TenantId);
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.inner.locations.forget(&self.1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checksum;
+    use rusqlite::types::Value as V;
+
+    #[test]
+    fn checksums_tell_apart_values_that_print_alike_or_run_together() {
+        let one = |row: Vec<V>| checksum(&[row]).1;
+        let distinct = [
+            one(vec![V::Text("a".into()), V::Text("bc".into())]),
+            one(vec![V::Text("ab".into()), V::Text("c".into())]),
+            one(vec![V::Integer(1)]),
+            one(vec![V::Real(1.0)]),
+            one(vec![V::Text("1".into())]),
+            one(vec![V::Blob(b"1".to_vec())]),
+            one(vec![V::Real(0.0)]),
+            one(vec![V::Real(-0.0)]),
+            one(vec![V::Null]),
+            one(vec![]),
+        ];
+        for (i, a) in distinct.iter().enumerate() {
+            for b in &distinct[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(one(vec![V::Real(f64::NAN)]), one(vec![V::Real(f64::NAN)]));
+        // Row boundaries count: two rows of one value differ from one row of two.
+        assert_ne!(
+            checksum(&[vec![V::Integer(1)], vec![V::Integer(2)]]).1,
+            checksum(&[vec![V::Integer(1), V::Integer(2)]]).1
+        );
     }
 }

@@ -141,8 +141,11 @@ impl TenantDatabases {
     }
 
     /// The tenant's database, opened (and migrated, or refused) on first use. Beyond the
-    /// cap, the least recently used database is closed once its last user drops it.
-    pub(crate) fn get(&self, tenant: &TenantId) -> Result<Database> {
+    /// cap, the least recently used database is closed once its last user drops it. With
+    /// `revalidate`, a cached handle is kept only if the file at the path is still the one
+    /// it opened (one `stat`); the layout asks for it whenever it read the tenant's
+    /// location afresh, which it does after any change to the shared database.
+    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool) -> Result<Database> {
         let id = tenant.as_uuid();
         {
             let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
@@ -150,7 +153,7 @@ impl TenantDatabases {
             *tick += 1;
             if let Some(open) = map.get_mut(&id) {
                 // Still the file at the path? (Another process may have moved the tenant.)
-                if open.identity.is_some() && open.identity == identity(&self.path(tenant)) {
+                if !revalidate || (open.identity.is_some() && open.identity == identity(&self.path(tenant))) {
                     open.used = *tick;
                     return Ok(open.db.clone());
                 }

@@ -1,0 +1,70 @@
+//! The cache of where each tenant lives, dropped whenever the shared database changes.
+
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+use rustc_hash::FxHashMap;
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::error::Result;
+use crate::layout::Location;
+use crate::tenant::TenantId;
+
+/// Tenant locations read from the shared database, valid while its `data_version` holds.
+pub(crate) struct Locations {
+    /// A connection of its own to the shared database: `PRAGMA data_version` changes on a
+    /// connection when any other connection, in any process, commits a change. `None` for
+    /// an in-memory shared database, which only this process's one connection can change:
+    /// there, the moves and deletes that change a location forget it themselves.
+    watch: Option<Mutex<Connection>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    version: i64,
+    map: FxHashMap<Uuid, Location>,
+}
+
+impl Locations {
+    pub(crate) fn new(shared: &Database) -> Result<Self> {
+        Ok(Locations { watch: shared.watch_connection()?.map(Mutex::new), state: Mutex::default() })
+    }
+
+    fn version(&self) -> Result<i64> {
+        match &self.watch {
+            None => Ok(0),
+            Some(watch) => {
+                let conn = watch.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?)
+            }
+        }
+    }
+
+    /// The cached location, if the shared database has not changed since it was read,
+    /// and the version it was checked against (for [`remember`](Self::remember)).
+    pub(crate) fn get(&self, tenant: &TenantId) -> Result<(Option<Location>, i64)> {
+        let version = self.version()?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.version != version {
+            state.map.clear();
+            state.version = version;
+            return Ok((None, version));
+        }
+        Ok((state.map.get(&tenant.as_uuid()).copied(), version))
+    }
+
+    /// Caches a location read after [`get`](Self::get) returned `version`, unless the
+    /// shared database changed meanwhile (then the answer may be stale: not kept).
+    pub(crate) fn remember(&self, tenant: &TenantId, location: Location, version: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.version == version {
+            state.map.insert(tenant.as_uuid(), location);
+        }
+    }
+
+    pub(crate) fn forget(&self, tenant: &TenantId) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).map.remove(&tenant.as_uuid());
+    }
+}
