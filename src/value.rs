@@ -205,11 +205,33 @@ impl SqlType for Uuid {
 
 /// Accepts only the canonical stored form, so one id has exactly one spelling.
 pub(crate) fn parse_canonical_uuid(text: &[u8]) -> Option<Uuid> {
-    // 36 bytes parse only in the hyphenated form; no upper-case hex makes it canonical.
-    if text.len() != 36 || text.iter().any(u8::is_ascii_uppercase) {
+    // One pass that checks and parses: hyphens at 8, 13, 18 and 23, and lower-case hex
+    // digits everywhere else (each group has an even length, so a pair never straddles a
+    // hyphen). Anything else, upper case included, is not the canonical form.
+    let text: &[u8; 36] = text.try_into().ok()?;
+    if text[8] != b'-' || text[13] != b'-' || text[18] != b'-' || text[23] != b'-' {
         return None;
     }
-    Uuid::try_parse_ascii(text).ok()
+    let mut bytes = [0u8; 16];
+    let (mut i, mut j) = (0, 0);
+    while i < 36 {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            i += 1;
+            continue;
+        }
+        bytes[j] = (lower_hex(text[i])? << 4) | lower_hex(text[i + 1])?;
+        (i, j) = (i + 2, j + 1);
+    }
+    Some(Uuid::from_bytes(bytes))
+}
+
+#[inline]
+fn lower_hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
 }
 
 impl<T: SqlType> sealed::Sealed for Option<T> {}
@@ -289,5 +311,44 @@ impl From<&str> for Value {
 impl<T: SqlType> From<T> for Value {
     fn from(v: T) -> Value {
         v.into_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_canonical_uuid;
+    use uuid::Uuid;
+
+    #[test]
+    fn only_the_canonical_form_parses_and_it_parses_exactly() {
+        for n in [0u128, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let u = Uuid::from_u128(n);
+            assert_eq!(parse_canonical_uuid(u.hyphenated().to_string().as_bytes()), Some(u));
+        }
+        for _ in 0..1000 {
+            let u = Uuid::new_v4();
+            assert_eq!(parse_canonical_uuid(u.to_string().as_bytes()), Some(u));
+        }
+        let u = Uuid::new_v4();
+        let not_canonical = [
+            u.hyphenated().to_string().to_uppercase(),
+            u.simple().to_string(),
+            u.braced().to_string(),
+            u.urn().to_string(),
+            format!("{} ", u.hyphenated()),
+            u.hyphenated().to_string().replacen('-', "_", 1),
+            "0123456789ab-cdef-0123-4567-89abcdef012".to_owned(),
+            "g0000000-0000-0000-0000-000000000000".to_owned(),
+            "0000000-00000-0000-0000-000000000000".to_owned(),
+            String::new(),
+        ];
+        for text in not_canonical {
+            assert_eq!(parse_canonical_uuid(text.as_bytes()), None, "{text:?}");
+        }
+        let mut mixed = u.hyphenated().to_string().into_bytes();
+        if let Some(c) = mixed.iter_mut().find(|c| c.is_ascii_lowercase()) {
+            c.make_ascii_uppercase();
+            assert_eq!(parse_canonical_uuid(&mixed), None);
+        }
     }
 }
