@@ -28,7 +28,7 @@ annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold
 
 cost = {}
 for line in annotate.splitlines():
-    m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+\S*?common::(tenantry_\w+|hand_\w+)", line)
+    m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+\S*?common::(tenantry_\w+|hand_\w+|layout_\w+)", line)
     if m:
         cost.setdefault(m.group(2), int(m.group(1).replace(",", "")))
 
@@ -41,6 +41,10 @@ for name, op, calls in ops:
     if t is None or h is None:
         sys.exit(f"missing callgrind data for {op}")
     print(f"{name:<30}{t // calls:>14,}{h // calls:>14,}{t / h:>8.3f}")
+a, b = cost.get("layout_a_get"), cost.get("layout_b_get")
+if a and b:
+    # Each runs N times in the warm-up and N times measured.
+    print(f"{'layout B get vs layout A get':<30}{b // (2 * N):>14,}{a // (2 * N):>14,}{b / a:>8.3f}")
 many = cost.get("tenantry_insert_many_1000")
 if many:
     h = cost["hand_insert_1000"]

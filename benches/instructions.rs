@@ -56,5 +56,20 @@ fn main() {
             cleanup_inserted(&f, &f.tenants[i], &ids);
         }
     }
+    // Layout B's warm read beside layout A's: the same tenants and rows, every tenant's
+    // file open (the cap is the tenant count), the statement and page caches warm.
+    let l = layouts_fixture(if under_callgrind { 50 } else { 5 }, 100);
+    let pick = |i: usize| (&l.tenants[(i * 7919) % l.tenants.len()], project_id((i * 31) % 100));
+    for get in [layout_a_get, layout_b_get] {
+        for i in 0..n {
+            let (t, id) = pick(i);
+            black_box(get(&l, t, id));
+        }
+    }
+    for i in 0..n {
+        let (t, id) = pick(i);
+        black_box(layout_a_get(&l, t, id));
+        black_box(layout_b_get(&l, t, id));
+    }
     println!("instructions: {n} calls per operation and {rounds} insert rounds per side");
 }

@@ -205,33 +205,29 @@ impl SqlType for Uuid {
 
 /// Accepts only the canonical stored form, so one id has exactly one spelling.
 pub(crate) fn parse_canonical_uuid(text: &[u8]) -> Option<Uuid> {
-    // One pass that checks and parses: hyphens at 8, 13, 18 and 23, and lower-case hex
-    // digits everywhere else (each group has an even length, so a pair never straddles a
-    // hyphen). Anything else, upper case included, is not the canonical form.
+    // 36 bytes parse only in the hyphenated form; once parsed, every other byte is a hex
+    // digit, and the form is canonical when none is upper case.
     let text: &[u8; 36] = text.try_into().ok()?;
-    if text[8] != b'-' || text[13] != b'-' || text[18] != b'-' || text[23] != b'-' {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    let (mut i, mut j) = (0, 0);
-    while i < 36 {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            i += 1;
-            continue;
-        }
-        bytes[j] = (lower_hex(text[i])? << 4) | lower_hex(text[i + 1])?;
-        (i, j) = (i + 2, j + 1);
-    }
-    Some(Uuid::from_bytes(bytes))
+    let uuid = Uuid::try_parse_ascii(text).ok()?;
+    (!has_upper_hex(text)).then_some(uuid)
 }
 
+/// Whether any byte of a parsed hyphenated UUID is an upper-case hex digit, eight bytes at
+/// a time: among digits, hyphens and hex letters, only `A`-`F` have bits `0x60` equal to
+/// `0x40`, so those bytes become zero, and a zero byte is found with the usual bit trick.
 #[inline]
-fn lower_hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    }
+fn has_upper_hex(text: &[u8; 36]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| {
+        let y = (x & (0x60 * LOW)) ^ (0x40 * LOW);
+        y.wrapping_sub(LOW) & !y & HIGH != 0
+    };
+    let word = |i: usize| u64::from_le_bytes([
+        text[i], text[i + 1], text[i + 2], text[i + 3], text[i + 4], text[i + 5], text[i + 6], text[i + 7],
+    ]);
+    // The last word overlaps the fourth by four bytes; checking a byte twice is harmless.
+    zero_byte(word(0)) || zero_byte(word(8)) || zero_byte(word(16)) || zero_byte(word(24)) || zero_byte(word(28))
 }
 
 impl<T: SqlType> sealed::Sealed for Option<T> {}
@@ -345,10 +341,12 @@ mod tests {
         for text in not_canonical {
             assert_eq!(parse_canonical_uuid(text.as_bytes()), None, "{text:?}");
         }
-        let mut mixed = u.hyphenated().to_string().into_bytes();
-        if let Some(c) = mixed.iter_mut().find(|c| c.is_ascii_lowercase()) {
-            c.make_ascii_uppercase();
-            assert_eq!(parse_canonical_uuid(&mixed), None);
+        // One upper-case digit anywhere is enough to refuse it.
+        let all_letters = Uuid::from_u128(0xabcd_efab_cdef_abcd_efab_cdef_abcd_efab).hyphenated().to_string();
+        for i in (0..36).filter(|i| ![8, 13, 18, 23].contains(i)) {
+            let mut mixed = all_letters.clone().into_bytes();
+            mixed[i].make_ascii_uppercase();
+            assert_eq!(parse_canonical_uuid(&mixed), None, "upper case at {i}");
         }
     }
 }

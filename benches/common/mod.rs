@@ -365,3 +365,59 @@ pub const HAND: Side = Side {
     insert_1000: hand_insert_1000,
     cleanup: hand_cleanup,
 };
+
+// ---- layouts: the same warm get in layout A and layout B ----
+
+/// The same tenants and projects in layout A (one shared file) and layout B (a file per
+/// tenant), for comparing a warm by-key read through each `Layout`.
+pub struct Layouts {
+    pub dir: PathBuf,
+    pub a: tenantry::Layout,
+    pub b: tenantry::Layout,
+    pub tenants: Vec<TenantId>,
+}
+
+impl Drop for Layouts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn layouts_fixture(tenants: usize, per_tenant: usize) -> Layouts {
+    let dir = std::env::temp_dir().join(format!("tenantry-bench-layouts-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = |name: &str| Database::builder(dir.join(name)).max_connections(1).stable_plans(stable_plans()).open();
+    let a = tenantry::Layout::shared(open("a.sqlite").unwrap()).unwrap();
+    let b = tenantry::Layout::builder(open("b-shared.sqlite").unwrap())
+        .per_tenant(dir.join("b-tenants"))
+        .max_open(tenants.max(1))
+        .build()
+        .unwrap();
+    let admin = Admin::new("layout benchmark fixture mints its tenants");
+    let tenants: Vec<TenantId> = (0..tenants).map(|t| admin.tenant(tenant_uuid(t))).collect();
+    for t in &tenants {
+        for layout in [&a, &b] {
+            layout
+                .execute(Project::insert_many(
+                    t,
+                    (0..per_tenant).map(|p| NewProject {
+                        id: project_id(p),
+                        name: format!("project {p}"),
+                        created_at: created_at(p),
+                    }),
+                ))
+                .unwrap();
+        }
+    }
+    Layouts { dir, a, b, tenants }
+}
+
+#[inline(never)]
+pub fn layout_a_get(l: &Layouts, t: &TenantId, id: Uuid) -> Option<Project> {
+    l.a.fetch_optional(Project::get(t, id)).unwrap()
+}
+
+#[inline(never)]
+pub fn layout_b_get(l: &Layouts, t: &TenantId, id: Uuid) -> Option<Project> {
+    l.b.fetch_optional(Project::get(t, id)).unwrap()
+}
