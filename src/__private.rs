@@ -3,8 +3,9 @@
 pub use crate::keys::{KeyReader, KeyWriter};
 pub use crate::query::Plan;
 pub use crate::query::expr::SubParts;
-pub use crate::schema::RowSource;
+pub use crate::registry::Registered;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
+pub use crate::schema::{GlobalSeal, OwnedSeal, Reader, RowSource, TableSeal};
 pub use crate::value::SqlKind;
 pub use inventory;
 
@@ -21,36 +22,6 @@ use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
 use crate::schema::{Global, Owned, Table};
 use crate::tenant::{Admin, TenantId};
 use crate::value::{IntoSql, SqlType, Value};
-
-/// Implemented by the derive only. Code that implements these by hand is using hidden API;
-/// the executor still refuses a table without a tenant column in a scoped statement.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not declared with `#[derive(tenantry::Table)]`",
-    note = "tables are declared only by the derive, which checks ownership, the tenant column and the keys"
-)]
-pub trait TableSeal {}
-/// See [`TableSeal`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not declared `#[table(owned)]`, so it cannot be marked `Owned`",
-    note = "only the derive makes a table owned, with its `#[tenant]` column; a global table cannot join a tenant-scoped statement"
-)]
-pub trait OwnedSeal {}
-/// See [`TableSeal`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not declared `#[table(global)]`, so it cannot be marked `Global`",
-    note = "only the derive declares a table's ownership"
-)]
-pub trait GlobalSeal {}
-
-/// Who a row is decoded for (opaque).
-#[derive(Clone, Copy)]
-pub struct Reader<'a>(pub(crate) crate::schema::Reader<'a>);
-
-impl<'a> From<crate::schema::Reader<'a>> for Reader<'a> {
-    fn from(r: crate::schema::Reader<'a>) -> Self {
-        Reader(r)
-    }
-}
 
 #[inline]
 pub fn decode<V: SqlType, R: RowSource + ?Sized>(
@@ -153,11 +124,6 @@ impl TenantField for TenantId {
         *self
     }
 }
-
-/// One declared table, submitted by the derive to the link-time registry.
-pub struct Registered(pub &'static TableInfo);
-
-inventory::collect!(Registered);
 
 /// Returned by the stand-in methods below; never constructed.
 pub enum Unavailable {}

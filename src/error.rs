@@ -153,7 +153,7 @@ pub enum Error {
     #[error("invalid object key: {rule}")]
     InvalidKey {
         /// The rule that was broken.
-        rule: crate::keys::KeyRule,
+        rule: KeyRule,
     },
     /// `put_new` found an object already at the key.
     #[error("an object already exists at this key")]
@@ -279,6 +279,61 @@ fn sqlite_cause(e: &rusqlite::Error) -> &'static str {
             rusqlite::Error::InvalidParameterCount(..) => "a statement has the wrong number of parameters",
             _ => "the driver reported an error",
         },
+    }
+}
+
+/// Which rule a key or segment broke. Errors name the rule, never the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRule {
+    /// A segment is empty.
+    Empty,
+    /// A segment is `.` or `..`.
+    DotSegment,
+    /// A segment contains `/` or `\`.
+    Separator,
+    /// A segment contains a control character (NUL, newline, DEL, C1 controls...).
+    Control,
+    /// A segment contains `%`, which would let one key be written two ways.
+    Percent,
+    /// A segment contains an invisible or direction-changing character (zero-width,
+    /// bidi controls, byte-order mark).
+    Invisible,
+    /// A segment contains a character that S3 advises against in keys, or `+` (S3 event
+    /// notifications encode a space as `+`, so a key with either would be ambiguous there):
+    /// `{ } [ ] < > ^ ~ # | * ? " + ` + "`".
+    Reserved,
+    /// A segment is not in Unicode normalization form C (NFC).
+    NotNfc,
+    /// A segment is longer than 240 bytes.
+    SegmentTooLong,
+    /// The key is longer than 1,024 bytes.
+    TooLong,
+    /// The key belongs to another tenant.
+    ForeignTenant,
+    /// The key does not match the expected template.
+    Shape,
+    /// The key is not under the expected prefix.
+    OutsidePrefix,
+}
+
+impl std::fmt::Display for KeyRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyRule::Empty => "a segment is empty",
+            KeyRule::DotSegment => "a segment is `.` or `..`",
+            KeyRule::Separator => "a segment contains `/` or `\\`",
+            KeyRule::Control => "a segment contains a control character",
+            KeyRule::Percent => "a segment contains `%`",
+            KeyRule::Invisible => "a segment contains an invisible or bidirectional-control character",
+            KeyRule::Reserved => "a segment contains a character reserved in object keys",
+            KeyRule::NotNfc => "a segment is not in Unicode NFC form",
+            KeyRule::SegmentTooLong => "a segment is longer than 240 bytes",
+            KeyRule::TooLong => "the key is longer than 1024 bytes",
+            KeyRule::ForeignTenant => "the key does not belong to this tenant",
+            KeyRule::Shape => "the key does not match the expected template",
+            KeyRule::OutsidePrefix => "the key is not under the expected prefix",
+        })
     }
 }
 

@@ -59,6 +59,23 @@
 
 #![warn(missing_docs)]
 
+// Layers, imports one way (each module uses only those above it in this list):
+//
+// - `tenant`, `value`, `error`, `rendered`: the token and capability, SQL values, errors,
+//   rendered SQL text;
+// - `schema` (declarations, identifier checks, DDL, row decoding) and `registry` (every
+//   declaration in the program, checked at open);
+// - `query`: statements, plans, rendering and the shape cache, and what every engine needs
+//   to run a plan (`query::run`: audit, insert chunking);
+// - `tablesql`: the hand-written SQL over declarations, and their comparison with a live
+//   database;
+// - engines side by side: `db` (SQLite: pool, transactions, executor) and `pg`;
+// - `layout`: placement, tenant files, moves, lifecycle;
+// - `auth`: accounts and sessions over a database.
+//
+// `keys` depends on `tenant` and `error` only. `__private` re-exports for generated code
+// and nothing in the crate imports it.
+
 pub mod auth;
 mod db;
 mod error;
@@ -68,6 +85,7 @@ mod layout;
 mod pg;
 mod query;
 mod registry;
+mod rendered;
 mod schema;
 mod tablesql;
 mod tenant;

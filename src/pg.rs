@@ -221,7 +221,7 @@ fn run_query<F: Fetch>(
         return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
     };
     let r = shape.rendered_in(Dialect::Postgres)?;
-    crate::db::exec::audit(plan.scope, &r.sql);
+    crate::query::run::audit(plan.scope, &r.sql);
     let tenant = plan.scope.first_param();
     let stmt = prepared(tx, cache, &r.sql)?;
     let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
@@ -333,7 +333,7 @@ fn write_one<'v>(
     get: impl Fn(Slot) -> &'v Value,
     table: &'static str,
 ) -> Result<usize> {
-    crate::db::exec::audit(scope, sql);
+    crate::query::run::audit(scope, sql);
     let stmt = prepared(tx, cache, sql)?;
     let ps = params(slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
     Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
@@ -360,12 +360,12 @@ fn run_write(
                 return Ok(0);
             }
             let per_row = values.len() / rows;
-            let chunk = crate::db::exec::rows_per_chunk(base)?;
+            let chunk = crate::query::run::rows_per_chunk(base)?;
             let mut done = 0;
             // Every chunk in the same transaction: all or nothing.
             while done < *rows {
                 let n = chunk.min(rows - done);
-                let r = crate::db::exec::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
+                let r = crate::query::run::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
                 let start = done * per_row;
                 let get = |s: Slot| &values[start + s as usize - 1];
                 write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, get, base.table.0.name)?;
@@ -374,7 +374,7 @@ fn run_write(
             Ok(*rows)
         }
         PlanKind::Raw(sql, values) => {
-            crate::db::exec::audit(plan.scope, sql);
+            crate::query::run::audit(plan.scope, sql);
             let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
             Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
         }

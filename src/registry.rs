@@ -4,9 +4,14 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::__private::Registered;
 use crate::error::{Error, Result};
 use crate::schema::TableInfo;
+
+/// One declared table, submitted by the derive to the link-time registry.
+#[doc(hidden)]
+pub struct Registered(pub &'static TableInfo);
+
+inventory::collect!(Registered);
 
 /// Every table declared with `#[derive(Table)]` in this program, in no particular order.
 ///
@@ -42,13 +47,13 @@ pub(crate) fn is_registered(info: &'static TableInfo) -> bool {
 
 /// Checks every declaration before a database opens: each one is valid on its own (plain
 /// identifiers, keys in range, not a name reserved for the library's own tables, see
-/// [`check_declaration`](crate::tablesql::check_declaration)), and no SQL table is declared
+/// [`check_declaration`](crate::schema::check_declaration)), and no SQL table is declared
 /// twice (names compared without case, as SQLite does): a second declaration could put
 /// the tenant column on another column.
 pub(crate) fn check_registry() -> Result<()> {
     let mut seen: FxHashMap<String, &'static TableInfo> = FxHashMap::default();
     for info in tables() {
-        crate::tablesql::check_declaration(info)?;
+        crate::schema::check_declaration(info)?;
         if let Some(prev) = seen.insert(info.name.to_ascii_lowercase(), info)
             && !std::ptr::eq(prev, info)
         {

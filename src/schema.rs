@@ -3,7 +3,6 @@
 use sea_query::{ColumnDef, Index, SqliteQueryBuilder, Table as SqTable};
 
 use crate::error::{Error, Result};
-use crate::tablesql::ident;
 use crate::tenant::TenantId;
 use crate::value::SqlKind;
 
@@ -47,7 +46,7 @@ pub struct TableInfo {
     /// Secondary indexes (column indexes, the tenant column not included: it is prepended).
     pub indexes: &'static [&'static [usize]],
     /// Rendered by-key statements, filled on first use.
-    pub(crate) keyed: crate::query::shape::KeyedShapes,
+    pub(crate) keyed: crate::rendered::KeyedShapes,
 }
 
 #[doc(hidden)]
@@ -60,15 +59,7 @@ impl TableInfo {
         unique: &'static [UniqueInfo],
         indexes: &'static [&'static [usize]],
     ) -> Self {
-        TableInfo {
-            name,
-            columns,
-            tenant,
-            primary_key,
-            unique,
-            indexes,
-            keyed: crate::query::shape::KeyedShapes::new(),
-        }
+        TableInfo { name, columns, tenant, primary_key, unique, indexes, keyed: crate::rendered::KeyedShapes::new() }
     }
 }
 
@@ -214,16 +205,21 @@ impl TableInfo {
         // Both arguments are text literals; declared names are plain identifiers (checked
         // when registered), so they hold no quote.
         self.tenant_column()
-            .filter(|col| crate::tablesql::is_plain_ident(self.name) && crate::tablesql::is_plain_ident(col))
+            .filter(|col| is_plain_ident(self.name) && is_plain_ident(col))
             .map(|col| format!("SELECT create_distributed_table('{}', '{col}')", self.name))
     }
 }
 
+/// Who a row is decoded for (opaque: what generated `__decode` impls pass along).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Reader<'a>(pub(crate) ReaderKind<'a>);
+
 /// Who a row is decoded for.
 #[derive(Clone, Copy)]
-pub(crate) enum Reader<'a> {
+pub(crate) enum ReaderKind<'a> {
     /// A scoped statement: every row must carry this tenant.
-    Tenant(&'a crate::query::Tenant),
+    Tenant(&'a crate::tenant::Tenant),
     /// An audited cross-tenant statement: the stored tenant is taken as it is, and each
     /// id so minted reaches the audit hook.
     Admin(crate::tenant::AuditTag),
@@ -235,7 +231,7 @@ pub(crate) enum Reader<'a> {
     message = "`{Self}` is not a tenantry table",
     note = "declare it with `#[derive(tenantry::Table)]` and `#[table(name = \"...\", owned)]` or `global`"
 )]
-pub trait Table: crate::__private::TableSeal + Sized + 'static {
+pub trait Table: TableSeal + Sized + 'static {
     /// What the derive recorded about the table.
     const INFO: &'static TableInfo;
     /// Type of the primary-key column.
@@ -244,11 +240,7 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     type New;
 
     #[doc(hidden)]
-    fn __decode<R: crate::__private::RowSource + ?Sized>(
-        row: &R,
-        offset: usize,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<Self>;
+    fn __decode<R: RowSource + ?Sized>(row: &R, offset: usize, reader: Reader<'_>) -> Result<Self>;
     #[doc(hidden)]
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
     #[doc(hidden)]
@@ -262,7 +254,7 @@ pub trait Table: crate::__private::TableSeal + Sized + 'static {
     message = "`{Self}` is not a tenant-owned table",
     note = "scoped statements, joins and subqueries take only tables declared `#[table(owned)]`; global tables need an `Admin` capability"
 )]
-pub trait Owned: Table + crate::__private::OwnedSeal {}
+pub trait Owned: Table + OwnedSeal {}
 
 /// A table without a tenant column (`#[table(global)]`), reachable only through an
 /// [`Admin`](crate::Admin) capability or the auth layer.
@@ -270,7 +262,7 @@ pub trait Owned: Table + crate::__private::OwnedSeal {}
     message = "`{Self}` is not a global table",
     note = "tenant-owned tables are reached with a `TenantId`, e.g. `Table::select(&tenant)`"
 )]
-pub trait Global: Table + crate::__private::GlobalSeal {}
+pub trait Global: Table + GlobalSeal {}
 
 /// Decodes column `index` of `info` at result position `at`.
 pub(crate) fn decode_column<V: crate::SqlType, R: RowSource + ?Sized>(
@@ -293,20 +285,20 @@ pub(crate) fn decode_tenant<R: RowSource + ?Sized>(
     row: &R,
     at: usize,
     info: &'static TableInfo,
-    reader: Reader<'_>,
+    reader: ReaderKind<'_>,
 ) -> Result<TenantId> {
     let stored = row.value(at)?;
     let mismatch = || Error::TenantMismatch { table: info.name };
     match reader {
-        Reader::Tenant(t) => {
+        ReaderKind::Tenant(t) => {
             if stored.as_bytes().ok() == Some(&t.text()[..]) {
                 Ok(t.id)
             } else {
                 Err(mismatch())
             }
         }
-        Reader::Admin(tag) => {
-            let id = stored.as_bytes().ok().and_then(crate::value::parse_canonical_uuid).ok_or(Error::Decode {
+        ReaderKind::Admin(tag) => {
+            let id = stored.as_bytes().ok().and_then(crate::tenant::parse_canonical_uuid).ok_or(Error::Decode {
                 table: info.name,
                 column: info.columns[info.tenant.unwrap_or(0)].name,
                 expected: "tenant id",
@@ -314,5 +306,141 @@ pub(crate) fn decode_tenant<R: RowSource + ?Sized>(
             tag.fire(crate::tenant::AuditAction::MintTenant { tenant: id });
             Ok(TenantId::from_trusted(id))
         }
+    }
+}
+
+/// Implemented by the derive only. Code that implements these by hand is using hidden API;
+/// the executor still refuses a table without a tenant column in a scoped statement.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared with `#[derive(tenantry::Table)]`",
+    note = "tables are declared only by the derive, which checks ownership, the tenant column and the keys"
+)]
+pub trait TableSeal {}
+/// See [`TableSeal`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared `#[table(owned)]`, so it cannot be marked `Owned`",
+    note = "only the derive makes a table owned, with its `#[tenant]` column; a global table cannot join a tenant-scoped statement"
+)]
+pub trait OwnedSeal {}
+/// See [`TableSeal`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared `#[table(global)]`, so it cannot be marked `Global`",
+    note = "only the derive declares a table's ownership"
+)]
+pub trait GlobalSeal {}
+
+// ---- identifiers: what a declaration may name, and how SQL text writes it ----
+
+/// Longest identifier accepted (PostgreSQL's limit, so a name means the same on both).
+pub(crate) const MAX_IDENT: usize = 63;
+
+/// Table names the library's own tables use, and prefixes it keeps for itself. A
+/// declaration over any of them is refused, like a table declared twice.
+pub(crate) const RESERVED_TABLES: &[&str] =
+    &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
+/// Prefixes no declared table may use: SQLite's internal tables and tenantry's own.
+pub(crate) const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];
+
+/// Whether `name` is a plain SQL identifier: an ASCII letter or `_`, then ASCII letters,
+/// digits or `_`, at most [`MAX_IDENT`] bytes.
+pub(crate) fn is_plain_ident(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_IDENT
+        && (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// Whether `name` is reserved for the library's own tables.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    RESERVED_TABLES.contains(&lower.as_str()) || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p))
+}
+
+/// The identifier quoted for SQLite and PostgreSQL: in double quotes, with any double
+/// quote inside doubled, so whatever the name holds it stays one identifier.
+pub(crate) fn ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Checks what a declaration says about itself: names, index bounds, the tenant column.
+pub(crate) fn check_declaration(info: &'static TableInfo) -> Result<()> {
+    let bad = |why: &'static str| Error::InvalidDeclaration { table: info.name, why };
+    if !is_plain_ident(info.name) {
+        return Err(bad("the table name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)"));
+    }
+    if is_reserved(info.name) {
+        return Err(Error::ReservedTable { table: info.name });
+    }
+    if info.columns.is_empty() {
+        return Err(bad("it has no columns"));
+    }
+    for (i, column) in info.columns.iter().enumerate() {
+        if !is_plain_ident(column.name) {
+            return Err(bad(
+                "a column name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)",
+            ));
+        }
+        if info.columns[..i].iter().any(|c| c.name.eq_ignore_ascii_case(column.name)) {
+            return Err(bad("two columns have the same name"));
+        }
+    }
+    let in_range = |i: usize| i < info.columns.len();
+    if !in_range(info.primary_key)
+        || info.tenant.is_some_and(|t| !in_range(t) || t == info.primary_key)
+        || info.unique.iter().any(|u| u.columns.is_empty() || !u.columns.iter().all(|&c| in_range(c)))
+        || info.indexes.iter().any(|cols| !cols.iter().all(|&c| in_range(c)))
+    {
+        return Err(bad("a key, index or tenant column is out of range"));
+    }
+    if let Some(t) = info.tenant {
+        let column = &info.columns[t];
+        if column.nullable || !matches!(column.kind, SqlKind::Uuid | SqlKind::Text) {
+            return Err(bad("the tenant column must be a non-null tenant id"));
+        }
+        if info.unique.iter().any(|u| u.columns.contains(&t)) || info.indexes.iter().any(|cols| cols.contains(&t)) {
+            return Err(bad("the tenant column is already part of every key and index"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod ident_tests {
+    use super::*;
+
+    #[test]
+    fn quoting_keeps_a_hostile_name_one_identifier() {
+        assert_eq!(ident("projects"), r#""projects""#);
+        assert_eq!(ident(r#"main"."projects"#), r#""main"".""projects""#);
+        assert_eq!(ident(r#"user_id" IS NOT NULL OR "user_id"#), r#""user_id"" IS NOT NULL OR ""user_id""#);
+    }
+
+    #[test]
+    fn plain_identifiers_only() {
+        for ok in ["projects", "_x", "a1_b2", &"a".repeat(63)] {
+            assert!(is_plain_ident(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a b", "a\"b", "main.projects", "é", &"a".repeat(64), "a;", "a\0"] {
+            assert!(!is_plain_ident(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reserved_names_ignore_case() {
+        for name in ["users", "SESSIONS", "Login_Tokens", "tenantry_anything", "sqlite_master"] {
+            assert!(is_reserved(name), "{name}");
+        }
+        assert!(!is_reserved("projects"));
+        assert!(!is_reserved("user_settings"));
     }
 }

@@ -1,103 +1,19 @@
 //! Hand-written SQL over declared tables: the one module that writes SQL text by hand
-//! from declarations (lifecycle, moves, layout lookup, auth merge and sweep), the one
-//! identifier-quoting function, and the checks that make those identifiers safe.
+//! from declarations (lifecycle, moves, layout lookup, auth merge and sweep), and the
+//! comparison of declarations with the live database.
 //!
 //! Two walls stand between a declared name and the SQL text. Every declaration is
-//! validated when the registry is first checked ([`check_declaration`]: plain SQL
-//! identifiers of bounded length, indexes in range, a `TEXT`-like tenant column), and
-//! every identifier is written through [`ident`], which quotes and escapes it, so even a
-//! name that skipped the first wall names a table that does not exist rather than SQL.
-//! Then, because hidden items can describe a table falsely, [`verify_live`] compares each
-//! owned declaration with the live database when a database opens.
+//! validated when the registry is checked (`schema::check_declaration`: plain SQL
+//! identifiers of bounded length, indexes in range, a text tenant column), and every
+//! identifier here is written through `schema::ident`, which quotes and escapes it, so
+//! even a name that skipped the first wall names a table that does not exist rather than
+//! SQL. Then, because hidden items can describe a table falsely, [`verify_live`] compares
+//! each owned declaration with the live database when a database opens.
 
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::schema::TableInfo;
-use crate::value::SqlKind;
-
-/// Longest identifier accepted (PostgreSQL's limit, so a name means the same on both).
-pub(crate) const MAX_IDENT: usize = 63;
-
-/// Table names the library's own tables use, and prefixes it keeps for itself. A
-/// declaration over any of them is refused, like a table declared twice.
-pub(crate) const RESERVED_TABLES: &[&str] =
-    &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
-/// Prefixes no declared table may use: SQLite's internal tables and tenantry's own.
-pub(crate) const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];
-
-/// Whether `name` is a plain SQL identifier: an ASCII letter or `_`, then ASCII letters,
-/// digits or `_`, at most [`MAX_IDENT`] bytes.
-pub(crate) fn is_plain_ident(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= MAX_IDENT
-        && (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-}
-
-/// Whether `name` is reserved for the library's own tables.
-pub(crate) fn is_reserved(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    RESERVED_TABLES.contains(&lower.as_str()) || RESERVED_PREFIXES.iter().any(|p| lower.starts_with(p))
-}
-
-/// The identifier quoted for SQLite and PostgreSQL: in double quotes, with any double
-/// quote inside doubled, so whatever the name holds it stays one identifier.
-pub(crate) fn ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
-    for c in name.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
-/// Checks what a declaration says about itself: names, index bounds, the tenant column.
-pub(crate) fn check_declaration(info: &'static TableInfo) -> Result<()> {
-    let bad = |why: &'static str| Error::InvalidDeclaration { table: info.name, why };
-    if !is_plain_ident(info.name) {
-        return Err(bad("the table name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)"));
-    }
-    if is_reserved(info.name) {
-        return Err(Error::ReservedTable { table: info.name });
-    }
-    if info.columns.is_empty() {
-        return Err(bad("it has no columns"));
-    }
-    for (i, column) in info.columns.iter().enumerate() {
-        if !is_plain_ident(column.name) {
-            return Err(bad(
-                "a column name is not a plain SQL identifier (ASCII letters, digits, `_`; at most 63 bytes)",
-            ));
-        }
-        if info.columns[..i].iter().any(|c| c.name.eq_ignore_ascii_case(column.name)) {
-            return Err(bad("two columns have the same name"));
-        }
-    }
-    let in_range = |i: usize| i < info.columns.len();
-    if !in_range(info.primary_key)
-        || info.tenant.is_some_and(|t| !in_range(t) || t == info.primary_key)
-        || info.unique.iter().any(|u| u.columns.is_empty() || !u.columns.iter().all(|&c| in_range(c)))
-        || info.indexes.iter().any(|cols| !cols.iter().all(|&c| in_range(c)))
-    {
-        return Err(bad("a key, index or tenant column is out of range"));
-    }
-    if let Some(t) = info.tenant {
-        let column = &info.columns[t];
-        if column.nullable || !matches!(column.kind, SqlKind::Uuid | SqlKind::Text) {
-            return Err(bad("the tenant column must be a non-null tenant id"));
-        }
-        if info.unique.iter().any(|u| u.columns.contains(&t)) || info.indexes.iter().any(|cols| cols.contains(&t)) {
-            return Err(bad("the tenant column is already part of every key and index"));
-        }
-    }
-    Ok(())
-}
+use crate::schema::{TableInfo, ident};
 
 /// Whether the database on `conn` has a table named `name`.
 pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
@@ -210,35 +126,4 @@ pub(crate) fn reown_rows(info: &TableInfo, tenant: &str) -> String {
 /// anonymous users.
 pub(crate) fn no_rows_of_user(info: &TableInfo, tenant: &str) -> String {
     format!(" AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = users.id)", ident(info.name), ident(tenant))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_keeps_a_hostile_name_one_identifier() {
-        assert_eq!(ident("projects"), r#""projects""#);
-        assert_eq!(ident(r#"main"."projects"#), r#""main"".""projects""#);
-        assert_eq!(ident(r#"user_id" IS NOT NULL OR "user_id"#), r#""user_id"" IS NOT NULL OR ""user_id""#);
-    }
-
-    #[test]
-    fn plain_identifiers_only() {
-        for ok in ["projects", "_x", "a1_b2", &"a".repeat(63)] {
-            assert!(is_plain_ident(ok), "{ok}");
-        }
-        for bad in ["", "1a", "a-b", "a b", "a\"b", "main.projects", "é", &"a".repeat(64), "a;", "a\0"] {
-            assert!(!is_plain_ident(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn reserved_names_ignore_case() {
-        for name in ["users", "SESSIONS", "Login_Tokens", "tenantry_anything", "sqlite_master"] {
-            assert!(is_reserved(name), "{name}");
-        }
-        assert!(!is_reserved("projects"));
-        assert!(!is_reserved("user_settings"));
-    }
 }

@@ -69,6 +69,27 @@ impl serde::Serialize for TenantId {
     }
 }
 
+/// The tenant of a scoped statement, with its canonical text encoded once: that text is
+/// what slot 0 binds and what every returned row's tenant column is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tenant {
+    pub(crate) id: TenantId,
+    text: [u8; 36],
+}
+
+impl Tenant {
+    pub(crate) fn new(id: &TenantId) -> Self {
+        let mut text = [0u8; 36];
+        id.encode(&mut text);
+        Tenant { id: *id, text }
+    }
+
+    /// The canonical text, as bytes (ASCII by construction).
+    pub(crate) fn text(&self) -> &[u8; 36] {
+        &self.text
+    }
+}
+
 /// A capability for work that crosses tenants: admin jobs, queue workers, migrations, tests.
 ///
 /// It is created with a `&'static str` reason, so every use is greppable, and each use
@@ -216,5 +237,82 @@ pub fn set_audit_hook(hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) {
             location,
             action: AuditAction::Operation { name: "replace the audit hook" },
         });
+    }
+}
+
+/// Accepts only the canonical stored form, so one id has exactly one spelling.
+pub(crate) fn parse_canonical_uuid(text: &[u8]) -> Option<Uuid> {
+    // 36 bytes parse only in the hyphenated form; once parsed, every other byte is a hex
+    // digit, and the form is canonical when none is upper case.
+    let text: &[u8; 36] = text.try_into().ok()?;
+    let uuid = Uuid::try_parse_ascii(text).ok()?;
+    (!has_upper_hex(text)).then_some(uuid)
+}
+
+/// Whether any byte of a parsed hyphenated UUID is an upper-case hex digit, eight bytes at
+/// a time: among digits, hyphens and hex letters, only `A`-`F` have bits `0x60` equal to
+/// `0x40`, so those bytes become zero, and a zero byte is found with the usual bit trick.
+#[inline]
+fn has_upper_hex(text: &[u8; 36]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| {
+        let y = (x & (0x60 * LOW)) ^ (0x40 * LOW);
+        y.wrapping_sub(LOW) & !y & HIGH != 0
+    };
+    let word = |i: usize| {
+        u64::from_le_bytes([
+            text[i],
+            text[i + 1],
+            text[i + 2],
+            text[i + 3],
+            text[i + 4],
+            text[i + 5],
+            text[i + 6],
+            text[i + 7],
+        ])
+    };
+    // The last word overlaps the fourth by four bytes; checking a byte twice is harmless.
+    zero_byte(word(0)) || zero_byte(word(8)) || zero_byte(word(16)) || zero_byte(word(24)) || zero_byte(word(28))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_canonical_uuid;
+    use uuid::Uuid;
+
+    #[test]
+    fn only_the_canonical_form_parses_and_it_parses_exactly() {
+        for n in [0u128, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let u = Uuid::from_u128(n);
+            assert_eq!(parse_canonical_uuid(u.hyphenated().to_string().as_bytes()), Some(u));
+        }
+        for _ in 0..1000 {
+            let u = Uuid::new_v4();
+            assert_eq!(parse_canonical_uuid(u.to_string().as_bytes()), Some(u));
+        }
+        let u = Uuid::new_v4();
+        let not_canonical = [
+            u.hyphenated().to_string().to_uppercase(),
+            u.simple().to_string(),
+            u.braced().to_string(),
+            u.urn().to_string(),
+            format!("{} ", u.hyphenated()),
+            u.hyphenated().to_string().replacen('-', "_", 1),
+            "0123456789ab-cdef-0123-4567-89abcdef012".to_owned(),
+            "g0000000-0000-0000-0000-000000000000".to_owned(),
+            "0000000-00000-0000-0000-000000000000".to_owned(),
+            String::new(),
+        ];
+        for text in not_canonical {
+            assert_eq!(parse_canonical_uuid(text.as_bytes()), None, "{text:?}");
+        }
+        // One upper-case digit anywhere is enough to refuse it.
+        let all_letters = Uuid::from_u128(0xabcd_efab_cdef_abcd_efab_cdef_abcd_efab).hyphenated().to_string();
+        for i in (0..36).filter(|i| ![8, 13, 18, 23].contains(i)) {
+            let mut mixed = all_letters.clone().into_bytes();
+            mixed[i].make_ascii_uppercase();
+            assert_eq!(parse_canonical_uuid(&mixed), None, "upper case at {i}");
+        }
     }
 }

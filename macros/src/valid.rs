@@ -146,7 +146,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
 }
 
 /// The library refuses these at open too (`tenantry::Error::ReservedTable`): keep the
-/// lists in step with `RESERVED_TABLES` in the library's `src/tablesql.rs`.
+/// lists in step with `RESERVED_TABLES` in the library's `src/schema.rs`.
 const RESERVED_TABLES: &[&str] =
     &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
 const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];

@@ -284,7 +284,7 @@ impl std::fmt::Debug for Auth {
 }
 
 fn parse_user_id(text: &str) -> Result<TenantId> {
-    crate::value::parse_canonical_uuid(text.as_bytes()).map(TenantId::from_trusted).ok_or(Error::Decode {
+    crate::tenant::parse_canonical_uuid(text.as_bytes()).map(TenantId::from_trusted).ok_or(Error::Decode {
         table: "users",
         column: "id",
         expected: "canonical UUID",

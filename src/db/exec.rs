@@ -3,13 +3,10 @@
 use rusqlite::{Connection, ErrorCode};
 
 use crate::error::{Error, Result};
-use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
-use crate::query::{AsciiText, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
-use crate::tenant::AuditAction;
-use crate::value::{Value, bind};
-
-/// SQLite and D1 accept at most this many bound parameters per statement.
-pub(crate) const MAX_PARAMS: usize = 100;
+use crate::query::run::{PLACEHOLDER, audit, chunk_shape, chunk_value, rows_per_chunk};
+use crate::query::shape::{InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
+use crate::query::{Plan, PlanKind, Scope};
+use crate::value::{AsciiText, Value, bind};
 
 /// Binds each `?` to its slot's value; the tenant slot binds the scope's tenant.
 fn bind_all<'v>(
@@ -25,31 +22,6 @@ fn bind_all<'v>(
         }
     }
     Ok(())
-}
-
-pub(crate) fn audit(scope: &Scope, sql: &str) {
-    if let Scope::Admin(tag) = scope {
-        tag.fire(AuditAction::Unscoped { sql });
-    }
-}
-
-/// Rows per chunk of a multi-row insert: each row binds one parameter per column.
-pub(crate) fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
-    match MAX_PARAMS / shape.table.0.columns.len() {
-        0 => Err(Error::InvalidValue { what: "insert", why: "a row has more columns than a statement may bind" }),
-        n => Ok(n),
-    }
-}
-
-pub(crate) fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
-    InsertShape { rows: rows as u32, ..base.clone() }
-}
-
-/// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
-static PLACEHOLDER: Value = TENANT_PLACEHOLDER;
-
-fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
-    if s == TENANT_SLOT { tenant } else { &values[start + s as usize - 1] }
 }
 
 fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
@@ -197,28 +169,4 @@ pub(crate) fn query_raw<R>(
         out.push(f(row)?);
     }
     Ok(out)
-}
-
-/// The SQL and parameters of a plan, in SQLite's dialect.
-pub(crate) fn explain(plan: &Plan<'_>) -> Result<Sql> {
-    explain_in(plan, Dialect::Sqlite)
-}
-
-/// The SQL and parameters of a plan, in any dialect (uncached; for logs and snapshots).
-pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
-    let tenant = plan.scope.first_param();
-    let pick = |r: Rendered, get: &dyn Fn(Slot) -> Value| Sql {
-        params: r.slots.iter().map(|s| if *s == TENANT_SLOT { tenant.clone() } else { get(*s) }).collect(),
-        sql: r.sql,
-    };
-    Ok(match &plan.kind {
-        PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
-        PlanKind::Update(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
-        PlanKind::Delete(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
-        PlanKind::Insert { base, values, rows } => {
-            let n = rows_per_chunk(base)?.min(*rows);
-            pick(chunk_shape(base, n).render(dialect)?, &|s| chunk_value(&PLACEHOLDER, values, 0, s).clone())
-        }
-        PlanKind::Raw(sql, params) => Sql { sql: (*sql).to_owned(), params: params.to_vec() },
-    })
 }

@@ -12,60 +12,7 @@ use crate::error::{Error, Result};
 /// and the local store writes a staging file with a short suffix beside each object.
 pub const MAX_SEGMENT_BYTES: usize = 240;
 
-/// Which rule a key or segment broke. Errors name the rule, never the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyRule {
-    /// A segment is empty.
-    Empty,
-    /// A segment is `.` or `..`.
-    DotSegment,
-    /// A segment contains `/` or `\`.
-    Separator,
-    /// A segment contains a control character (NUL, newline, DEL, C1 controls...).
-    Control,
-    /// A segment contains `%`, which would let one key be written two ways.
-    Percent,
-    /// A segment contains an invisible or direction-changing character (zero-width,
-    /// bidi controls, byte-order mark).
-    Invisible,
-    /// A segment contains a character that S3 advises against in keys, or `+` (S3 event
-    /// notifications encode a space as `+`, so a key with either would be ambiguous there):
-    /// `{ } [ ] < > ^ ~ # | * ? " + ` + "`".
-    Reserved,
-    /// A segment is not in Unicode normalization form C (NFC).
-    NotNfc,
-    /// A segment is longer than 240 bytes.
-    SegmentTooLong,
-    /// The key is longer than 1,024 bytes.
-    TooLong,
-    /// The key belongs to another tenant.
-    ForeignTenant,
-    /// The key does not match the expected template.
-    Shape,
-    /// The key is not under the expected prefix.
-    OutsidePrefix,
-}
-
-impl fmt::Display for KeyRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KeyRule::Empty => "a segment is empty",
-            KeyRule::DotSegment => "a segment is `.` or `..`",
-            KeyRule::Separator => "a segment contains `/` or `\\`",
-            KeyRule::Control => "a segment contains a control character",
-            KeyRule::Percent => "a segment contains `%`",
-            KeyRule::Invisible => "a segment contains an invisible or bidirectional-control character",
-            KeyRule::Reserved => "a segment contains a character reserved in object keys",
-            KeyRule::NotNfc => "a segment is not in Unicode NFC form",
-            KeyRule::SegmentTooLong => "a segment is longer than 240 bytes",
-            KeyRule::TooLong => "the key is longer than 1024 bytes",
-            KeyRule::ForeignTenant => "the key does not belong to this tenant",
-            KeyRule::Shape => "the key does not match the expected template",
-            KeyRule::OutsidePrefix => "the key is not under the expected prefix",
-        })
-    }
-}
+pub use crate::error::KeyRule;
 
 fn invisible(c: char) -> bool {
     matches!(c,
@@ -162,7 +109,7 @@ impl KeySegment for Uuid {
         out.push_str(self.hyphenated().encode_lower(&mut buf));
     }
     fn read_segment(s: &str) -> Option<Self> {
-        crate::value::parse_canonical_uuid(s.as_bytes())
+        crate::tenant::parse_canonical_uuid(s.as_bytes())
     }
 }
 

@@ -14,6 +14,7 @@ use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::select::Select;
 use crate::query::shape::TableRef;
 use crate::query::source::{Nil, Src};
+use crate::query::write::UpdateBuilder;
 use crate::schema::{Owned, TableInfo};
 use crate::tablesql;
 use crate::tenant::{Admin, TenantId};
@@ -264,13 +265,14 @@ impl Layout {
             return Err(Error::Placement { shared: "(cross-tenant claim)", per_tenant: T::INFO.name });
         }
         let tx = self.shared_database().begin()?;
-        let next = crate::__private::admin_select::<T>(admin).filter(queued).order_by(order).limit(1);
+        let next = Select::<Src<T, Nil>>::new(TableRef(T::INFO), admin.scope()).filter(queued).order_by(order).limit(1);
         let Some(row) = tx.fetch_optional(next)? else { return Ok(None) };
         let tenant = row.__tenant().ok_or(Error::NotOwned { table: T::INFO.name })?;
         let key = row.__key();
         // From here on the work is scoped: the update and the re-read carry the tenant.
-        let update =
-            crate::__private::update::<T>(&tenant).set(mark, to).filter(Cond::primary_key_eq::<T>(key.clone()));
+        let update = UpdateBuilder::<T>::new(Scope::tenant(&tenant))
+            .set(mark, to)
+            .filter(Cond::primary_key_eq::<T>(key.clone()));
         tx.execute(update)?;
         let claimed = tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef(T::INFO), Scope::tenant(&tenant), key))?;
         tx.commit()?;

@@ -205,7 +205,7 @@ impl TenantDatabases {
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
                 let id = name.strip_suffix(".sqlite3")?;
-                crate::value::parse_canonical_uuid(id.as_bytes()).map(TenantId::from_trusted)
+                crate::tenant::parse_canonical_uuid(id.as_bytes()).map(TenantId::from_trusted)
             })
             .collect();
         out.sort();

@@ -19,40 +19,18 @@ pub(crate) mod sealed {
 }
 
 pub(crate) mod expr;
+pub(crate) mod run;
 pub(crate) mod select;
 pub(crate) mod shape;
 pub(crate) mod source;
 pub(crate) mod write;
 
 use crate::error::Result;
-use crate::schema::Reader;
+use crate::schema::{Reader, ReaderKind};
+pub(crate) use crate::tenant::Tenant;
 use crate::tenant::{AuditTag, TenantId};
 use crate::value::{Value, tenant_value};
 use shape::{DeleteShape, InsertShape, SelectShape, UpdateShape};
-
-/// The tenant of a scoped statement, with its canonical text encoded once: that text is
-/// what slot 0 binds and what every returned row's tenant column is checked against.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Tenant {
-    pub(crate) id: TenantId,
-    text: [u8; 36],
-}
-
-impl Tenant {
-    /// The canonical text, as bytes (ASCII by construction).
-    pub(crate) fn text(&self) -> &[u8; 36] {
-        &self.text
-    }
-}
-
-/// Binds ASCII bytes already known to be valid text as `TEXT`, without re-checking UTF-8.
-pub(crate) struct AsciiText<'a>(pub(crate) &'a [u8]);
-
-impl rusqlite::ToSql for AsciiText<'_> {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(self.0)))
-    }
-}
 
 /// Who a statement acts for.
 #[derive(Debug, Clone, Copy)]
@@ -76,9 +54,7 @@ pub(crate) fn params_with_tenant_slot() -> Vec<Value> {
 
 impl Scope {
     pub(crate) fn tenant(id: &TenantId) -> Self {
-        let mut text = [0u8; 36];
-        id.encode(&mut text);
-        Scope::Tenant(Tenant { id: *id, text })
+        Scope::Tenant(Tenant::new(id))
     }
 
     pub(crate) fn is_scoped(&self) -> bool {
@@ -95,8 +71,8 @@ impl Scope {
 
     pub(crate) fn reader(&self) -> Reader<'_> {
         match self {
-            Scope::Tenant(t) => Reader::Tenant(t),
-            Scope::Admin(tag) => Reader::Admin(*tag),
+            Scope::Tenant(t) => Reader(ReaderKind::Tenant(t)),
+            Scope::Admin(tag) => Reader(ReaderKind::Admin(*tag)),
         }
     }
 }
@@ -176,7 +152,7 @@ pub trait Fetch: sealed::Statement {
     #[doc(hidden)]
     fn __plan(&self) -> Plan<'_>;
     #[doc(hidden)]
-    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<Self::Row>;
+    fn __decode<R: crate::schema::RowSource + ?Sized>(&self, row: &R) -> Result<Self::Row>;
 }
 
 impl<T: sealed::Statement + ?Sized> sealed::Statement for &T {}
@@ -192,7 +168,7 @@ impl<F: Fetch + ?Sized> Fetch for &F {
     fn __plan(&self) -> Plan<'_> {
         (**self).__plan()
     }
-    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<F::Row> {
+    fn __decode<R: crate::schema::RowSource + ?Sized>(&self, row: &R) -> Result<F::Row> {
         (**self).__decode(row)
     }
 }

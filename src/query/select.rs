@@ -152,12 +152,12 @@ impl<S: Source> Select<S> {
 
     /// The SQLite SQL and parameters this statement runs.
     pub fn to_sql(&self) -> Result<crate::Sql> {
-        crate::db::exec::explain(&self.__plan())
+        crate::query::run::explain(&self.__plan())
     }
 
     /// The SQL and parameters in `dialect`.
     pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
-        crate::db::exec::explain_in(&self.__plan(), dialect)
+        crate::query::run::explain_in(&self.__plan(), dialect)
     }
 }
 
@@ -169,8 +169,8 @@ impl<S: Source> Fetch for Select<S> {
     fn __plan(&self) -> Plan<'_> {
         Plan { scope: &self.scope, kind: PlanKind::Select(&self.shape, &self.params) }
     }
-    fn __decode<R: crate::__private::RowSource + ?Sized>(&self, row: &R) -> Result<S::Row> {
-        S::__decode(row, self.scope.reader().into())
+    fn __decode<R: crate::schema::RowSource + ?Sized>(&self, row: &R) -> Result<S::Row> {
+        S::__decode(row, self.scope.reader())
     }
 }
 
@@ -204,7 +204,7 @@ impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
     fn __plan(&self) -> Plan<'_> {
         self.select.__plan()
     }
-    fn __decode<Rw: crate::__private::RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
+    fn __decode<Rw: crate::schema::RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
         R::from_sql(row.value(0)?).ok_or(Error::Decode {
             table: self.select.shape.from.0.name,
             column: "aggregate",

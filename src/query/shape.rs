@@ -13,13 +13,9 @@ use sea_query::{
 };
 
 use crate::error::{Error, Result};
+pub(crate) use crate::rendered::{Rendered, Slot, TENANT_SLOT};
 use crate::schema::TableInfo;
 use crate::value::SqlKind;
-
-/// Index of a bound parameter in a statement's parameter list. Slot 0 of a scoped
-/// statement is always the tenant.
-pub(crate) type Slot = u32;
-pub(crate) const TENANT_SLOT: Slot = 0;
 
 /// A table in a shape, compared by identity of its static declaration.
 #[derive(Clone, Copy, Debug)]
@@ -377,13 +373,6 @@ impl Dialect {
     }
 }
 
-/// A rendered shape: SQL text plus, for each `?` in order, the slot it binds.
-#[derive(Debug)]
-pub(crate) struct Rendered {
-    pub(crate) sql: String,
-    pub(crate) slots: Vec<Slot>,
-}
-
 pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     fn scoped(&self) -> bool;
     type Statement: QueryStatementWriter;
@@ -457,19 +446,6 @@ impl std::ops::Deref for RenderedRef {
             RenderedRef::Static(r) => r,
             RenderedRef::Shared(r) => r,
         }
-    }
-}
-
-/// Per-table render slots for the by-key shapes, kept in the table's static declaration.
-#[derive(Debug)]
-pub(crate) struct KeyedShapes {
-    pub(crate) get: [OnceLock<Rendered>; 2],
-    pub(crate) delete: [OnceLock<Rendered>; 2],
-}
-
-impl KeyedShapes {
-    pub(crate) const fn new() -> Self {
-        KeyedShapes { get: [OnceLock::new(), OnceLock::new()], delete: [OnceLock::new(), OnceLock::new()] }
     }
 }
 

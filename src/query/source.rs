@@ -43,25 +43,19 @@ pub trait Source: 'static {
     /// One result row: the table's row, or a tuple of rows for a join.
     type Row;
     #[doc(hidden)]
-    fn __decode<R: crate::__private::RowSource + ?Sized>(
-        row: &R,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<Self::Row>;
+    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<Self::Row>;
 }
 
 impl<A: Table> Source for Src<A, Nil> {
     type Row = A;
-    fn __decode<R: crate::__private::RowSource + ?Sized>(row: &R, reader: crate::__private::Reader<'_>) -> Result<A> {
+    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<A> {
         A::__decode(row, 0, reader)
     }
 }
 
 impl<A: Table, B: Table> Source for Src<A, Src<B, Nil>> {
     type Row = (A, B);
-    fn __decode<R: crate::__private::RowSource + ?Sized>(
-        row: &R,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<(A, B)> {
+    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<(A, B)> {
         let a = A::__decode(row, 0, reader)?;
         Ok((a, B::__decode(row, A::INFO.columns.len(), reader)?))
     }
@@ -69,10 +63,7 @@ impl<A: Table, B: Table> Source for Src<A, Src<B, Nil>> {
 
 impl<A: Table, B: Table, C: Table> Source for Src<A, Src<B, Src<C, Nil>>> {
     type Row = (A, B, C);
-    fn __decode<R: crate::__private::RowSource + ?Sized>(
-        row: &R,
-        reader: crate::__private::Reader<'_>,
-    ) -> Result<(A, B, C)> {
+    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<(A, B, C)> {
         let a = A::__decode(row, 0, reader)?;
         let b = B::__decode(row, A::INFO.columns.len(), reader)?;
         Ok((a, b, C::__decode(row, A::INFO.columns.len() + B::INFO.columns.len(), reader)?))

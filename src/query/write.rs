@@ -47,12 +47,12 @@ impl<T: Table> Insert<T> {
 
     /// The SQLite SQL and parameters of the first chunk.
     pub fn to_sql(&self) -> Result<crate::Sql> {
-        crate::db::exec::explain(&self.__plan())
+        crate::query::run::explain(&self.__plan())
     }
 
     /// The SQL and parameters in `dialect`.
     pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
-        crate::db::exec::explain_in(&self.__plan(), dialect)
+        crate::query::run::explain_in(&self.__plan(), dialect)
     }
 }
 
@@ -155,12 +155,12 @@ impl<T: Table> Update<T> {
 
     /// The SQLite SQL and parameters this statement runs.
     pub fn to_sql(&self) -> Result<crate::Sql> {
-        crate::db::exec::explain(&self.__plan())
+        crate::query::run::explain(&self.__plan())
     }
 
     /// The SQL and parameters in `dialect`.
     pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
-        crate::db::exec::explain_in(&self.__plan(), dialect)
+        crate::query::run::explain_in(&self.__plan(), dialect)
     }
 }
 
@@ -239,12 +239,12 @@ impl<T: Table> Delete<T> {
 
     /// The SQLite SQL and parameters this statement runs.
     pub fn to_sql(&self) -> Result<crate::Sql> {
-        crate::db::exec::explain(&self.__plan())
+        crate::query::run::explain(&self.__plan())
     }
 
     /// The SQL and parameters in `dialect`.
     pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
-        crate::db::exec::explain_in(&self.__plan(), dialect)
+        crate::query::run::explain_in(&self.__plan(), dialect)
     }
 }
 
