@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::{Client, NoTls, Statement};
 
 use crate::error::{Error, Result};
@@ -225,8 +226,17 @@ fn run_query<F: Fetch>(
     let tenant = plan.scope.first_param();
     let stmt = prepared(tx, cache, &r.sql)?;
     let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
-    let rows = tx.query(&stmt, &as_refs(&ps)).map_err(Error::Postgres)?;
-    rows.iter().take(limit.unwrap_or(usize::MAX)).map(|row| query.__decode(&convert(row)?)).collect()
+    // Streamed: with a limit (`fetch_optional`), rows past it are neither collected nor
+    // converted nor decoded.
+    let mut rows = tx.query_raw(&stmt, as_refs(&ps)).map_err(Error::Postgres)?;
+    let mut out = Vec::new();
+    while out.len() < limit.unwrap_or(usize::MAX) {
+        match rows.next().map_err(Error::Postgres)? {
+            Some(row) => out.push(query.__decode(&convert(&row)?)?),
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 /// Several statements of one tenant in one PostgreSQL transaction (see
