@@ -225,14 +225,70 @@ pub enum Error {
         /// How long the caller waited.
         waited_ms: u64,
     },
-    /// A value is outside what the statement can carry (for example a limit above `i64::MAX`).
-    #[error("invalid value for {what}: {why}")]
-    InvalidValue {
-        /// What the value was for.
-        what: &'static str,
-        /// Why it was refused.
+    /// A row of an owned table has more columns than one statement may bind (SQLite and
+    /// D1 bind at most 100 parameters).
+    #[error("a row of `{table}` has more columns than one statement may bind")]
+    TooManyColumns {
+        /// The table.
+        table: &'static str,
+    },
+    /// A statement names a column outside its table's declaration: only a hand-written
+    /// column reference (hidden API) can.
+    #[error("a statement names a column outside the declaration of `{table}`")]
+    InvalidColumn {
+        /// The table.
+        table: &'static str,
+    },
+    /// A statement went to a call that runs another kind (a query to `execute`, a write to
+    /// a `fetch_*`): the types prevent it, so reaching this is a bug in tenantry.
+    #[error("internal error: {why}")]
+    Internal {
+        /// What went wrong.
         why: &'static str,
     },
+    /// A PostgreSQL transaction for one tenant was given another tenant's statement, or a
+    /// cross-tenant one: its row-level-security setting is its own tenant's.
+    #[error("a transaction runs statements of its own tenant only")]
+    ForeignStatement,
+    /// A cross-tenant statement needs the admin connection, and none was configured
+    /// (`PgDatabase::with_admin`).
+    #[error("no admin connection is configured for cross-tenant statements")]
+    NoAdminConnection,
+    /// A move between the shared database and a tenant's file was asked of a layout with
+    /// no per-tenant databases.
+    #[error("this layout has no per-tenant databases")]
+    NoTenantDatabases,
+    /// The copy of a tenant's rows did not match the source (count or checksum), so the
+    /// move did not switch the tenant's location; the source is intact and a rerun retries.
+    #[error("the copied rows do not match the source; the move was not completed")]
+    MoveMismatch,
+    /// A file-system operation on a tenant's database or the tenants' directory failed.
+    #[error("could not {what}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An export given to `import_tenant` has a line that does not fit its table; nothing
+    /// was imported.
+    #[error("import of `{table}`, line {line}: {why}")]
+    InvalidImport {
+        /// The declared table the line is for.
+        table: &'static str,
+        /// The line's number within that table's lines, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Per-tenant migrations must be numbered from 2 (1 creates the tables), each version
+    /// once.
+    #[error("per-tenant migrations must be numbered from 2, each version once")]
+    InvalidMigrations,
+    /// A Stripe customer id that is empty, longer than 255 bytes or has control characters.
+    #[error("not a valid Stripe customer id")]
+    InvalidStripeCustomer,
     /// A statement inside a transaction failed and the caller carried on, but the engine
     /// had already given up on the transaction (PostgreSQL aborts it at the first failed
     /// statement and turns `COMMIT` into a rollback). Nothing of the transaction was kept;

@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::fallible_iterator::FallibleIterator as _;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
 use crate::error::{Error, Result};
@@ -219,7 +219,7 @@ fn run_query<F: Fetch>(
 ) -> Result<Vec<F::Row>> {
     let plan = query.__plan();
     let PlanKind::Select(shape, values) = &plan.kind else {
-        return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
+        return Err(Error::Internal { why: "a write went to fetch" });
     };
     let r = shape.rendered_in(Dialect::Postgres)?;
     crate::query::run::audit(plan.scope, &r.sql);
@@ -261,10 +261,7 @@ impl PgTransaction<'_, '_> {
     fn check(&self, plan: &Plan<'_>) -> Result<()> {
         match plan.tenant() {
             Some(t) if *t == self.tenant => Ok(()),
-            _ => Err(Error::InvalidValue {
-                what: "statement",
-                why: "a transaction runs statements of its own tenant only",
-            }),
+            _ => Err(Error::ForeignStatement),
         }
     }
 
@@ -388,9 +385,7 @@ fn run_write(
             let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
             Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
         }
-        PlanKind::Select(..) => {
-            Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
-        }
+        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
     }
 }
 
@@ -445,10 +440,7 @@ impl PgDatabase {
     ) -> Result<R> {
         let pool = match scope {
             Scope::Tenant(_) => &self.tenants,
-            Scope::Admin(_) => self.admin.as_ref().ok_or(Error::InvalidValue {
-                what: "cross-tenant statement",
-                why: "no admin connection is configured (PgDatabase::with_admin)",
-            })?,
+            Scope::Admin(_) => self.admin.as_ref().ok_or(Error::NoAdminConnection)?,
         };
         let mut conn = pool.get().map_err(|source| Error::PostgresPool { source })?;
         let PgConn { client, statements } = &mut *conn;

@@ -177,7 +177,7 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
             .per_tenant(dir.join("t2"))
             .migrations(&Admin::new("test registers per-tenant migrations"), &bad)
             .build();
-        assert!(matches!(err, Err(Error::InvalidValue { what: "migrations", .. })));
+        assert!(matches!(err, Err(Error::InvalidMigrations)));
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -213,7 +213,17 @@ fn an_import_with_a_bad_line_writes_nothing() {
     let mut export: TenantExport = layout.export_tenant(&t).unwrap();
     layout.delete_tenant(&t).unwrap();
     export.tables.get_mut("rt_tags").unwrap().push("{\"id\": \"not a number\"}".into());
-    assert!(layout.import_tenant(&t, &export).is_err());
+    let err = layout.import_tenant(&t, &export).unwrap_err();
+    assert!(matches!(err, Error::InvalidImport { table: "rt_tags", line: 2, .. }), "{err:?}");
+    assert_eq!(err.to_string(), "import of `rt_tags`, line 2: a value does not fit its column");
+    assert!(layout.fetch_all(RtNote::select(&t)).unwrap().is_empty(), "nothing written");
+    // Not JSON at all, and a UUID column holding something else: the same, named.
+    export.tables.get_mut("rt_tags").unwrap().pop();
+    export.tables.get_mut("rt_tags").unwrap().push("not json".into());
+    assert!(matches!(
+        layout.import_tenant(&t, &export),
+        Err(Error::InvalidImport { line: 2, why: "the line is not a JSON object", .. })
+    ));
     assert!(layout.fetch_all(RtNote::select(&t)).unwrap().is_empty(), "nothing written");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -425,3 +425,34 @@ fn a_move_killed_at_random_points_never_loses_or_duplicates_a_row() {
     assert_eq!(layout.export_tenant(&t).unwrap(), snapshot);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_import_naming_a_non_uuid_id_is_refused_with_its_line() {
+    // Guard: `from_json` checks that text for a UUID column is a canonical UUID; seen
+    // failing without it (the import wrote all three rows, the bad one included, which
+    // every typed read of the tenant's projects then fails to decode).
+    let dir = temp("import-uuid");
+    let layout = per_tenant(&dir);
+    let t = TenantId::generate();
+    for n in 0..3 {
+        layout.execute(Project::insert(&t, project(n))).unwrap();
+    }
+    let mut export = layout.export_tenant(&t).unwrap();
+    layout.delete_tenant(&t).unwrap();
+    let lines = export.tables.get_mut("projects").unwrap();
+    lines[2] = lines[2].replacen("\"id\":\"", "\"id\":\"X", 1);
+    let err = layout.import_tenant(&t, &export).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidImport {
+                table: "projects",
+                line: 3,
+                why: "a UUID column holds text that is not a canonical UUID"
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(layout.fetch_all(Project::select(&t)).unwrap().is_empty(), "nothing written");
+    std::fs::remove_dir_all(dir).ok();
+}

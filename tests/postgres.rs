@@ -118,7 +118,7 @@ fn postgres_backend() {
     assert!(failed.is_err());
     assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(101))).unwrap().is_none(), "rolled back");
     let foreign = db.transaction(&a, |tx| tx.fetch_all(Project::select(&b)));
-    assert!(matches!(foreign, Err(Error::InvalidValue { .. })));
+    assert!(matches!(foreign, Err(Error::ForeignStatement)));
 
     // Red-team regressions. Raw SQL binding a value of another type is an error, not bytes
     // reinterpreted (an integer once landed in a float column as 3.5e-323).
@@ -147,7 +147,7 @@ fn postgres_backend() {
 
     // Cross-tenant statements need the explicitly configured admin connection.
     let tenant_only = PgDatabase::connect(&urls.app, 1).unwrap();
-    assert!(matches!(tenant_only.fetch_all(Project::admin_select(&admin)), Err(Error::InvalidValue { .. })));
+    assert!(matches!(tenant_only.fetch_all(Project::admin_select(&admin)), Err(Error::NoAdminConnection)));
 }
 
 /// Runs `sql` on `url` when dropped: puts a role or privilege back even when an assertion
@@ -379,7 +379,7 @@ fn a_failed_statement_inside_a_transaction_is_reported_not_committed() {
     let b = common::admin_tenant("postgres transaction test", Uuid::from_u128(0xb));
     db.transaction(&a, |tx| {
         tx.execute(Project::insert(&a, project(2)))?;
-        assert!(matches!(tx.fetch_all(Project::select(&b)), Err(Error::InvalidValue { .. })));
+        assert!(matches!(tx.fetch_all(Project::select(&b)), Err(Error::ForeignStatement)));
         Ok(())
     })
     .unwrap();

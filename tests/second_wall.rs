@@ -65,7 +65,7 @@ fn a_column_index_outside_the_declaration_is_an_error_not_a_panic() {
     let bogus: Column<Project, String> = Column::__new(99);
     assert_eq!(bogus.name(), "?");
     let q = Project::select(&alice).filter(bogus.eq("x"));
-    assert!(matches!(db.fetch_all(q), Err(Error::InvalidValue { what: "column", .. })));
+    assert!(matches!(db.fetch_all(q), Err(Error::InvalidColumn { table: "projects" })));
 }
 
 #[test]

@@ -645,10 +645,7 @@ impl Auth {
     /// customer already linked to another user [`Error::StripeCustomerTaken`].
     pub fn link_stripe_customer(&self, tenant: &TenantId, customer_id: &str) -> Result<()> {
         if customer_id.is_empty() || customer_id.len() > 255 || customer_id.chars().any(char::is_control) {
-            return Err(Error::InvalidValue {
-                what: "Stripe customer id",
-                why: "empty, too long or has control characters",
-            });
+            return Err(Error::InvalidStripeCustomer);
         }
         self.inner.db.write(|conn| {
             let changed = conn

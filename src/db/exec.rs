@@ -75,9 +75,7 @@ pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
             }
             Ok(stmt.raw_execute()?)
         }
-        PlanKind::Select(..) => {
-            Err(Error::InvalidValue { what: "statement", why: "a query cannot be executed; fetch it" })
-        }
+        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
         PlanKind::Insert { base, values, rows } => insert(conn, plan.scope, base, values, *rows),
     }
 }
@@ -134,7 +132,7 @@ pub(crate) fn query(
     mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
 ) -> Result<()> {
     let PlanKind::Select(shape, params) = &plan.kind else {
-        return Err(Error::InvalidValue { what: "statement", why: "only queries can be fetched" });
+        return Err(Error::Internal { why: "a write went to fetch" });
     };
     let r = shape.rendered()?;
     audit(plan.scope, &r.sql);
@@ -156,7 +154,7 @@ pub(crate) fn query_raw<R>(
     mut f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<R>,
 ) -> Result<Vec<R>> {
     let PlanKind::Raw(sql, params) = &plan.kind else {
-        return Err(Error::InvalidValue { what: "statement", why: "not raw SQL" });
+        return Err(Error::Internal { why: "a built statement went to fetch_raw" });
     };
     audit(plan.scope, sql);
     let mut stmt = conn.prepare_cached(sql)?;

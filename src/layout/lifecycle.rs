@@ -61,30 +61,35 @@ fn to_json(v: ValueRef<'_>) -> Json {
     }
 }
 
-fn from_json(v: &Json, kind: SqlKind) -> Result<rusqlite::types::Value> {
+/// A JSON value of an export as the column's value, or why it does not fit.
+fn from_json(v: &Json, kind: SqlKind) -> std::result::Result<rusqlite::types::Value, &'static str> {
     use rusqlite::types::Value as V;
-    let bad = || Error::InvalidValue { what: "import", why: "a value does not fit its column" };
+    const WRONG: &str = "a value does not fit its column";
     Ok(match (v, kind) {
         (Json::Null, _) => V::Null,
-        (Json::String(s), SqlKind::Text | SqlKind::Uuid) => V::Text(s.clone()),
-        (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or_else(bad)?),
-        (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or_else(bad)?),
+        (Json::String(s), SqlKind::Uuid) => match crate::tenant::parse_canonical_uuid(s.as_bytes()) {
+            Some(_) => V::Text(s.clone()),
+            None => return Err("a UUID column holds text that is not a canonical UUID"),
+        },
+        (Json::String(s), SqlKind::Text) => V::Text(s.clone()),
+        (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or(WRONG)?),
+        (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or(WRONG)?),
         (Json::Object(o), SqlKind::Real) => match o.get("real").and_then(Json::as_str) {
             Some("inf") => V::Real(f64::INFINITY),
             Some("-inf") => V::Real(f64::NEG_INFINITY),
             Some("nan") => V::Real(f64::NAN),
-            _ => return Err(bad()),
+            _ => return Err(WRONG),
         },
         (Json::Object(o), SqlKind::Blob) => {
-            let hex = o.get("blob").and_then(Json::as_str).ok_or_else(bad)?;
+            let hex = o.get("blob").and_then(Json::as_str).ok_or(WRONG)?;
             let bytes = (0..hex.len())
                 .step_by(2)
                 .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
                 .collect::<Option<Vec<u8>>>()
-                .ok_or_else(bad)?;
+                .ok_or(WRONG)?;
             V::Blob(bytes)
         }
-        _ => return Err(bad()),
+        _ => return Err(WRONG),
     })
 }
 
@@ -145,9 +150,11 @@ impl Layout {
             let Some(lines) = export.tables.get(info.name) else { continue };
             let rows = lines
                 .iter()
-                .map(|line| {
-                    let obj: Map<String, Json> = serde_json::from_str(line)
-                        .map_err(|_| Error::InvalidValue { what: "import", why: "a line is not a JSON object" })?;
+                .enumerate()
+                .map(|(n, line)| {
+                    let bad = |why| Error::InvalidImport { table: info.name, line: n + 1, why };
+                    let obj: Map<String, Json> =
+                        serde_json::from_str(line).map_err(|_| bad("the line is not a JSON object"))?;
                     info.columns
                         .iter()
                         .enumerate()
@@ -155,7 +162,7 @@ impl Layout {
                             if Some(i) == info.tenant {
                                 Ok(rusqlite::types::Value::Text(tenant.to_string()))
                             } else {
-                                from_json(obj.get(c.name).unwrap_or(&Json::Null), c.kind)
+                                from_json(obj.get(c.name).unwrap_or(&Json::Null), c.kind).map_err(bad)
                             }
                         })
                         .collect::<Result<Vec<_>>>()
@@ -212,15 +219,7 @@ impl Layout {
             let file = crate::Database::builder(&path).max_connections(1).open()?;
             deleted += delete_all(&file, false)?;
             drop(file);
-            for suffix in ["", "-wal", "-shm"] {
-                let f = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
-                if f.exists() {
-                    std::fs::remove_file(&f).map_err(|_| Error::InvalidValue {
-                        what: "tenant database",
-                        why: "the file could not be removed",
-                    })?;
-                }
-            }
+            self.remove_file(tenant)?;
         }
         Ok(deleted)
     }

@@ -189,7 +189,7 @@ impl Layout {
     /// again; running it when the tenant is already there only clears leftovers.
     pub fn move_tenant(&self, tenant: &TenantId, to: Location) -> Result<()> {
         let Some(tenants) = &self.inner.tenants else {
-            return Err(Error::InvalidValue { what: "move", why: "this layout has no per-tenant databases" });
+            return Err(Error::NoTenantDatabases);
         };
         let tables: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
         // No statement of this tenant runs in this process while it moves (statements take
@@ -217,7 +217,7 @@ impl Layout {
                 let copied: Vec<_> =
                     file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
                 if source.iter().map(|r| checksum(r)).ne(copied.iter().map(|r| checksum(r))) {
-                    return Err(Error::InvalidValue { what: "move", why: "the copy does not match the source" });
+                    return Err(Error::MoveMismatch);
                 }
                 // The point of no return: switch and remove the source in one transaction.
                 self.shared_database().write(|c| {
@@ -243,7 +243,7 @@ impl Layout {
                     }
                     let copied = tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>()?;
                     if source.iter().map(|r| checksum(r)).ne(copied.iter().map(|r| checksum(r))) {
-                        return Err(Error::InvalidValue { what: "move", why: "the copy does not match the source" });
+                        return Err(Error::MoveMismatch);
                     }
                     set_location(c, tenant, Location::Shared)
                 })?;
@@ -268,10 +268,8 @@ impl Layout {
         for suffix in ["", "-wal", "-shm"] {
             let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
             if file.exists() {
-                std::fs::remove_file(&file).map_err(|_| Error::InvalidValue {
-                    what: "tenant database",
-                    why: "the file could not be removed",
-                })?;
+                std::fs::remove_file(&file)
+                    .map_err(|source| Error::Io { what: "remove a tenant's database file", source })?;
             }
         }
         Ok(())

@@ -87,7 +87,7 @@ impl Schema {
     pub(crate) fn checked(mut migrations: Vec<Step>) -> Result<Vec<Step>> {
         migrations.sort_by_key(|m| m.version);
         if migrations.iter().any(|m| m.version < 2) || migrations.windows(2).any(|w| w[0].version == w[1].version) {
-            return Err(Error::InvalidValue { what: "migrations", why: "versions start at 2 and appear once each" });
+            return Err(Error::InvalidMigrations);
         }
         Ok(migrations)
     }
@@ -129,8 +129,7 @@ pub(crate) struct TenantDatabases {
 
 impl TenantDatabases {
     pub(crate) fn new(root: PathBuf, cap: usize, when_behind: WhenBehind, schema: Schema) -> Result<Self> {
-        std::fs::create_dir_all(&root)
-            .map_err(|_| Error::InvalidValue { what: "tenant root", why: "cannot create the directory" })?;
+        std::fs::create_dir_all(&root).map_err(|source| Error::Io { what: "create the tenants' directory", source })?;
         Ok(TenantDatabases { root, cap: cap.max(1), when_behind, schema, open: Mutex::new((FxHashMap::default(), 0)) })
     }
 
@@ -199,7 +198,7 @@ impl TenantDatabases {
     /// The tenants that have a database file, sorted.
     pub(crate) fn tenants_on_disk(&self) -> Result<Vec<TenantId>> {
         let entries = std::fs::read_dir(&self.root)
-            .map_err(|_| Error::InvalidValue { what: "tenant root", why: "cannot list the directory" })?;
+            .map_err(|source| Error::Io { what: "list the tenants' directory", source })?;
         let mut out: Vec<TenantId> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| {

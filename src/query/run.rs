@@ -21,7 +21,7 @@ pub(crate) fn audit(scope: &Scope, sql: &str) {
 /// Rows per chunk of a multi-row insert: each row binds one parameter per column.
 pub(crate) fn rows_per_chunk(shape: &InsertShape) -> Result<usize> {
     match MAX_PARAMS / shape.table.0.columns.len() {
-        0 => Err(Error::InvalidValue { what: "insert", why: "a row has more columns than a statement may bind" }),
+        0 => Err(Error::TooManyColumns { table: shape.table.0.name }),
         n => Ok(n),
     }
 }

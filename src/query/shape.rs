@@ -291,7 +291,7 @@ impl Check {
     fn column(&mut self, c: ColRef) {
         self.table(c.table);
         if usize::from(c.index) >= c.table.0.columns.len() {
-            self.fail(Error::InvalidValue { what: "column", why: "index outside the table's declaration" });
+            self.fail(Error::InvalidColumn { table: c.table.0.name });
         }
     }
 
@@ -401,7 +401,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or(Error::InvalidValue { what: "statement", why: "rendered with an unexpected inline value" })?;
+            .ok_or(Error::Internal { why: "a statement rendered with an inline value" })?;
         Ok(Rendered { sql, slots })
     }
 
