@@ -20,6 +20,8 @@
 //!   the query-planner stability guarantee, `prepare_cached` statements; rows are decoded
 //!   into structs (UUIDs parsed), as tenantry does.
 //! - **A**: `Layout::shared`, one file.
+//! - **base B**: hand-written rusqlite on the per-tenant files layout B writes: each
+//!   operation opens its tenant's file with the same settings, runs, and closes it.
 //! - **B**: `Layout::builder(..).per_tenant(..).max_open(64)`: one file per tenant, at most
 //!   64 open, so with 1,000 tenants drawn at random most operations open a file.
 //! - **C**: hybrid: `export_jobs` stays in the shared file, `projects` is per tenant
@@ -28,12 +30,15 @@
 //! tenantry's databases keep their default pool sizes (8 connections for the shared file,
 //! 1 per tenant file): that is what an application gets without tuning.
 //!
-//! The one baseline uses one shared file for every comparison, B and C included. A
-//! hand-written per-tenant baseline with one connection per thread would need 64 x 1,000
-//! open connections, or its own cache of open files with its own eviction and locking,
-//! which is layout B written again rather than a baseline. The shared-file baseline is what
-//! the same application does by hand without tenantry; B's and C's ratios to it are the
-//! price of the per-tenant files (opening, migrating, evicting) plus tenantry's own.
+//! Which baseline: every run is compared with **base**, the shared file, B and C included.
+//! That is the same application written by hand without tenantry, so B's and C's ratios to
+//! it are the whole price of per-tenant files (opening, migrating, evicting) plus
+//! tenantry's own. A hand-written per-tenant baseline with one connection per thread kept
+//! open would need 64 x 1,000 connections, or its own cache of open files with eviction
+//! and locking, which is layout B written again rather than a baseline. So B is compared a
+//! second time with **base B**, the simplest correct per-tenant code (open per operation,
+//! no cache): with 1,000 tenants drawn at random and 64 open, about 94% of B's operations
+//! open a file too, so that ratio isolates what tenantry's open costs.
 //!
 //! Reported per run: throughput (operations per second of wall-clock time, from all
 //! threads' start to the last one's end), p50/p99/max latency of single operations,
@@ -111,6 +116,7 @@ struct Config {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Run {
     Base,
+    BaseFiles,
     A,
     B,
     C,
@@ -120,6 +126,7 @@ impl Run {
     fn name(self) -> &'static str {
         match self {
             Run::Base => "baseline (rusqlite, 1 conn/thread, shared file)",
+            Run::BaseFiles => "baseline B (rusqlite, file per tenant, open per op)",
             Run::A => "A: shared file",
             Run::B => "B: file per tenant, max_open 64",
             Run::C => "C: hybrid (export_jobs shared)",
@@ -352,7 +359,7 @@ fn run_tenantry(run: Run, cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outc
             .max_open(64)
             .shared_tables(&[ExportJob::INFO])
             .build(),
-        Run::Base => unreachable!("the baseline does not use tenantry"),
+        Run::Base | Run::BaseFiles => unreachable!("the baselines do not use tenantry"),
     }
     .unwrap();
     seed(&layout, tenants);
@@ -365,14 +372,14 @@ fn run_tenantry(run: Run, cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outc
 // ---- the hand-written baseline ----
 
 /// tenantry's connection settings, by hand.
-fn hand_connection(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").unwrap();
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+fn hand_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(256);
-    conn
+    Ok(conn)
 }
 
 fn uuid_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
@@ -479,8 +486,35 @@ fn run_baseline(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
     let names: Vec<String> = tenants.iter().map(|t| t.as_uuid().hyphenated().to_string()).collect();
     let mut out = drive(
         cfg,
-        || hand_connection(&path),
+        || hand_connection(&path).unwrap(),
         |conn, op| match hand_work(conn, &names[op.tenant], op) {
+            Ok(ok) => wrong(ok),
+            Err(e) => Err(rusqlite_kind(&e)),
+        },
+    );
+    out.setup = setup;
+    out
+}
+
+/// The per-tenant baseline: the files layout B writes, each opened by hand for one
+/// operation and closed, with the same settings.
+fn run_baseline_files(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
+    let setup = Instant::now();
+    let paths: Vec<PathBuf> = {
+        let layout = Layout::builder(Database::open(dir.join("shared.sqlite3")).unwrap())
+            .per_tenant(dir.join("tenants"))
+            .max_open(64)
+            .build()
+            .unwrap();
+        seed(&layout, tenants);
+        tenants.iter().map(|t| layout.tenant_path(t).unwrap()).collect()
+    };
+    let setup = setup.elapsed();
+    let names: Vec<String> = tenants.iter().map(|t| t.as_uuid().hyphenated().to_string()).collect();
+    let mut out = drive(
+        cfg,
+        || (),
+        |(), op| match hand_connection(&paths[op.tenant]).and_then(|c| hand_work(&c, &names[op.tenant], op)) {
             Ok(ok) => wrong(ok),
             Err(e) => Err(rusqlite_kind(&e)),
         },
@@ -523,7 +557,7 @@ fn with_commas(n: u64) -> String {
 }
 
 struct Row {
-    name: &'static str,
+    run: Run,
     throughput: f64,
     all: Vec<u64>,
     per_kind: [Vec<u64>; 4],
@@ -539,18 +573,10 @@ fn summarize(run: Run, mut out: Outcome) -> Row {
         v.sort_unstable();
     }
     let throughput = all.len() as f64 / out.wall.as_secs_f64();
-    Row {
-        name: run.name(),
-        throughput,
-        all,
-        per_kind: out.latencies,
-        errors: out.errors,
-        wall: out.wall,
-        setup: out.setup,
-    }
+    Row { run, throughput, all, per_kind: out.latencies, errors: out.errors, wall: out.wall, setup: out.setup }
 }
 
-fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>) {
+fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>, baseline_files: Option<f64>) {
     println!();
     println!(
         "{} tenants, {} threads, {} operations per run (reads 70%: get, list 20; writes 30%: insert, update)",
@@ -559,10 +585,11 @@ fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>) {
         with_commas(cfg.ops as u64)
     );
     println!();
-    println!("| run | ops/s | vs baseline | p50 | p99 | max | over 1 s | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| run | ops/s | vs baseline | vs baseline B | p50 | p99 | max | over 1 s | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for r in rows {
-        let ratio = baseline.map_or_else(|| "-".into(), |b| format!("{:.2}", r.throughput / b));
+        let ratio = |b: Option<f64>| b.map_or_else(|| "-".into(), |b| format!("{:.2}", r.throughput / b));
+        let files = if r.run == Run::B { ratio(baseline_files) } else { "-".into() };
         let slow = r.all.iter().filter(|&&ns| ns > SLOW.as_nanos() as u64).count();
         let errors = if r.errors.is_empty() {
             "0".into()
@@ -570,10 +597,11 @@ fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>) {
             r.errors.iter().map(|(k, n)| format!("{k}: {}", with_commas(*n as u64))).collect::<Vec<_>>().join(", ")
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.name,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.run.name(),
             with_commas(r.throughput.round() as u64),
-            ratio,
+            ratio(baseline),
+            files,
             human(percentile(&r.all, 50.0)),
             human(percentile(&r.all, 99.0)),
             human(r.all.last().copied().unwrap_or(0)),
@@ -599,13 +627,13 @@ fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>) {
                 )
             })
             .collect();
-        println!("| {} | {} |", r.name, cells.join(" | "));
+        println!("| {} | {} |", r.run.name(), cells.join(" | "));
     }
     println!();
     for r in rows {
         println!(
             "{}: {} operations in {:.2} s (set-up, not timed: {:.2} s)",
-            r.name,
+            r.run.name(),
             with_commas(r.all.len() as u64),
             r.wall.as_secs_f64(),
             r.setup.as_secs_f64()
@@ -615,7 +643,7 @@ fn print_rows(cfg: Config, rows: &[Row], baseline: Option<f64>) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: load [--full] [--tenants N] [--threads N] [--ops N] [--only base,a,b,c]\n\
+        "usage: load [--full] [--tenants N] [--threads N] [--ops N] [--only base,a,base-files,b,c]\n\
          without --full: 20 tenants, 4 threads, 2,000 operations"
     );
     std::process::exit(2)
@@ -623,7 +651,7 @@ fn usage() -> ! {
 
 fn main() {
     let mut cfg = Config { tenants: 20, threads: 4, ops: 2_000 };
-    let mut runs = vec![Run::Base, Run::A, Run::B, Run::C];
+    let mut runs = vec![Run::Base, Run::A, Run::BaseFiles, Run::B, Run::C];
     let mut args = std::env::args().skip(1);
     let number =
         |v: Option<String>| v.and_then(|v| v.replace([',', '_'], "").parse::<usize>().ok()).unwrap_or_else(|| usage());
@@ -640,6 +668,7 @@ fn main() {
                     .split(',')
                     .map(|r| match r.trim().to_ascii_lowercase().as_str() {
                         "base" | "baseline" => Run::Base,
+                        "base-files" => Run::BaseFiles,
                         "a" => Run::A,
                         "b" => Run::B,
                         "c" => Run::C,
@@ -665,18 +694,21 @@ fn main() {
     let tenants: Vec<TenantId> = (0..cfg.tenants).map(|i| admin.tenant(tenant_uuid(i))).collect();
     let root: PathBuf = std::env::temp_dir().join(format!("tenantry-bench-load-{}", Uuid::new_v4()));
     let mut rows = Vec::new();
-    let mut baseline = None;
+    let (mut baseline, mut baseline_files) = (None, None);
     for run in runs {
         let dir = root.join(format!("run-{}", rows.len()));
         std::fs::create_dir_all(&dir).unwrap();
         eprintln!("running {} ...", run.name());
         let out = match run {
             Run::Base => run_baseline(cfg, &dir, &tenants),
+            Run::BaseFiles => run_baseline_files(cfg, &dir, &tenants),
             _ => run_tenantry(run, cfg, &dir, &tenants),
         };
         let row = summarize(run, out);
-        if run == Run::Base {
-            baseline = Some(row.throughput);
+        match run {
+            Run::Base => baseline = Some(row.throughput),
+            Run::BaseFiles => baseline_files = Some(row.throughput),
+            _ => {}
         }
         eprintln!(
             "  {} ops/s, {} errors",
@@ -687,5 +719,5 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let _ = std::fs::remove_dir_all(&root);
-    print_rows(cfg, &rows, baseline);
+    print_rows(cfg, &rows, baseline, baseline_files);
 }
