@@ -28,8 +28,9 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
 use crate::error::{Error, Result};
-use crate::query::shape::{Dialect, Shape, Slot, TENANT_SLOT};
-use crate::query::{Execute, Fetch, Plan, PlanKind, Scope};
+use crate::query::run::{self, Binds, Engine};
+use crate::query::shape::{Dialect, Rendered};
+use crate::query::{Execute, Fetch, Plan, Scope};
 use crate::schema::{RowSource, TableInfo};
 use crate::value::Value;
 
@@ -202,41 +203,66 @@ fn prepared(
     Ok(stmt)
 }
 
-fn params<'v>(slots: &[Slot], get: impl Fn(Slot) -> &'v Value) -> Vec<Param<'v>> {
-    slots.iter().map(|s| Param(get(*s))).collect()
-}
-
 fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-/// Runs a query plan on an open transaction.
-fn run_query<F: Fetch>(
-    tx: &mut postgres::Transaction<'_>,
-    cache: &mut HashMap<Arc<str>, Statement>,
-    query: &F,
-    limit: Option<usize>,
-) -> Result<Vec<F::Row>> {
-    let plan = query.__plan();
-    let PlanKind::Select(shape, values) = &plan.kind else {
-        return Err(Error::Internal { why: "a write went to fetch" });
-    };
-    let r = shape.rendered_in(Dialect::Postgres)?;
-    crate::query::run::audit(plan.scope, &r.sql);
-    let tenant = plan.scope.first_param();
-    let stmt = prepared(tx, cache, &r.sql)?;
-    let ps = params(&r.slots, |s| if s == TENANT_SLOT { &tenant } else { &values[s as usize] });
-    // Streamed: with a limit (`fetch_optional`), rows past it are neither collected nor
-    // converted nor decoded.
-    let mut rows = tx.query_raw(&stmt, as_refs(&ps)).map_err(Error::Postgres)?;
-    let mut out = Vec::new();
-    while out.len() < limit.unwrap_or(usize::MAX) {
-        match rows.next().map_err(Error::Postgres)? {
-            Some(row) => out.push(query.__decode(&convert(&row)?)?),
-            None => break,
-        }
+/// An open PostgreSQL transaction and its connection's prepared statements, as an
+/// [`Engine`]: how a plan becomes statements is `query::run`, shared with SQLite.
+struct Pg<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    cache: &'a mut HashMap<Arc<str>, Statement>,
+}
+
+impl Pg<'_, '_> {
+    /// The prepared statement and its parameters, the tenant's slot bound as a `uuid`.
+    fn bound<'v>(
+        &mut self,
+        sql: &Rendered,
+        binds: Binds<'v>,
+        tenant: &'v Value,
+    ) -> Result<(Statement, Vec<Param<'v>>)> {
+        let stmt = prepared(self.tx, self.cache, &sql.sql)?;
+        let ps = sql.slots.iter().map(|s| Param(binds.value(*s).unwrap_or(tenant))).collect();
+        Ok((stmt, ps))
     }
-    Ok(out)
+}
+
+impl Engine for Pg<'_, '_> {
+    const DIALECT: Dialect = Dialect::Postgres;
+    type Row<'r> = PgRow;
+
+    fn query<F>(&mut self, sql: &Rendered, binds: Binds<'_>, mut each: F) -> Result<()>
+    where
+        F: for<'r> FnMut(&PgRow) -> Result<bool>,
+    {
+        let tenant = binds.scope.first_param();
+        let (stmt, ps) = self.bound(sql, binds, &tenant)?;
+        // Streamed: rows past the last one wanted are neither collected nor converted.
+        let mut rows = self.tx.query_raw(&stmt, as_refs(&ps)).map_err(Error::Postgres)?;
+        while let Some(row) = rows.next().map_err(Error::Postgres)? {
+            if !each(&convert(&row)?)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, sql: &Rendered, binds: Binds<'_>, table: &'static str) -> Result<usize> {
+        let tenant = binds.scope.first_param();
+        let (stmt, ps) = self.bound(sql, binds, &tenant)?;
+        Ok(self.tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
+    }
+
+    fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize> {
+        let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
+        Ok(self.tx.execute(sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
+    }
+
+    /// Every statement runs inside a transaction already: its writes commit together.
+    fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        f(self)
+    }
 }
 
 /// Several statements of one tenant in one PostgreSQL transaction (see
@@ -278,15 +304,15 @@ impl PgTransaction<'_, '_> {
     /// All rows of a query.
     pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
         self.check(&query.__plan())?;
-        let out = run_query(self.tx, self.cache, &query, None);
+        let out = run::fetch_all(&mut Pg { tx: self.tx, cache: self.cache }, &query);
         self.note(out)
     }
 
     /// The first row of a query, or `None`.
     pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
         self.check(&query.__plan())?;
-        let out = run_query(self.tx, self.cache, &query, Some(1));
-        Ok(self.note(out)?.into_iter().next())
+        let out = run::fetch_optional(&mut Pg { tx: self.tx, cache: self.cache }, &query);
+        self.note(out)
     }
 
     /// The first row of a query, or [`Error::NotFound`].
@@ -298,7 +324,7 @@ impl PgTransaction<'_, '_> {
     pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
         self.check(&plan)?;
-        let out = run_write(self.tx, self.cache, &plan);
+        let out = run::execute(&mut Pg { tx: self.tx, cache: self.cache }, &plan);
         self.note(out)
     }
 }
@@ -325,67 +351,6 @@ fn forget_stale(statements: &mut HashMap<Arc<str>, Statement>, e: &Error) {
         })
     {
         statements.clear();
-    }
-}
-
-/// One prepared write with its parameters; a unique violation becomes `Error::Conflict`.
-#[allow(clippy::too_many_arguments, reason = "an internal step with every input spelled out")]
-fn write_one<'v>(
-    tx: &mut postgres::Transaction<'_>,
-    cache: &mut HashMap<Arc<str>, Statement>,
-    scope: &Scope,
-    tenant: &'v Value,
-    sql: &str,
-    slots: &[Slot],
-    get: impl Fn(Slot) -> &'v Value,
-    table: &'static str,
-) -> Result<usize> {
-    crate::query::run::audit(scope, sql);
-    let stmt = prepared(tx, cache, sql)?;
-    let ps = params(slots, |s| if s == TENANT_SLOT { tenant } else { get(s) });
-    Ok(tx.execute(&stmt, &as_refs(&ps)).map_err(|e| conflict_or(e, table))? as usize)
-}
-
-/// Runs a writing plan on an open transaction.
-fn run_write(
-    tx: &mut postgres::Transaction<'_>,
-    cache: &mut HashMap<Arc<str>, Statement>,
-    plan: &Plan<'_>,
-) -> Result<usize> {
-    let tenant = plan.scope.first_param();
-    match &plan.kind {
-        PlanKind::Update(shape, values) => {
-            let r = shape.rendered_in(Dialect::Postgres)?;
-            write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, |s| &values[s as usize], shape.table.0.name)
-        }
-        PlanKind::Delete(shape, values) => {
-            let r = shape.rendered_in(Dialect::Postgres)?;
-            write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, |s| &values[s as usize], shape.table.0.name)
-        }
-        PlanKind::Insert { base, values, rows } => {
-            if *rows == 0 {
-                return Ok(0);
-            }
-            let per_row = values.len() / rows;
-            let chunk = crate::query::run::rows_per_chunk(base)?;
-            let mut done = 0;
-            // Every chunk in the same transaction: all or nothing.
-            while done < *rows {
-                let n = chunk.min(rows - done);
-                let r = crate::query::run::chunk_shape(base, n).rendered_in(Dialect::Postgres)?;
-                let start = done * per_row;
-                let get = |s: Slot| &values[start + s as usize - 1];
-                write_one(tx, cache, plan.scope, &tenant, &r.sql, &r.slots, get, base.table.0.name)?;
-                done += n;
-            }
-            Ok(*rows)
-        }
-        PlanKind::Raw(sql, values) => {
-            crate::query::run::audit(plan.scope, sql);
-            let ps: Vec<Param<'_>> = values.iter().map(Param).collect();
-            Ok(tx.execute(*sql, &as_refs(&ps)).map_err(Error::Postgres)? as usize)
-        }
-        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
     }
 }
 
@@ -461,19 +426,16 @@ impl PgDatabase {
         Ok(out)
     }
 
-    fn query<F: Fetch>(&self, query: &F, limit: Option<usize>) -> Result<Vec<F::Row>> {
-        let plan = query.__plan();
-        self.transaction_in(plan.scope, |tx, cache| run_query(tx, cache, query, limit))
-    }
-
     /// All rows of a query.
     pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-        self.query(&query, None)
+        let plan = query.__plan();
+        self.transaction_in(plan.scope, |tx, cache| run::fetch_all(&mut Pg { tx, cache }, &query))
     }
 
-    /// The first row of a query, or `None`.
+    /// The first row of a query, or `None`; the rest of the result is not read.
     pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-        Ok(self.query(&query, Some(1))?.into_iter().next())
+        let plan = query.__plan();
+        self.transaction_in(plan.scope, |tx, cache| run::fetch_optional(&mut Pg { tx, cache }, &query))
     }
 
     /// The first row of a query, or [`Error::NotFound`].
@@ -485,7 +447,7 @@ impl PgDatabase {
     /// `$1`-style parameters); returns the rows changed.
     pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
-        self.transaction_in(plan.scope, |tx, cache| run_write(tx, cache, &plan))
+        self.transaction_in(plan.scope, |tx, cache| run::execute(&mut Pg { tx, cache }, &plan))
     }
 
     /// Fails loudly unless row-level security really binds the tenant connection's role.

@@ -1,24 +1,25 @@
-//! Running a [`Plan`]: fetch the rendered SQL for its shape, bind, step.
+//! The SQLite engine adapter: one rendered statement on one rusqlite connection. How a
+//! plan becomes statements is `query::run`, shared with PostgreSQL.
 
 use rusqlite::{Connection, ErrorCode};
 
 use crate::error::{Error, Result};
-use crate::query::run::{PLACEHOLDER, audit, chunk_shape, chunk_value, rows_per_chunk};
-use crate::query::shape::{InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
+use crate::query::run::{Binds, Engine, audit};
+use crate::query::shape::{Dialect, Rendered};
 use crate::query::{Plan, PlanKind, Scope};
 use crate::value::{AsciiText, Value, bind};
 
-/// Binds each `?` to its slot's value; the tenant slot binds the scope's tenant.
-fn bind_all<'v>(
-    stmt: &mut rusqlite::Statement<'_>,
-    slots: &[Slot],
-    scope: &Scope,
-    get: impl Fn(Slot) -> &'v Value,
-) -> Result<()> {
-    for (i, slot) in slots.iter().enumerate() {
-        match (*slot, scope) {
-            (TENANT_SLOT, Scope::Tenant(t)) => stmt.raw_bind_parameter(i + 1, AsciiText(t.text()))?,
-            (slot, _) => bind(stmt, i + 1, get(slot))?,
+/// A rusqlite connection as an [`Engine`].
+pub(crate) struct Sqlite<'c>(pub(crate) &'c Connection);
+
+/// Binds each `?` to its slot's value; the tenant's slot binds its canonical text.
+#[inline]
+fn bind_all(stmt: &mut rusqlite::Statement<'_>, sql: &Rendered, binds: Binds<'_>) -> Result<()> {
+    for (i, slot) in sql.slots.iter().enumerate() {
+        match (binds.value(*slot), binds.scope) {
+            (Some(value), _) => bind(stmt, i + 1, value)?,
+            (None, Scope::Tenant(t)) => stmt.raw_bind_parameter(i + 1, AsciiText(t.text()))?,
+            (None, Scope::Admin(_)) => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
         }
     }
     Ok(())
@@ -39,71 +40,45 @@ fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
     }
 }
 
-fn execute_one<'v>(
-    conn: &Connection,
-    rendered: &Rendered,
-    scope: &Scope,
-    get: impl Fn(Slot) -> &'v Value,
-    table: Option<&'static str>,
-) -> Result<usize> {
-    let mut stmt = conn.prepare_cached(&rendered.sql)?;
-    bind_all(&mut stmt, &rendered.slots, scope, get)?;
-    stmt.raw_execute().map_err(|e| match table {
-        Some(table) => map_write_error(e, table),
-        None => Error::from(e),
-    })
-}
+impl Engine for Sqlite<'_> {
+    const DIALECT: Dialect = Dialect::Sqlite;
+    type Row<'r> = rusqlite::Row<'r>;
 
-/// Runs a writing plan; returns the number of rows changed.
-pub(crate) fn execute(conn: &Connection, plan: &Plan<'_>) -> Result<usize> {
-    match &plan.kind {
-        PlanKind::Update(shape, params) => {
-            let r = shape.rendered()?;
-            audit(plan.scope, &r.sql);
-            execute_one(conn, &r, plan.scope, |s| &params[s as usize], Some(shape.table.0.name))
-        }
-        PlanKind::Delete(shape, params) => {
-            let r = shape.rendered()?;
-            audit(plan.scope, &r.sql);
-            execute_one(conn, &r, plan.scope, |s| &params[s as usize], None)
-        }
-        PlanKind::Raw(sql, params) => {
-            audit(plan.scope, sql);
-            let mut stmt = conn.prepare_cached(sql)?;
-            for (i, v) in params.iter().enumerate() {
-                bind(&mut stmt, i + 1, v)?;
+    #[inline]
+    fn query<F>(&mut self, sql: &Rendered, binds: Binds<'_>, mut each: F) -> Result<()>
+    where
+        F: for<'r> FnMut(&rusqlite::Row<'r>) -> Result<bool>,
+    {
+        let mut stmt = self.0.prepare_cached(&sql.sql)?;
+        bind_all(&mut stmt, sql, binds)?;
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            if !each(row)? {
+                break;
             }
-            Ok(stmt.raw_execute()?)
         }
-        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
-        PlanKind::Insert { base, values, rows } => insert(conn, plan.scope, base, values, *rows),
+        Ok(())
     }
-}
 
-fn insert(conn: &Connection, scope: &Scope, base: &InsertShape, values: &[Value], rows: usize) -> Result<usize> {
-    if rows == 0 {
-        return Ok(0);
+    #[inline]
+    fn write(&mut self, sql: &Rendered, binds: Binds<'_>, table: &'static str) -> Result<usize> {
+        let mut stmt = self.0.prepare_cached(&sql.sql)?;
+        bind_all(&mut stmt, sql, binds)?;
+        stmt.raw_execute().map_err(|e| map_write_error(e, table))
     }
-    let per_row = values.len() / rows;
-    let chunk = rows_per_chunk(base)?;
-    let table = base.table.0.name;
-    let run = |conn: &Connection| -> Result<usize> {
-        let mut done = 0;
-        while done < rows {
-            let n = chunk.min(rows - done);
-            let r = chunk_shape(base, n).rendered()?;
-            audit(scope, &r.sql);
-            let start = done * per_row;
-            execute_one(conn, &r, scope, |s| chunk_value(&PLACEHOLDER, values, start, s), Some(table))?;
-            done += n;
+
+    fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        for (i, v) in values.iter().enumerate() {
+            bind(&mut stmt, i + 1, v)?;
         }
-        Ok(rows)
-    };
-    if rows <= chunk {
-        return run(conn);
+        Ok(stmt.raw_execute()?)
     }
-    // Several statements: all or nothing.
-    in_savepoint(conn, run)
+
+    fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        let conn = self.0;
+        in_savepoint(conn, |_| f(self))
+    }
 }
 
 /// Runs `f` inside a savepoint (a transaction of its own when none is open).
@@ -123,28 +98,6 @@ pub(crate) fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> 
             Err(e)
         }
     }
-}
-
-/// Runs a query plan, handing each row to `each`.
-pub(crate) fn query(
-    conn: &Connection,
-    plan: &Plan<'_>,
-    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<bool>,
-) -> Result<()> {
-    let PlanKind::Select(shape, params) = &plan.kind else {
-        return Err(Error::Internal { why: "a write went to fetch" });
-    };
-    let r = shape.rendered()?;
-    audit(plan.scope, &r.sql);
-    let mut stmt = conn.prepare_cached(&r.sql)?;
-    bind_all(&mut stmt, &r.slots, plan.scope, |s| &params[s as usize])?;
-    let mut rows = stmt.raw_query();
-    while let Some(row) = rows.next()? {
-        if !each(row)? {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// Raw query through an admin capability.

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 use crate::query::write::RawSql;
-use crate::query::{Execute, Fetch};
+use crate::query::{Execute, Fetch, run};
 use crate::schema::Table;
 
 /// How a [`Database`] opens and pools its connections.
@@ -233,27 +233,13 @@ macro_rules! executor_methods {
     () => {
         /// All rows of a query.
         pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-            self.with_conn(|conn| {
-                let mut out = Vec::new();
-                exec::query(conn, &query.__plan(), |row| {
-                    out.push(query.__decode(row)?);
-                    Ok(true)
-                })?;
-                Ok(out)
-            })
+            self.with_conn(|conn| run::fetch_all(&mut exec::Sqlite(conn), &query))
         }
 
         /// The first row of a query, or `None`. A row of another tenant is never seen, so
         /// it looks exactly like a missing row.
         pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-            self.with_conn(|conn| {
-                let mut out = None;
-                exec::query(conn, &query.__plan(), |row| {
-                    out = Some(query.__decode(row)?);
-                    Ok(false)
-                })?;
-                Ok(out)
-            })
+            self.with_conn(|conn| run::fetch_optional(&mut exec::Sqlite(conn), &query))
         }
 
         /// The first row of a query, or [`Error::NotFound`].
@@ -263,7 +249,7 @@ macro_rules! executor_methods {
 
         /// Runs an insert, update, delete or raw statement; returns the rows changed.
         pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-            self.with_conn(|conn| exec::execute(conn, &statement.__plan()))
+            self.with_conn(|conn| run::execute(&mut exec::Sqlite(conn), &statement.__plan()))
         }
 
         /// Runs audited raw SQL and maps each row with `f`.

@@ -1,12 +1,138 @@
-//! What every engine needs to run a plan, written once: the audit of unscoped
-//! statements, how a multi-row insert is split into chunks, and the plan's SQL for logs
-//! and snapshots.
+//! Running a plan, written once for every engine: render the statement in the engine's
+//! dialect, audit it if it is unscoped, bind each slot, split a multi-row insert into
+//! chunks that commit together. An engine adapter ([`Engine`]: SQLite in `db::exec`,
+//! PostgreSQL in `pg`) only runs one rendered statement with its values.
 
 use crate::error::{Error, Result};
 use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
-use crate::query::{Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
+use crate::query::{Fetch, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
+use crate::schema::RowSource;
 use crate::tenant::AuditAction;
 use crate::value::Value;
+
+/// The values a rendered statement binds. Slot 0 is the tenant, which each engine binds
+/// in its own form from [`scope`](Self::scope); slot `s > 0` is `values[s - shift]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Binds<'a> {
+    pub(crate) scope: &'a Scope,
+    values: &'a [Value],
+    shift: usize,
+}
+
+impl<'a> Binds<'a> {
+    /// The value of slot `s`, or `None` for the tenant's slot.
+    #[inline]
+    pub(crate) fn value(&self, s: Slot) -> Option<&'a Value> {
+        (s != TENANT_SLOT).then(|| &self.values[s as usize - self.shift])
+    }
+}
+
+/// What an engine adapter provides: one rendered statement run on one connection (or
+/// transaction). Everything else about running a plan is in this module, once.
+pub(crate) trait Engine {
+    /// The dialect statements are rendered in.
+    const DIALECT: Dialect;
+    /// A result row, decoded by the derive through [`RowSource`].
+    type Row<'r>: RowSource;
+    /// Runs a query and hands each row to `each` until it returns `Ok(false)`.
+    fn query<F>(&mut self, sql: &Rendered, binds: Binds<'_>, each: F) -> Result<()>
+    where
+        F: for<'r> FnMut(&Self::Row<'r>) -> Result<bool>;
+    /// Runs a write; a unique or primary-key violation is [`Error::Conflict`] on `table`.
+    fn write(&mut self, sql: &Rendered, binds: Binds<'_>, table: &'static str) -> Result<usize>;
+    /// Runs audited raw SQL with positional values.
+    fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize>;
+    /// Runs `f` so that all its writes are kept, or none.
+    fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R>;
+}
+
+/// Decodes each row of `query` and hands it to `each` until it returns `Ok(false)`.
+pub(crate) fn rows<E: Engine, Q: Fetch + ?Sized>(
+    engine: &mut E,
+    query: &Q,
+    mut each: impl FnMut(Q::Row) -> Result<bool>,
+) -> Result<()> {
+    let plan = query.__plan();
+    let PlanKind::Select(shape, params) = &plan.kind else {
+        return Err(Error::Internal { why: "a write went to fetch" });
+    };
+    let r = shape.rendered_in(E::DIALECT)?;
+    audit(plan.scope, &r.sql);
+    engine.query(&r, Binds { scope: plan.scope, values: params, shift: 0 }, |row| each(query.__decode(row)?))
+}
+
+/// Every row of a query.
+pub(crate) fn fetch_all<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query: &Q) -> Result<Vec<Q::Row>> {
+    let mut out = Vec::new();
+    rows(engine, query, |row| {
+        out.push(row);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// The first row of a query; the engine stops reading after it.
+pub(crate) fn fetch_optional<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query: &Q) -> Result<Option<Q::Row>> {
+    let mut out = None;
+    rows(engine, query, |row| {
+        out = Some(row);
+        Ok(false)
+    })?;
+    Ok(out)
+}
+
+/// Runs a writing plan; returns the rows changed.
+pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
+    let binds = |values| Binds { scope: plan.scope, values, shift: 0 };
+    match &plan.kind {
+        PlanKind::Update(shape, params) => {
+            let r = shape.rendered_in(E::DIALECT)?;
+            audit(plan.scope, &r.sql);
+            engine.write(&r, binds(params), shape.table.0.name)
+        }
+        PlanKind::Delete(shape, params) => {
+            let r = shape.rendered_in(E::DIALECT)?;
+            audit(plan.scope, &r.sql);
+            engine.write(&r, binds(params), shape.table.0.name)
+        }
+        PlanKind::Raw(sql, params) => {
+            audit(plan.scope, sql);
+            engine.write_raw(sql, params)
+        }
+        PlanKind::Insert { base, values, rows } => insert(engine, plan.scope, base, values, *rows),
+        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
+    }
+}
+
+/// A multi-row insert, in chunks of at most [`MAX_PARAMS`] values; several chunks are
+/// kept all together or not at all.
+fn insert<E: Engine>(
+    engine: &mut E,
+    scope: &Scope,
+    base: &InsertShape,
+    values: &[Value],
+    rows: usize,
+) -> Result<usize> {
+    if rows == 0 {
+        return Ok(0);
+    }
+    let per_row = values.len() / rows;
+    let chunk = rows_per_chunk(base)?;
+    let run = |engine: &mut E| -> Result<usize> {
+        let mut done = 0;
+        while done < rows {
+            let n = chunk.min(rows - done);
+            let r = chunk_shape(base, n).rendered_in(E::DIALECT)?;
+            audit(scope, &r.sql);
+            // Slot 1 is the chunk's first value.
+            let binds = Binds { scope, values: &values[done * per_row..], shift: 1 };
+            engine.write(&r, binds, base.table.0.name)?;
+            done += n;
+        }
+        Ok(rows)
+    };
+    if rows <= chunk { run(engine) } else { engine.atomically(run) }
+}
 
 /// SQLite and D1 accept at most this many bound parameters per statement.
 pub(crate) const MAX_PARAMS: usize = 100;

@@ -411,11 +411,6 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         None
     }
 
-    /// The SQLite rendering, from a cache when this shape was seen before.
-    fn rendered(&self) -> Result<RenderedRef> {
-        self.rendered_in(Dialect::Sqlite)
-    }
-
     /// The rendering in `dialect`, from a cache when this shape was seen before.
     fn rendered_in(&self, dialect: Dialect) -> Result<RenderedRef> {
         if let Some(slots) = self.keyed_slot() {
