@@ -51,6 +51,11 @@ pub(crate) fn is_registered(info: &'static TableInfo) -> bool {
 /// twice (names compared without case, as SQLite does): a second declaration could put
 /// the tenant column on another column.
 pub(crate) fn check_registry() -> Result<()> {
+    // The registry is fixed at link time: once it passed, it passes.
+    static PASSED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if PASSED.get().is_some() {
+        return Ok(());
+    }
     let mut seen: FxHashMap<String, &'static TableInfo> = FxHashMap::default();
     for info in tables() {
         crate::schema::check_declaration(info)?;
@@ -60,5 +65,6 @@ pub(crate) fn check_registry() -> Result<()> {
             return Err(Error::DuplicateTable { table: info.name });
         }
     }
+    let _ = PASSED.set(());
     Ok(())
 }

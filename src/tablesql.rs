@@ -10,7 +10,10 @@
 //! SQL. Then, because hidden items can describe a table falsely, [`verify_live`] compares
 //! each owned declaration with the live database when a database opens.
 
+use std::sync::Mutex;
+
 use rusqlite::Connection;
+use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
 use crate::schema::{TableInfo, ident};
@@ -28,13 +31,45 @@ pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
 /// disagrees (a hand-written `Table` impl naming another column as the tenant, say) makes
 /// the database refuse to open, naming the table. Tables not created yet are checked when
 /// they are.
+///
+/// A schema is what `sqlite_master` says (SQLite itself loads it from there), so a schema
+/// this process already found consistent is recognised by the digest of that text: one
+/// query per open instead of several per table, for the thousands of identical tenant
+/// files of layout B.
 pub(crate) fn verify_live(conn: &Connection) -> Result<()> {
+    static CONSISTENT: Mutex<Option<FxHashSet<[u8; 32]>>> = Mutex::new(None);
+    let digest = schema_digest(conn)?;
+    if CONSISTENT.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|seen| seen.contains(&digest)) {
+        return Ok(());
+    }
     for info in crate::registry::owned_tables() {
         if table_exists(conn, info.name)? {
             verify_table(conn, info)?;
         }
     }
+    CONSISTENT.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(FxHashSet::default).insert(digest);
     Ok(())
+}
+
+/// SHA-256 of every table's and index's definition in `sqlite_master`, in name order.
+fn schema_digest(conn: &Connection) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY type, name",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        for i in 0..4 {
+            let text: &[u8] = match row.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t,
+                _ => b"",
+            };
+            hash.update((text.len() as u64).to_le_bytes());
+            hash.update(text);
+        }
+    }
+    Ok(hash.finalize().into())
 }
 
 /// [`verify_live`] for one table that exists.

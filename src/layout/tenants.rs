@@ -146,19 +146,25 @@ impl TenantDatabases {
     /// location afresh, which it does after any change to the shared database.
     pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool) -> Result<Database> {
         let id = tenant.as_uuid();
-        {
+        // The file's identity is read before the lock is taken; a handle taken out of the
+        // map is dropped after it is released: closing a SQLite file checkpoints and syncs
+        // it, which must not hold up every other tenant's statements.
+        let on_disk = if revalidate { identity(&self.path(tenant)) } else { None };
+        let stale = {
             let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
             let (map, tick) = &mut *guard;
             *tick += 1;
-            if let Some(open) = map.get_mut(&id) {
+            match map.get_mut(&id) {
                 // Still the file at the path? (Another process may have moved the tenant.)
-                if !revalidate || (open.identity.is_some() && open.identity == identity(&self.path(tenant))) {
+                Some(open) if !revalidate || (open.identity.is_some() && open.identity == on_disk) => {
                     open.used = *tick;
                     return Ok(open.db.clone());
                 }
-                map.remove(&id);
+                Some(_) => map.remove(&id),
+                None => None,
             }
-        }
+        };
+        drop(stale);
         let db = Database::builder(self.path(tenant)).max_connections(1).open()?;
         let have = Schema::version_of(&db)?;
         if have > self.schema.version() {
@@ -172,22 +178,34 @@ impl TenantDatabases {
                 WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
             }
         }
-        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, tick) = &mut *guard;
-        *tick += 1;
         let identity = identity(&self.path(tenant));
-        let db = map.entry(id).or_insert(Open { db, used: *tick, identity }).db.clone();
-        while map.len() > self.cap {
-            let Some(oldest) = map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) else { break };
-            map.remove(&oldest);
-        }
-        Ok(db)
+        let mut closing: Vec<Open> = Vec::new();
+        let kept = {
+            let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            let (map, tick) = &mut *guard;
+            *tick += 1;
+            let kept = match map.entry(id) {
+                // Another thread opened it meanwhile: keep theirs, close ours (below).
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    closing.push(Open { db, used: 0, identity });
+                    e.get().db.clone()
+                }
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(Open { db, used: *tick, identity }).db.clone(),
+            };
+            while map.len() > self.cap {
+                let Some(oldest) = map.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| *k) else { break };
+                closing.extend(map.remove(&oldest));
+            }
+            kept
+        };
+        drop(closing);
+        Ok(kept)
     }
 
     /// Forgets an open handle (before the file is deleted or replaced).
     pub(crate) fn close(&self, tenant: &TenantId) {
-        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.remove(&tenant.as_uuid());
+        let removed = self.open.lock().unwrap_or_else(|p| p.into_inner()).0.remove(&tenant.as_uuid());
+        drop(removed);
     }
 
     /// How many databases are open in the cache now.
