@@ -5,6 +5,10 @@ use uuid::Uuid;
 
 use crate::tenant::{TenantId, parse_canonical_uuid};
 
+/// A statement's bound values: up to four inline (the tenant's slot and a few values, as
+/// most statements have), more on the heap.
+pub(crate) type Params = smallvec::SmallVec<[Value; 4]>;
+
 /// A bound parameter. Values only ever travel as parameters, never inside SQL text.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

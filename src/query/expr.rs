@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
 use crate::query::source::{InSource, Src};
 use crate::schema::{Owned, Table};
-use crate::value::{IntoSql, SqlType, Value};
+use crate::value::{IntoSql, Params, SqlType, Value};
 
 /// A column of table `T` holding values of type `V`. Made by the derive: `Project::name()`.
 pub struct Column<T, V> {
@@ -114,7 +114,7 @@ impl<T: Table, V> Column<T, V> {
 /// tenant predicate of every owned table in the statement: an `OR` never widens past it.
 pub struct Cond<S> {
     pub(crate) node: Node,
-    pub(crate) values: Vec<Value>,
+    pub(crate) values: Params,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -126,7 +126,7 @@ impl<S> std::fmt::Debug for Cond<S> {
 
 impl<S> Cond<S> {
     /// Slots in a fresh condition start at 0; appending shifts them.
-    fn new(node: Node, values: Vec<Value>) -> Self {
+    fn new(node: Node, values: Params) -> Self {
         Cond { node, values, _s: PhantomData }
     }
 
@@ -152,7 +152,7 @@ impl<S> Cond<S> {
     /// `primary_key = key` on `T`, for statements tenantry builds from a row it holds.
     pub(crate) fn primary_key_eq<T: Table>(key: Value) -> Self {
         let pk = ColRef { table: TableRef(T::INFO), index: T::INFO.primary_key as u16 };
-        Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), vec![key])
+        Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), smallvec::smallvec![key])
     }
 
     /// Both conditions.
@@ -172,7 +172,7 @@ impl<S> Cond<S> {
     }
 
     /// Appends this condition's values to `params`, shifting its slots to match.
-    pub(crate) fn append_to(self, params: &mut Vec<Value>) -> Node {
+    pub(crate) fn append_to(self, params: &mut Params) -> Node {
         let mut node = self.node;
         node.shift(params.len() as Slot);
         params.extend(self.values);
@@ -199,7 +199,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Cmp(self.col_ref(), op, 0), vec![v.into_value()])
+        Cond::new(Node::Cmp(self.col_ref(), op, 0), smallvec::smallvec![v.into_value()])
     }
 
     /// `column = value`
@@ -262,7 +262,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     }
 
     fn in_list<S, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>, negated: bool) -> Cond<S> {
-        let values: Vec<Value> = values.into_iter().map(IntoSql::into_value).collect();
+        let values: Params = values.into_iter().map(IntoSql::into_value).collect();
         // SQLite refuses statements with more than 32766 parameters with a typed error at
         // execution; a list is never truncated here.
         let len = values.len() as u32;
@@ -276,7 +276,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
         T: InSource<S, I>,
         U: Table + InSource<S, J>,
     {
-        Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Vec::new())
+        Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Params::new())
     }
 
     /// `column IN (SELECT ...)` over a subquery made with `Table::sub()`; in a scoped
@@ -323,14 +323,14 @@ impl<T: Table, V: SqlType> Column<T, Option<V>> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Null { col: self.col_ref(), negated: false }, Vec::new())
+        Cond::new(Node::Null { col: self.col_ref(), negated: false }, Params::new())
     }
     /// `column IS NOT NULL`
     pub fn is_not_null<S, I>(self) -> Cond<S>
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Null { col: self.col_ref(), negated: true }, Vec::new())
+        Cond::new(Node::Null { col: self.col_ref(), negated: true }, Params::new())
     }
 }
 
@@ -346,7 +346,7 @@ impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
         T: InSource<S, I>,
     {
         let v = Value::Text(pattern.to_owned());
-        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: false }, vec![v])
+        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: false }, smallvec::smallvec![v])
     }
     /// `column NOT LIKE pattern`
     pub fn not_like<S, I>(self, pattern: &str) -> Cond<S>
@@ -354,7 +354,7 @@ impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
         T: InSource<S, I>,
     {
         let v = Value::Text(pattern.to_owned());
-        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: true }, vec![v])
+        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: true }, smallvec::smallvec![v])
     }
 }
 
@@ -369,7 +369,7 @@ type SubMarker<T, O, P> = fn() -> (T, O, P);
 pub struct Sub<T, O, P = ()> {
     cond: Option<Node>,
     column: Option<ColRef>,
-    values: Vec<Value>,
+    values: Params,
     _t: PhantomData<SubMarker<T, O, P>>,
 }
 
@@ -394,12 +394,12 @@ impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
 /// A subquery taken apart; opaque outside tenantry.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct SubParts(pub(crate) SubShape, pub(crate) Vec<Value>);
+pub struct SubParts(pub(crate) SubShape, pub(crate) Params);
 
 impl<T: Owned, O> Sub<T, O, ()> {
     #[doc(hidden)]
     pub fn __new() -> Self {
-        Sub { cond: None, column: None, values: Vec::new(), _t: PhantomData }
+        Sub { cond: None, column: None, values: Params::new(), _t: PhantomData }
     }
 
     /// Projects one column: `SELECT column FROM ...`, for `IN (subquery)`.

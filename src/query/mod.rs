@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::schema::{Reader, ReaderKind};
 pub(crate) use crate::tenant::Tenant;
 use crate::tenant::{AuditTag, TenantId};
-use crate::value::{Value, tenant_value};
+use crate::value::{Params, Value, tenant_value};
 use shape::{DeleteShape, InsertShape, SelectShape, UpdateShape};
 
 /// Who a statement acts for.
@@ -46,8 +46,8 @@ pub(crate) enum Scope {
 pub(crate) const TENANT_PLACEHOLDER: Value = Value::Null;
 
 /// A statement's parameter list: the tenant slot, with room for a few values.
-pub(crate) fn params_with_tenant_slot() -> Vec<Value> {
-    let mut params = Vec::with_capacity(4);
+pub(crate) fn params_with_tenant_slot() -> Params {
+    let mut params = Params::new();
     params.push(TENANT_PLACEHOLDER);
     params
 }

@@ -8,7 +8,7 @@ use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, InSource, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::{Owned, Table};
-use crate::value::{SqlType, Value};
+use crate::value::{Params, SqlType, Value};
 
 /// A `SELECT` over the tables of `S`, scoped to one tenant.
 ///
@@ -16,7 +16,7 @@ use crate::value::{SqlType, Value};
 /// carries the tenant predicate, and every row it returns is checked to carry the tenant.
 pub struct Select<S> {
     shape: SelectShape,
-    params: Vec<Value>,
+    params: Params,
     scope: Scope,
     _s: PhantomData<fn() -> S>,
 }

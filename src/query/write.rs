@@ -9,7 +9,7 @@ use crate::query::source::{Nil, Src};
 use crate::query::{Execute, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::tenant::Admin;
-use crate::value::{IntoSql, Value};
+use crate::value::{IntoSql, Params, Value};
 
 /// An `INSERT` of one or many rows of `T`. The tenant column is set from the token, never
 /// from the row (the insert form has no tenant field). Many rows are sent in chunks under
@@ -126,7 +126,7 @@ impl<T: Table> UpdateBuilder<T> {
 /// An `UPDATE` of `T`'s rows of one tenant. Without a filter it updates all of them.
 pub struct Update<T> {
     shape: UpdateShape,
-    params: Vec<Value>,
+    params: Params,
     scope: Scope,
     _t: PhantomData<fn() -> T>,
 }
@@ -209,7 +209,7 @@ impl<T: Table> DeleteBuilder<T> {
 /// A `DELETE` from `T`, scoped to one tenant.
 pub struct Delete<T> {
     shape: DeleteShape,
-    params: Vec<Value>,
+    params: Params,
     scope: Scope,
     _t: PhantomData<fn() -> T>,
 }
@@ -271,7 +271,7 @@ impl<T: Table> Execute for Delete<T> {
 #[derive(Debug)]
 pub struct RawSql {
     pub(crate) sql: &'static str,
-    pub(crate) params: Vec<Value>,
+    pub(crate) params: Params,
     pub(crate) scope: Scope,
 }
 
@@ -286,7 +286,7 @@ impl RawSql {
 impl Admin {
     /// Raw SQL, audited. See [`RawSql`].
     pub fn raw_sql(&self, sql: &'static str) -> RawSql {
-        RawSql { sql, params: Vec::new(), scope: Scope::Admin(self.tag()) }
+        RawSql { sql, params: Params::new(), scope: Scope::Admin(self.tag()) }
     }
 
     pub(crate) fn scope(&self) -> Scope {
