@@ -270,3 +270,22 @@ fn ordinary_declarations_open() {
     assert!(tenantry::tables().any(|t| t.name == Project::INFO.name));
     let _ = AuditAction::Created;
 }
+
+/// SQLite's legacy "double-quoted string literal" fallback is off on every connection: a
+/// double-quoted name that matches no column is an error, so a statement naming a column
+/// the live table lacks cannot silently compare two strings. Guard: `DQS_DML`/`DQS_DDL`
+/// off in `DatabaseBuilder::connect`; seen failing without it (the query ran and returned
+/// every row, `"no_such_column" = 'no_such_column'` being true).
+#[test]
+fn a_double_quoted_unknown_name_is_an_error_not_a_string() {
+    let db = Database::open_in_memory().unwrap();
+    db.create_table::<Project>().unwrap();
+    db.execute(Project::insert(&TenantId::generate(), project(1, "a"))).unwrap();
+    let admin = Admin::new("doors test: raw SQL naming a missing column");
+    let err = db
+        .fetch_raw(admin.raw_sql(r#"SELECT COUNT(*) FROM projects WHERE "no_such_column" = 'no_such_column'"#), |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap_err();
+    assert!(matches!(&err, Error::Sqlite(e) if e.to_string().contains("no such column")), "{err:?}");
+}

@@ -112,6 +112,11 @@ impl DatabaseBuilder {
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
+        // A double-quoted name that matches no column is an error, never SQLite's legacy
+        // fallback to a string literal (which turns `"user_id" = ?` on a table without that
+        // column into a comparison of two strings).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML, false)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DDL, false)?;
         conn.set_prepared_statement_cache_capacity(self.statement_cache);
         // No connection tenantry opens reaches another database file: `ATTACH` would let
         // SQL on one tenant's file (a migration, say) read or write another tenant's file,

@@ -2,5 +2,5 @@
 // audit scope).
 
 fn main() {
-    let _ = tenantry::RawSql { sql: "DELETE FROM projects", params: Vec::new() };
+    let _ = tenantry::RawSql { sql: "DELETE FROM projects", params: Default::default() };
 }
