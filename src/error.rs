@@ -254,6 +254,12 @@ pub enum Error {
     /// (`PgDatabase::with_admin`).
     #[error("no admin connection is configured for cross-tenant statements")]
     NoAdminConnection,
+    /// A tenant's own database file is missing or empty, but the shared database records
+    /// that it was created: it was deleted or truncated outside tenantry. Nothing is served
+    /// from it (serving it would show the tenant an empty account); restore the file from
+    /// a backup, or delete the tenant.
+    #[error("the tenant's database file is missing or empty, though it was created before; nothing was served")]
+    TenantFileLost,
     /// A move between the shared database and a tenant's file was asked of a layout with
     /// no per-tenant databases.
     #[error("this layout has no per-tenant databases")]

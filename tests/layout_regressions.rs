@@ -227,3 +227,49 @@ fn an_import_with_a_bad_line_writes_nothing() {
     assert!(layout.fetch_all(RtNote::select(&t)).unwrap().is_empty(), "nothing written");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_truncated_or_deleted_tenant_file_is_an_error_not_an_empty_tenant() {
+    // Guard: the shared database records each tenant file tenantry creates
+    // (`tenantry_tenant_files`), and a missing or empty file for a recorded tenant is
+    // `Error::TenantFileLost`. Seen failing without it: the truncated tenant read back as a
+    // new, empty tenant (its 2,000 rows silently gone) and took new writes.
+    let dir = temp("lost");
+    let (t, other) = (TenantId::generate(), TenantId::generate());
+    {
+        let layout = per_tenant(&dir);
+        layout.execute(RtNote::insert_many(&t, (0..2000).map(note))).unwrap();
+        layout.execute(RtNote::insert(&other, note(1))).unwrap();
+    }
+    let path = dir.join("tenants").join(format!("{t}.sqlite3"));
+    let remove_sidecars = || {
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    };
+    remove_sidecars();
+    std::fs::write(&path, b"").unwrap();
+    let layout = per_tenant(&dir);
+    assert!(matches!(layout.fetch_all(RtNote::select(&t)), Err(Error::TenantFileLost)));
+    assert!(matches!(layout.execute(RtNote::insert(&t, note(5000))), Err(Error::TenantFileLost)));
+    assert_eq!(layout.fetch_all(RtNote::select(&other)).unwrap().len(), 1, "the other tenant is served");
+    drop(layout);
+
+    // Removed outright: the same.
+    std::fs::remove_file(&path).unwrap();
+    remove_sidecars();
+    let layout = per_tenant(&dir);
+    let err = layout.fetch_all(RtNote::select(&t)).unwrap_err();
+    assert!(matches!(err, Error::TenantFileLost), "{err:?}");
+    assert!(!err.to_string().contains(&t.to_string()), "no tenant id in the message");
+
+    // Deleting the tenant clears the record: the id can start again, empty on purpose.
+    layout.delete_tenant(&t).unwrap();
+    layout.execute(RtNote::insert(&t, note(1))).unwrap();
+    assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 1);
+    // A move out of its own file and back keeps working (the record follows the file).
+    layout.move_tenant(&t, Location::Shared).unwrap();
+    layout.move_tenant(&t, Location::Own).unwrap();
+    assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -201,6 +201,7 @@ impl Layout {
                     // Its location goes too: a change to the shared database, which every
                     // process caching the tenant's location (and file handle) sees.
                     conn.execute(crate::layout::moves::FORGET_LOCATION, [tenant.to_string()])?;
+                    conn.execute(crate::layout::moves::FORGET_FILE, [tenant.to_string()])?;
                 }
                 for info in &tables {
                     let Some(col) = info.tenant_column() else { continue };

@@ -209,7 +209,7 @@ impl Layout {
         match (&self.inner.tenants, self.placement(tenant)?) {
             // A location just read from the shared database re-checks the open handle
             // (another process may have replaced the file); a cached one does not.
-            (Some(t), (Location::Own, fresh)) => t.get(tenant, fresh),
+            (Some(t), (Location::Own, fresh)) => t.get(tenant, fresh, &self.inner.shared),
             _ => Ok(self.inner.shared.clone()),
         }
     }

@@ -35,7 +35,17 @@ pub enum Location {
 pub(crate) const LOCATIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS tenantry_tenant_locations (
     tenant TEXT PRIMARY KEY,
     location TEXT NOT NULL CHECK (location IN ('own', 'shared'))
+);
+CREATE TABLE IF NOT EXISTS tenantry_tenant_files (
+    tenant TEXT PRIMARY KEY
 )";
+
+/// Records that a tenant's own file was created (and so must exist from now on).
+pub(crate) const RECORD_FILE: &str = "INSERT OR IGNORE INTO tenantry_tenant_files (tenant) VALUES (?1)";
+/// Whether a tenant's own file was created.
+pub(crate) const FILE_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM tenantry_tenant_files WHERE tenant = ?1)";
+/// Forgets a tenant's own file (moved into the shared database, or deleted).
+pub(crate) const FORGET_FILE: &str = "DELETE FROM tenantry_tenant_files WHERE tenant = ?1";
 
 /// Every row of `tenant` in `info`, as text, in primary-key order (for copying and for
 /// the checksum).
@@ -202,7 +212,7 @@ impl Layout {
         let from = self.location(tenant)?;
         match (from, to) {
             (Location::Shared, Location::Own) => {
-                let file = tenants.get(tenant, true)?;
+                let file = tenants.get(tenant, true, self.shared_database())?;
                 let source: Vec<_> = self
                     .shared_database()
                     .with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
@@ -231,7 +241,7 @@ impl Layout {
             (Location::Own, Location::Shared) => {
                 let path = tenants.path(tenant);
                 let source: Vec<_> = if path.exists() {
-                    let file = tenants.get(tenant, true)?;
+                    let file = tenants.get(tenant, true, self.shared_database())?;
                     file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?
                 } else {
                     tables.iter().map(|_| Vec::new()).collect()
@@ -245,6 +255,8 @@ impl Layout {
                     if source.iter().map(|r| checksum(r)).ne(copied.iter().map(|r| checksum(r))) {
                         return Err(Error::MoveMismatch);
                     }
+                    // The file is about to go: it is no longer one that must exist.
+                    c.execute(FORGET_FILE, [tenant.to_string()])?;
                     set_location(c, tenant, Location::Shared)
                 })?;
                 self.remove_file(tenant)?;

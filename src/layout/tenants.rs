@@ -144,7 +144,11 @@ impl TenantDatabases {
     /// `revalidate`, a cached handle is kept only if the file at the path is still the one
     /// it opened (one `stat`); the layout asks for it whenever it read the tenant's
     /// location afresh, which it does after any change to the shared database.
-    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool) -> Result<Database> {
+    ///
+    /// A file that is missing or empty (schema version 0) for a tenant whose file the
+    /// shared database records as created is [`Error::TenantFileLost`], never a new empty
+    /// tenant; a file created here is recorded once its tables exist.
+    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool, shared: &Database) -> Result<Database> {
         let id = tenant.as_uuid();
         // The file's identity is read before the lock is taken; a handle taken out of the
         // map is dropped after it is released: closing a SQLite file checkpoints and syncs
@@ -167,6 +171,14 @@ impl TenantDatabases {
         drop(stale);
         let db = Database::builder(self.path(tenant)).max_connections(1).open()?;
         let have = Schema::version_of(&db)?;
+        let key = tenant.to_string();
+        if have == 0 {
+            let recorded: bool = shared
+                .with_conn(|c| Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([&key], |r| r.get(0))?))?;
+            if recorded {
+                return Err(Error::TenantFileLost);
+            }
+        }
         if have > self.schema.version() {
             return Err(Error::TenantBehind { have, want: self.schema.version() });
         }
@@ -174,6 +186,9 @@ impl TenantDatabases {
             match self.when_behind {
                 WhenBehind::Migrate => {
                     self.schema.migrate(&db)?;
+                    if have == 0 {
+                        shared.with_conn(|c| Ok(c.prepare_cached(super::moves::RECORD_FILE)?.execute([&key])?))?;
+                    }
                 }
                 WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
             }
