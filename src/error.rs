@@ -288,6 +288,10 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// An export given to `import_tenant` names a table this program does not declare as
+    /// owned; nothing was imported.
+    #[error("the export names a table this program does not declare as owned; nothing was imported")]
+    ImportUnknownTable,
     /// Per-tenant migrations must be numbered from 2 (1 creates the tables), each version
     /// once.
     #[error("per-tenant migrations must be numbered from 2, each version once")]

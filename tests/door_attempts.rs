@@ -131,9 +131,10 @@ fn a_live_unique_key_without_the_tenant_column_is_refused() {
 
 // Attempt 5: import an export whose lines carry the victim's `user_id` and the victim's
 // project id, hoping the rows land in the victim's tenant or replace the victim's row.
-// Guard: `import_tenant` sets the tenant column from the `TenantId`, whatever the lines say.
+// Guards: a line naming another tenant in its tenant column is refused, naming the line
+// (nothing is written); a line without one gets the importer's tenant from the `TenantId`.
 #[test]
-fn import_lines_naming_the_victim_land_in_the_importers_tenant() {
+fn import_lines_naming_the_victim_are_refused() {
     let (db, attacker, victim) = seeded();
     let layout = Layout::shared(db.clone()).unwrap();
     let mut export = TenantExport::default();
@@ -141,18 +142,30 @@ fn import_lines_naming_the_victim_land_in_the_importers_tenant() {
         "user_id": VICTIM, "id": Uuid::from_u128(7).to_string(), "name": "planted", "created_at": "x"
     });
     export.tables.insert("projects".into(), vec![line.to_string()]);
-    assert_eq!(layout.import_tenant(&attacker, &export).unwrap(), 1);
+    let err = layout.import_tenant(&attacker, &export).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidImport { table: "projects", line: 1, why: "the line belongs to another tenant" }),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(VICTIM), "the other tenant's id is not in the message");
     assert_eq!(victim_rows(&db, &victim).len(), 1);
     assert_eq!(victim_rows(&db, &victim)[0].name, "victim secret");
+    assert!(db.fetch_optional(Project::get(&attacker, Uuid::from_u128(7))).unwrap().is_none());
+    // Without a tenant in the line, the row is the importer's.
+    let line = serde_json::json!({ "id": Uuid::from_u128(7).to_string(), "name": "planted", "created_at": "x" });
+    export.tables.insert("projects".into(), vec![line.to_string()]);
+    assert_eq!(layout.import_tenant(&attacker, &export).unwrap(), 1);
     assert_eq!(db.fetch_one(Project::get(&attacker, Uuid::from_u128(7))).unwrap().name, "planted");
+    assert_eq!(victim_rows(&db, &victim)[0].name, "victim secret");
 }
 
 // Attempt 6: import into tables that are not declared: the library's own `sessions` and
 // `users` (a session row for the victim would sign in as the victim), and a name with a
-// quote. Guard: `import_tenant` walks the registry's owned tables only; other keys of the
-// export are never read, so they never reach SQL.
+// quote. Guard: `import_tenant` refuses an export naming a table that is not a declared
+// owned table (`ImportUnknownTable`) before anything is written; table names never reach
+// SQL.
 #[test]
-fn import_ignores_tables_that_are_not_declared() {
+fn import_refuses_tables_that_are_not_declared() {
     let (db, attacker, victim) = seeded();
     let admin = Admin::new("test harness: the auth service");
     let auth = Auth::builder(&admin, db.clone()).build().unwrap();
@@ -165,7 +178,7 @@ fn import_ignores_tables_that_are_not_declared() {
     );
     export.tables.insert("users".into(), vec![serde_json::json!({"id": VICTIM, "email": "v@example.com"}).to_string()]);
     export.tables.insert("projects\"; DELETE FROM projects; --".into(), vec!["{}".into()]);
-    assert_eq!(layout.import_tenant(&attacker, &export).unwrap(), 0);
+    assert!(matches!(layout.import_tenant(&attacker, &export), Err(Error::ImportUnknownTable)));
     let sessions: Vec<i64> = db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM sessions"), |r| r.get(0)).unwrap();
     assert_eq!(sessions, vec![0]);
     assert!(auth.resolve(&"0".repeat(64)).unwrap().is_none());

@@ -273,3 +273,33 @@ fn a_truncated_or_deleted_tenant_file_is_an_error_not_an_empty_tenant() {
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn an_import_is_all_or_nothing_per_database() {
+    // Guard: `import_tenant` writes every table of one database in one transaction. Seen
+    // failing when each table was written in its own transaction (the table written before
+    // the conflicting one kept its rows, on layout A too). The conflict is put in each
+    // table in turn, since the order tables are written in is the registry's.
+    for per_tenant_files in [false, true] {
+        for conflict_in in ["rt_tags", "rt_notes"] {
+            let dir = temp("import-atomic");
+            let layout = if per_tenant_files {
+                per_tenant(&dir)
+            } else {
+                Layout::shared(Database::open(dir.join("shared.db")).unwrap()).unwrap()
+            };
+            let t = TenantId::generate();
+            layout.execute(RtTag::insert(&t, NewRtTag { id: 1, tag: "kept".into() })).unwrap();
+            layout.execute(RtNote::insert(&t, note(1))).unwrap();
+            let (tag_id, note_id) = if conflict_in == "rt_tags" { (1, 10) } else { (10, 1) };
+            let mut export = TenantExport::default();
+            export.tables.insert("rt_notes".into(), vec![format!(r#"{{"id": {note_id}, "body": "new"}}"#)]);
+            export.tables.insert("rt_tags".into(), vec![format!(r#"{{"id": {tag_id}, "tag": "new"}}"#)]);
+            let err = layout.import_tenant(&t, &export).unwrap_err();
+            assert!(matches!(err, Error::Conflict { table, .. } if table == conflict_in), "{err:?}");
+            assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 1, "no note was added");
+            assert_eq!(layout.fetch_all(RtTag::select(&t)).unwrap().len(), 1, "no tag was added");
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+}

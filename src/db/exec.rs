@@ -25,7 +25,7 @@ fn bind_all(stmt: &mut rusqlite::Statement<'_>, sql: &Rendered, binds: Binds<'_>
     Ok(())
 }
 
-fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
+pub(crate) fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error {
     match e.sqlite_error() {
         Some(err)
             if err.code == ErrorCode::ConstraintViolation

@@ -61,6 +61,9 @@ fn to_json(v: ValueRef<'_>) -> Json {
     }
 }
 
+/// One table's rows of an import, parsed and checked.
+type Parsed = (&'static TableInfo, Vec<Vec<rusqlite::types::Value>>);
+
 /// A JSON value of an export as the column's value, or why it does not fit.
 fn from_json(v: &Json, kind: SqlKind) -> std::result::Result<rusqlite::types::Value, &'static str> {
     use rusqlite::types::Value as V;
@@ -140,47 +143,71 @@ impl Layout {
         Ok(export)
     }
 
-    /// Writes an export back for `tenant` (whose rows it must be). Every line of every
-    /// table is parsed and checked first, so a bad line writes nothing; then each database
-    /// is written in one transaction. The tenant column is set from `tenant`, whatever the
-    /// lines say.
+    /// Writes an export back for `tenant`. Every line of every table is parsed and checked
+    /// first, so a bad line writes nothing: a table the program does not declare as owned
+    /// ([`Error::ImportUnknownTable`]), a line that is not a JSON object, longer than
+    /// 16 MiB, naming another tenant in its tenant column, or holding a value its column
+    /// cannot ([`Error::InvalidImport`], with the table and line). Then each database
+    /// (the tenant's file, the shared one) is written in one transaction: all of its rows
+    /// or none, a row whose key the tenant already has being [`Error::Conflict`]. The
+    /// tenant column is set from `tenant`.
     pub fn import_tenant(&self, tenant: &TenantId, export: &TenantExport) -> Result<usize> {
-        let mut parsed: Vec<(&'static TableInfo, Vec<Vec<rusqlite::types::Value>>)> = Vec::new();
-        for info in crate::owned_tables() {
+        const MAX_LINE: usize = 16 << 20;
+        let owned: Vec<&'static TableInfo> = crate::owned_tables().collect();
+        if export.tables.keys().any(|name| !owned.iter().any(|t| t.name == name.as_str())) {
+            return Err(Error::ImportUnknownTable);
+        }
+        let me = tenant.to_string();
+        // Rows for the tenant's own file, and rows for the shared database.
+        let (mut own, mut shared): (Vec<Parsed>, Vec<Parsed>) = (Vec::new(), Vec::new());
+        let in_own_file = self.inner.tenants.is_some() && self.location(tenant)? == crate::layout::Location::Own;
+        for info in owned {
             let Some(lines) = export.tables.get(info.name) else { continue };
             let rows = lines
                 .iter()
                 .enumerate()
                 .map(|(n, line)| {
                     let bad = |why| Error::InvalidImport { table: info.name, line: n + 1, why };
+                    if line.len() > MAX_LINE {
+                        return Err(bad("the line is longer than 16 MiB"));
+                    }
                     let obj: Map<String, Json> =
                         serde_json::from_str(line).map_err(|_| bad("the line is not a JSON object"))?;
                     info.columns
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| {
-                            if Some(i) == info.tenant {
-                                Ok(rusqlite::types::Value::Text(tenant.to_string()))
-                            } else {
-                                from_json(obj.get(c.name).unwrap_or(&Json::Null), c.kind).map_err(bad)
+                        .map(|(i, c)| match obj.get(c.name) {
+                            Some(Json::String(other)) if Some(i) == info.tenant && *other != me => {
+                                Err(bad("the line belongs to another tenant"))
                             }
+                            _ if Some(i) == info.tenant => Ok(rusqlite::types::Value::Text(me.clone())),
+                            value => from_json(value.unwrap_or(&Json::Null), c.kind).map_err(bad),
                         })
                         .collect::<Result<Vec<_>>>()
                 })
                 .collect::<Result<Vec<_>>>()?;
-            parsed.push((info, rows));
+            if in_own_file && self.is_per_tenant(info) { own.push((info, rows)) } else { shared.push((info, rows)) }
         }
-        let mut count = 0;
-        for (info, rows) in &parsed {
-            let Some(db) = self.database_for(info, tenant, true)? else { continue };
-            let sql = tablesql::insert_row(info);
-            count += db.write(|conn| {
-                let mut stmt = conn.prepare(&sql)?;
-                for row in rows {
-                    stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+        let write_all = |db: &crate::Database, tables: &[Parsed]| -> Result<usize> {
+            db.write(|conn| {
+                let mut count = 0;
+                for (info, rows) in tables {
+                    let mut stmt = conn.prepare(&tablesql::insert_row(info))?;
+                    for row in rows {
+                        stmt.execute(rusqlite::params_from_iter(row.iter()))
+                            .map_err(|e| crate::db::exec::map_write_error(e, info.name))?;
+                    }
+                    count += rows.len();
                 }
-                Ok(rows.len())
-            })?;
+                Ok(count)
+            })
+        };
+        let mut count = 0;
+        if !own.is_empty() {
+            count += write_all(&self.tenant_database(tenant)?, &own)?;
+        }
+        if !shared.is_empty() {
+            count += write_all(self.shared_database(), &shared)?;
         }
         Ok(count)
     }
