@@ -115,10 +115,21 @@ pub struct Admin {
 pub(crate) struct AuditTag {
     reason: &'static str,
     location: &'static Location<'static>,
+    /// Set by an operation that reports its own, coarser event instead (the job claim:
+    /// one event per claim, none per idle poll).
+    quiet: bool,
 }
 
 impl AuditTag {
+    /// The same tag, firing nothing: the caller audits the operation itself.
+    pub(crate) fn quiet(self) -> Self {
+        AuditTag { quiet: true, ..self }
+    }
+
     pub(crate) fn fire(self, action: AuditAction<'_>) {
+        if self.quiet {
+            return;
+        }
         let hook = AUDIT_HOOK.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(hook) = hook.as_ref() {
             hook(&AuditEvent { reason: self.reason, location: self.location, action });
@@ -131,7 +142,7 @@ impl Admin {
     /// in code review, in `grep` and in audit logs.
     #[track_caller]
     pub fn new(reason: &'static str) -> Self {
-        let tag = AuditTag { reason, location: Location::caller() };
+        let tag = AuditTag { reason, location: Location::caller(), quiet: false };
         tag.fire(AuditAction::Created);
         Admin { tag }
     }

@@ -289,3 +289,45 @@ fn a_double_quoted_unknown_name_is_an_error_not_a_string() {
         .unwrap_err();
     assert!(matches!(&err, Error::Sqlite(e) if e.to_string().contains("no such column")), "{err:?}");
 }
+
+/// A claim is one audit event (plus the claimed row's tenant), and a poll that finds no job
+/// is none: idle workers polling several times a second must not flood the audit log.
+/// Guard: `claim_next` runs its select under a quiet tag and reports the claim itself;
+/// seen failing without it (each idle poll fired an `Unscoped` event).
+#[test]
+fn idle_job_polls_are_not_audit_events_and_a_claim_is_one() {
+    use common::{ExportJob, NewExportJob};
+    record_audit();
+    let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+    let admin = Admin::new("doors test: an export worker polls for jobs");
+    let poll = || {
+        layout.claim_next(
+            &admin,
+            ExportJob::status().eq("queued"),
+            ExportJob::created_at().asc(),
+            ExportJob::status(),
+            "running",
+        )
+    };
+    for _ in 0..5 {
+        assert!(poll().unwrap().is_none());
+    }
+    let seen = |events: &[String]| events.iter().filter(|a| !a.starts_with("Created")).cloned().collect::<Vec<_>>();
+    assert_eq!(seen(&events_for("doors test: an export worker polls for jobs")), Vec::<String>::new());
+    let t = TenantId::generate();
+    let job = NewExportJob {
+        id: Uuid::from_u128(1),
+        project_id: Uuid::from_u128(2),
+        status: "queued".into(),
+        progress: 0,
+        output_key: None,
+        created_at: "2026-11-30".into(),
+    };
+    layout.execute(ExportJob::insert(&t, job)).unwrap();
+    let (tenant, claimed) = poll().unwrap().unwrap();
+    assert_eq!((tenant, claimed.status.as_str()), (t, "running"));
+    let events = seen(&events_for("doors test: an export worker polls for jobs"));
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0].starts_with("Operation") && events[0].contains("claim"), "{events:?}");
+    assert_eq!(events[1], format!("MintTenant {{ tenant: {} }}", t.as_uuid()));
+}

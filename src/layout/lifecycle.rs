@@ -279,7 +279,10 @@ impl Layout {
     /// Claims the oldest row of a shared queue table that matches `queued` across all
     /// tenants, and sets `mark` to `to` on it, in one write transaction: two workers never
     /// claim the same row. Returns the row's tenant, so the job's work is scoped like a
-    /// request from then on. Audited through `admin`.
+    /// request from then on. Audited through `admin` once per claim (an
+    /// [`Operation`](crate::AuditAction::Operation) and the claimed row's
+    /// [`MintTenant`](crate::AuditAction::MintTenant)); a poll that finds nothing is not an
+    /// event, so idle workers do not flood the audit log.
     pub fn claim_next<T: Owned, V: SqlType>(
         &self,
         admin: &Admin,
@@ -292,7 +295,8 @@ impl Layout {
             return Err(Error::Placement { shared: "(cross-tenant claim)", per_tenant: T::INFO.name });
         }
         let tx = self.shared_database().begin()?;
-        let next = Select::<Src<T, Nil>>::new(TableRef(T::INFO), admin.scope()).filter(queued).order_by(order).limit(1);
+        let quiet = Scope::Admin(admin.tag().quiet());
+        let next = Select::<Src<T, Nil>>::new(TableRef(T::INFO), quiet).filter(queued).order_by(order).limit(1);
         let Some(row) = tx.fetch_optional(next)? else { return Ok(None) };
         let tenant = row.__tenant().ok_or(Error::NotOwned { table: T::INFO.name })?;
         let key = row.__key();
@@ -303,6 +307,8 @@ impl Layout {
         tx.execute(update)?;
         let claimed = tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef(T::INFO), Scope::tenant(&tenant), key))?;
         tx.commit()?;
+        admin.tag().fire(crate::AuditAction::Operation { name: "claim the next queued row across tenants" });
+        admin.tag().fire(crate::AuditAction::MintTenant { tenant: tenant.as_uuid() });
         Ok(Some((tenant, claimed)))
     }
 }
