@@ -23,7 +23,7 @@ struct Project {
 
 /// The seed's `export_jobs` table: the render queue, owned by a user.
 #[derive(Table, Debug)]
-#[table(name = "export_jobs", owned, index(status, created_at))]
+#[table(name = "export_jobs", owned, index(status, created_at), index_across_tenants(status, created_at))]
 struct ExportJob {
     #[tenant]
     user_id: TenantId,

@@ -119,5 +119,8 @@ pub use value::{IntoSql, SqlKind, SqlType, Value};
 
 /// Declares an object key type: `#[derive(ObjectKey)]` with `#[key("{tenant}/...")]`.
 pub use tenantry_macros::ObjectKey;
-/// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`.
+/// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`,
+/// optional `index(a, b)` (led by the tenant column) and `index_across_tenants(a, b)` (for
+/// work across tenants, such as a job queue's claim); fields marked `#[tenant]`,
+/// `#[primary_key]`, `#[unique]`, `#[unique(global)]`, `#[index]`.
 pub use tenantry_macros::Table;

@@ -45,6 +45,10 @@ pub struct TableInfo {
     pub unique: &'static [UniqueInfo],
     /// Secondary indexes (column indexes, the tenant column not included: it is prepended).
     pub indexes: &'static [&'static [usize]],
+    /// Indexes of an owned table declared `index_across_tenants(...)`: without the tenant
+    /// column, for work that crosses tenants (a job queue's claim). They are never unique,
+    /// so they constrain nothing and cannot reveal another tenant's rows.
+    pub indexes_across_tenants: &'static [&'static [usize]],
     /// Rendered by-key statements, filled on first use.
     pub(crate) keyed: crate::rendered::KeyedShapes,
 }
@@ -59,7 +63,23 @@ impl TableInfo {
         unique: &'static [UniqueInfo],
         indexes: &'static [&'static [usize]],
     ) -> Self {
-        TableInfo { name, columns, tenant, primary_key, unique, indexes, keyed: crate::rendered::KeyedShapes::new() }
+        TableInfo {
+            name,
+            columns,
+            tenant,
+            primary_key,
+            unique,
+            indexes,
+            indexes_across_tenants: &[],
+            keyed: crate::rendered::KeyedShapes::new(),
+        }
+    }
+
+    /// The same declaration with indexes across tenants (see
+    /// [`indexes_across_tenants`](TableInfo::indexes_across_tenants)).
+    pub const fn with_indexes_across_tenants(mut self, indexes: &'static [&'static [usize]]) -> Self {
+        self.indexes_across_tenants = indexes;
+        self
     }
 }
 
@@ -138,10 +158,13 @@ impl TableInfo {
             create.index(&mut idx);
         }
         let mut out = vec![create.to_string(B::default())];
-        for cols in self.indexes {
-            let names = self.scoped_columns(cols, false);
+        let scoped = self.indexes.iter().map(|cols| (cols, false));
+        let across = self.indexes_across_tenants.iter().map(|cols| (cols, true));
+        for (cols, across) in scoped.chain(across) {
+            let names = self.scoped_columns(cols, across);
             let mut idx = Index::create();
-            idx.if_not_exists().name(format!("idx_{}_{}", self.name, names.join("_"))).table(self.name);
+            let marker = if across { "x_" } else { "" };
+            idx.if_not_exists().name(format!("idx_{}_{marker}{}", self.name, names.join("_"))).table(self.name);
             for name in names {
                 idx.col(name);
             }
@@ -398,7 +421,11 @@ pub(crate) fn check_declaration(info: &'static TableInfo) -> Result<()> {
     if !in_range(info.primary_key)
         || info.tenant.is_some_and(|t| !in_range(t) || t == info.primary_key)
         || info.unique.iter().any(|u| u.columns.is_empty() || !u.columns.iter().all(|&c| in_range(c)))
-        || info.indexes.iter().any(|cols| !cols.iter().all(|&c| in_range(c)))
+        || info
+            .indexes
+            .iter()
+            .chain(info.indexes_across_tenants)
+            .any(|cols| cols.is_empty() || !cols.iter().all(|&c| in_range(c)))
     {
         return Err(bad("a key, index or tenant column is out of range"));
     }

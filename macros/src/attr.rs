@@ -8,6 +8,7 @@ pub(crate) const NAME: &str = "name";
 pub(crate) const OWNED: &str = "owned";
 pub(crate) const GLOBAL: &str = "global";
 pub(crate) const INDEX: &str = "index";
+pub(crate) const INDEX_ACROSS_TENANTS: &str = "index_across_tenants";
 pub(crate) const TENANT: &str = "tenant";
 pub(crate) const PRIMARY_KEY: &str = "primary_key";
 pub(crate) const UNIQUE: &str = "unique";
@@ -44,6 +45,8 @@ pub(crate) struct TableAttr {
     pub(crate) name: Option<LitStr>,
     pub(crate) ownership: Vec<(Ownership, Ident)>,
     pub(crate) indexes: Vec<Vec<Ident>>,
+    /// `index_across_tenants(a, b)`: keyword and columns.
+    pub(crate) cross_indexes: Vec<(Ident, Vec<Ident>)>,
     pub(crate) seen: bool,
 }
 
@@ -59,16 +62,20 @@ pub(crate) fn table_attr(attrs: &[Attribute], errors: &mut Errors) -> TableAttr 
                 out.ownership.push((Ownership::Owned, path.require_ident()?.clone()));
             } else if path.is_ident(GLOBAL) {
                 out.ownership.push((Ownership::Global, path.require_ident()?.clone()));
-            } else if path.is_ident(INDEX) {
+            } else if path.is_ident(INDEX) || path.is_ident(INDEX_ACROSS_TENANTS) {
                 let mut cols = Vec::new();
                 meta.parse_nested_meta(|col| {
                     cols.push(col.path.require_ident()?.clone());
                     Ok(())
                 })?;
-                out.indexes.push(cols);
+                if path.is_ident(INDEX) {
+                    out.indexes.push(cols);
+                } else {
+                    out.cross_indexes.push((path.require_ident()?.clone(), cols));
+                }
             } else {
                 return Err(meta.error(format!(
-                    "unknown table option; expected `{NAME} = \"...\"`, `{OWNED}`, `{GLOBAL}` or `{INDEX}(column, ...)`"
+                    "unknown table option; expected `{NAME} = \"...\"`, `{OWNED}`, `{GLOBAL}`, `{INDEX}(column, ...)` or `{INDEX_ACROSS_TENANTS}(column, ...)`"
                 )));
             }
             Ok(())

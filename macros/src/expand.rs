@@ -96,6 +96,16 @@ fn expand(table: &Table<'_>) -> TokenStream {
         table.fields.iter().enumerate().filter(|(_, f)| f.attr.index).map(|(i, _)| vec![i]).collect();
     indexes.extend(table.attr.indexes.iter().map(|cols| cols.iter().filter_map(|c| table.position(c)).collect()));
     let indexes = indexes.iter().map(|cols| quote!(&[#(#cols),*]));
+    let cross: Vec<Vec<usize>> = table
+        .attr
+        .cross_indexes
+        .iter()
+        .map(|(_, cols)| cols.iter().filter_map(|c| table.position(c)).collect())
+        .collect();
+    let cross = (!cross.is_empty()).then(|| {
+        let cross = cross.iter().map(|cols| quote!(&[#(#cols),*]));
+        quote!(.with_indexes_across_tenants(&[#(#cross),*]))
+    });
 
     let decode_fields = table.fields.iter().enumerate().map(|(i, f)| {
         let fi = f.ident;
@@ -277,7 +287,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 #pk,
                 &[#(#uniques),*],
                 &[#(#indexes),*],
-            );
+            )#cross;
 
             ::tenantry::__private::inventory::submit! {
                 ::tenantry::__private::Registered(&#info_ident)

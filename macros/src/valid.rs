@@ -129,6 +129,28 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         }
     }
 
+    for (keyword, cols) in &table.attr.cross_indexes {
+        if table.ownership() == Some(Ownership::Global) {
+            errors.at(
+                keyword,
+                "a `global` table has no tenant column, so every index is across tenants already: use `index(...)`",
+            );
+        }
+        if cols.is_empty() {
+            errors.at(keyword, "`index_across_tenants(...)` needs at least one column");
+        }
+        for col in cols {
+            match table.position(col) {
+                None => errors.at(col, format!("`{col}` is not a field of `{ident}`")),
+                Some(i) if Some(i) == table.tenant() => errors.at(
+                    col,
+                    "an index across tenants leaves the tenant column out; for one that leads with it, use `index(...)`",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
     for cols in &table.attr.indexes {
         if cols.is_empty() {
             errors.at(ident, "`index(...)` needs at least one column");
