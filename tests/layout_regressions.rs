@@ -303,3 +303,23 @@ fn an_import_is_all_or_nothing_per_database() {
         }
     }
 }
+
+#[test]
+fn two_layouts_over_one_in_memory_database_see_each_others_moves() {
+    // Guard: over an in-memory shared database (one connection, no other process), the
+    // location cache is checked against that connection's count of changes. Seen failing
+    // when it was never checked there (the first layout kept writing to the file the
+    // second had removed).
+    let dir = temp("memory-two");
+    let shared = Database::open_in_memory().unwrap();
+    let build = || Layout::builder(shared.clone()).per_tenant(dir.join("tenants")).build().unwrap();
+    let (first, second) = (build(), build());
+    let t = TenantId::generate();
+    first.execute(RtNote::insert(&t, note(1))).unwrap();
+    assert_eq!(first.location(&t).unwrap(), Location::Own);
+    second.move_tenant(&t, Location::Shared).unwrap();
+    first.execute(RtNote::insert(&t, note(2))).unwrap();
+    assert_eq!(second.fetch_all(RtNote::select(&t)).unwrap().len(), 2);
+    assert_eq!(first.location(&t).unwrap(), Location::Shared);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -13,12 +13,18 @@ use crate::tenant::TenantId;
 
 /// Tenant locations read from the shared database, valid while its `data_version` holds.
 pub(crate) struct Locations {
-    /// A connection of its own to the shared database: `PRAGMA data_version` changes on a
-    /// connection when any other connection, in any process, commits a change. `None` for
-    /// an in-memory shared database, which only this process's one connection can change:
-    /// there, the moves and deletes that change a location forget it themselves.
-    watch: Option<Mutex<Connection>>,
+    /// How a change to the shared database is seen.
+    watch: Watch,
     state: Mutex<State>,
+}
+
+enum Watch {
+    /// A connection of its own to the shared database file: `PRAGMA data_version` changes
+    /// on a connection when any other connection, in any process, commits a change.
+    File(Mutex<Connection>),
+    /// An in-memory shared database has one connection, which every change goes through:
+    /// its count of changes is the version.
+    Memory(Database),
 }
 
 #[derive(Default)]
@@ -29,16 +35,20 @@ struct State {
 
 impl Locations {
     pub(crate) fn new(shared: &Database) -> Result<Self> {
-        Ok(Locations { watch: shared.watch_connection()?.map(Mutex::new), state: Mutex::default() })
+        let watch = match shared.watch_connection()? {
+            Some(conn) => Watch::File(Mutex::new(conn)),
+            None => Watch::Memory(shared.clone()),
+        };
+        Ok(Locations { watch, state: Mutex::default() })
     }
 
     fn version(&self) -> Result<i64> {
         match &self.watch {
-            None => Ok(0),
-            Some(watch) => {
+            Watch::File(watch) => {
                 let conn = watch.lock().unwrap_or_else(|p| p.into_inner());
                 Ok(conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?)
             }
+            Watch::Memory(db) => db.with_conn(|c| Ok(i64::try_from(c.total_changes()).unwrap_or(i64::MAX))),
         }
     }
 
