@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use common::{NewProject, Project};
 use tenantry::auth::{Auth, MemoryMailer, Merge, VerifiedEmail};
-use tenantry::{Admin, AuditAction, Database, Error, Layout, ObjectKey, Table, TenantId, TenantPrefix};
+use tenantry::{Admin, Database, Error, Layout, ObjectKey, Table, TenantId, TenantPrefix};
 use uuid::Uuid;
 
 /// Audit events seen by this binary, as (reason, action) text.
@@ -268,7 +268,6 @@ fn ordinary_declarations_open() {
     let db = Database::open_in_memory().unwrap();
     db.create_table::<Project>().unwrap();
     assert!(tenantry::tables().any(|t| t.name == Project::INFO.name));
-    let _ = AuditAction::Created;
 }
 
 /// SQLite's legacy "double-quoted string literal" fallback is off on every connection: a

@@ -83,18 +83,9 @@ pub(crate) fn fetch_optional<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query
 
 /// Runs a writing plan; returns the rows changed.
 pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
-    let binds = |values| Binds { scope: plan.scope, values, shift: 0 };
     match &plan.kind {
-        PlanKind::Update(shape, params) => {
-            let r = shape.rendered_in(E::DIALECT)?;
-            audit(plan.scope, &r.sql);
-            engine.write(&r, binds(params), shape.table.0.name)
-        }
-        PlanKind::Delete(shape, params) => {
-            let r = shape.rendered_in(E::DIALECT)?;
-            audit(plan.scope, &r.sql);
-            engine.write(&r, binds(params), shape.table.0.name)
-        }
+        PlanKind::Update(shape, params) => write(engine, plan.scope, *shape, params, shape.table.0.name),
+        PlanKind::Delete(shape, params) => write(engine, plan.scope, *shape, params, shape.table.0.name),
         PlanKind::Raw(sql, params) => {
             audit(plan.scope, sql);
             engine.write_raw(sql, params)
@@ -102,6 +93,19 @@ pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usiz
         PlanKind::Insert { base, values, rows } => insert(engine, plan.scope, base, values, *rows),
         PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
     }
+}
+
+/// One update or delete: rendered in the engine's dialect, audited, run.
+fn write<E: Engine, S: Shape>(
+    engine: &mut E,
+    scope: &Scope,
+    shape: &S,
+    values: &[Value],
+    table: &'static str,
+) -> Result<usize> {
+    let r = shape.rendered_in(E::DIALECT)?;
+    audit(scope, &r.sql);
+    engine.write(&r, Binds { scope, values, shift: 0 }, table)
 }
 
 /// A multi-row insert, in chunks of at most [`MAX_PARAMS`] values; several chunks are
