@@ -260,6 +260,13 @@ pub enum Error {
     /// a backup, or delete the tenant.
     #[error("the tenant's database file is missing or empty, though it was created before; nothing was served")]
     TenantFileLost,
+    /// The tenant's database file is retired: a [`move_tenant`](crate::Layout::move_tenant)
+    /// out of it or a [`delete_tenant`](crate::Layout::delete_tenant) began and did not
+    /// finish (the process was killed, or it is running now in another process). Nothing
+    /// was read or written; the rows are kept. Run the same move or deletion again to
+    /// finish it.
+    #[error("the tenant's database file is being moved or deleted (an interrupted move or deletion: run it again)")]
+    TenantMoving,
     /// A move between the shared database and a tenant's file was asked of a layout with
     /// no per-tenant databases.
     #[error("this layout has no per-tenant databases")]

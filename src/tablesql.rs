@@ -117,13 +117,14 @@ pub(crate) fn verify_table(conn: &Connection, info: &'static TableInfo) -> Resul
     Ok(())
 }
 
-/// `SELECT` every column of `info` for one tenant (`?1`), in primary-key order.
-pub(crate) fn select_tenant_rows(info: &TableInfo, tenant: &str) -> String {
+/// `SELECT` every column of `info`, from the table named `table` (its own name, or its
+/// [`retired_name`]), for one tenant (`?1`), in primary-key order.
+pub(crate) fn select_tenant_rows(info: &TableInfo, table: &str, tenant: &str) -> String {
     let cols: Vec<String> = info.columns.iter().map(|c| ident(c.name)).collect();
     format!(
         "SELECT {} FROM {} WHERE {} = ?1 ORDER BY {}",
         cols.join(", "),
-        ident(info.name),
+        ident(table),
         ident(tenant),
         ident(info.columns[info.primary_key].name)
     )
@@ -161,4 +162,44 @@ pub(crate) fn reown_rows(info: &TableInfo, tenant: &str) -> String {
 /// anonymous users.
 pub(crate) fn no_rows_of_user(info: &TableInfo, tenant: &str) -> String {
     format!(" AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = users.id)", ident(info.name), ident(tenant))
+}
+
+/// The table whose presence marks a tenant file as retired: a move out of it or a
+/// deletion of the tenant began. Its per-tenant tables are renamed in the same
+/// transaction (the rows kept, for the move to resume or be undone), so every statement
+/// a stale handle runs on the file fails instead of reading or writing rows nobody else
+/// sees.
+const RETIRED: &str = "tenantry_retired";
+
+/// The name a per-tenant table has in a retired file.
+pub(crate) fn retired_name(info: &TableInfo) -> String {
+    format!("tenantry_moving_{}", info.name)
+}
+
+/// Whether the file on `conn` is retired.
+pub(crate) fn is_retired(conn: &Connection) -> Result<bool> {
+    table_exists(conn, RETIRED)
+}
+
+/// Retires the file on `conn` (inside the caller's transaction): each of `tables` is
+/// renamed out of the way, its rows kept, and the marker is created. Idempotent.
+pub(crate) fn retire(conn: &Connection, tables: &[&'static TableInfo]) -> Result<()> {
+    for info in tables {
+        if table_exists(conn, info.name)? && !table_exists(conn, &retired_name(info))? {
+            conn.execute_batch(&format!("ALTER TABLE {} RENAME TO {}", ident(info.name), ident(&retired_name(info))))?;
+        }
+    }
+    conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {RETIRED} (since TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"))?;
+    Ok(())
+}
+
+/// Undoes [`retire`]: a move or deletion that was killed (or whose rerun stays put).
+pub(crate) fn restore(conn: &Connection, tables: &[&'static TableInfo]) -> Result<()> {
+    for info in tables {
+        if table_exists(conn, &retired_name(info))? && !table_exists(conn, info.name)? {
+            conn.execute_batch(&format!("ALTER TABLE {} RENAME TO {}", ident(&retired_name(info)), ident(info.name)))?;
+        }
+    }
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {RETIRED}"))?;
+    Ok(())
 }

@@ -22,43 +22,82 @@ use uuid::Uuid;
 /// // There is no way to forge one from a Uuid:
 /// let t = tenantry::TenantId::from(uuid::Uuid::nil());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(Uuid);
+#[derive(Clone, Copy)]
+pub struct TenantId {
+    id: Uuid,
+    /// The canonical text, encoded once when the token is minted: every statement binds
+    /// it and checks returned rows against it.
+    text: [u8; 36],
+}
 
 impl TenantId {
     /// Mints the id of a brand-new tenant (a random version 4 UUID).
     ///
     /// Harmless by construction: no existing data belongs to a fresh random id.
     pub fn generate() -> Self {
-        TenantId(Uuid::new_v4())
+        Self::from_trusted(Uuid::new_v4())
     }
 
     /// The tenant's id as a [`Uuid`]. Going this way is free; coming back is not.
     pub fn as_uuid(&self) -> Uuid {
-        self.0
+        self.id
     }
 
     /// Canonical text form (lower-case, hyphenated), written into `buf`: the form stored in
     /// the tenant column and used in object keys.
     pub fn encode<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
-        self.0.hyphenated().encode_lower(buf)
+        self.id.hyphenated().encode_lower(buf)
+    }
+
+    /// The canonical text, as bytes (ASCII by construction).
+    pub(crate) fn text(&self) -> &[u8; 36] {
+        &self.text
     }
 
     /// Crate-internal minting; every public path to it is audited or is the auth layer.
     pub(crate) fn from_trusted(id: Uuid) -> Self {
-        TenantId(id)
+        let mut text = [0u8; 36];
+        id.hyphenated().encode_lower(&mut text);
+        TenantId { id, text }
+    }
+}
+
+// Equality, order and hash are the id's: the text is a function of it.
+impl PartialEq for TenantId {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for TenantId {}
+
+impl std::hash::Hash for TenantId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl PartialOrd for TenantId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TenantId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
     }
 }
 
 impl fmt::Debug for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TenantId({})", self.0.hyphenated())
+        write!(f, "TenantId({})", self.id.hyphenated())
     }
 }
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0.hyphenated(), f)
+        fmt::Display::fmt(&self.id.hyphenated(), f)
     }
 }
 
@@ -69,24 +108,21 @@ impl serde::Serialize for TenantId {
     }
 }
 
-/// The tenant of a scoped statement, with its canonical text encoded once: that text is
-/// what slot 0 binds and what every returned row's tenant column is checked against.
+/// The tenant of a scoped statement: its token, whose canonical text slot 0 binds and
+/// every returned row's tenant column is checked against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tenant {
     pub(crate) id: TenantId,
-    text: [u8; 36],
 }
 
 impl Tenant {
     pub(crate) fn new(id: &TenantId) -> Self {
-        let mut text = [0u8; 36];
-        id.encode(&mut text);
-        Tenant { id: *id, text }
+        Tenant { id: *id }
     }
 
     /// The canonical text, as bytes (ASCII by construction).
     pub(crate) fn text(&self) -> &[u8; 36] {
-        &self.text
+        self.id.text()
     }
 }
 

@@ -75,10 +75,12 @@ fn a_database_first_used_as_layout_a_keeps_its_tenants_readable_and_moves_them_i
 
 #[test]
 fn a_move_by_another_layout_instance_loses_no_write() {
-    // Guards: the cached location is dropped whenever the shared database's `data_version`
-    // changes (a move commits the new location there), and a location read afresh re-checks
-    // the cached file handle against the file at the path. Seen failing with the version
-    // check removed (writes went to the file the other instance had removed).
+    // Guards: p1 serves its tenant from the file it holds open without asking the shared
+    // database, so a move out of the file by another instance first retires the file
+    // (tables renamed in one transaction) and p1's next statement on it fails, re-reads the
+    // location and runs where it says (src/layout/moves.rs, `Layout::routed`). Seen failing
+    // with the retire removed from the move (p1's write went to the removed file: 1 row of
+    // 2) and from `delete_tenant` (p1's write after the deletion vanished: 0 rows of 1).
     let dir = temp("stale");
     let (p1, p2) = (per_tenant(&dir), per_tenant(&dir));
     let t = TenantId::generate();
@@ -91,9 +93,9 @@ fn a_move_by_another_layout_instance_loses_no_write() {
     assert_eq!(p2.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
     p2.move_tenant(&t, Location::Own).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 3);
-    // Deleted by the other instance while p1 holds its location and file handle: deleting
-    // removes the location row, a change p1 sees, so p1's next write lands in the new file
-    // everyone reads. Seen failing without that (the row went to the removed file).
+    // Deleted by the other instance while p1 holds its location and file handle: the
+    // deletion retires the file first, so p1's next write lands in the new file everyone
+    // reads.
     assert_eq!(p1.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
     p2.delete_tenant(&t).unwrap();
     p1.execute(RtNote::insert(&t, note(4))).unwrap();
@@ -321,5 +323,59 @@ fn two_layouts_over_one_in_memory_database_see_each_others_moves() {
     first.execute(RtNote::insert(&t, note(2))).unwrap();
     assert_eq!(second.fetch_all(RtNote::select(&t)).unwrap().len(), 2);
     assert_eq!(first.location(&t).unwrap(), Location::Shared);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_move_killed_after_retiring_the_file_is_undone_by_the_next_read_and_a_running_one_refuses() {
+    // Guard: a retired file whose move lock is free (the mover was killed) and whose tenant
+    // still lives in it is brought back by the next use (`Layout::recover_retired`); while
+    // the lock is held (a move running in another process) statements are refused with
+    // `TenantMoving`, nothing read or written. Seen failing without the recovery: every
+    // read after such a kill was `TenantMoving` until the move was rerun by hand.
+    let dir = temp("retired");
+    let t = TenantId::generate();
+    let other = TenantId::generate();
+    {
+        let layout = per_tenant(&dir);
+        for i in 0..3 {
+            layout.execute(RtNote::insert(&t, note(i))).unwrap();
+            layout.execute(RtNote::insert(&other, note(i))).unwrap();
+        }
+        layout.execute(RtTag::insert(&t, NewRtTag { id: 1, tag: "kept".into() })).unwrap();
+    }
+    // What a move out of the file does first, then the process dies.
+    let file = dir.join("tenants").join(format!("{t}.sqlite3"));
+    let admin = Admin::new("regression test retires a tenant file as a killed move would");
+    let db = Database::open(&file).unwrap();
+    for sql in [
+        "ALTER TABLE rt_notes RENAME TO tenantry_moving_rt_notes",
+        "ALTER TABLE rt_tags RENAME TO tenantry_moving_rt_tags",
+        "CREATE TABLE IF NOT EXISTS tenantry_retired (since TEXT)",
+    ] {
+        db.execute(admin.raw_sql(sql)).unwrap();
+    }
+    drop(db);
+
+    // A move "running" in another process: its lock is held.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("tenants").join(format!("{t}.sqlite3.lock")))
+        .unwrap();
+    lock.lock().unwrap();
+    let layout = per_tenant(&dir);
+    assert!(matches!(layout.fetch_all(RtNote::select(&t)), Err(Error::TenantMoving)));
+    assert!(matches!(layout.execute(RtNote::insert(&t, note(9))), Err(Error::TenantMoving)));
+    assert_eq!(layout.fetch_all(RtNote::select(&other)).unwrap().len(), 3, "the other tenant is served");
+    drop(lock);
+
+    // The mover is gone: the next read brings the file back, every row there.
+    assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
+    assert_eq!(layout.fetch_all(RtTag::select(&t)).unwrap().len(), 1);
+    assert_eq!(layout.location(&t).unwrap(), Location::Own);
+    layout.execute(RtNote::insert(&t, note(9))).unwrap();
+    assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 4);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -119,7 +119,7 @@ impl Layout {
         for info in crate::owned_tables() {
             let Some(db) = self.database_for(info, tenant, false)? else { continue };
             let Some(col) = info.tenant_column() else { continue };
-            let sql = tablesql::select_tenant_rows(info, col);
+            let sql = tablesql::select_tenant_rows(info, info.name, col);
             let lines = db.with_conn(|conn| {
                 if !tablesql::table_exists(conn, info.name)? {
                     return Ok(Vec::new());
@@ -221,32 +221,49 @@ impl Layout {
         let _exclusive = lock.write().unwrap_or_else(|p| p.into_inner());
         let _forget = crate::layout::moves::ForgetOnDrop(self, *tenant);
         let tables: Vec<&'static TableInfo> = crate::owned_tables().collect();
-        let delete_all = |db: &crate::Database, shared: bool| -> Result<usize> {
-            db.write(|conn| {
-                let mut n = 0;
-                if shared {
-                    // Its location goes too: a change to the shared database, which every
-                    // process caching the tenant's location (and file handle) sees.
-                    conn.execute(crate::layout::moves::FORGET_LOCATION, [tenant.to_string()])?;
-                    conn.execute(crate::layout::moves::FORGET_FILE, [tenant.to_string()])?;
+        let delete_rows = |conn: &rusqlite::Connection| -> Result<usize> {
+            let mut n = 0;
+            for info in &tables {
+                let Some(col) = info.tenant_column() else { continue };
+                if tablesql::table_exists(conn, info.name)? {
+                    n += conn.execute(&tablesql::delete_tenant_rows(info, col), [tenant.to_string()])?;
                 }
-                for info in &tables {
-                    let Some(col) = info.tenant_column() else { continue };
-                    if tablesql::table_exists(conn, info.name)? {
-                        n += conn.execute(&tablesql::delete_tenant_rows(info, col), [tenant.to_string()])?;
-                    }
-                }
-                Ok(n)
-            })
+            }
+            Ok(n)
         };
-        let mut deleted = delete_all(self.shared_database(), true)?;
-        if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant))
-            && path.exists()
-        {
-            tenants.close(tenant);
-            let file = crate::Database::builder(&path).max_connections(1).open()?;
-            deleted += delete_all(&file, false)?;
-            drop(file);
+        let _held = match &self.inner.tenants {
+            Some(tenants) => tenants.move_lock(tenant, true)?,
+            None => None,
+        };
+        let mut deleted = 0;
+        // The file first: emptied and retired in one transaction, so a process holding it
+        // open sees the deletion at its next statement (see `Layout::routed`). A kill
+        // before the shared database is done leaves the file empty and retired; the next
+        // use of the tenant brings it back (`Layout::tenant_database`), and a rerun
+        // finishes the deletion.
+        let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
+            (Some(tenants), Some(path)) if path.exists() => {
+                tenants.close(tenant);
+                let file = crate::Database::builder(&path).max_connections(1).open()?;
+                let per_tenant: Vec<&'static TableInfo> =
+                    tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
+                deleted += file.write(|conn| {
+                    let n = delete_rows(conn)?;
+                    tablesql::retire(conn, &per_tenant)?;
+                    Ok(n)
+                })?;
+                true
+            }
+            _ => false,
+        };
+        deleted += self.shared_database().write(|conn| {
+            // Its location goes too: a change to the shared database, which every process
+            // caching the tenant's location sees.
+            conn.execute(crate::layout::moves::FORGET_LOCATION, [tenant.to_string()])?;
+            conn.execute(crate::layout::moves::FORGET_FILE, [tenant.to_string()])?;
+            delete_rows(conn)
+        })?;
+        if file {
             self.remove_file(tenant)?;
         }
         Ok(deleted)

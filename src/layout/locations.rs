@@ -74,6 +74,13 @@ impl Locations {
         }
     }
 
+    /// Whether the tenant was last seen in its own file, without asking whether the
+    /// shared database changed since: for a statement on an open handle of that file,
+    /// which a move out retires first (`Layout::routed`).
+    pub(crate) fn cached_own(&self, tenant: &TenantId) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).map.get(&tenant.as_uuid()) == Some(&Location::Own)
+    }
+
     pub(crate) fn forget(&self, tenant: &TenantId) {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).map.remove(&tenant.as_uuid());
     }

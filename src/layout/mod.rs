@@ -162,6 +162,13 @@ struct Inner {
     locks: Mutex<FxHashMap<uuid::Uuid, Arc<RwLock<()>>>>,
 }
 
+/// Where a statement runs.
+enum Placed<'p> {
+    Shared,
+    /// On the tables of this tenant, wherever its location says they are.
+    Tenant(&'p TenantId),
+}
+
 /// Where the data lives, and which database each statement goes to. Cheap to clone.
 #[derive(Clone)]
 pub struct Layout {
@@ -205,13 +212,36 @@ impl Layout {
 
     /// The database that holds `tenant`'s per-tenant tables (the shared one in layout A),
     /// for transactions over several statements.
+    ///
+    /// A handle kept across a move or deletion of the tenant goes stale: statements on it
+    /// fail (the file is retired) rather than reach rows nobody else sees.
     pub fn tenant_database(&self, tenant: &TenantId) -> Result<Database> {
         match (&self.inner.tenants, self.placement(tenant)?) {
             // A location just read from the shared database re-checks the open handle
             // (another process may have replaced the file); a cached one does not.
-            (Some(t), (Location::Own, fresh)) => t.get(tenant, fresh, &self.inner.shared),
+            (Some(t), (Location::Own, fresh)) => match t.get(tenant, fresh, false, &self.inner.shared) {
+                Err(Error::TenantMoving) => self.recover_retired(t, tenant),
+                opened => opened,
+            },
             _ => Ok(self.inner.shared.clone()),
         }
+    }
+
+    /// The tenant's file is retired: a move out of it or a deletion began. If it is still
+    /// running (in another process: this one holds the tenant's lock) that is
+    /// [`Error::TenantMoving`]; if it was killed, and the tenant still lives in the file,
+    /// the file is brought back into use, as if the move had not begun.
+    fn recover_retired(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<Database> {
+        let Some(_held) = tenants.move_lock(tenant, false)? else { return Err(Error::TenantMoving) };
+        // Killed, but maybe after the switch: where the tenant lives is read again.
+        self.inner.locations.forget(tenant);
+        if self.placement(tenant)?.0 == Location::Shared {
+            return Ok(self.inner.shared.clone());
+        }
+        let tables: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
+        let file = tenants.get(tenant, true, true, &self.inner.shared)?;
+        file.write(|c| crate::tablesql::restore(c, &tables))?;
+        Ok(file)
     }
 
     /// The file of `tenant`'s database in layouts B and C.
@@ -230,22 +260,45 @@ impl Layout {
     }
 
     /// Runs `f` on the database `plan` belongs to, holding its tenant's lock for reading.
-    fn routed<R>(&self, plan: &Plan<'_>, f: impl FnOnce(&Database) -> Result<R>) -> Result<R> {
-        let lock = plan.tenant().filter(|_| self.inner.tenants.is_some()).map(|t| self.tenant_lock(t));
+    ///
+    /// A tenant last seen in its own file, whose file is open here, is served from that
+    /// handle without asking the shared database whether the tenant moved: a move out of
+    /// the file (or a deletion), by any process, first retires the file, so a statement on
+    /// a stale handle fails rather than reading or writing rows nobody else sees. Only
+    /// then is the location read again and the statement run where it says; a statement
+    /// that failed for any other reason is not run twice.
+    fn routed<R>(&self, plan: &Plan<'_>, f: impl Fn(&Database) -> Result<R>) -> Result<R> {
+        let Some(tenants) = &self.inner.tenants else { return f(&self.inner.shared) };
+        let lock = plan.tenant().map(|t| self.tenant_lock(t));
         let _guard = lock.as_ref().map(|l| l.read().unwrap_or_else(|p| p.into_inner()));
-        f(&self.route(plan)?)
+        let tenant = match self.placed(plan)? {
+            Placed::Shared => return f(&self.inner.shared),
+            Placed::Tenant(tenant) => tenant,
+        };
+        if self.inner.locations.cached_own(tenant)
+            && let Some(db) = tenants.cached(tenant)
+        {
+            match f(&db) {
+                Err(_) if db.with_conn(crate::tablesql::is_retired).unwrap_or(false) => {
+                    tenants.close(tenant);
+                    self.inner.locations.forget(tenant);
+                }
+                done => return done,
+            }
+        }
+        f(&self.tenant_database(tenant)?)
     }
 
-    /// The database a statement runs on.
-    fn route(&self, plan: &Plan<'_>) -> Result<Database> {
+    /// Whether a statement runs on the shared database or on its tenant's tables.
+    fn placed<'p>(&self, plan: &'p Plan<'_>) -> Result<Placed<'p>> {
         let tables = plan.tables();
         let mut per_tenant = tables.iter().filter(|t| self.is_per_tenant(t));
-        let Some(first) = per_tenant.next() else { return Ok(self.inner.shared.clone()) };
+        let Some(first) = per_tenant.next() else { return Ok(Placed::Shared) };
         if let Some(shared) = tables.iter().find(|t| !self.is_per_tenant(t)) {
             return Err(Error::Placement { shared: shared.name, per_tenant: first.name });
         }
         match plan.tenant() {
-            Some(tenant) => self.tenant_database(tenant),
+            Some(tenant) => Ok(Placed::Tenant(tenant)),
             // A cross-tenant statement cannot span thousands of files.
             None => Err(Error::Placement { shared: "(cross-tenant statement)", per_tenant: first.name }),
         }

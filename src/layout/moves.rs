@@ -50,8 +50,21 @@ pub(crate) const FORGET_FILE: &str = "DELETE FROM tenantry_tenant_files WHERE te
 /// Every row of `tenant` in `info`, as text, in primary-key order (for copying and for
 /// the checksum).
 fn rows(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<Vec<Vec<rusqlite::types::Value>>> {
+    rows_of(conn, info, info.name, tenant)
+}
+
+/// [`rows`] from the table named `table` (a retired file's renamed table), if it exists.
+fn rows_of(
+    conn: &Connection,
+    info: &TableInfo,
+    table: &str,
+    tenant: &TenantId,
+) -> Result<Vec<Vec<rusqlite::types::Value>>> {
     let Some(col) = info.tenant_column() else { return Ok(Vec::new()) };
-    let mut stmt = conn.prepare(&tablesql::select_tenant_rows(info, col))?;
+    if !tablesql::table_exists(conn, table)? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(&tablesql::select_tenant_rows(info, table, col))?;
     let mut out = Vec::new();
     let mut q = stmt.query([tenant.to_string()])?;
     while let Some(row) = q.next()? {
@@ -206,13 +219,18 @@ impl Layout {
         // the same lock for reading). Other processes must not write to the tenant meanwhile.
         let lock = self.tenant_lock(tenant);
         let _moving = lock.write().unwrap_or_else(|p| p.into_inner());
+        // Nor does a move or deletion of it in another process.
+        let _held = tenants.move_lock(tenant, true)?;
         // Read afresh, and forgotten again once moved, whatever the outcome.
         self.inner.locations.forget(tenant);
         let _forget = ForgetOnDrop(self, *tenant);
         let from = self.location(tenant)?;
         match (from, to) {
             (Location::Shared, Location::Own) => {
-                let file = tenants.get(tenant, true, self.shared_database())?;
+                let file = tenants.get(tenant, true, true, self.shared_database())?;
+                // A file left retired by an earlier move out is brought back into use; any
+                // rows of it are replaced by the copy below.
+                file.write(|c| tablesql::restore(c, &tables))?;
                 let source: Vec<_> = self
                     .shared_database()
                     .with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?;
@@ -239,14 +257,27 @@ impl Layout {
                 })?;
             }
             (Location::Own, Location::Shared) => {
-                let path = tenants.path(tenant);
-                let source: Vec<_> = if path.exists() {
-                    let file = tenants.get(tenant, true, self.shared_database())?;
-                    file.with_conn(|c| tables.iter().map(|t| rows(c, t, tenant)).collect::<Result<Vec<_>>>())?
-                } else {
-                    tables.iter().map(|_| Vec::new()).collect()
+                let file = match tenants.path(tenant).exists() {
+                    true => Some(tenants.get(tenant, true, true, self.shared_database())?),
+                    false => None,
                 };
-                self.shared_database().write(|c| {
+                let source: Vec<_> = match &file {
+                    Some(file) => {
+                        // First the file is retired (its tables renamed, the rows kept), so
+                        // from here on a statement any process runs on it fails instead of
+                        // reading or writing rows that are leaving: other processes skip the
+                        // location check while they hold the file open, and see moves this way.
+                        file.write(|c| tablesql::retire(c, &tables))?;
+                        file.with_conn(|c| {
+                            tables
+                                .iter()
+                                .map(|t| rows_of(c, t, &tablesql::retired_name(t), tenant))
+                                .collect::<Result<Vec<_>>>()
+                        })?
+                    }
+                    None => tables.iter().map(|_| Vec::new()).collect(),
+                };
+                let switched = self.shared_database().write(|c| {
                     for (info, rows) in tables.iter().zip(&source) {
                         clear(c, info, tenant)?;
                         insert_rows(c, info, rows)?;
@@ -258,7 +289,16 @@ impl Layout {
                     // The file is about to go: it is no longer one that must exist.
                     c.execute(FORGET_FILE, [tenant.to_string()])?;
                     set_location(c, tenant, Location::Shared)
-                })?;
+                });
+                if let Err(e) = switched {
+                    // Not switched: the file is still the tenant's, so it comes back into use.
+                    // (If this fails too, the file stays retired and a rerun finishes.)
+                    if let Some(file) = &file {
+                        let _ = file.write(|c| tablesql::restore(c, &tables));
+                    }
+                    return Err(e);
+                }
+                drop(file);
                 self.remove_file(tenant)?;
             }
             (Location::Shared, Location::Shared) => {
@@ -266,9 +306,13 @@ impl Layout {
                 self.remove_file(tenant)?;
             }
             (Location::Own, Location::Own) => {
-                // Nothing to do. (The switch commits in the same transaction as the copy or
+                // Nothing to move. (The switch commits in the same transaction as the copy or
                 // the delete, so a killed move leaves no rows behind in the shared database;
-                // rows found there for a tenant with no location row make it `Shared`.)
+                // rows found there for a tenant with no location row make it `Shared`.) A
+                // move out that was killed after retiring the file is undone.
+                if tenants.path(tenant).exists() {
+                    tenants.get(tenant, true, true, self.shared_database())?.write(|c| tablesql::restore(c, &tables))?;
+                }
             }
         }
         Ok(())

@@ -147,8 +147,10 @@ impl TenantDatabases {
     ///
     /// A file that is missing or empty (schema version 0) for a tenant whose file the
     /// shared database records as created is [`Error::TenantFileLost`], never a new empty
-    /// tenant; a file created here is recorded once its tables exist.
-    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool, shared: &Database) -> Result<Database> {
+    /// tenant; a file created here is recorded once its tables exist. A retired file (a
+    /// move out or a deletion began) is [`Error::TenantMoving`], except to the move
+    /// itself (`moving`).
+    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool, moving: bool, shared: &Database) -> Result<Database> {
         let id = tenant.as_uuid();
         // The file's identity is read before the lock is taken; a handle taken out of the
         // map is dropped after it is released: closing a SQLite file checkpoints and syncs
@@ -193,6 +195,9 @@ impl TenantDatabases {
                 WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
             }
         }
+        if !moving && db.with_conn(tablesql::is_retired)? {
+            return Err(Error::TenantMoving);
+        }
         let identity = identity(&self.path(tenant));
         let mut closing: Vec<Open> = Vec::new();
         let kept = {
@@ -215,6 +220,42 @@ impl TenantDatabases {
         };
         drop(closing);
         Ok(kept)
+    }
+
+    /// Takes the lock that a move or deletion of `tenant` holds from start to end, so a
+    /// process finding the tenant's file retired can tell a move running now (the lock is
+    /// held) from one that was killed (it is free: the operating system released it). A
+    /// lock file beside the database, never the database file itself: closing any other
+    /// descriptor of a SQLite file would drop SQLite's own locks on it. With `wait`,
+    /// blocks until the lock is free; without, returns `None` if it is held.
+    pub(crate) fn move_lock(&self, tenant: &TenantId, wait: bool) -> Result<Option<std::fs::File>> {
+        let io = |source| Error::Io { what: "lock a tenant's database for a move", source };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join(format!("{tenant}.sqlite3.lock")))
+            .map_err(io)?;
+        if wait {
+            file.lock().map_err(io)?;
+            return Ok(Some(file));
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    /// The open handle of `tenant`'s file, if there is one (no check of the file: see
+    /// `Layout::routed` for why none is needed).
+    pub(crate) fn cached(&self, tenant: &TenantId) -> Option<Database> {
+        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, tick) = &mut *guard;
+        *tick += 1;
+        let open = map.get_mut(&tenant.as_uuid())?;
+        open.used = *tick;
+        Some(open.db.clone())
     }
 
     /// Forgets an open handle (before the file is deleted or replaced).

@@ -88,7 +88,7 @@ pub struct Plan<'a> {
 
 impl Plan<'_> {
     /// The tables this statement touches (none for raw SQL).
-    pub(crate) fn tables(&self) -> Vec<&'static crate::schema::TableInfo> {
+    pub(crate) fn tables(&self) -> smallvec::SmallVec<[&'static crate::schema::TableInfo; 4]> {
         use shape::Shape;
         let mut check = shape::Check::new(self.scope.is_scoped());
         match &self.kind {

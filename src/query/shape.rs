@@ -260,12 +260,12 @@ pub(crate) struct Check {
     scoped: bool,
     error: Option<Error>,
     /// Every table the statement touches, in visiting order (for routing in layouts).
-    pub(crate) tables: Vec<&'static TableInfo>,
+    pub(crate) tables: smallvec::SmallVec<[&'static TableInfo; 4]>,
 }
 
 impl Check {
     pub(crate) fn new(scoped: bool) -> Self {
-        Check { scoped, error: None, tables: Vec::new() }
+        Check { scoped, error: None, tables: smallvec::SmallVec::new() }
     }
 }
 
