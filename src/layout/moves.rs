@@ -7,8 +7,15 @@
 //! - **into its own file**: copy the rows into the file (clearing any copy a killed run
 //!   left), verify counts and checksums against the source, then in one shared-database
 //!   transaction set the location and delete the source rows;
-//! - **into the shared database**: in one shared-database transaction, clear any leftover,
-//!   copy the rows in, verify them, and set the location; then remove the file.
+//! - **into the shared database**: retire the file (its tables renamed in one transaction,
+//!   the rows kept), then in one shared-database transaction clear any leftover, copy the
+//!   rows in, verify them, and set the location; then remove the file.
+//!
+//! Retiring comes first because other processes serve a tenant from a file they hold open
+//! without reading its location per statement: on a retired file their statements fail,
+//! and they re-read the location. A move holds a lock file beside the tenant's database
+//! from start to end, so a process that meets a retired file can tell a running move
+//! (refused with `Error::TenantMoving`) from a killed one (undone on the spot).
 //!
 //! Killed at any point, the tenant is fully readable from exactly one place, and running
 //! the move again completes it.
@@ -149,11 +156,10 @@ impl Layout {
     /// its own file, unless the shared database holds rows of it in per-tenant tables (a
     /// database first used as layout A), in which case it lives there.
     ///
-    /// The answer is cached, and the cache is dropped whenever the shared database changed
-    /// since it was filled (SQLite's `data_version`, read on a connection of its own: one
-    /// cheap step, no query of the locations table). A move by another process commits
-    /// its new location to the shared database, so it is seen before this tenant's next
-    /// statement here.
+    /// The answer is checked against the shared database's `data_version` (read on a
+    /// connection of its own: one cheap step, no query of the locations table), so a move by
+    /// another process is seen here. Statements of a tenant whose file is open skip even
+    /// that: a move out retires the file first, which their next statement meets.
     pub fn location(&self, tenant: &TenantId) -> Result<Location> {
         self.placement(tenant).map(|(location, _)| location)
     }
