@@ -163,8 +163,8 @@ fn an_unregistered_table_cannot_move_rows_into_another_tenant() {
 // Attempt 33: the string-literal fallback. The forged tenant column is named like the
 // attacker's own id, so an unqualified `"<id>" = ?` would be `'<id>' = '<id>'` (true for
 // every row) and re-own every tenant's rows to the attacker. Guards: the declaration is not
-// registered (`UnregisteredTable`); behind that, the renderer always qualifies columns and
-// SQLite never turns a qualified name into a literal.
+// registered (`UnregisteredTable`); behind that, every connection tenantry opens has
+// double-quoted string literals turned off, so a quoted name that is no column is an error.
 #[test]
 fn a_tenant_column_named_like_a_literal_matches_no_row() {
     let db = common::open_seed_db();
@@ -178,8 +178,9 @@ fn a_tenant_column_named_like_a_literal_matches_no_row() {
     let update = tenantry::__private::update::<LiteralTenant>(&attacker)
         .set(Column::<LiteralTenant, String>::__new(0), ATTACKER.to_owned());
     // Refused before rendering: the declaration is not registered. (Before that check, the
-    // second guard held: the column is always qualified, `"projects"."<id>"`, and SQLite
-    // answered `no such column`.)
+    // second guard held: the column was written `"projects"."<id>"`, and SQLite answered
+    // `no such column`; single-table statements now write `"<id>"`, which the connection's
+    // DQS setting refuses the same way: tests/doors.rs checks that setting.)
     assert!(matches!(update.to_sql(), Err(Error::UnregisteredTable { .. })));
     let err = db.execute(update).unwrap_err();
     assert!(matches!(err, Error::UnregisteredTable { table: "projects" }), "{err:?}");

@@ -45,8 +45,11 @@ impl ColRef {
         self.table.0.columns[usize::from(self.index)].kind
     }
 
-    fn expr(self) -> Expr {
-        Expr::col((self.table.0.name, self.table.0.columns[usize::from(self.index)].name))
+    /// The column, qualified by its table where the statement names more than one table
+    /// (or one table twice, through a subquery).
+    fn expr(self, m: &Marks) -> Expr {
+        let name = self.table.0.columns[usize::from(self.index)].name;
+        if m.qualify { Expr::col((self.table.0.name, name)) } else { Expr::col(name) }
     }
 }
 
@@ -108,7 +111,7 @@ impl Node {
     fn render(&self, m: &mut Marks) -> Condition {
         match self {
             Node::Cmp(col, op, slot) => {
-                let (l, r) = (col.expr(), m.mark(*slot));
+                let (l, r) = (col.expr(m), m.mark(*slot));
                 Condition::all().add(match op {
                     CmpOp::Eq => l.eq(r),
                     CmpOp::Ne => l.ne(r),
@@ -119,7 +122,7 @@ impl Node {
                 })
             }
             Node::ColCmp(a, op, b) => {
-                let (l, r) = (a.expr(), b.expr());
+                let (l, r) = (a.expr(m), b.expr(m));
                 Condition::all().add(match op {
                     CmpOp::Eq => l.eq(r),
                     CmpOp::Ne => l.ne(r),
@@ -136,11 +139,11 @@ impl Node {
                     return Condition::all().add(Expr::cust(constant));
                 }
                 let marks: Vec<Expr> = (0..*len).map(|i| m.mark(first + i)).collect();
-                let e = col.expr();
+                let e = col.expr(m);
                 Condition::all().add(if *negated { e.is_not_in(marks) } else { e.is_in(marks) })
             }
             Node::Like { col, pattern, negated } => {
-                let e = col.expr();
+                let e = col.expr(m);
                 let p = m.mark(*pattern);
                 Condition::all().add(if *negated {
                     e.binary(sea_query::BinOper::NotLike, p)
@@ -149,14 +152,14 @@ impl Node {
                 })
             }
             Node::Null { col, negated } => {
-                let e = col.expr();
+                let e = col.expr(m);
                 Condition::all().add(if *negated { e.is_not_null() } else { e.is_null() })
             }
             Node::And(nodes) => nodes.iter().fold(Condition::all(), |c, n| c.add(n.render(m))),
             Node::Or(nodes) => nodes.iter().fold(Condition::any(), |c, n| c.add(n.render(m))),
             Node::Not(node) => node.render(m).not(),
             Node::InSub { col, sub, negated } => {
-                let e = col.expr();
+                let e = col.expr(m);
                 let q = sub.render(m);
                 Condition::all().add(if *negated { e.not_in_subquery(q) } else { e.in_subquery(q) })
             }
@@ -181,7 +184,7 @@ impl SubShape {
     fn render(&self, m: &mut Marks) -> SelectStatement {
         let mut q = Query::select();
         match self.column {
-            Some(col) => q.expr(col.expr()),
+            Some(col) => q.expr(col.expr(m)),
             None => q.expr(Expr::cust("1")),
         };
         q.from(self.table.0.name);
@@ -195,7 +198,7 @@ fn where_clause(table: TableRef, cond: Option<&Node>, m: &mut Marks) -> Conditio
     let mut all = Condition::all();
     if let (true, Some(tenant)) = (m.scoped, table.0.tenant) {
         let col = ColRef { table, index: tenant as u16 };
-        all = all.add(col.expr().eq(m.mark(TENANT_SLOT)));
+        all = all.add(col.expr(m).eq(m.mark(TENANT_SLOT)));
     }
     if let Some(cond) = cond {
         all = all.add(cond.render(m));
@@ -261,11 +264,13 @@ pub(crate) struct Check {
     error: Option<Error>,
     /// Every table the statement touches, in visiting order (for routing in layouts).
     pub(crate) tables: smallvec::SmallVec<[&'static TableInfo; 4]>,
+    /// Whether the statement has a subquery.
+    subquery: bool,
 }
 
 impl Check {
     pub(crate) fn new(scoped: bool) -> Self {
-        Check { scoped, error: None, tables: smallvec::SmallVec::new() }
+        Check { scoped, error: None, tables: smallvec::SmallVec::new(), subquery: false }
     }
 }
 
@@ -330,6 +335,7 @@ impl Check {
     }
 
     fn sub(&mut self, sub: &SubShape) {
+        self.subquery = true;
         self.table(sub.table);
         if let Some(c) = sub.column {
             self.column(c);
@@ -346,6 +352,9 @@ impl Check {
 pub(crate) struct Marks {
     scoped: bool,
     dialect: Dialect,
+    /// Columns are written `table.column` (else `column`, shorter for the statement
+    /// cache to hash and compare).
+    qualify: bool,
 }
 
 impl Marks {
@@ -387,7 +396,8 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         if let Some(e) = check.error {
             return Err(e);
         }
-        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect });
+        let qualify = check.tables.len() > 1 || check.subquery;
+        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify });
         let (sql, values) = match dialect {
             Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
             Dialect::Postgres => stmt.build(PostgresQueryBuilder),
@@ -528,8 +538,8 @@ impl Shape for SelectShape {
         match self.agg {
             None => {
                 for table in std::iter::once(self.from).chain(self.joins.iter().map(|j| j.table)) {
-                    for column in table.0.columns {
-                        q.column((table.0.name, column.name));
+                    for index in 0..table.0.columns.len() as u16 {
+                        q.expr(ColRef { table, index }.expr(m));
                     }
                 }
             }
@@ -539,22 +549,22 @@ impl Shape for SelectShape {
             // PostgreSQL sums and averages bigints as numeric: cast back to what the
             // column's Rust type decodes.
             Some(Agg::Sum(c)) if m.dialect == Dialect::Postgres && c.kind() == SqlKind::Integer => {
-                q.expr(Func::cast_as(Func::sum(c.expr()), "BIGINT"));
+                q.expr(Func::cast_as(Func::sum(c.expr(m)), "BIGINT"));
             }
             Some(Agg::Sum(c)) => {
-                q.expr(Func::sum(c.expr()));
+                q.expr(Func::sum(c.expr(m)));
             }
             Some(Agg::Min(c)) => {
-                q.expr(Func::min(c.expr()));
+                q.expr(Func::min(c.expr(m)));
             }
             Some(Agg::Max(c)) => {
-                q.expr(Func::max(c.expr()));
+                q.expr(Func::max(c.expr(m)));
             }
             Some(Agg::Avg(c)) if m.dialect == Dialect::Postgres => {
-                q.expr(Func::cast_as(Func::avg(c.expr()), "DOUBLE PRECISION"));
+                q.expr(Func::cast_as(Func::avg(c.expr(m)), "DOUBLE PRECISION"));
             }
             Some(Agg::Avg(c)) => {
-                q.expr(Func::avg(c.expr()));
+                q.expr(Func::avg(c.expr(m)));
             }
         }
         q.from(self.from.0.name);
@@ -565,7 +575,7 @@ impl Shape for SelectShape {
         }
         q.cond_where(where_clause(self.from, self.cond.as_ref(), m));
         for (col, desc) in &self.order {
-            q.order_by_expr(col.expr(), if *desc { Order::Desc } else { Order::Asc });
+            q.order_by_expr(col.expr(m), if *desc { Order::Desc } else { Order::Asc });
         }
         if let Some(limit) = self.limit {
             q.limit(u64::from(limit));

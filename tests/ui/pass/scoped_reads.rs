@@ -124,7 +124,7 @@ fn main() -> tenantry::Result<()> {
 
     // to_sql shows the tenant predicate and binds the tenant first
     let sql = Project::select(&alice).filter(Project::name().eq("x")).to_sql()?;
-    assert!(sql.sql.contains(r#""projects"."user_id" = ?"#), "{}", sql.sql);
+    assert!(sql.sql.contains(r#"WHERE "user_id" = ?"#), "{}", sql.sql);
     assert_eq!(sql.params[0], tenantry::Value::Uuid(alice.as_uuid()));
     let _ = b1;
     Ok(())
