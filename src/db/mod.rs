@@ -130,7 +130,8 @@ impl DatabaseBuilder {
 }
 
 struct PoolState {
-    idle: Vec<Connection>,
+    /// Boxed, so taking one out and putting it back moves a pointer, not the connection.
+    idle: Vec<Box<Connection>>,
     open: usize,
     /// Callers blocked in `acquire`; a release wakes one only when there is one.
     waiting: usize,
@@ -160,7 +161,7 @@ impl Inner {
                 state.open += 1;
                 drop(state);
                 return match self.config.connect() {
-                    Ok(conn) => Ok(Pooled { conn: Some(conn), inner: self }),
+                    Ok(conn) => Ok(Pooled { conn: Some(Box::new(conn)), inner: self }),
                     Err(e) => {
                         self.release(None);
                         Err(e)
@@ -181,7 +182,7 @@ impl Inner {
     }
 
     /// Returns a connection to the pool, or forgets it (`None`: it was closed or broken).
-    fn release(&self, conn: Option<Connection>) {
+    fn release(&self, conn: Option<Box<Connection>>) {
         let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
         match conn {
             Some(conn) => state.idle.push(conn),
@@ -197,7 +198,7 @@ impl Inner {
 
 /// A connection borrowed from the pool; goes back on drop.
 struct Pooled<'db> {
-    conn: Option<Connection>,
+    conn: Option<Box<Connection>>,
     inner: &'db Inner,
 }
 
@@ -211,7 +212,7 @@ impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         let conn = self.conn.take();
         // A connection left inside a transaction (a failed rollback) is not reused.
-        let healthy = conn.filter(Connection::is_autocommit);
+        let healthy = conn.filter(|c| c.is_autocommit());
         self.inner.release(healthy);
     }
 }
