@@ -189,7 +189,9 @@ pub(crate) fn retire(conn: &Connection, tables: &[&'static TableInfo]) -> Result
             conn.execute_batch(&format!("ALTER TABLE {} RENAME TO {}", ident(info.name), ident(&retired_name(info))))?;
         }
     }
-    conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {RETIRED} (since TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"))?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {RETIRED} (since TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    ))?;
     Ok(())
 }
 

@@ -131,6 +131,7 @@ impl DatabaseBuilder {
 
 struct PoolState {
     /// Boxed, so taking one out and putting it back moves a pointer, not the connection.
+    #[allow(clippy::vec_box)]
     idle: Vec<Box<Connection>>,
     open: usize,
     /// Callers blocked in `acquire`; a release wakes one only when there is one.

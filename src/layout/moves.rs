@@ -317,7 +317,9 @@ impl Layout {
                 // rows found there for a tenant with no location row make it `Shared`.) A
                 // move out that was killed after retiring the file is undone.
                 if tenants.path(tenant).exists() {
-                    tenants.get(tenant, true, true, self.shared_database())?.write(|c| tablesql::restore(c, &tables))?;
+                    tenants
+                        .get(tenant, true, true, self.shared_database())?
+                        .write(|c| tablesql::restore(c, &tables))?;
                 }
             }
         }

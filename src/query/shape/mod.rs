@@ -1,0 +1,342 @@
+//! Statement shapes: the structure of a statement with its values replaced by parameter
+//! slots. A shape is checked (`check`), rendered to SQL by sea-query (`render`) once, then
+//! served from a cache (`cache`), so building a scoped statement costs a hash lookup, not
+//! a render.
+
+mod cache;
+mod check;
+mod render;
+
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
+
+use sea_query::{
+    DeleteStatement, InsertStatement, PostgresQueryBuilder, QueryStatementWriter, SelectStatement, SqliteQueryBuilder,
+    UpdateStatement,
+};
+
+use cache::{DELETES, INSERTS, SELECTS, UPDATES, is_by_key};
+pub(crate) use cache::{RenderedRef, ShapeCache};
+pub(crate) use check::Check;
+use render::Marks;
+
+use crate::error::{Error, Result};
+pub(crate) use crate::rendered::{Rendered, Slot, TENANT_SLOT};
+use crate::schema::TableInfo;
+use crate::value::SqlKind;
+
+/// A table in a shape, compared by identity of its static declaration.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TableRef(pub(crate) &'static TableInfo);
+
+impl PartialEq for TableRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for TableRef {}
+impl Hash for TableRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state)
+    }
+}
+
+/// A column: its table and its index in the table's declaration.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ColRef {
+    pub(crate) table: TableRef,
+    pub(crate) index: u16,
+}
+
+impl ColRef {
+    pub(crate) fn kind(self) -> SqlKind {
+        self.table.0.columns[usize::from(self.index)].kind
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A condition tree. Values are slots; their contents live in the statement.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Node {
+    Cmp(ColRef, CmpOp, Slot),
+    ColCmp(ColRef, CmpOp, ColRef),
+    In { col: ColRef, first: Slot, len: u32, negated: bool },
+    Like { col: ColRef, pattern: Slot, negated: bool },
+    Null { col: ColRef, negated: bool },
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    InSub { col: ColRef, sub: Box<SubShape>, negated: bool },
+    Exists { sub: Box<SubShape>, negated: bool },
+}
+
+impl Node {
+    /// `prev AND node` (flattened), or `node` alone.
+    pub(crate) fn and(prev: Option<Node>, node: Node) -> Node {
+        match prev {
+            None => node,
+            Some(Node::And(mut all)) => {
+                all.push(node);
+                Node::And(all)
+            }
+            Some(prev) => Node::And(vec![prev, node]),
+        }
+    }
+
+    /// Moves every slot by `by`, when a condition is appended after other parameters.
+    pub(crate) fn shift(&mut self, by: Slot) {
+        match self {
+            Node::Cmp(_, _, s) => *s += by,
+            Node::In { first, .. } => *first += by,
+            Node::Like { pattern, .. } => *pattern += by,
+            Node::ColCmp(..) | Node::Null { .. } => {}
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter_mut().for_each(|n| n.shift(by)),
+            Node::Not(node) => node.shift(by),
+            Node::InSub { sub, .. } | Node::Exists { sub, .. } => {
+                if let Some(cond) = &mut sub.cond {
+                    cond.shift(by);
+                }
+            }
+        }
+    }
+}
+
+/// A subquery: always over an owned table; in a scoped statement it carries the same
+/// tenant predicate (slot 0) as the statement it is embedded in.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct SubShape {
+    pub(crate) table: TableRef,
+    pub(crate) column: Option<ColRef>,
+    pub(crate) cond: Option<Node>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Agg {
+    Count,
+    Sum(ColRef),
+    Min(ColRef),
+    Max(ColRef),
+    Avg(ColRef),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Join {
+    pub(crate) table: TableRef,
+    pub(crate) on: Node,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct SelectShape {
+    pub(crate) scoped: bool,
+    pub(crate) from: TableRef,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) cond: Option<Node>,
+    pub(crate) order: Vec<(ColRef, bool)>,
+    pub(crate) limit: Option<Slot>,
+    pub(crate) offset: Option<Slot>,
+    pub(crate) agg: Option<Agg>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct InsertShape {
+    pub(crate) scoped: bool,
+    pub(crate) table: TableRef,
+    pub(crate) rows: u32,
+    pub(crate) upsert: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct UpdateShape {
+    pub(crate) scoped: bool,
+    pub(crate) table: TableRef,
+    pub(crate) sets: Vec<(ColRef, Slot)>,
+    pub(crate) cond: Option<Node>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct DeleteShape {
+    pub(crate) scoped: bool,
+    pub(crate) table: TableRef,
+    pub(crate) cond: Option<Node>,
+}
+
+/// The SQL dialects tenantry renders.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// SQLite (also Cloudflare D1 and Durable Object storage).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Dialect::Sqlite => 0,
+            Dialect::Postgres => 1,
+        }
+    }
+}
+
+pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
+    fn scoped(&self) -> bool;
+    type Statement: QueryStatementWriter;
+    fn statement(&self, m: &mut Marks) -> Self::Statement;
+    fn cache() -> &'static ShapeCache<Self>;
+    /// Every table the statement touches, with the columns it names.
+    fn visit(&self, v: &mut Check);
+
+    fn render(&self, dialect: Dialect) -> Result<Rendered> {
+        let mut check = Check::new(self.scoped());
+        self.visit(&mut check);
+        if let Some(e) = check.error {
+            return Err(e);
+        }
+        let qualify = check.tables.len() > 1 || check.subquery;
+        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify });
+        let (sql, values) = match dialect {
+            Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
+            Dialect::Postgres => stmt.build(PostgresQueryBuilder),
+        };
+        let slots = values
+            .into_iter()
+            .map(|v| match v {
+                sea_query::Value::BigInt(Some(i)) => Slot::try_from(i).ok(),
+                // `LIMIT` and `OFFSET` marks come back unsigned.
+                sea_query::Value::BigUnsigned(Some(i)) => Slot::try_from(i).ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or(Error::Internal { why: "a statement rendered with an inline value" })?;
+        Ok(Rendered { sql, slots })
+    }
+
+    /// The per-table slots for this shape, when it is one of the by-key shapes every table
+    /// has (`get`, `delete_by_key`); those skip the hash lookup.
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
+        None
+    }
+
+    /// The rendering in `dialect`, from a cache when this shape was seen before.
+    fn rendered_in(&self, dialect: Dialect) -> Result<RenderedRef> {
+        if let Some(slots) = self.keyed_slot() {
+            let slot = &slots[dialect.index()];
+            if let Some(r) = slot.get() {
+                return Ok(RenderedRef::Static(r));
+            }
+            // Two threads may render at once; both results are identical and one is kept.
+            let _ = slot.set(self.render(dialect)?);
+            if let Some(r) = slot.get() {
+                return Ok(RenderedRef::Static(r));
+            }
+        }
+        Self::cache().get_or_render(self, dialect).map(RenderedRef::Shared)
+    }
+}
+
+impl Shape for SelectShape {
+    fn scoped(&self) -> bool {
+        self.scoped
+    }
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
+        let plain = self.joins.is_empty()
+            && self.order.is_empty()
+            && self.limit.is_none()
+            && self.offset.is_none()
+            && self.agg.is_none();
+        (plain && is_by_key(self.scoped, self.from, self.cond.as_ref())).then_some(&self.from.0.keyed.get)
+    }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.from);
+        for join in &self.joins {
+            v.table(join.table);
+            v.node(&join.on);
+        }
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
+        for (c, _) in &self.order {
+            v.column(*c);
+        }
+        if let Some(Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c)) = self.agg {
+            v.column(c);
+        }
+    }
+    fn cache() -> &'static ShapeCache<Self> {
+        &SELECTS
+    }
+    type Statement = SelectStatement;
+    fn statement(&self, m: &mut Marks) -> SelectStatement {
+        render::select(self, m)
+    }
+}
+
+impl Shape for InsertShape {
+    fn scoped(&self) -> bool {
+        self.scoped
+    }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+    }
+    fn cache() -> &'static ShapeCache<Self> {
+        &INSERTS
+    }
+    type Statement = InsertStatement;
+    fn statement(&self, m: &mut Marks) -> InsertStatement {
+        render::insert(self, m)
+    }
+}
+
+impl Shape for UpdateShape {
+    fn scoped(&self) -> bool {
+        self.scoped
+    }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+        for (c, _) in &self.sets {
+            v.assigned(*c);
+        }
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
+    }
+    fn cache() -> &'static ShapeCache<Self> {
+        &UPDATES
+    }
+    type Statement = UpdateStatement;
+    fn statement(&self, m: &mut Marks) -> UpdateStatement {
+        render::update(self, m)
+    }
+}
+
+impl Shape for DeleteShape {
+    fn scoped(&self) -> bool {
+        self.scoped
+    }
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
+        is_by_key(self.scoped, self.table, self.cond.as_ref()).then_some(&self.table.0.keyed.delete)
+    }
+    fn visit(&self, v: &mut Check) {
+        v.table(self.table);
+        if let Some(n) = &self.cond {
+            v.node(n);
+        }
+    }
+    fn cache() -> &'static ShapeCache<Self> {
+        &DELETES
+    }
+    type Statement = DeleteStatement;
+    fn statement(&self, m: &mut Marks) -> DeleteStatement {
+        render::delete(self, m)
+    }
+}

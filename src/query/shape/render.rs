@@ -1,0 +1,241 @@
+//! Shapes to sea-query statements. Each slot is rendered as a distinct integer mark, read
+//! back from sea-query's value list to learn which slot each placeholder binds.
+
+use sea_query::{
+    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order, Query,
+    SelectStatement, SimpleExpr, UpdateStatement,
+};
+
+use super::{
+    Agg, CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, SelectShape, Slot, SubShape, TENANT_SLOT, TableRef,
+    UpdateShape,
+};
+use crate::value::SqlKind;
+
+/// Hands out the placeholder values that stand for slots during rendering. Each slot is
+/// rendered as a distinct integer; reading them back from sea-query's value list tells
+/// which slot each `?` binds, whatever order sea-query emits them in.
+pub(crate) struct Marks {
+    pub(super) scoped: bool,
+    pub(super) dialect: Dialect,
+    /// Columns are written `table.column` (else `column`, shorter for the statement
+    /// cache to hash and compare).
+    pub(super) qualify: bool,
+}
+
+impl Marks {
+    fn mark(&mut self, slot: Slot) -> Expr {
+        Expr::val(i64::from(slot))
+    }
+}
+
+impl ColRef {
+    /// The column, qualified by its table where the statement names more than one table
+    /// (or one table twice, through a subquery).
+    pub(super) fn expr(self, m: &Marks) -> Expr {
+        let name = self.table.0.columns[usize::from(self.index)].name;
+        if m.qualify { Expr::col((self.table.0.name, name)) } else { Expr::col(name) }
+    }
+}
+
+impl Node {
+    pub(super) fn render(&self, m: &mut Marks) -> Condition {
+        match self {
+            Node::Cmp(col, op, slot) => {
+                let (l, r) = (col.expr(m), m.mark(*slot));
+                Condition::all().add(match op {
+                    CmpOp::Eq => l.eq(r),
+                    CmpOp::Ne => l.ne(r),
+                    CmpOp::Lt => l.lt(r),
+                    CmpOp::Le => l.lte(r),
+                    CmpOp::Gt => l.gt(r),
+                    CmpOp::Ge => l.gte(r),
+                })
+            }
+            Node::ColCmp(a, op, b) => {
+                let (l, r) = (a.expr(m), b.expr(m));
+                Condition::all().add(match op {
+                    CmpOp::Eq => l.eq(r),
+                    CmpOp::Ne => l.ne(r),
+                    CmpOp::Lt => l.lt(r),
+                    CmpOp::Le => l.lte(r),
+                    CmpOp::Gt => l.gt(r),
+                    CmpOp::Ge => l.gte(r),
+                })
+            }
+            Node::In { col, first, len, negated } => {
+                if *len == 0 {
+                    // `x IN ()` is false and `x NOT IN ()` true, whatever x is.
+                    let constant = if *negated { "1 = 1" } else { "1 = 0" };
+                    return Condition::all().add(Expr::cust(constant));
+                }
+                let marks: Vec<Expr> = (0..*len).map(|i| m.mark(first + i)).collect();
+                let e = col.expr(m);
+                Condition::all().add(if *negated { e.is_not_in(marks) } else { e.is_in(marks) })
+            }
+            Node::Like { col, pattern, negated } => {
+                let e = col.expr(m);
+                let p = m.mark(*pattern);
+                Condition::all().add(if *negated {
+                    e.binary(sea_query::BinOper::NotLike, p)
+                } else {
+                    e.binary(sea_query::BinOper::Like, p)
+                })
+            }
+            Node::Null { col, negated } => {
+                let e = col.expr(m);
+                Condition::all().add(if *negated { e.is_not_null() } else { e.is_null() })
+            }
+            Node::And(nodes) => nodes.iter().fold(Condition::all(), |c, n| c.add(n.render(m))),
+            Node::Or(nodes) => nodes.iter().fold(Condition::any(), |c, n| c.add(n.render(m))),
+            Node::Not(node) => node.render(m).not(),
+            Node::InSub { col, sub, negated } => {
+                let e = col.expr(m);
+                let q = sub.render(m);
+                Condition::all().add(if *negated { e.not_in_subquery(q) } else { e.in_subquery(q) })
+            }
+            Node::Exists { sub, negated } => {
+                let q = sub.render(m);
+                Condition::all().add(if *negated { Expr::not_exists(q) } else { Expr::exists(q) })
+            }
+        }
+    }
+}
+
+impl SubShape {
+    fn render(&self, m: &mut Marks) -> SelectStatement {
+        let mut q = Query::select();
+        match self.column {
+            Some(col) => q.expr(col.expr(m)),
+            None => q.expr(Expr::cust("1")),
+        };
+        q.from(self.table.0.name);
+        q.cond_where(where_clause(self.table, self.cond.as_ref(), m));
+        q
+    }
+}
+
+/// `table.user_id = <tenant>` (for an owned table in a scoped statement) `AND (cond)`.
+fn where_clause(table: TableRef, cond: Option<&Node>, m: &mut Marks) -> Condition {
+    let mut all = Condition::all();
+    if let (true, Some(tenant)) = (m.scoped, table.0.tenant) {
+        let col = ColRef { table, index: tenant as u16 };
+        all = all.add(col.expr(m).eq(m.mark(TENANT_SLOT)));
+    }
+    if let Some(cond) = cond {
+        all = all.add(cond.render(m));
+    }
+    all
+}
+
+pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
+    let mut q = Query::select();
+    match s.agg {
+        None => {
+            for table in std::iter::once(s.from).chain(s.joins.iter().map(|j| j.table)) {
+                for index in 0..table.0.columns.len() as u16 {
+                    q.expr(ColRef { table, index }.expr(m));
+                }
+            }
+        }
+        Some(Agg::Count) => {
+            q.expr(Func::count(Expr::col(Asterisk)));
+        }
+        // PostgreSQL sums and averages bigints as numeric: cast back to what the
+        // column's Rust type decodes.
+        Some(Agg::Sum(c)) if m.dialect == Dialect::Postgres && c.kind() == SqlKind::Integer => {
+            q.expr(Func::cast_as(Func::sum(c.expr(m)), "BIGINT"));
+        }
+        Some(Agg::Sum(c)) => {
+            q.expr(Func::sum(c.expr(m)));
+        }
+        Some(Agg::Min(c)) => {
+            q.expr(Func::min(c.expr(m)));
+        }
+        Some(Agg::Max(c)) => {
+            q.expr(Func::max(c.expr(m)));
+        }
+        Some(Agg::Avg(c)) if m.dialect == Dialect::Postgres => {
+            q.expr(Func::cast_as(Func::avg(c.expr(m)), "DOUBLE PRECISION"));
+        }
+        Some(Agg::Avg(c)) => {
+            q.expr(Func::avg(c.expr(m)));
+        }
+    }
+    q.from(s.from.0.name);
+    for join in &s.joins {
+        // The join condition and the joined table's own tenant predicate, together.
+        let on = where_clause(join.table, Some(&join.on), m);
+        q.inner_join(join.table.0.name, on);
+    }
+    q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
+    for (col, desc) in &s.order {
+        q.order_by_expr(col.expr(m), if *desc { Order::Desc } else { Order::Asc });
+    }
+    if let Some(limit) = s.limit {
+        q.limit(u64::from(limit));
+    }
+    if let Some(offset) = s.offset {
+        q.offset(u64::from(offset));
+    }
+    q
+}
+
+pub(super) fn insert(s: &InsertShape, m: &mut Marks) -> InsertStatement {
+    let info = s.table.0;
+    let mut q = Query::insert();
+    q.into_table(info.name).columns(info.columns.iter().map(|c| Alias::new(c.name)));
+    // Slot 0 is the tenant; the row values follow, row after row.
+    let per_row = info.columns.len() - usize::from(info.tenant.is_some());
+    for row in 0..s.rows as usize {
+        let mut next = 1 + row * per_row;
+        let values: Vec<SimpleExpr> = (0..info.columns.len())
+            .map(|i| {
+                if Some(i) == info.tenant {
+                    m.mark(TENANT_SLOT)
+                } else {
+                    next += 1;
+                    m.mark((next - 1) as Slot)
+                }
+            })
+            .collect();
+        q.values_panic(values);
+    }
+    if s.upsert {
+        let key: Vec<Alias> = std::iter::once(info.tenant)
+            .flatten()
+            .chain([info.primary_key])
+            .map(|i| Alias::new(info.columns[i].name))
+            .collect();
+        let rest: Vec<Alias> = (0..info.columns.len())
+            .filter(|i| Some(*i) != info.tenant && *i != info.primary_key)
+            .map(|i| Alias::new(info.columns[i].name))
+            .collect();
+        let mut on = OnConflict::columns(key);
+        if rest.is_empty() {
+            on.do_nothing();
+        } else {
+            on.update_columns(rest);
+        }
+        q.on_conflict(on);
+    }
+    q
+}
+
+pub(super) fn update(s: &UpdateShape, m: &mut Marks) -> UpdateStatement {
+    let info = s.table.0;
+    let mut q = Query::update();
+    q.table(info.name);
+    for (col, slot) in &s.sets {
+        q.value(Alias::new(info.columns[usize::from(col.index)].name), m.mark(*slot));
+    }
+    q.cond_where(where_clause(s.table, s.cond.as_ref(), m));
+    q
+}
+
+pub(super) fn delete(s: &DeleteShape, m: &mut Marks) -> DeleteStatement {
+    let mut q = Query::delete();
+    q.from_table(s.table.0.name);
+    q.cond_where(where_clause(s.table, s.cond.as_ref(), m));
+    q
+}
