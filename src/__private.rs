@@ -47,14 +47,6 @@ pub fn push<V: SqlType>(value: V, out: &mut Vec<Value>) {
     out.push(value.into_value());
 }
 
-pub const fn kind<V: SqlType>() -> SqlKind {
-    V::KIND
-}
-
-pub const fn nullable<V: SqlType>() -> bool {
-    V::NULLABLE
-}
-
 pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
     Select::new(TableRef(T::INFO), Scope::tenant(tenant))
 }

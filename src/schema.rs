@@ -16,6 +16,10 @@ pub struct ColumnInfo {
     pub kind: SqlKind,
     /// Whether it accepts `NULL`.
     pub nullable: bool,
+    /// Whether a stored value decodes as the field's Rust type (a `bool` column holds 0
+    /// or 1, an `i32` column a value in range): checked on import, where values come
+    /// from outside.
+    pub(crate) accepts: fn(rusqlite::types::ValueRef<'_>) -> bool,
 }
 
 /// A unique constraint.
@@ -86,7 +90,12 @@ impl TableInfo {
 #[doc(hidden)]
 impl ColumnInfo {
     pub const fn new(name: &'static str, kind: SqlKind, nullable: bool) -> Self {
-        ColumnInfo { name, kind, nullable }
+        ColumnInfo { name, kind, nullable, accepts: |_| true }
+    }
+
+    /// A column of Rust type `V`.
+    pub const fn of<V: crate::value::SqlType>(name: &'static str) -> Self {
+        ColumnInfo { name, kind: V::KIND, nullable: V::NULLABLE, accepts: |v| V::from_sql(v).is_some() }
     }
 }
 

@@ -29,6 +29,18 @@ struct RtTag {
     tag: String,
 }
 
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "rt_flags", owned)]
+struct RtFlag {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    on: bool,
+    small: i32,
+    label: String,
+}
+
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tenantry-regress-{name}-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -377,5 +389,36 @@ fn a_move_killed_after_retiring_the_file_is_undone_by_the_next_read_and_a_runnin
     assert_eq!(layout.location(&t).unwrap(), Location::Own);
     layout.execute(RtNote::insert(&t, note(9))).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 4);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_import_refuses_values_the_typed_reads_would_reject() {
+    // Guard: each imported value is checked with the field's own decoder
+    // (`ColumnInfo::accepts`). Seen failing without it: a bool of 7 was imported, and every
+    // later read of the tenant's flags failed to decode.
+    let dir = temp("import-types");
+    let layout = per_tenant(&dir);
+    let t = TenantId::generate();
+    let mut export = TenantExport::default();
+    let good = r#"{"id": 1, "on": true, "small": 5, "label": "ok"}"#;
+    for (bad, why) in [
+        (r#"{"id": 2, "on": 7, "small": 5, "label": "x"}"#, "a bool of 7"),
+        (r#"{"id": 2, "on": 1, "small": 4294967296, "label": "x"}"#, "an i32 out of range"),
+        (r#"{"id": 2, "on": 1, "small": 5, "label": null}"#, "null in a field that is not an Option"),
+        (r#"{"id": 2, "on": 1, "small": 5}"#, "a missing field"),
+    ] {
+        export.tables.insert("rt_flags".into(), vec![good.into(), bad.into()]);
+        let err = layout.import_tenant(&t, &export).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidImport { table: "rt_flags", line: 2, why: "a value does not fit its field's type" }),
+            "{why}: {err:?}"
+        );
+        assert!(layout.fetch_all(RtFlag::select(&t)).unwrap().is_empty(), "{why}: nothing written");
+    }
+    export.tables.insert("rt_flags".into(), vec![good.into()]);
+    assert_eq!(layout.import_tenant(&t, &export).unwrap(), 1);
+    let flags = layout.fetch_all(RtFlag::select(&t)).unwrap();
+    assert_eq!((flags[0].on, flags[0].small, flags[0].label.as_str()), (true, 5, "ok"));
     std::fs::remove_dir_all(dir).ok();
 }

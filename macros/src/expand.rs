@@ -78,11 +78,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
         if f.attr.tenant.is_some() {
             quote!(::tenantry::__private::ColumnInfo::new(#col, ::tenantry::SqlKind::Uuid, false))
         } else {
-            quote!(::tenantry::__private::ColumnInfo::new(
-                #col,
-                ::tenantry::__private::kind::<#ty>(),
-                ::tenantry::__private::nullable::<#ty>(),
-            ))
+            quote!(::tenantry::__private::ColumnInfo::of::<#ty>(#col))
         }
     });
     let tenant_tokens = match tenant {

@@ -76,6 +76,8 @@ fn from_json(v: &Json, kind: SqlKind) -> std::result::Result<rusqlite::types::Va
         },
         (Json::String(s), SqlKind::Text) => V::Text(s.clone()),
         (Json::Number(n), SqlKind::Integer) => V::Integer(n.as_i64().ok_or(WRONG)?),
+        // Exports write booleans as 0 and 1; JSON's own booleans mean the same.
+        (Json::Bool(b), SqlKind::Integer) => V::Integer(i64::from(*b)),
         (Json::Number(n), SqlKind::Real) => V::Real(n.as_f64().ok_or(WRONG)?),
         (Json::Object(o), SqlKind::Real) => match o.get("real").and_then(Json::as_str) {
             Some("inf") => V::Real(f64::INFINITY),
@@ -181,7 +183,12 @@ impl Layout {
                                 Err(bad("the line belongs to another tenant"))
                             }
                             _ if Some(i) == info.tenant => Ok(rusqlite::types::Value::Text(me.clone())),
-                            value => from_json(value.unwrap_or(&Json::Null), c.kind).map_err(bad),
+                            value => match from_json(value.unwrap_or(&Json::Null), c.kind).map_err(bad)? {
+                                // What the typed reads would reject (a bool of 7, an i32 out
+                                // of range, null in a non-optional field) is refused here.
+                                v if (c.accepts)(rusqlite::types::ValueRef::from(&v)) => Ok(v),
+                                _ => Err(bad("a value does not fit its field's type")),
+                            },
                         })
                         .collect::<Result<Vec<_>>>()
                 })
