@@ -101,7 +101,7 @@ pub use keys::S3Config;
 pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey, Segment, TenantKey, TenantPrefix};
 #[cfg(feature = "object-store")]
 pub use keys::{ObjectInfo, TenantStore};
-pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TenantExport, WhenBehind};
+pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TableMerge, TenantExport, WhenBehind};
 #[cfg(feature = "postgres")]
 pub use pg::{PgDatabase, PgTransaction, schema_postgres};
 pub use query::expr::{

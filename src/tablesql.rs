@@ -137,6 +137,11 @@ pub(crate) fn insert_row(info: &TableInfo) -> String {
     format!("INSERT INTO {} ({}) VALUES ({})", ident(info.name), cols.join(", "), marks.join(", "))
 }
 
+/// [`insert_row`], skipping a row whose key the table already holds (`INSERT OR IGNORE`).
+pub(crate) fn insert_row_or_ignore(info: &TableInfo) -> String {
+    insert_row(info).replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+}
+
 /// `DELETE` every row of one tenant (`?1`).
 pub(crate) fn delete_tenant_rows(info: &TableInfo, tenant: &str) -> String {
     format!("DELETE FROM {} WHERE {} = ?1", ident(info.name), ident(tenant))

@@ -186,8 +186,9 @@ fn login_rotates_the_session_and_anonymous_data_becomes_the_accounts() {
 
 #[test]
 fn anonymous_data_joins_an_existing_account_and_nothing_is_lost() {
-    // Guard: `transfer` in src/auth/mod.rs, driven by the table registry. Seen failing with
-    // the registry loop skipped: the anonymous project stayed behind.
+    // Guard: `Layout::merge_tenant` (src/layout/merge.rs), driven by the table registry,
+    // run after the login's transaction. Seen failing with the registry loop skipped: the
+    // anonymous project stayed behind.
     let env = env();
     let first = env.auth.verify_link(&env.link_for("ada@example.com"), None, Merge::IntoAccount).unwrap();
     let account = first.session.identity.clone();
@@ -211,7 +212,7 @@ fn anonymous_data_joins_an_existing_account_and_nothing_is_lost() {
     let login =
         env.auth.verify_link(&env.link_from("ADA@example.com", &anon_id), Some(&anon_id), Merge::IntoAccount).unwrap();
     assert_eq!(login.session.identity.tenant(), account.tenant(), "case variants are one account");
-    assert_eq!((login.merged.rows_moved, login.merged.rows_kept), (2, 1));
+    assert_eq!((login.merged.rows_moved, login.merged.rows_conflicting), (2, 1));
     let mut names: Vec<String> =
         env.db.fetch_all(Project::select(account.tenant())).unwrap().into_iter().map(|p| p.name).collect();
     names.sort();
@@ -222,8 +223,10 @@ fn anonymous_data_joins_an_existing_account_and_nothing_is_lost() {
         "the account's row wins"
     );
     assert_eq!(env.db.fetch_one(Setting::get(account.tenant(), "volume")).unwrap().value, "7");
-    // The conflicting row is kept, with the anonymous user, not deleted.
-    assert_eq!(env.db.fetch_one(Setting::get(anon_id.tenant(), "theme")).unwrap().value, "light");
+    // The rule for a conflict: the account's row stays, the anonymous one is discarded,
+    // and the anonymous tenant is gone.
+    assert!(env.db.fetch_all(Setting::select(anon_id.tenant())).unwrap().is_empty());
+    assert!(env.db.fetch_all(Project::select(anon_id.tenant())).unwrap().is_empty());
     assert!(env.auth.resolve(anon.token.expose()).unwrap().is_none());
     assert_eq!(env.db.fetch_all(Project::select(other.tenant())).unwrap().len(), 1);
 }

@@ -422,3 +422,23 @@ fn an_import_refuses_values_the_typed_reads_would_reject() {
     assert_eq!((flags[0].on, flags[0].small, flags[0].label.as_str()), (true, 5, "ok"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn reading_a_tenant_that_has_no_file_creates_nothing() {
+    // Guard: a read of a tenant that lives in its own file but has none yet runs on an
+    // empty in-memory database with the per-tenant tables (`Layout::absent`). Seen failing
+    // without it: each read made the tenant's SQLite file (a health check or a 404 for
+    // a visitor who never wrote anything created a file).
+    let dir = temp("no-file");
+    let layout = per_tenant(&dir);
+    let t = TenantId::generate();
+    assert!(layout.fetch_all(RtNote::select(&t)).unwrap().is_empty());
+    assert!(layout.fetch_optional(RtNote::get(&t, 1)).unwrap().is_none());
+    assert_eq!(layout.fetch_one(RtNote::select(&t).count()).unwrap(), 0);
+    assert!(!layout.tenant_path(&t).unwrap().exists(), "a read created the tenant's file");
+    // The first write creates it.
+    layout.execute(RtNote::insert(&t, note(1))).unwrap();
+    assert!(layout.tenant_path(&t).unwrap().exists());
+    assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}

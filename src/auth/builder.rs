@@ -25,6 +25,9 @@ pub struct AuthBuilder {
     pub(super) last_seen_every: Duration,
     pub(super) mailer: Arc<dyn Mailer>,
     pub(super) clock: Arc<dyn Clock>,
+    layout: Option<crate::Layout>,
+    #[cfg(feature = "object-store")]
+    pub(super) objects: Option<crate::TenantStore>,
 }
 
 impl AuthBuilder {
@@ -66,10 +69,29 @@ impl AuthBuilder {
         self.clock = clock;
         self
     }
+    /// Where the tenants' rows live, so that a login's merge and an account deletion
+    /// reach every placement (a tenant's own file in layouts B and C). Without it, the
+    /// rows are taken to live in the auth database itself (layout A over `db`).
+    pub fn layout(mut self, layout: crate::Layout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+    /// The object store holding the tenants' objects, so a login's merge moves them to
+    /// the account ([`Auth::finish_login`]) and an account deletion deletes them
+    /// ([`Auth::finish_account_deletion`]).
+    #[cfg(feature = "object-store")]
+    pub fn objects(mut self, store: crate::TenantStore) -> Self {
+        self.objects = Some(store);
+        self
+    }
     /// Applies the account migrations and returns the service.
-    pub fn build(self) -> Result<Auth> {
+    pub fn build(mut self) -> Result<Auth> {
         self.db.with_conn(migrate::migrate)?;
-        Ok(Auth { inner: Arc::new(self) })
+        let layout = match self.layout.take() {
+            Some(layout) => layout,
+            None => crate::Layout::shared(self.db.clone())?,
+        };
+        Ok(Auth { inner: Arc::new(self), layout })
     }
 }
 
@@ -96,6 +118,9 @@ impl Auth {
             last_seen_every: Duration::from_secs(5 * 60),
             mailer: Arc::new(Outbox::stdout()),
             clock: Arc::new(SystemClock),
+            layout: None,
+            #[cfg(feature = "object-store")]
+            objects: None,
         }
     }
 

@@ -96,8 +96,9 @@ impl Auth {
     /// once: a single atomic update claims it, so of two concurrent verifications exactly
     /// one succeeds. Any token that is not a live, unused link, whatever the reason, gives
     /// [`Error::InvalidLink`]. The login rotates `current`'s session and, with
-    /// [`Merge::IntoAccount`], moves an anonymous user's data into the account, all in one
-    /// transaction. The merge happens only when `current` is the session that requested the
+    /// [`Merge::IntoAccount`], moves an anonymous user's data into the account (recorded in
+    /// the login's transaction, then done; see [`Merge`]). The merge happens only when
+    /// `current` is the session that requested the
     /// link; confirmed from any other session (another device, or someone who was sent the
     /// link), the login leaves that session's data alone.
     pub fn verify_link(&self, token: &str, current: Option<&Identity>, merge: Merge) -> Result<Login> {
@@ -122,5 +123,6 @@ impl Auth {
             let merge = if same_session { merge } else { Merge::KeepSeparate };
             self.login(conn, &email, current, merge, session_token)
         })
+        .and_then(|login| self.after_login(login))
     }
 }

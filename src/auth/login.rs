@@ -7,21 +7,11 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::tablesql;
+use crate::tenant::TenantId;
 
+use super::account::MergeReport;
 use super::secret::random_token;
 use super::{Auth, Identity, Session, VerifiedEmail};
-
-/// What a login did with the anonymous user's data.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct MergeReport {
-    /// Rows moved to the account.
-    pub rows_moved: usize,
-    /// Rows left with the anonymous user because the account already had a row with the
-    /// same key (the account's row wins; nothing is deleted).
-    pub rows_kept: usize,
-}
 
 /// A completed login.
 #[derive(Debug, Clone)]
@@ -31,14 +21,19 @@ pub struct Login {
     pub session: Session,
     /// What happened to the anonymous user's data.
     pub merged: MergeReport,
+    /// The anonymous user merged into the account, if any (for [`Auth::finish_login`]).
+    pub(super) merged_from: Option<TenantId>,
 }
 
 /// What to do with an anonymous user's data when they log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Merge {
-    /// Move it into the account (every owned table, from the registry). When the email has
-    /// no account yet, the anonymous user simply becomes the account.
+    /// Move it into the account: every owned row, wherever the layout keeps it
+    /// ([`Layout::merge_tenant`](crate::Layout::merge_tenant): a row whose key the account
+    /// already has stays the account's), and, with an object store, every object (see
+    /// [`Auth::finish_login`]); then the anonymous user is removed. When the email has no
+    /// account yet, the anonymous user simply becomes the account.
     IntoAccount,
     /// Leave it with the anonymous user, on purpose.
     KeepSeparate,
@@ -50,7 +45,16 @@ impl Auth {
     /// proof is used up.
     pub fn login_verified(&self, proof: VerifiedEmail, current: Option<&Identity>, merge: Merge) -> Result<Login> {
         let session_token = random_token()?;
-        self.inner.db.write(|conn| self.login(conn, proof.email(), current, merge, session_token))
+        let login = self.inner.db.write(|conn| self.login(conn, proof.email(), current, merge, session_token))?;
+        self.after_login(login)
+    }
+
+    /// The part of a login after its transaction: a recorded merge moves the rows.
+    pub(super) fn after_login(&self, mut login: Login) -> Result<Login> {
+        if let Some(from) = &login.merged_from {
+            login.merged = self.merge_after_login(from)?;
+        }
+        Ok(login)
     }
 
     pub(super) fn login(
@@ -88,14 +92,13 @@ impl Auth {
             None => None,
         };
         let anonymous = current.filter(|_| is_anonymous);
-        let mut merged = MergeReport::default();
+        let mut merged_from = None;
         let account_id = match (account, anonymous, merge) {
             (Some(account), Some((anon, _)), Merge::IntoAccount) if account != anon.tenant.to_string() => {
                 let anon_id = anon.tenant.to_string();
-                merged = transfer(conn, &anon_id, &account)?;
                 // A Stripe customer linked while anonymous follows the data, unless the
                 // account already has another one (then the anonymous user keeps it, and is
-                // kept).
+                // kept, unreachable, so the link is not lost).
                 let stripe = |id: &str| -> Result<Option<String>> {
                     Ok(conn.query_row("SELECT stripe_customer_id FROM users WHERE id = ?1", [id], |r| r.get(0))?)
                 };
@@ -104,14 +107,10 @@ impl Auth {
                     conn.execute("UPDATE users SET stripe_customer_id = ?1 WHERE id = ?2", params![customer, account])?;
                 }
                 conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&anon_id])?;
-                let keeps_stripe: bool = conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND stripe_customer_id IS NOT NULL)",
-                    [&anon_id],
-                    |r| r.get(0),
-                )?;
-                if merged.rows_kept == 0 && !keeps_stripe {
-                    conn.execute("DELETE FROM users WHERE id = ?1", [&anon_id])?;
-                }
+                // The rows and objects move after this transaction (they may live in other
+                // databases and a store); the record makes sure they do, even after a kill.
+                super::account::record_leaving(conn, &anon_id, Some(&account), &self.at(Duration::ZERO))?;
+                merged_from = Some(anon.tenant);
                 account
             }
             (Some(account), _, _) => account,
@@ -137,23 +136,6 @@ impl Auth {
             conn.execute("DELETE FROM sessions WHERE id = ?1", [hash])?;
         }
         let session = self.new_session(conn, &account_id, session_token)?;
-        Ok(Login { session, merged })
+        Ok(Login { session, merged: MergeReport::default(), merged_from })
     }
-}
-
-/// Moves every owned row of `from` to `to`, table by table from the registry. A row whose
-/// key the account already has stays with `from` (counted in `rows_kept`).
-fn transfer(conn: &Connection, from: &str, to: &str) -> Result<MergeReport> {
-    let mut report = MergeReport::default();
-    for info in crate::owned_tables() {
-        let Some(col) = info.tenant_column() else { continue };
-        if !tablesql::table_exists(conn, info.name)? {
-            continue;
-        }
-        let moved = conn.execute(&tablesql::reown_rows(info, col), [to, from])?;
-        let kept: i64 = conn.query_row(&tablesql::count_tenant_rows(info, col), [from], |r| r.get(0))?;
-        report.rows_moved += moved;
-        report.rows_kept += usize::try_from(kept).unwrap_or(usize::MAX);
-    }
-    Ok(report)
 }

@@ -46,6 +46,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // The session that asked for a link: only that session's anonymous data may be merged
     // when the link is used (a link confirmed from another browser signs in without it).
     (2, "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;"),
+    // Tenants on their way out: an anonymous user merged into an account, or a deleted
+    // account. The record outlives a crash, so the work is finished later, never lost.
+    (
+        3,
+        "CREATE TABLE IF NOT EXISTS tenantry_leaving (
+        tenant TEXT PRIMARY KEY,
+        into_tenant TEXT,
+        rows_done INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 mod builder;
 mod clock;
 mod cookie;
@@ -54,7 +55,10 @@ pub use builder::AuthBuilder;
 pub use clock::{Clock, SystemClock, timestamp};
 pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
 pub use identity::{Identity, Session, User, VerifiedEmail};
-pub use login::{Login, Merge, MergeReport};
+#[cfg(feature = "object-store")]
+pub use account::ObjectsDone;
+pub use account::{AccountDeletion, Leaving, MergeReport};
+pub use login::{Login, Merge};
 pub use mail::{Mail, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
 pub use secret::SessionToken;
@@ -69,6 +73,8 @@ use crate::tenant::TenantId;
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<AuthBuilder>,
+    /// Where the tenants' rows live (merges and deletions reach every placement).
+    layout: crate::Layout,
 }
 
 impl std::fmt::Debug for Auth {

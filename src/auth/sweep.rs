@@ -26,7 +26,8 @@ pub struct Sweep {
 impl Auth {
     /// Removes expired sessions, used or expired login tokens, finished rate-limit
     /// windows, and anonymous users nobody can reach any more: no session, no email, no
-    /// Stripe customer, and no row in any owned table of this database.
+    /// Stripe customer, no row in any owned table of the auth database, and no database
+    /// file of their own in the layout.
     ///
     /// It deletes across every tenant, so it takes an [`Admin`] (audited as an
     /// [`AuditAction::Operation`](crate::AuditAction::Operation)).
@@ -43,13 +44,28 @@ impl Auth {
                 };
                 owns.push_str(&tablesql::no_rows_of_user(info, col));
             }
-            let anonymous_users = conn.execute(
-                &format!(
-                    "DELETE FROM users WHERE email IS NULL AND stripe_customer_id IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id){owns}"
-                ),
-                [],
-            )?;
+            // Unreachable: no email, no Stripe customer, no session; not on its way out
+            // (a merge or deletion finishes it); no rows in this database, and no file of
+            // its own in the layout (rows there are looked for no further: a user with a
+            // file is kept).
+            let candidates: Vec<String> = conn
+                .prepare(&format!(
+                    "SELECT id FROM users WHERE email IS NULL AND stripe_customer_id IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)
+                     AND NOT EXISTS (SELECT 1 FROM tenantry_leaving WHERE tenantry_leaving.tenant = users.id){owns}"
+                ))?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut anonymous_users = 0;
+            for id in candidates {
+                let has_file = match super::parse_user_id(&id) {
+                    Ok(tenant) => self.layout.tenant_path(&tenant).is_some_and(|p| p.exists()),
+                    Err(_) => false,
+                };
+                if !has_file {
+                    anonymous_users += conn.execute("DELETE FROM users WHERE id = ?1", [&id])?;
+                }
+            }
             Ok(Sweep {
                 sessions,
                 login_tokens: conn

@@ -322,6 +322,11 @@ impl Database {
         }
     }
 
+    /// Whether `other` is a handle of this same pool.
+    pub(crate) fn same_as(&self, other: &Database) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// A new connection to the same database file, outside the pool (`None` for an
     /// in-memory database, which has one connection only).
     pub(crate) fn watch_connection(&self) -> Result<Option<Connection>> {

@@ -159,6 +159,41 @@ impl TenantStore {
         Ok(keys.iter().filter_map(|k| K::parse(tenant, k.as_str()).ok()).collect())
     }
 
+    /// Moves every object of `from` to the same path under `into`'s root
+    /// (`{from}/input/x.mp4` to `{into}/input/x.mp4`): copy, check the copy's size, then
+    /// delete the original, one object at a time, so a run killed at any point leaves each
+    /// object in one place or both, and a rerun finishes. An object whose key `into`
+    /// already holds with another size is `into`'s: the original is deleted and counted
+    /// as conflicting. Returns (moved, conflicting).
+    ///
+    /// Crosses tenants, so it is the crate's own (a login's merge, which holds both
+    /// tenants' tokens), never public.
+    pub(crate) async fn move_tenant_objects(&self, from: &TenantId, into: &TenantId) -> Result<(usize, usize)> {
+        let (mut moved, mut conflicting) = (0, 0);
+        let from_root = TenantPrefix::root(from);
+        let into_root = TenantPrefix::root(into);
+        for key in self.list(&from_root).await? {
+            let rest = &key.as_str()[from_root.as_str().len()..];
+            let target = TenantKey::parse(into, &format!("{}{rest}", into_root.as_str()))?;
+            let size = self.head(&key).await?.size;
+            let landed = match self.head(&target).await {
+                Ok(there) => there.size == size,
+                Err(Error::NotFound) => {
+                    self.store.copy(&path(&key)?, &path(&target)?).await.map_err(store_error)?;
+                    let copied = self.head(&target).await?.size;
+                    if copied != size {
+                        return Err(Error::Internal { why: "an object's copy has another size than the original" });
+                    }
+                    true
+                }
+                Err(e) => return Err(e),
+            };
+            if landed { moved += 1 } else { conflicting += 1 }
+            self.delete(&key).await?;
+        }
+        Ok((moved, conflicting))
+    }
+
     /// Deletes every object under `prefix` (for a whole tenant: [`TenantPrefix::root`]).
     /// Returns how many were deleted; a second run deletes nothing.
     pub async fn delete_prefix(&self, prefix: &TenantPrefix) -> Result<usize> {

@@ -99,7 +99,7 @@ fn from_json(v: &Json, kind: SqlKind) -> std::result::Result<rusqlite::types::Va
 }
 
 impl Layout {
-    fn database_for(
+    pub(crate) fn database_for(
         &self,
         info: &'static TableInfo,
         tenant: &TenantId,
@@ -226,6 +226,12 @@ impl Layout {
     pub fn delete_tenant(&self, tenant: &TenantId) -> Result<usize> {
         let lock = self.tenant_lock(tenant);
         let _exclusive = lock.write().unwrap_or_else(|p| p.into_inner());
+        let _held = self.move_lock(tenant)?;
+        self.delete_tenant_locked(tenant)
+    }
+
+    /// [`delete_tenant`](Self::delete_tenant) for a caller holding the tenant's locks.
+    pub(crate) fn delete_tenant_locked(&self, tenant: &TenantId) -> Result<usize> {
         let _forget = crate::layout::moves::ForgetOnDrop(self, *tenant);
         let tables: Vec<&'static TableInfo> = crate::owned_tables().collect();
         let delete_rows = |conn: &rusqlite::Connection| -> Result<usize> {
@@ -237,10 +243,6 @@ impl Layout {
                 }
             }
             Ok(n)
-        };
-        let _held = match &self.inner.tenants {
-            Some(tenants) => tenants.move_lock(tenant, true)?,
-            None => None,
         };
         let mut deleted = 0;
         // The file first: emptied and retired in one transaction, so a process holding it

@@ -31,6 +31,7 @@
 
 mod lifecycle;
 mod locations;
+mod merge;
 mod moves;
 mod tenants;
 
@@ -42,6 +43,7 @@ use std::sync::{Mutex, RwLock};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use lifecycle::{FleetReport, TenantExport};
+pub use merge::TableMerge;
 pub use moves::Location;
 pub use tenants::{Migration, WhenBehind};
 
@@ -254,6 +256,15 @@ impl Layout {
         self.inner.tenants.as_ref().map_or(0, TenantDatabases::open_count)
     }
 
+    /// The lock a move or deletion of `tenant` holds against other processes (none in
+    /// layout A, which has no tenant files).
+    pub(crate) fn move_lock(&self, tenant: &TenantId) -> Result<Option<std::fs::File>> {
+        match &self.inner.tenants {
+            Some(tenants) => tenants.move_lock(tenant, true),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn tenant_lock(&self, tenant: &TenantId) -> Arc<RwLock<()>> {
         let mut locks = self.inner.locks.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(locks.entry(tenant.as_uuid()).or_default())
@@ -286,7 +297,25 @@ impl Layout {
                 done => return done,
             }
         }
+        if plan.is_read()
+            && let Some(empty) = self.absent(tenants, tenant)?
+        {
+            return f(&empty);
+        }
         f(&self.tenant_database(tenant)?)
+    }
+
+    /// For a tenant that lives in its own file but has none yet: the empty database a read
+    /// runs on (a read creates no file). A file the shared database records as created
+    /// but missing is [`Error::TenantFileLost`].
+    fn absent(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<Option<Database>> {
+        if self.placement(tenant)?.0 != Location::Own || tenants.path(tenant).exists() {
+            return Ok(None);
+        }
+        if tenants.recorded(tenant, &self.inner.shared)? {
+            return Err(Error::TenantFileLost);
+        }
+        tenants.empty().map(Some)
     }
 
     /// Whether a statement runs on the shared database or on its tenant's tables.

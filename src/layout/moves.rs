@@ -61,7 +61,7 @@ fn rows(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<Vec<Ve
 }
 
 /// [`rows`] from the table named `table` (a retired file's renamed table), if it exists.
-fn rows_of(
+pub(super) fn rows_of(
     conn: &Connection,
     info: &TableInfo,
     table: &str,

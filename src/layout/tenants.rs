@@ -125,12 +125,21 @@ pub(crate) struct TenantDatabases {
     when_behind: WhenBehind,
     pub(crate) schema: Schema,
     open: Mutex<(FxHashMap<Uuid, Open>, u64)>,
+    /// See [`empty`](Self::empty).
+    empty: std::sync::OnceLock<Database>,
 }
 
 impl TenantDatabases {
     pub(crate) fn new(root: PathBuf, cap: usize, when_behind: WhenBehind, schema: Schema) -> Result<Self> {
         std::fs::create_dir_all(&root).map_err(|source| Error::Io { what: "create the tenants' directory", source })?;
-        Ok(TenantDatabases { root, cap: cap.max(1), when_behind, schema, open: Mutex::new((FxHashMap::default(), 0)) })
+        Ok(TenantDatabases {
+            root,
+            cap: cap.max(1),
+            when_behind,
+            schema,
+            open: Mutex::new((FxHashMap::default(), 0)),
+            empty: std::sync::OnceLock::new(),
+        })
     }
 
     /// The file of a tenant: the canonical id (hex and hyphens only), so the path is a
@@ -245,6 +254,24 @@ impl TenantDatabases {
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
+    }
+
+    /// Whether the shared database records that `tenant`'s file was created.
+    pub(crate) fn recorded(&self, tenant: &TenantId, shared: &Database) -> Result<bool> {
+        shared.with_conn(|c| {
+            Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([tenant.to_string()], |r| r.get(0))?)
+        })
+    }
+
+    /// A database with the per-tenant tables and no rows: what a read of a tenant that
+    /// has no file yet runs on, so reading creates nothing.
+    pub(crate) fn empty(&self) -> Result<Database> {
+        if let Some(db) = self.empty.get() {
+            return Ok(db.clone());
+        }
+        let db = Database::open_in_memory()?;
+        self.schema.migrate(&db)?;
+        Ok(self.empty.get_or_init(|| db).clone())
     }
 
     /// The open handle of `tenant`'s file, if there is one (no check of the file: see

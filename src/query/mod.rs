@@ -101,6 +101,11 @@ impl Plan<'_> {
         check.tables
     }
 
+    /// Whether the statement only reads.
+    pub(crate) fn is_read(&self) -> bool {
+        matches!(self.kind, PlanKind::Select(..))
+    }
+
     /// The tenant the statement is scoped to, if any.
     pub(crate) fn tenant(&self) -> Option<&TenantId> {
         match self.scope {
