@@ -220,3 +220,184 @@ async fn merge_and_delete_on_layout_b() {
 async fn merge_and_delete_on_layout_c() {
     lifecycle(Kind::C).await;
 }
+
+/// What the kill tests seed: the account owns rows 0..ROWS of every table and videos
+/// 0..VIDEOS; the visitor rows ROWS/2..ROWS*3/2 (half collide) and videos VIDEOS/2..
+const ROWS: i64 = 150;
+const VIDEOS: u128 = 30;
+
+fn kind_of(name: &str) -> Kind {
+    match name {
+        "A" => Kind::A,
+        "B" => Kind::B,
+        _ => Kind::C,
+    }
+}
+
+/// The child half of the kill tests: runs one merge (a login) or one account deletion,
+/// objects included, until it is killed or done.
+#[tokio::test]
+async fn lifecycle_child() {
+    let (Ok(dir), Ok(kind), Ok(mode)) =
+        (std::env::var("LC_DIR"), std::env::var("LC_KIND"), std::env::var("LC_MODE"))
+    else {
+        return;
+    };
+    let env = open(Path::new(&dir), kind_of(&kind));
+    println!("STARTED");
+    if mode == "merge" {
+        let session = std::env::var("LC_SESSION").unwrap();
+        let visitor = env.auth.resolve(&session).unwrap().unwrap();
+        let link = std::env::var("LC_LINK").unwrap();
+        let login = env.auth.verify_link(&link, Some(&visitor), Merge::IntoAccount).unwrap();
+        env.auth.finish_login(&login).await.unwrap();
+    } else {
+        let account = Admin::new("kill test deletes the account").tenant(std::env::var("LC_ACCOUNT").unwrap().parse().unwrap());
+        env.auth.delete_account(&account).unwrap();
+        env.auth.finish_account_deletion(&account).await.unwrap();
+    }
+    println!("DONE");
+}
+
+/// Runs the child and SIGKILLs it `after` into its work (or lets it finish).
+fn run_child(envs: &[(&str, String)], after: std::time::Duration) -> bool {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "lifecycle_child", "--nocapture", "--test-threads=1"]).stdout(std::process::Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0 && !line.contains("STARTED") {
+        line.clear();
+    }
+    std::thread::sleep(after);
+    let _ = child.kill(); // SIGKILL, wherever the work is
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+    child.wait().unwrap();
+    rest.contains("DONE")
+}
+
+async fn kill_merge(kind: Kind, runs: usize) {
+    let mut seed = 0x2545_f491_u64 ^ u64::from(std::process::id());
+    let mut finished = 0;
+    for run in 0..runs {
+        let dir = temp(&format!("kill-merge-{kind:?}"));
+        let (account, visitor, session, link) = {
+            let env = open(&dir, kind);
+            let account = env.login("kim@example.com", None).session.identity;
+            env.seed(account.tenant(), "account", 0..ROWS);
+            env.seed_objects(account.tenant(), "account", 0..VIDEOS).await;
+            let anon = env.auth.start_anonymous().unwrap();
+            env.seed(anon.identity.tenant(), "visitor", ROWS / 2..ROWS * 3 / 2);
+            env.seed_objects(anon.identity.tenant(), "visitor", VIDEOS / 2..VIDEOS * 3 / 2).await;
+            env.auth.request_link("kim@example.com", "203.0.113.9", Some(&anon.identity)).unwrap();
+            let body = env.mail.sent().last().unwrap().body.clone();
+            let link = body.rsplit("token=").next().unwrap().trim().to_owned();
+            (*account.tenant(), *anon.identity.tenant(), anon.token.expose().to_owned(), link)
+        };
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let after = std::time::Duration::from_millis((seed >> 33) % 25);
+        let envs = [
+            ("LC_DIR", dir.display().to_string()),
+            ("LC_KIND", format!("{kind:?}")),
+            ("LC_MODE", "merge".to_owned()),
+            ("LC_SESSION", session),
+            ("LC_LINK", link),
+        ];
+        finished += usize::from(run_child(&envs, after));
+
+        // A fresh process finishes whatever the kill interrupted; then every row and object
+        // is in exactly one place: all merged into the account, or (killed before the
+        // login committed) all where they were.
+        let env = open(&dir, kind);
+        env.auth.finish_leaving_objects(&Admin::new("kill test finishes interrupted merges")).await.unwrap();
+        let (rows_account, rows_visitor) = (env.rows(&account), env.rows(&visitor));
+        let (objects_account, objects_visitor) = (env.objects(&account).await, env.objects(&visitor).await);
+        let merged = rows_visitor.is_empty();
+        if merged {
+            assert_eq!(rows_account.len(), 3 * ROWS as usize / 2 * 2 + 1, "{kind:?} run {run}: rows lost or doubled");
+            assert_eq!(objects_account.len(), VIDEOS as usize * 3 / 2, "{kind:?} run {run}");
+            assert!(objects_visitor.is_empty(), "{kind:?} run {run}: objects left behind");
+            if let Some(path) = env.layout.tenant_path(&visitor) {
+                assert!(!path.exists(), "{kind:?} run {run}: the visitor's file is left");
+            }
+        } else {
+            assert_eq!(rows_account.len(), 2 * ROWS as usize + 1, "{kind:?} run {run}");
+            assert_eq!(rows_visitor.len(), 2 * ROWS as usize + 1, "{kind:?} run {run}: half a merge");
+            assert_eq!((objects_account.len(), objects_visitor.len()), (VIDEOS as usize, VIDEOS as usize));
+        }
+        // The account's own rows are always the account's (it wins every conflict).
+        assert!(rows_account.iter().filter(|r| r.contains("account")).count() == 2 * ROWS as usize + 1);
+        drop(env);
+        std::fs::remove_dir_all(dir).ok();
+    }
+    eprintln!("{kind:?}: {finished} of {runs} merges finished before the kill");
+}
+
+async fn kill_delete(kind: Kind, runs: usize) {
+    let mut seed = 0x9e37_79b9_u64 ^ u64::from(std::process::id());
+    for run in 0..runs {
+        let dir = temp(&format!("kill-delete-{kind:?}"));
+        let (account, other) = {
+            let env = open(&dir, kind);
+            let account = env.login("del@example.com", None).session.identity;
+            env.seed(account.tenant(), "account", 0..ROWS);
+            env.seed_objects(account.tenant(), "account", 0..VIDEOS).await;
+            env.auth.link_stripe_customer(account.tenant(), "cus_del").unwrap();
+            let other = bystander();
+            env.seed(&other, "bystander", 0..5);
+            env.seed_objects(&other, "bystander", 0..3).await;
+            (*account.tenant(), other)
+        };
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let after = std::time::Duration::from_millis((seed >> 33) % 25);
+        let envs = [
+            ("LC_DIR", dir.display().to_string()),
+            ("LC_KIND", format!("{kind:?}")),
+            ("LC_MODE", "delete".to_owned()),
+            ("LC_ACCOUNT", account.to_string()),
+        ];
+        run_child(&envs, after);
+
+        // A rerun of the deletion (what the user's retry, or `finish_leaving`, does) leaves
+        // nothing of the account, and the bystander whole.
+        let env = open(&dir, kind);
+        env.auth.delete_account(&account).unwrap();
+        env.auth.finish_account_deletion(&account).await.unwrap();
+        assert!(env.rows(&account).is_empty(), "{kind:?} run {run}");
+        assert!(env.objects(&account).await.is_empty(), "{kind:?} run {run}");
+        let admin = Admin::new("kill test looks up the Stripe customer");
+        assert!(env.auth.user_by_stripe_customer(&admin, "cus_del").unwrap().is_none(), "{kind:?} run {run}");
+        if let Some(path) = env.layout.tenant_path(&account) {
+            assert!(!path.exists(), "{kind:?} run {run}: the file is left");
+        }
+        assert_eq!(env.rows(&other).len(), 11, "{kind:?} run {run}: the bystander lost rows");
+        assert_eq!(env.objects(&other).await.len(), 3, "{kind:?} run {run}");
+        // The address registers again, as a new user.
+        assert_ne!(env.login("del@example.com", None).session.identity.tenant(), &account);
+        drop(env);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_killed_at_random_points_is_finished_with_every_row_and_object_in_one_place() {
+    // Guards: the merge is recorded in the login's transaction (`tenantry_leaving`), rows
+    // are copied before the source is deleted, objects are copied and checked before the
+    // original is deleted, and `finish_leaving_objects` resumes all of it.
+    for kind in [Kind::A, Kind::B, Kind::C] {
+        kill_merge(kind, 12).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_killed_at_random_points_is_finished_by_a_rerun() {
+    // Guards: the deletion ends sessions and unlinks email and Stripe in its first
+    // transaction and is recorded there; each later step is idempotent.
+    for kind in [Kind::A, Kind::B, Kind::C] {
+        kill_delete(kind, 8).await;
+    }
+}

@@ -65,6 +65,10 @@ impl Layout {
         let locks = [self.tenant_lock(first), self.tenant_lock(second)];
         let _guards: Vec<_> = locks.iter().map(|l| l.write().unwrap_or_else(|p| p.into_inner())).collect();
         let _held = (self.move_lock(first)?, self.move_lock(second)?);
+        // A file a killed merge or deletion left retired comes back first: with the locks
+        // held, nothing else is working on it.
+        self.restore_retired_locked(from)?;
+        self.restore_retired_locked(into)?;
 
         let mut report = Vec::new();
         for info in crate::owned_tables() {

@@ -229,6 +229,21 @@ impl Layout {
         }
     }
 
+    /// For a caller holding `tenant`'s locks (so no move or deletion of it runs anywhere):
+    /// a file left retired by one that was killed is brought back into use.
+    pub(crate) fn restore_retired_locked(&self, tenant: &TenantId) -> Result<()> {
+        let Some(tenants) = &self.inner.tenants else { return Ok(()) };
+        if self.location(tenant)? != Location::Own || !tenants.path(tenant).exists() {
+            return Ok(());
+        }
+        let file = tenants.get(tenant, true, true, &self.inner.shared)?;
+        if file.with_conn(crate::tablesql::is_retired)? {
+            let tables: Vec<&'static TableInfo> = crate::owned_tables().filter(|t| self.is_per_tenant(t)).collect();
+            file.write(|c| crate::tablesql::restore(c, &tables))?;
+        }
+        Ok(())
+    }
+
     /// The tenant's file is retired: a move out of it or a deletion began. If it is still
     /// running (in another process: this one holds the tenant's lock) that is
     /// [`Error::TenantMoving`]; if it was killed, and the tenant still lives in the file,
