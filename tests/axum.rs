@@ -1,17 +1,22 @@
-//! The axum integration: the middleware issues anonymous sessions, extractors yield the
-//! identity, and requests without a live session get 401.
+//! The axum integration: a visitor becomes an anonymous user at their first write
+//! (`Visitor`), never by merely visiting; extractors yield the identity, and requests
+//! without a live session get 401.
 #![cfg(feature = "axum")]
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::middleware;
-use axum::routing::get;
-use tenantry::auth::{Auth, CurrentUser, MaybeUser, anonymous_session};
+use axum::routing::{get, post};
+use tenantry::auth::{Auth, CurrentUser, MaybeUser, Visitor, anonymous_session};
 use tenantry::{Admin, Database};
 use tower::ServiceExt;
 
 async fn whoami(CurrentUser(me): CurrentUser) -> String {
+    me.tenant().to_string()
+}
+
+async fn write(Visitor(me): Visitor) -> String {
     me.tenant().to_string()
 }
 
@@ -20,20 +25,25 @@ async fn maybe(MaybeUser(me): MaybeUser) -> String {
 }
 
 fn auth() -> Auth {
-    Auth::builder(&Admin::new("axum tests build the auth service"), Database::open_in_memory().unwrap())
-        .build()
-        .unwrap()
+    auth_over(Database::open_in_memory().unwrap())
+}
+
+fn auth_over(db: Database) -> Auth {
+    Auth::builder(&Admin::new("axum tests build the auth service"), db).anonymous_limit(50, std::time::Duration::from_secs(3600)).build().unwrap()
 }
 
 fn app(auth: Auth) -> Router {
     let guarded = Router::new()
         .route("/whoami", get(whoami))
+        .route("/write", post(write))
+        .route("/maybe", get(maybe))
         .layer(middleware::from_fn_with_state(auth.clone(), anonymous_session));
-    Router::new().merge(guarded).route("/strict", get(whoami)).route("/maybe", get(maybe)).with_state(auth)
+    Router::new().merge(guarded).route("/strict", get(whoami)).route("/unguarded-write", post(write)).with_state(auth)
 }
 
 async fn call(app: &Router, path: &str, cookie: Option<&str>) -> (StatusCode, Option<String>, String) {
-    let mut request = Request::builder().uri(path);
+    let method = if path.contains("write") { "POST" } else { "GET" };
+    let mut request = Request::builder().method(method).uri(path);
     if let Some(c) = cookie {
         request = request.header(header::COOKIE, c);
     }
@@ -45,29 +55,63 @@ async fn call(app: &Router, path: &str, cookie: Option<&str>) -> (StatusCode, Op
 }
 
 #[tokio::test]
-async fn first_visit_gets_an_anonymous_session_and_keeps_it() {
+async fn the_first_write_gets_an_anonymous_session_and_keeps_it() {
     let app = app(auth());
-    let (status, set_cookie, tenant) = call(&app, "/whoami", None).await;
+    // Reading creates nobody.
+    let (status, set_cookie, _) = call(&app, "/whoami", None).await;
+    assert_eq!((status, set_cookie), (StatusCode::UNAUTHORIZED, None));
+    let (status, set_cookie, tenant) = call(&app, "/write", None).await;
     assert_eq!(status, StatusCode::OK);
-    let set_cookie = set_cookie.expect("the middleware sets the session cookie");
+    let set_cookie = set_cookie.expect("the middleware sets the new session's cookie");
     assert!(
         set_cookie.starts_with("__Host-session=") && set_cookie.contains("HttpOnly") && set_cookie.contains("Secure")
     );
+    // An anonymous session lives 7 days, not an account's 30.
+    assert!(set_cookie.contains(&format!("Max-Age={}", 7 * 24 * 3600)), "{set_cookie}");
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
     let (status, again, same) = call(&app, "/whoami", Some(&cookie)).await;
     assert_eq!((status, again, same.as_str()), (StatusCode::OK, None, tenant.as_str()));
+    assert_eq!(call(&app, "/write", Some(&cookie)).await.2, tenant, "the next write is the same user");
     assert_eq!(call(&app, "/strict", Some(&cookie)).await.2, tenant);
     assert_eq!(call(&app, "/maybe", Some(&cookie)).await.2, tenant);
 
-    // A forged cookie is not this user: the middleware starts a new anonymous user.
+    // A forged cookie is not this user: a write starts a new anonymous user.
     let forged = format!("__Host-session={}", "e".repeat(64));
-    let (_, new_cookie, other) = call(&app, "/whoami", Some(&forged)).await;
+    let (_, new_cookie, other) = call(&app, "/write", Some(&forged)).await;
     assert!(new_cookie.is_some());
     assert_ne!(other, tenant);
     // A bare user id in a cookie never authenticates.
     let (status, _, _) = call(&app, "/strict", Some(&format!("uid={tenant}"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn visits_that_do_not_write_create_no_user_and_creation_is_rate_limited() {
+    // Guard: only `Visitor` creates users, through `start_anonymous_for`'s per-caller limit.
+    // Seen failing before: 500 requests without a cookie (404s, reads, forged cookies)
+    // made 500 users.
+    let db = Database::open_in_memory().unwrap();
+    let auth = auth_over(db.clone());
+    let app = app(auth);
+    let forged = format!("__Host-session={}", "f".repeat(64));
+    for i in 0..500 {
+        let path = ["/maybe", "/whoami", "/no-such-page"][i % 3];
+        call(&app, path, if i % 2 == 0 { Some(forged.as_str()) } else { None }).await;
+    }
+    let admin = Admin::new("axum test counts users");
+    let users = |db: &Database| -> i64 { db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM users"), |r| r.get(0)).unwrap()[0] };
+    assert_eq!(users(&db), 0);
+    // Writes from one caller: 50 users in the window, then 429 and nothing created.
+    for _ in 0..50 {
+        assert_eq!(call(&app, "/write", None).await.0, StatusCode::OK);
+    }
+    let (status, set_cookie, _) = call(&app, "/write", None).await;
+    assert_eq!((status, set_cookie), (StatusCode::TOO_MANY_REQUESTS, None));
+    assert_eq!(users(&db), 50);
+    // Without the middleware a write cannot hand out a session: refused, nothing created.
+    assert_eq!(call(&app, "/unguarded-write", None).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(users(&db), 50);
 }
 
 #[tokio::test]
@@ -98,7 +142,7 @@ async fn the_session_survives_odd_cookie_headers_and_handler_cookies() {
     assert_eq!(String::from_utf8(body.to_vec()).unwrap(), me);
 
     // A handler that sets an unrelated cookie does not suppress the new session's cookie.
-    async fn themed() -> impl axum::response::IntoResponse {
+    async fn themed(Visitor(_): Visitor) -> impl axum::response::IntoResponse {
         ([(header::SET_COOKIE, "theme=dark; Path=/")], "ok")
     }
     let app = Router::new()

@@ -17,6 +17,8 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 pub struct AuthBuilder {
     pub(super) db: Database,
     pub(super) session_ttl: Duration,
+    pub(super) anonymous_ttl: Duration,
+    pub(super) anonymous_limit: (u32, Duration),
     pub(super) link_ttl: Duration,
     pub(super) verify_url: String,
     pub(super) rate_window: Duration,
@@ -34,6 +36,18 @@ impl AuthBuilder {
     /// Session lifetime (default 30 days).
     pub fn session_ttl(mut self, d: Duration) -> Self {
         self.session_ttl = d.min(MAX_TTL);
+        self
+    }
+    /// Lifetime of an anonymous session (default 7 days): shorter than an account's,
+    /// since nobody can get it back once the cookie is gone.
+    pub fn anonymous_ttl(mut self, d: Duration) -> Self {
+        self.anonymous_ttl = d.min(MAX_TTL);
+        self
+    }
+    /// New anonymous users allowed per caller within `window`
+    /// ([`Auth::start_anonymous_for`]; default 20 per hour).
+    pub fn anonymous_limit(mut self, per_caller: u32, window: Duration) -> Self {
+        self.anonymous_limit = (per_caller, window);
         self
     }
     /// Magic-link lifetime (default 15 minutes).
@@ -110,6 +124,8 @@ impl Auth {
         AuthBuilder {
             db,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
+            anonymous_ttl: Duration::from_secs(7 * 24 * 3600),
+            anonymous_limit: (20, Duration::from_secs(3600)),
             link_ttl: Duration::from_secs(15 * 60),
             verify_url: String::from("/auth/verify"),
             rate_window: Duration::from_secs(15 * 60),

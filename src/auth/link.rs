@@ -11,6 +11,35 @@ use super::secret::{random_token, token_hash, well_formed};
 use super::{Auth, Identity, Login, Mail, Merge, email};
 
 impl Auth {
+    /// Counts one request in each bucket, or refuses with [`Error::RateLimited`] (counting
+    /// nothing) when any bucket already holds `limit` requests within `window`.
+    pub(super) fn take_rate(&self, conn: &rusqlite::Connection, buckets: &[(String, u32)], window: Duration) -> Result<()> {
+        let window_start = self.ago(window);
+        for (bucket, limit) in buckets {
+            let count: Option<u32> = conn
+                .query_row(
+                    "SELECT count FROM auth_rate_limits WHERE bucket = ?1 AND window_start > ?2",
+                    params![bucket, window_start],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if count.is_some_and(|c| c >= *limit) {
+                return Err(Error::RateLimited);
+            }
+        }
+        let now = self.at(Duration::ZERO);
+        for (bucket, _) in buckets {
+            conn.execute(
+                "INSERT INTO auth_rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (bucket) DO UPDATE SET
+                   count = CASE WHEN window_start > ?3 THEN count + 1 ELSE 1 END,
+                   window_start = CASE WHEN window_start > ?3 THEN window_start ELSE ?2 END",
+                params![bucket, now, window_start],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Sends a magic link to `email`. Known and unknown addresses take the same path and
     /// get the same answer (an unknown address gets an account when the link is used).
     /// `caller` is the rate-limit key of whoever asks (an IP address, say); too many
@@ -20,33 +49,11 @@ impl Auth {
         let email = email::normalize(email)?;
         let token = random_token()?;
         self.inner.db.write(|conn| {
-            let window_start = self.ago(self.inner.rate_window);
             let buckets = [
                 (format!("email:{}", token_hash(&email)), self.inner.per_email),
                 (format!("caller:{}", token_hash(caller)), self.inner.per_caller),
             ];
-            for (bucket, limit) in &buckets {
-                let count: Option<u32> = conn
-                    .query_row(
-                        "SELECT count FROM auth_rate_limits WHERE bucket = ?1 AND window_start > ?2",
-                        params![bucket, window_start],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if count.is_some_and(|c| c >= *limit) {
-                    return Err(Error::RateLimited);
-                }
-            }
-            let now = self.at(Duration::ZERO);
-            for (bucket, _) in &buckets {
-                conn.execute(
-                    "INSERT INTO auth_rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1)
-                     ON CONFLICT (bucket) DO UPDATE SET
-                       count = CASE WHEN window_start > ?3 THEN count + 1 ELSE 1 END,
-                       window_start = CASE WHEN window_start > ?3 THEN window_start ELSE ?2 END",
-                    params![bucket, now, window_start],
-                )?;
-            }
+            self.take_rate(conn, &buckets, self.inner.rate_window)?;
             conn.execute(
                 "INSERT INTO login_tokens (token, email, expires_at, requested_by) VALUES (?1, ?2, ?3, ?4)",
                 params![

@@ -135,7 +135,7 @@ impl Auth {
         if let Some((_, hash)) = current {
             conn.execute("DELETE FROM sessions WHERE id = ?1", [hash])?;
         }
-        let session = self.new_session(conn, &account_id, session_token)?;
+        let session = self.new_session(conn, &account_id, session_token, self.inner.session_ttl)?;
         Ok(Login { session, merged: MergeReport::default(), merged_from })
     }
 }

@@ -64,7 +64,7 @@ pub use migrate::AUTH_SCHEMA_VERSION;
 pub use secret::SessionToken;
 pub use sweep::Sweep;
 #[cfg(feature = "axum")]
-pub use web::{AuthRejection, CurrentUser, MaybeUser, anonymous_session};
+pub use web::{AuthRejection, CurrentUser, MaybeUser, Visitor, anonymous_session};
 
 use crate::error::{Error, Result};
 use crate::tenant::TenantId;

@@ -13,29 +13,48 @@ use super::secret::{random_token, token_hash, well_formed};
 use super::{Auth, Identity, Session, SessionToken, User, cookie, parse_user_id};
 
 impl Auth {
-    /// Creates an anonymous user and a session for them.
+    /// Creates an anonymous user and a session for them, with the anonymous lifetime
+    /// ([`AuthBuilder::anonymous_ttl`](super::AuthBuilder::anonymous_ttl)). Not rate
+    /// limited: for requests from the outside use
+    /// [`start_anonymous_for`](Self::start_anonymous_for).
     pub fn start_anonymous(&self) -> Result<Session> {
+        self.anonymous(None)
+    }
+
+    /// [`start_anonymous`](Self::start_anonymous) for a request from `caller` (its rate-limit
+    /// key: an IP address, say): too many new anonymous users from one caller within the
+    /// window ([`AuthBuilder::anonymous_limit`](super::AuthBuilder::anonymous_limit)) give
+    /// [`Error::RateLimited`], and nothing is created.
+    pub fn start_anonymous_for(&self, caller: &str) -> Result<Session> {
+        self.anonymous(Some(caller))
+    }
+
+    fn anonymous(&self, caller: Option<&str>) -> Result<Session> {
         let token = random_token()?;
         let id = Uuid::new_v4();
         self.inner.db.write(|conn| {
+            if let Some(caller) = caller {
+                let (limit, window) = self.inner.anonymous_limit;
+                self.take_rate(conn, &[(format!("anonymous:{}", token_hash(caller)), limit)], window)?;
+            }
             conn.execute(
                 "INSERT INTO users (id, created_at) VALUES (?1, ?2)",
                 params![id.to_string(), self.at(Duration::ZERO)],
             )?;
-            self.new_session(conn, &id.to_string(), token)
+            self.new_session(conn, &id.to_string(), token, self.inner.anonymous_ttl)
         })
     }
 
-    pub(super) fn new_session(&self, conn: &Connection, user_id: &str, token: String) -> Result<Session> {
+    pub(super) fn new_session(&self, conn: &Connection, user_id: &str, token: String, ttl: Duration) -> Result<Session> {
         let hash = token_hash(&token);
         let now = self.at(Duration::ZERO);
         conn.execute(
             "INSERT INTO sessions (id, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash, user_id, self.at(self.inner.session_ttl), now],
+            params![hash, user_id, self.at(ttl), now],
         )?;
         let user = self.load_user(conn, user_id)?.ok_or(Error::NotFound)?;
         let identity = Identity { tenant: parse_user_id(user_id)?, user, session: Some(hash) };
-        Ok(Session { identity, token: SessionToken(token), ttl: self.inner.session_ttl })
+        Ok(Session { identity, token: SessionToken(token), ttl })
     }
 
     pub(super) fn load_user(&self, conn: &Connection, user_id: &str) -> Result<Option<User>> {
