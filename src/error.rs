@@ -312,6 +312,18 @@ pub enum Error {
     /// reported so that it is never mistaken for a commit.
     #[error("a statement failed inside the transaction, so the whole transaction was rolled back")]
     TransactionAborted,
+    /// A worker's claim on a job no longer holds the job's lease: the lease ended and
+    /// another claim took the job over, or the job was requeued or deleted. Nothing was
+    /// written; the job is the other claim's (or the queue's) now.
+    #[error("this claim no longer holds the job's lease; nothing was written")]
+    LeaseLost,
+    /// A job or claim was asked for with options that cannot work: zero attempts, a nil
+    /// id, a zero lease.
+    #[error("invalid job options: {why}")]
+    InvalidJob {
+        /// What is wrong.
+        why: &'static str,
+    },
 }
 
 impl From<rusqlite::Error> for Error {

@@ -71,7 +71,9 @@
 //   database;
 // - engines side by side: `db` (SQLite: pool, transactions, executor) and `pg`;
 // - `layout`: placement, tenant files, moves, lifecycle;
-// - `auth`: accounts and sessions over a database.
+// - `auth`: accounts and sessions over a database;
+// - `jobs`: the crash-safe job queue in a layout's shared database (it reads the time
+//   through `auth::Clock`, the one injectable clock).
 //
 // `keys` depends on `tenant` and `error` only. `__private` re-exports for generated code
 // and nothing in the crate imports it.
@@ -79,6 +81,7 @@
 pub mod auth;
 mod db;
 mod error;
+pub mod jobs;
 mod keys;
 mod layout;
 #[cfg(feature = "postgres")]
