@@ -29,7 +29,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension as _, Row, params};
 use uuid::Uuid;
 
-use crate::auth::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::db::{Database, Transaction};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -138,8 +138,6 @@ CREATE INDEX IF NOT EXISTS tenantry_jobs_claim ON tenantry_jobs (state, run_afte
     WHERE tenant = ?2 AND id = ?3 AND state = 'dead'";
 
     pub(super) const PURGE_DONE: &str = "DELETE FROM tenantry_jobs WHERE state = 'done' AND updated_at <= ?1";
-
-    pub(super) const DELETE_TENANT: &str = "DELETE FROM tenantry_jobs WHERE tenant = ?1";
 
     #[cfg(test)]
     pub(super) const CLAIM_QUERIES: [&str; 2] = [NEXT_EXPIRED, NEXT_READY];
@@ -668,7 +666,7 @@ impl Jobs {
     /// [`Error::LeaseLost`]); returns how many. [`Layout::delete_tenant`] does not reach
     /// the queue's table: call this beside it.
     pub fn delete_tenant_jobs(&self, tenant: &TenantId) -> Result<usize> {
-        self.db.write(|conn| Ok(conn.prepare_cached(sql::DELETE_TENANT)?.execute([AsciiText(tenant.text())])?))
+        self.db.write(|conn| crate::tablesql::delete_tenant_jobs(conn, tenant))
     }
 }
 

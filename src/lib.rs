@@ -72,13 +72,15 @@
 // - engines side by side: `db` (SQLite: pool, transactions, executor) and `pg`;
 // - `layout`: placement, tenant files, moves, lifecycle;
 // - `auth`: accounts and sessions over a database;
-// - `jobs`: the crash-safe job queue in a layout's shared database (it reads the time
-//   through `auth::Clock`, the one injectable clock).
+// - `jobs`: the crash-safe job queue in a layout's shared database.
+//
+// `clock` (the one injectable clock, re-exported as `auth::Clock`) depends on nothing.
 //
 // `keys` depends on `tenant` and `error` only. `__private` re-exports for generated code
 // and nothing in the crate imports it.
 
 pub mod auth;
+mod clock;
 mod db;
 mod error;
 pub mod jobs;

@@ -17,6 +17,7 @@ use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
 use crate::schema::{TableInfo, ident};
+use crate::tenant::TenantId;
 
 /// Whether the database on `conn` has a table named `name`.
 pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
@@ -209,4 +210,24 @@ pub(crate) fn restore(conn: &Connection, tables: &[&'static TableInfo]) -> Resul
     }
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {RETIRED}"))?;
     Ok(())
+}
+
+/// A merge's part of the job queue (`tenantry_jobs`, in the shared database, see
+/// `crate::jobs`): the jobs of `from` become `into`'s; returns how many. Those whose id
+/// `into` already has stay, and go with `from`'s deletion.
+pub(crate) fn reown_tenant_jobs(conn: &Connection, from: &TenantId, into: &TenantId) -> Result<usize> {
+    if !table_exists(conn, "tenantry_jobs")? {
+        return Ok(0);
+    }
+    Ok(conn
+        .prepare_cached("UPDATE OR IGNORE tenantry_jobs SET tenant = ?1 WHERE tenant = ?2")?
+        .execute([into.to_string(), from.to_string()])?)
+}
+
+/// A tenant deletion's part of the job queue: every job of `tenant`, whatever its state.
+pub(crate) fn delete_tenant_jobs(conn: &Connection, tenant: &TenantId) -> Result<usize> {
+    if !table_exists(conn, "tenantry_jobs")? {
+        return Ok(0);
+    }
+    Ok(conn.prepare_cached("DELETE FROM tenantry_jobs WHERE tenant = ?1")?.execute([tenant.to_string()])?)
 }

@@ -29,7 +29,10 @@ fn auth() -> Auth {
 }
 
 fn auth_over(db: Database) -> Auth {
-    Auth::builder(&Admin::new("axum tests build the auth service"), db).anonymous_limit(50, std::time::Duration::from_secs(3600)).build().unwrap()
+    Auth::builder(&Admin::new("axum tests build the auth service"), db)
+        .anonymous_limit(50, std::time::Duration::from_secs(3600))
+        .build()
+        .unwrap()
 }
 
 fn app(auth: Auth) -> Router {
@@ -100,7 +103,8 @@ async fn visits_that_do_not_write_create_no_user_and_creation_is_rate_limited() 
         call(&app, path, if i % 2 == 0 { Some(forged.as_str()) } else { None }).await;
     }
     let admin = Admin::new("axum test counts users");
-    let users = |db: &Database| -> i64 { db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM users"), |r| r.get(0)).unwrap()[0] };
+    let users =
+        |db: &Database| -> i64 { db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM users"), |r| r.get(0)).unwrap()[0] };
     assert_eq!(users(&db), 0);
     // Writes from one caller: 50 users in the window, then 429 and nothing created.
     for _ in 0..50 {

@@ -411,7 +411,10 @@ fn an_import_refuses_values_the_typed_reads_would_reject() {
         export.tables.insert("rt_flags".into(), vec![good.into(), bad.into()]);
         let err = layout.import_tenant(&t, &export).unwrap_err();
         assert!(
-            matches!(err, Error::InvalidImport { table: "rt_flags", line: 2, why: "a value does not fit its field's type" }),
+            matches!(
+                err,
+                Error::InvalidImport { table: "rt_flags", line: 2, why: "a value does not fit its field's type" }
+            ),
             "{why}: {err:?}"
         );
         assert!(layout.fetch_all(RtFlag::select(&t)).unwrap().is_empty(), "{why}: nothing written");

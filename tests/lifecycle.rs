@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tenantry::auth::{Auth, Identity, MemoryMailer, Merge};
+use tenantry::jobs::Jobs;
 use tenantry::{Admin, Database, Layout, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
 use uuid::Uuid;
 
@@ -57,7 +58,6 @@ enum Kind {
 }
 
 struct Env {
-    dir: PathBuf,
     layout: Layout,
     auth: Auth,
     store: TenantStore,
@@ -69,7 +69,9 @@ fn open(dir: &Path, kind: Kind) -> Env {
     let layout = match kind {
         Kind::A => Layout::shared(shared).unwrap(),
         Kind::B => Layout::builder(shared).per_tenant(dir.join("tenants")).build().unwrap(),
-        Kind::C => Layout::builder(shared).per_tenant(dir.join("tenants")).shared_tables(&[LcJob::INFO]).build().unwrap(),
+        Kind::C => {
+            Layout::builder(shared).per_tenant(dir.join("tenants")).shared_tables(&[LcJob::INFO]).build().unwrap()
+        }
     };
     let store = TenantStore::local(dir.join("objects")).unwrap();
     let mail = Arc::new(MemoryMailer::default());
@@ -79,7 +81,7 @@ fn open(dir: &Path, kind: Kind) -> Env {
         .mailer(mail.clone())
         .build()
         .unwrap();
-    Env { dir: dir.to_owned(), layout, auth, store, mail }
+    Env { layout, auth, store, mail }
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -99,8 +101,12 @@ impl Env {
     /// Every row of `t` in every table, sorted, as text.
     fn rows(&self, t: &TenantId) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        out.extend(self.layout.fetch_all(LcProject::select(t)).unwrap().iter().map(|p| format!("p{}={}", p.id, p.name)));
-        out.extend(self.layout.fetch_all(LcSetting::select(t)).unwrap().iter().map(|s| format!("s{}={}", s.key, s.value)));
+        out.extend(
+            self.layout.fetch_all(LcProject::select(t)).unwrap().iter().map(|p| format!("p{}={}", p.id, p.name)),
+        );
+        out.extend(
+            self.layout.fetch_all(LcSetting::select(t)).unwrap().iter().map(|s| format!("s{}={}", s.key, s.value)),
+        );
         out.extend(self.layout.fetch_all(LcJob::select(t)).unwrap().iter().map(|j| format!("j{}={}", j.id, j.status)));
         out.sort();
         out
@@ -158,18 +164,31 @@ async fn lifecycle(kind: Kind) {
     let visitor = env.auth.start_anonymous().unwrap().identity;
     env.seed(visitor.tenant(), "visitor", 2..5);
     env.seed_objects(visitor.tenant(), "visitor", 1..4).await;
+    let jobs = Jobs::new(&env.layout).unwrap();
+    let render = jobs.enqueue(visitor.tenant(), "render", "video 3").unwrap();
+    let bystanders_job = jobs.enqueue(&other, "render", "bystander").unwrap();
 
     // Guard: `Layout::merge_tenant` reaches every placement; seen failing on B and C before
     // it (rows_moved 0, the visitor's file left behind).
     let login = env.login("ADA@example.com", Some(&visitor));
     assert_eq!(login.session.identity.tenant(), account.tenant());
-    assert_eq!((login.merged.rows_moved, login.merged.rows_conflicting), (4, 3), "{kind:?}: {:?}", login.merged);
+    assert_eq!((login.merged.rows_moved, login.merged.rows_conflicting), (5, 3), "{kind:?}: {:?}", login.merged);
+    // The queued job follows the data.
+    assert!(jobs.status(account.tenant(), render).unwrap().is_some(), "{kind:?}: the job moved");
+    assert!(jobs.status(visitor.tenant(), render).unwrap().is_none());
     assert!(login.merged.objects_pending);
     let objects = env.auth.finish_login(&login).await.unwrap();
     assert_eq!((objects.objects, objects.conflicting), (3, 0), "{kind:?}");
     let mut expected = vec![
-        "j1=account queued", "j2=account queued", "j3=visitor queued", "j4=visitor queued",
-        "p1=account 1", "p2=account 2", "p3=visitor 3", "p4=visitor 4", "stheme=account theme",
+        "j1=account queued",
+        "j2=account queued",
+        "j3=visitor queued",
+        "j4=visitor queued",
+        "p1=account 1",
+        "p2=account 2",
+        "p3=visitor 3",
+        "p4=visitor 4",
+        "stheme=account theme",
     ];
     expected.sort();
     assert_eq!(env.rows(account.tenant()), expected, "{kind:?}: the account's rows win conflicts");
@@ -189,6 +208,8 @@ async fn lifecycle(kind: Kind) {
     env.auth.finish_account_deletion(account.tenant()).await.unwrap();
     assert!(env.rows(account.tenant()).is_empty(), "{kind:?}");
     assert!(env.objects(account.tenant()).await.is_empty(), "{kind:?}");
+    assert!(jobs.list(account.tenant(), 10).unwrap().is_empty(), "{kind:?}: the jobs went too");
+    assert!(jobs.status(&other, bystanders_job).unwrap().is_some());
     assert!(env.auth.resolve(login.session.token.expose()).unwrap().is_none());
     assert!(env.auth.user_by_stripe_customer(&admin, "cus_ada").unwrap().is_none(), "{kind:?}");
     if let Some(path) = env.layout.tenant_path(account.tenant()) {
@@ -238,8 +259,7 @@ fn kind_of(name: &str) -> Kind {
 /// objects included, until it is killed or done.
 #[tokio::test]
 async fn lifecycle_child() {
-    let (Ok(dir), Ok(kind), Ok(mode)) =
-        (std::env::var("LC_DIR"), std::env::var("LC_KIND"), std::env::var("LC_MODE"))
+    let (Ok(dir), Ok(kind), Ok(mode)) = (std::env::var("LC_DIR"), std::env::var("LC_KIND"), std::env::var("LC_MODE"))
     else {
         return;
     };
@@ -252,7 +272,8 @@ async fn lifecycle_child() {
         let login = env.auth.verify_link(&link, Some(&visitor), Merge::IntoAccount).unwrap();
         env.auth.finish_login(&login).await.unwrap();
     } else {
-        let account = Admin::new("kill test deletes the account").tenant(std::env::var("LC_ACCOUNT").unwrap().parse().unwrap());
+        let account =
+            Admin::new("kill test deletes the account").tenant(std::env::var("LC_ACCOUNT").unwrap().parse().unwrap());
         env.auth.delete_account(&account).unwrap();
         env.auth.finish_account_deletion(&account).await.unwrap();
     }

@@ -189,7 +189,8 @@ impl Auth {
 
     fn records(&self) -> Result<Vec<Record>> {
         let rows: Vec<(String, Option<String>, bool)> = self.inner.db.with_conn(|c| {
-            let mut stmt = c.prepare("SELECT tenant, into_tenant, rows_done FROM tenantry_leaving ORDER BY created_at")?;
+            let mut stmt =
+                c.prepare("SELECT tenant, into_tenant, rows_done FROM tenantry_leaving ORDER BY created_at")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;

@@ -13,7 +13,12 @@ use super::{Auth, Identity, Login, Mail, Merge, email};
 impl Auth {
     /// Counts one request in each bucket, or refuses with [`Error::RateLimited`] (counting
     /// nothing) when any bucket already holds `limit` requests within `window`.
-    pub(super) fn take_rate(&self, conn: &rusqlite::Connection, buckets: &[(String, u32)], window: Duration) -> Result<()> {
+    pub(super) fn take_rate(
+        &self,
+        conn: &rusqlite::Connection,
+        buckets: &[(String, u32)],
+        window: Duration,
+    ) -> Result<()> {
         let window_start = self.ago(window);
         for (bucket, limit) in buckets {
             let count: Option<u32> = conn
@@ -113,23 +118,25 @@ impl Auth {
             return Err(Error::InvalidLink);
         }
         let session_token = random_token()?;
-        self.inner.db.write(|conn| {
-            let now = self.at(Duration::ZERO);
-            let claimed: Option<(String, Option<String>)> = conn
-                .query_row(
-                    "UPDATE login_tokens SET used_at = ?1
+        self.inner
+            .db
+            .write(|conn| {
+                let now = self.at(Duration::ZERO);
+                let claimed: Option<(String, Option<String>)> = conn
+                    .query_row(
+                        "UPDATE login_tokens SET used_at = ?1
                      WHERE token = ?2 AND used_at IS NULL AND expires_at > ?1
                      RETURNING email, requested_by",
-                    params![now, token_hash(token)],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let (email, requested_by) = claimed.ok_or(Error::InvalidLink)?;
-            let same_session =
-                current.and_then(|c| c.session.as_deref()).is_some_and(|s| Some(s) == requested_by.as_deref());
-            let merge = if same_session { merge } else { Merge::KeepSeparate };
-            self.login(conn, &email, current, merge, session_token)
-        })
-        .and_then(|login| self.after_login(login))
+                        params![now, token_hash(token)],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let (email, requested_by) = claimed.ok_or(Error::InvalidLink)?;
+                let same_session =
+                    current.and_then(|c| c.session.as_deref()).is_some_and(|s| Some(s) == requested_by.as_deref());
+                let merge = if same_session { merge } else { Merge::KeepSeparate };
+                self.login(conn, &email, current, merge, session_token)
+            })
+            .and_then(|login| self.after_login(login))
     }
 }

@@ -33,7 +33,6 @@
 
 mod account;
 mod builder;
-mod clock;
 mod cookie;
 mod email;
 mod identity;
@@ -51,13 +50,13 @@ mod web;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use builder::AuthBuilder;
-pub use clock::{Clock, SystemClock, timestamp};
-pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
-pub use identity::{Identity, Session, User, VerifiedEmail};
+pub use crate::clock::{Clock, SystemClock, timestamp};
 #[cfg(feature = "object-store")]
 pub use account::ObjectsDone;
 pub use account::{AccountDeletion, Leaving, MergeReport};
+pub use builder::AuthBuilder;
+pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
+pub use identity::{Identity, Session, User, VerifiedEmail};
 pub use login::{Login, Merge};
 pub use mail::{Mail, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;

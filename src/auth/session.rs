@@ -45,7 +45,13 @@ impl Auth {
         })
     }
 
-    pub(super) fn new_session(&self, conn: &Connection, user_id: &str, token: String, ttl: Duration) -> Result<Session> {
+    pub(super) fn new_session(
+        &self,
+        conn: &Connection,
+        user_id: &str,
+        token: String,
+        ttl: Duration,
+    ) -> Result<Session> {
         let hash = token_hash(&token);
         let now = self.at(Duration::ZERO);
         conn.execute(

@@ -188,7 +188,11 @@ impl TenantStore {
                 }
                 Err(e) => return Err(e),
             };
-            if landed { moved += 1 } else { conflicting += 1 }
+            if landed {
+                moved += 1
+            } else {
+                conflicting += 1
+            }
             self.delete(&key).await?;
         }
         Ok((moved, conflicting))

@@ -270,7 +270,7 @@ impl Layout {
             // caching the tenant's location sees.
             conn.execute(crate::layout::moves::FORGET_LOCATION, [tenant.to_string()])?;
             conn.execute(crate::layout::moves::FORGET_FILE, [tenant.to_string()])?;
-            delete_rows(conn)
+            Ok(delete_rows(conn)? + tablesql::delete_tenant_jobs(conn, tenant)?)
         })?;
         if file {
             self.remove_file(tenant)?;

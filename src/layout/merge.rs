@@ -74,7 +74,8 @@ impl Layout {
         for info in crate::owned_tables() {
             let Some(col) = info.tenant_column() else { continue };
             let Some(source) = self.database_for(info, from, false)? else { continue };
-            let target = self.database_for(info, into, true)?.ok_or(Error::Internal { why: "no database to merge into" })?;
+            let target =
+                self.database_for(info, into, true)?.ok_or(Error::Internal { why: "no database to merge into" })?;
             let (moved, conflicting) = if source.same_as(&target) {
                 // One database: the rows change hands in place, in one transaction.
                 target.write(|c| {
@@ -82,7 +83,8 @@ impl Layout {
                         return Ok((0, 0));
                     }
                     let moved = c.execute(&tablesql::reown_rows(info, col), [into.to_string(), from.to_string()])?;
-                    let left: i64 = c.query_row(&tablesql::count_tenant_rows(info, col), [from.to_string()], |r| r.get(0))?;
+                    let left: i64 =
+                        c.query_row(&tablesql::count_tenant_rows(info, col), [from.to_string()], |r| r.get(0))?;
                     Ok((moved, usize::try_from(left).unwrap_or(usize::MAX)))
                 })?
             } else {
@@ -106,6 +108,11 @@ impl Layout {
             if moved + conflicting > 0 {
                 report.push(TableMerge { table: info.name, moved, conflicting });
             }
+        }
+        // The job queue's rows (in the shared database) follow too.
+        let jobs = self.shared_database().write(|c| tablesql::reown_tenant_jobs(c, from, into))?;
+        if jobs > 0 {
+            report.push(TableMerge { table: "tenantry_jobs", moved: jobs, conflicting: 0 });
         }
         self.delete_tenant_locked(from)?;
         Ok(report)
