@@ -1,13 +1,16 @@
 //! The seed's video-clip service on the embedded default (a SQLite file and a local object
-//! store): anonymous start, magic-link login (links go to an outbox file), projects, export
-//! jobs and upload keys, all scoped to the caller's tenant.
+//! store), the whole flow: an anonymous visitor creates a project and uploads a video, a
+//! worker renders it, the visitor signs in by magic link (links go to an outbox file) and
+//! everything they made joins their account, the account links a Stripe customer, and
+//! finally deletes itself. Every handler is scoped to the caller's tenant.
 //!
-//! Run: `cargo run --example server --features axum,object-store` and follow the printed
-//! curl commands (README, "Try the server").
+//! Run: `cargo run --example server --features axum,object-store` and follow the curl
+//! walkthrough in the README ("Try the server"). `LAYOUT=per-tenant` keeps each tenant's
+//! projects in a SQLite file of its own (layout C: export jobs stay shared).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{ConnectInfo, FromRef, Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -15,8 +18,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Form, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
-use tenantry::auth::{Auth, CurrentUser, Merge, Outbox, anonymous_session, logout_cookie, timestamp};
-use tenantry::{Admin, Database, Error, ObjectKey, Table, TenantId, TenantStore};
+use tenantry::auth::{Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp};
+use tenantry::jobs::Jobs;
+use tenantry::{Admin, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -51,11 +55,19 @@ struct InputVideo {
     job_id: Uuid,
 }
 
+/// `{user_id}/output/{job_id}/video.mp4`: what the worker renders.
+#[derive(ObjectKey)]
+#[key("{tenant}/output/{job_id}/video.mp4")]
+struct OutputVideo {
+    job_id: Uuid,
+}
+
 #[derive(Clone, FromRef)]
 struct App {
-    db: Database,
+    layout: Layout,
     auth: Auth,
     store: TenantStore,
+    jobs: Jobs,
 }
 
 /// tenantry errors as HTTP answers; none says more than the status needs.
@@ -71,12 +83,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self.0 {
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::InvalidLink | Error::InvalidEmail | Error::InvalidKey { .. } => StatusCode::BAD_REQUEST,
+            Error::InvalidLink | Error::InvalidEmail | Error::InvalidKey { .. } | Error::InvalidStripeCustomer => {
+                StatusCode::BAD_REQUEST
+            }
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Error::Conflict { .. } | Error::ObjectExists => StatusCode::CONFLICT,
+            Error::Conflict { .. }
+            | Error::ObjectExists
+            | Error::StripeAlreadyLinked
+            | Error::StripeCustomerTaken => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, self.0.to_string()).into_response()
+        (status, format!("{}\n", self.0)).into_response()
     }
 }
 
@@ -86,11 +103,19 @@ fn now() -> String {
     timestamp(SystemTime::now())
 }
 
-async fn home(CurrentUser(me): CurrentUser) -> String {
-    match &me.user.email {
-        Some(email) => format!("signed in as {email} (tenant {})\n", me.tenant()),
-        None => format!("anonymous visitor (tenant {})\n", me.tenant()),
+async fn home(MaybeUser(me): MaybeUser) -> String {
+    match me {
+        Some(me) => match &me.user.email {
+            Some(email) => format!("signed in as {email} (tenant {})\n", me.tenant()),
+            None => format!("anonymous visitor (tenant {})\n", me.tenant()),
+        },
+        // Reading creates nobody: a visitor becomes a user at their first write.
+        None => "new visitor: nothing stored yet\n".to_owned(),
     }
+}
+
+async fn health() -> &'static str {
+    "ok\n"
 }
 
 #[derive(Deserialize)]
@@ -100,12 +125,12 @@ struct LoginForm {
 
 async fn request_link(
     State(auth): State<Auth>,
-    CurrentUser(me): CurrentUser,
+    MaybeUser(me): MaybeUser,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<LoginForm>,
 ) -> ApiResult<(StatusCode, &'static str)> {
     // This session's anonymous data joins the account only if this session confirms.
-    auth.request_link(&form.email, &peer.ip().to_string(), Some(&me))?;
+    auth.request_link(&form.email, &peer.ip().to_string(), me.as_ref())?;
     Ok((StatusCode::ACCEPTED, "if the address can receive mail, a sign-in link is on its way\n"))
 }
 
@@ -127,7 +152,7 @@ async fn confirm_page(State(auth): State<Auth>, Query(q): Query<TokenForm>) -> A
 
 async fn verify(
     State(auth): State<Auth>,
-    CurrentUser(me): CurrentUser,
+    MaybeUser(me): MaybeUser,
     headers: axum::http::HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> ApiResult<Response> {
@@ -136,11 +161,14 @@ async fn verify(
     if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
         return Ok((StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response());
     }
-    let login = auth.verify_link(&form.token, Some(&me), Merge::IntoAccount)?;
+    let login = auth.verify_link(&form.token, me.as_ref(), Merge::IntoAccount)?;
+    // The rows moved with the login; the videos move now (copy, check, delete).
+    let objects = auth.finish_login(&login).await?;
     let body = format!(
-        "signed in as {}; {} row(s) moved from your anonymous session\n",
+        "signed in as {}; moved from your anonymous session: {} row(s), {} object(s)\n",
         login.session.identity.user.email.as_deref().unwrap_or_default(),
-        login.merged.rows_moved
+        login.merged.rows_moved,
+        objects.objects,
     );
     Ok(([(header::SET_COOKIE, login.session.cookie())], body).into_response())
 }
@@ -152,7 +180,6 @@ async fn logout(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiRe
 
 #[derive(Serialize)]
 struct ProjectOut {
-    owner: String,
     id: Uuid,
     name: String,
     created_at: String,
@@ -160,7 +187,7 @@ struct ProjectOut {
 
 impl From<Project> for ProjectOut {
     fn from(p: Project) -> Self {
-        ProjectOut { owner: p.user_id.to_string(), id: p.id, name: p.name, created_at: p.created_at }
+        ProjectOut { id: p.id, name: p.name, created_at: p.created_at }
     }
 }
 
@@ -169,46 +196,43 @@ struct ProjectIn {
     name: String,
 }
 
-async fn list_projects(State(db): State<Database>, CurrentUser(me): CurrentUser) -> ApiResult<Json<Vec<ProjectOut>>> {
-    let rows = db.fetch_all(Project::select(me.tenant()).order_by(Project::created_at().desc()).limit(100))?;
+async fn list_projects(State(layout): State<Layout>, MaybeUser(me): MaybeUser) -> ApiResult<Json<Vec<ProjectOut>>> {
+    let Some(me) = me else { return Ok(Json(Vec::new())) };
+    let rows = layout.fetch_all(Project::select(me.tenant()).order_by(Project::created_at().desc()).limit(100))?;
     Ok(Json(rows.into_iter().map(ProjectOut::from).collect()))
 }
 
+/// The first write: a visitor without a session becomes an anonymous user here.
 async fn create_project(
-    State(db): State<Database>,
-    CurrentUser(me): CurrentUser,
+    State(layout): State<Layout>,
+    Visitor(me): Visitor,
     Json(body): Json<ProjectIn>,
 ) -> ApiResult<(StatusCode, Json<ProjectOut>)> {
     let row = NewProject { id: Uuid::new_v4(), name: body.name, created_at: now() };
-    let out = ProjectOut {
-        owner: me.tenant().to_string(),
-        id: row.id,
-        name: row.name.clone(),
-        created_at: row.created_at.clone(),
-    };
-    db.execute(Project::insert(me.tenant(), row))?;
+    let out = ProjectOut { id: row.id, name: row.name.clone(), created_at: row.created_at.clone() };
+    layout.execute(Project::insert(me.tenant(), row))?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 async fn rename_project(
-    State(db): State<Database>,
+    State(layout): State<Layout>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
     Json(body): Json<ProjectIn>,
 ) -> ApiResult<StatusCode> {
     // Another tenant's project id updates nothing: it answers 404 like a missing one.
-    match db.execute(Project::update(me.tenant()).set(Project::name(), body.name).filter(Project::id().eq(id)))? {
+    match layout.execute(Project::update(me.tenant()).set(Project::name(), body.name).filter(Project::id().eq(id)))? {
         0 => Err(Error::NotFound.into()),
         _ => Ok(StatusCode::NO_CONTENT),
     }
 }
 
 async fn delete_project(
-    State(db): State<Database>,
+    State(layout): State<Layout>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    match db.execute(Project::delete_by_key(me.tenant(), id))? {
+    match layout.execute(Project::delete_by_key(me.tenant(), id))? {
         0 => Err(Error::NotFound.into()),
         _ => Ok(StatusCode::NO_CONTENT),
     }
@@ -219,56 +243,127 @@ struct ExportOut {
     job_id: Uuid,
     project_id: Uuid,
     status: String,
-    upload_key: String,
     upload_url: String,
 }
 
 async fn create_export(
-    State(db): State<Database>,
+    State(layout): State<Layout>,
     CurrentUser(me): CurrentUser,
     Path(project_id): Path<Uuid>,
 ) -> ApiResult<(StatusCode, Json<ExportOut>)> {
     let t = me.tenant();
-    db.fetch_one(Project::get(t, project_id))?; // 404 for a project that is not the caller's
+    layout.fetch_one(Project::get(t, project_id))?; // 404 for a project that is not the caller's
     let job_id = Uuid::new_v4();
-    db.execute(ExportJob::insert(
-        t,
-        NewExportJob { id: job_id, project_id, status: "queued".into(), created_at: now() },
-    ))?;
+    let row = NewExportJob { id: job_id, project_id, status: "waiting for upload".into(), created_at: now() };
+    layout.execute(ExportJob::insert(t, row))?;
     // The upload key is issued by the server, from the tenant: the client names no key.
-    let key = InputVideo { job_id }.key(t)?;
-    let out = ExportOut {
-        job_id,
-        project_id,
-        status: "queued".into(),
-        upload_key: key.to_string(),
-        upload_url: format!("/uploads/{job_id}"),
-    };
+    let out = ExportOut { job_id, project_id, status: "waiting for upload".into(), upload_url: format!("/uploads/{job_id}") };
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 async fn list_exports(
-    State(db): State<Database>,
-    CurrentUser(me): CurrentUser,
+    State(layout): State<Layout>,
+    MaybeUser(me): MaybeUser,
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    let jobs = db.fetch_all(ExportJob::select(me.tenant()).order_by(ExportJob::created_at().desc()))?;
+    let Some(me) = me else { return Ok(Json(Vec::new())) };
+    let jobs = layout.fetch_all(ExportJob::select(me.tenant()).order_by(ExportJob::created_at().desc()))?;
     Ok(Json(
         jobs.into_iter()
-            .map(|j| serde_json::json!({"owner": j.user_id.to_string(), "job_id": j.id, "project_id": j.project_id, "status": j.status, "created_at": j.created_at}))
+            .map(|j| serde_json::json!({"job_id": j.id, "project_id": j.project_id, "status": j.status, "created_at": j.created_at}))
             .collect(),
     ))
 }
 
-/// The local stand-in for a presigned PUT URL: the body becomes the job's input video.
+/// The local stand-in for a presigned PUT URL: the body becomes the job's input video, and
+/// the render is queued.
 async fn upload(
     State(app): State<App>,
     CurrentUser(me): CurrentUser,
     Path(job_id): Path<Uuid>,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    app.db.fetch_one(ExportJob::get(me.tenant(), job_id))?;
-    app.store.put(&InputVideo { job_id }.key(me.tenant())?, body).await?;
+    let t = me.tenant();
+    app.layout.fetch_one(ExportJob::get(t, job_id))?;
+    app.store.put(&InputVideo { job_id }.key(t)?, body).await?;
+    app.layout.execute(ExportJob::update(t).set(ExportJob::status(), "queued").filter(ExportJob::id().eq(job_id)))?;
+    app.jobs.enqueue(t, "render", &job_id.to_string())?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn output(State(app): State<App>, CurrentUser(me): CurrentUser, Path(job_id): Path<Uuid>) -> ApiResult<Vec<u8>> {
+    Ok(app.store.get(&OutputVideo { job_id }.key(me.tenant())?).await?.to_vec())
+}
+
+#[derive(Deserialize)]
+struct CustomerForm {
+    customer_id: String,
+}
+
+/// After checkout: the account's Stripe customer, linked once.
+async fn link_customer(
+    State(auth): State<Auth>,
+    CurrentUser(me): CurrentUser,
+    Form(form): Form<CustomerForm>,
+) -> ApiResult<StatusCode> {
+    auth.link_stripe_customer(me.tenant(), &form.customer_id)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A Stripe webhook (signature checking left out of this example): no session, no
+/// placement; finding the customer's tenant is a cross-tenant act, audited.
+async fn stripe_webhook(State(auth): State<Auth>, Form(form): Form<CustomerForm>) -> ApiResult<String> {
+    let webhooks = Admin::new("stripe webhook finds the customer's account");
+    match auth.user_by_stripe_customer(&webhooks, &form.customer_id)? {
+        Some((tenant, _user)) => Ok(format!("customer belongs to tenant {tenant}\n")),
+        None => Err(Error::NotFound.into()),
+    }
+}
+
+/// Deletes the caller's account: sessions, links, email, Stripe link, every row, the
+/// queued jobs, the videos.
+async fn delete_account(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
+    let deleted = auth.delete_account(me.tenant())?;
+    let objects = auth.finish_account_deletion(me.tenant()).await?;
+    let body = format!("account deleted: {} row(s), {} object(s)\n", deleted.rows, objects.objects);
+    Ok(([(header::SET_COOKIE, logout_cookie())], body).into_response())
+}
+
+/// The render worker: claims the next job of any tenant under a lease, renders the input
+/// video into the output key, and marks the export done, all scoped to the job's tenant.
+/// A worker killed mid-job leaves its job to be claimed again when the lease ends.
+async fn worker(app: App) {
+    let admin = Admin::new("render worker claims the next queued job");
+    loop {
+        let claimed = match app.jobs.claim(&admin, Duration::from_secs(60)) {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Err(e) => {
+                eprintln!("worker: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let t = *claimed.tenant();
+        let result: tenantry::Result<()> = async {
+            let job_id: Uuid = claimed.payload().parse().map_err(|_| Error::NotFound)?;
+            let input = app.store.get(&InputVideo { job_id }.key(&t)?).await?;
+            let rendered: Vec<u8> = [b"rendered:".as_slice(), &input].concat();
+            app.store.put(&OutputVideo { job_id }.key(&t)?, rendered).await?;
+            app.layout.execute(ExportJob::update(&t).set(ExportJob::status(), "done").filter(ExportJob::id().eq(job_id)))?;
+            Ok(())
+        }
+        .await;
+        let done = match result {
+            Ok(()) => app.jobs.complete(claimed),
+            Err(e) => app.jobs.fail(claimed, &e.to_string()).map(|_| ()),
+        };
+        if let Err(e) = done {
+            eprintln!("worker: {e}");
+        }
+    }
 }
 
 #[tokio::main]
@@ -276,17 +371,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir =
         std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("tenantry-server"));
     std::fs::create_dir_all(&dir)?;
-    let db = Database::open(dir.join("app.db"))?;
-    db.create_all_tables()?;
+    let shared = Database::open(dir.join("app.db"))?;
+    let layout = match std::env::var("LAYOUT").as_deref() {
+        Ok("per-tenant") => {
+            Layout::builder(shared).per_tenant(dir.join("tenants")).shared_tables(&[ExportJob::INFO]).build()?
+        }
+        _ => Layout::shared(shared)?,
+    };
+    let store = TenantStore::local(dir.join("objects"))?;
     let outbox = dir.join("outbox.txt");
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     // The auth service can sign in to any account: it is built once, with an audited capability.
-    let auth = Auth::builder(&Admin::new("the server's auth service"), db.clone())
+    let admin = Admin::new("the server's auth service");
+    let auth = Auth::builder(&admin, layout.shared_database().clone())
         .verify_url(format!("http://127.0.0.1:{port}/auth/verify"))
         .mailer(std::sync::Arc::new(Outbox::file(&outbox)))
+        .layout(layout.clone())
+        .objects(store.clone())
         .build()?;
-    let store = TenantStore::local(dir.join("objects"))?;
-    let app = App { db, auth: auth.clone(), store };
+    // Merges and deletions a crash interrupted are finished before serving.
+    auth.finish_leaving_objects(&admin).await?;
+    let jobs = Jobs::new(&layout)?;
+    let app = App { layout, auth: auth.clone(), store, jobs };
+    tokio::spawn(worker(app.clone()));
 
     let routes = Router::new()
         .route("/", get(home))
@@ -297,8 +404,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/projects/{id}", axum::routing::patch(rename_project).delete(delete_project))
         .route("/projects/{id}/exports", post(create_export))
         .route("/exports", get(list_exports))
+        .route("/exports/{job_id}/output", get(output))
         .route("/uploads/{job_id}", put(upload))
+        .route("/billing/customer", post(link_customer))
+        .route("/account", axum::routing::delete(delete_account))
         .layer(middleware::from_fn_with_state(auth, anonymous_session))
+        // Outside the session middleware: no cookie is read or set.
+        .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/healthz", get(health))
         .with_state(app);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
