@@ -255,10 +255,13 @@ pub enum Error {
     #[error("no admin connection is configured for cross-tenant statements")]
     NoAdminConnection,
     /// A tenant's own database file is missing or empty, but the shared database records
-    /// that it was created: it was deleted or truncated outside tenantry. Nothing is served
+    /// that it was created (it was deleted or truncated outside tenantry); or the file at
+    /// the tenant's path records another tenant as its owner (copied or moved there). Nothing is served
     /// from it (serving it would show the tenant an empty account); restore the file from
     /// a backup, or delete the tenant.
-    #[error("the tenant's database file is missing or empty, though it was created before; nothing was served")]
+    #[error(
+        "the tenant's database file is missing, empty or another tenant's, though it was created before; nothing was served"
+    )]
     TenantFileLost,
     /// The tenant's database file is retired: a [`move_tenant`](crate::Layout::move_tenant)
     /// out of it or a [`delete_tenant`](crate::Layout::delete_tenant) began and did not

@@ -12,7 +12,7 @@
 
 use std::sync::Mutex;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension as _};
 use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
@@ -230,4 +230,27 @@ pub(crate) fn delete_tenant_jobs(conn: &Connection, tenant: &TenantId) -> Result
         return Ok(0);
     }
     Ok(conn.prepare_cached("DELETE FROM tenantry_jobs WHERE tenant = ?1")?.execute([tenant.to_string()])?)
+}
+
+/// Checks that the tenant file on `conn` is `tenant`'s, recording it in the file the first
+/// time (a file from before the record existed is claimed by the tenant whose path it
+/// has). A file that records another tenant was copied or moved into this tenant's place:
+/// [`Error::TenantFileLost`], since serving it would show an empty tenant (its rows are
+/// another tenant's, invisible behind the tenant predicate).
+pub(crate) fn check_owner(conn: &Connection, tenant: &TenantId) -> Result<()> {
+    let me = tenant.to_string();
+    let recorded: Option<String> = if table_exists(conn, "tenantry_owner")? {
+        conn.query_row("SELECT tenant FROM tenantry_owner", [], |r| r.get(0)).optional()?
+    } else {
+        None
+    };
+    match recorded {
+        Some(owner) if owner == me => Ok(()),
+        Some(_) => Err(Error::TenantFileLost),
+        None => {
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS tenantry_owner (tenant TEXT NOT NULL)")?;
+            conn.execute("INSERT INTO tenantry_owner (tenant) VALUES (?1)", [me])?;
+            Ok(())
+        }
+    }
 }

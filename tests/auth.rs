@@ -319,7 +319,8 @@ fn set_cookie_attributes_are_the_safe_ones() {
     assert_eq!(value, session.token.expose());
     let attrs: Vec<&str> = parts.collect();
     assert!(attrs.contains(&"Secure") && attrs.contains(&"HttpOnly") && attrs.contains(&"SameSite=Lax"));
-    assert!(attrs.contains(&"Path=/") && attrs.contains(&"Max-Age=2592000"));
+    // An anonymous session lives 7 days (an account's, 30).
+    assert!(attrs.contains(&"Path=/") && attrs.contains(&"Max-Age=604800"));
     assert!(!attrs.iter().any(|a| a.to_ascii_lowercase().starts_with("domain")));
     assert_eq!(token_from_cookie_header(&format!("{name}={value}")), Some(value));
     assert!(logout_cookie().contains("Max-Age=0") && logout_cookie().starts_with("__Host-session=;"));

@@ -445,3 +445,27 @@ fn reading_a_tenant_that_has_no_file_creates_nothing() {
     assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn another_tenants_file_copied_into_a_tenants_place_is_refused() {
+    // Guard: each tenant file records its owner (`tenantry_owner`, checked when the file
+    // is opened). Seen failing without it: with u's file copied over t's, t read back as
+    // an empty tenant (u's rows invisible behind the tenant predicate) and took writes.
+    let dir = temp("foreign");
+    let (t, u) = (TenantId::generate(), TenantId::generate());
+    {
+        let layout = per_tenant(&dir);
+        layout.execute(RtNote::insert(&t, note(1))).unwrap();
+        layout.execute(RtNote::insert(&u, note(1))).unwrap();
+    }
+    let path = |x: &TenantId| dir.join("tenants").join(format!("{x}.sqlite3"));
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path(&t).display()));
+    }
+    std::fs::copy(path(&u), path(&t)).unwrap();
+    let layout = per_tenant(&dir);
+    assert!(matches!(layout.fetch_all(RtNote::select(&t)), Err(Error::TenantFileLost)));
+    assert!(matches!(layout.execute(RtNote::insert(&t, note(2))), Err(Error::TenantFileLost)));
+    assert_eq!(layout.fetch_all(RtNote::select(&u)).unwrap().len(), 1, "the owner is served");
+    std::fs::remove_dir_all(dir).ok();
+}

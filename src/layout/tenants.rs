@@ -207,6 +207,7 @@ impl TenantDatabases {
         if !moving && db.with_conn(tablesql::is_retired)? {
             return Err(Error::TenantMoving);
         }
+        db.with_conn(|c| tablesql::check_owner(c, tenant))?;
         let identity = identity(&self.path(tenant));
         let mut closing: Vec<Open> = Vec::new();
         let kept = {
