@@ -561,30 +561,36 @@ fn logout_everywhere_and_stripe_linking_stay_in_my_tenant() {
     assert_eq!(&owner, victim.identity.tenant());
 }
 
-// Attempt 23: the axum middleware given a bare user id cookie, and a session cookie next
-// to a forged one. Guard: the cookie is resolved only as a token; a bare id gets a new
-// anonymous session of a fresh tenant.
+// Attempt 23: the axum middleware given a bare user id cookie. Guard: the cookie is
+// resolved only as a token; a bare id is nobody (401 on a route that needs a user), and a
+// writing route (`Visitor`) gets a new anonymous session of a fresh tenant.
 #[tokio::test]
 async fn the_middleware_does_not_accept_a_bare_user_id_cookie() {
     use axum::body::Body;
     use axum::http::Request;
     use axum::routing::get;
     use axum::{Router, middleware};
-    use tenantry::auth::{CurrentUser, anonymous_session};
+    use tenantry::auth::{CurrentUser, Visitor, anonymous_session};
     use tower::ServiceExt;
 
     let env = auth_env();
     let victim = env.auth.start_anonymous().unwrap();
     let app = Router::new()
         .route("/whoami", get(|CurrentUser(me): CurrentUser| async move { me.tenant().to_string() }))
+        .route("/write", axum::routing::post(|Visitor(me): Visitor| async move { me.tenant().to_string() }))
         .layer(middleware::from_fn_with_state(env.auth.clone(), anonymous_session))
         .with_state(env.auth.clone());
-    let request = Request::builder()
-        .uri("/whoami")
-        .header("cookie", format!("__Host-session={}", victim.identity.tenant()))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.oneshot(request).await.unwrap();
+    let forged = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", format!("__Host-session={}", victim.identity.tenant()))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = app.clone().oneshot(forged("GET", "/whoami")).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::UNAUTHORIZED);
+    let response = app.oneshot(forged("POST", "/write")).await.unwrap();
     assert!(response.headers().get("set-cookie").is_some(), "a new anonymous session was started");
     let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
     assert_ne!(String::from_utf8_lossy(&body), victim.identity.tenant().to_string());
