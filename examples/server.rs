@@ -18,7 +18,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Form, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
-use tenantry::auth::{Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp};
+use tenantry::auth::{
+    Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
+};
 use tenantry::jobs::Jobs;
 use tenantry::{Admin, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
 use uuid::Uuid;
@@ -87,10 +89,9 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST
             }
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Error::Conflict { .. }
-            | Error::ObjectExists
-            | Error::StripeAlreadyLinked
-            | Error::StripeCustomerTaken => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::ObjectExists | Error::StripeAlreadyLinked | Error::StripeCustomerTaken => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, format!("{}\n", self.0)).into_response()
@@ -257,7 +258,8 @@ async fn create_export(
     let row = NewExportJob { id: job_id, project_id, status: "waiting for upload".into(), created_at: now() };
     layout.execute(ExportJob::insert(t, row))?;
     // The upload key is issued by the server, from the tenant: the client names no key.
-    let out = ExportOut { job_id, project_id, status: "waiting for upload".into(), upload_url: format!("/uploads/{job_id}") };
+    let out =
+        ExportOut { job_id, project_id, status: "waiting for upload".into(), upload_url: format!("/uploads/{job_id}") };
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -352,7 +354,8 @@ async fn worker(app: App) {
             let input = app.store.get(&InputVideo { job_id }.key(&t)?).await?;
             let rendered: Vec<u8> = [b"rendered:".as_slice(), &input].concat();
             app.store.put(&OutputVideo { job_id }.key(&t)?, rendered).await?;
-            app.layout.execute(ExportJob::update(&t).set(ExportJob::status(), "done").filter(ExportJob::id().eq(job_id)))?;
+            app.layout
+                .execute(ExportJob::update(&t).set(ExportJob::status(), "done").filter(ExportJob::id().eq(job_id)))?;
             Ok(())
         }
         .await;
