@@ -226,7 +226,7 @@ fn opening_the_victims_file_directly_shows_none_of_its_rows() {
     assert_eq!(layout.tenant_path(&victim).unwrap(), victim_path);
     let file = Database::open(&victim_path).unwrap();
     assert!(file.fetch_all(Project::select(&attacker)).unwrap().is_empty());
-    assert_eq!(file.execute(Project::update(&attacker).set(Project::name(), "pwned")).unwrap(), 0);
+    assert_eq!(file.execute(Project::update(&attacker).set(Project::name(), "pwned").all_rows()).unwrap(), 0);
     assert_eq!(file.execute(Project::delete(&attacker).all_rows()).unwrap(), 0);
     file.execute(Project::insert(&attacker, project(8, "dropped in"))).unwrap();
     let seen = layout.fetch_all(Project::select(&victim)).unwrap();

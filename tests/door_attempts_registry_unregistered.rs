@@ -153,7 +153,8 @@ fn an_unregistered_table_cannot_move_rows_into_another_tenant() {
     ))
     .unwrap();
     let update = tenantry::__private::update::<ForgedProjects>(&attacker)
-        .set(Column::<ForgedProjects, String>::__new(0), victim.to_string());
+        .set(Column::<ForgedProjects, String>::__new(0), victim.to_string())
+        .all_rows();
     let result = db.execute(update);
     let planted = db.fetch_all(Project::select(&victim)).unwrap();
     assert!(matches!(result, Err(Error::UnregisteredTable { table: "projects" })), "{result:?}");
@@ -176,7 +177,8 @@ fn a_tenant_column_named_like_a_literal_matches_no_row() {
     ))
     .unwrap();
     let update = tenantry::__private::update::<LiteralTenant>(&attacker)
-        .set(Column::<LiteralTenant, String>::__new(0), ATTACKER.to_owned());
+        .set(Column::<LiteralTenant, String>::__new(0), ATTACKER.to_owned())
+        .all_rows();
     // Refused before rendering: the declaration is not registered. (Before that check, the
     // second guard held: the column was written `"projects"."<id>"`, and SQLite answered
     // `no such column`; single-table statements now write `"<id>"`, which the connection's
@@ -201,7 +203,8 @@ fn an_unregistered_table_cannot_claim_an_email_for_an_anonymous_user() {
     let (auth, mail) = auth_over(&db);
     let me = auth.start_anonymous().unwrap();
     let claim = tenantry::__private::update::<ForgedUsers>(me.identity.tenant())
-        .set(Column::<ForgedUsers, Option<String>>::__new(1), Some("ceo@example.com".to_owned()));
+        .set(Column::<ForgedUsers, Option<String>>::__new(1), Some("ceo@example.com".to_owned()))
+        .all_rows();
     let claimed = db.execute(claim);
     auth.request_link("ceo@example.com", "203.0.113.5", None).unwrap();
     let token = mail.sent()[0].body.split("token=").nth(1).unwrap().trim().to_owned();

@@ -53,7 +53,7 @@ fn the_tenant_column_cannot_be_assigned_through_a_hand_made_column() {
     // Seen failing with the guard removed: the update moved Alice's row to Mallory.
     let (db, alice, mallory) = setup();
     let tenant_col: Column<Project, String> = Column::__new(0);
-    let update = Project::update(&alice).set(tenant_col, mallory.to_string());
+    let update = Project::update(&alice).set(tenant_col, mallory.to_string()).all_rows();
     assert!(matches!(db.execute(update), Err(Error::TenantColumnAssigned { table: "projects" })));
     assert_eq!(db.fetch_one(Project::select(&alice).count()).unwrap(), 1);
     assert_eq!(db.fetch_one(Project::select(&mallory).count()).unwrap(), 0);

@@ -160,7 +160,8 @@ fn cases() -> Vec<Case> {
             .filter(Project::id().eq(id(5)))),
         exec!("update_many_columns_all_rows", |t, admin| ExportJob::update(t)
             .set(ExportJob::status(), "cancelled")
-            .set(ExportJob::output_key(), None::<String>)),
+            .set(ExportJob::output_key(), None::<String>)
+            .all_rows()),
         exec!("delete_by_key", |t, admin| Project::delete_by_key(t, id(5))),
         exec!("delete_filter", |t, admin| ExportJob::delete(t).filter(ExportJob::status().eq("failed"))),
         exec!("delete_all_rows_of_tenant", |t, admin| Setting::delete(t).all_rows()),

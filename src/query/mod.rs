@@ -137,7 +137,7 @@ pub(crate) enum PlanKind<'a> {
     message = "`{Self}` is not an executable tenantry statement",
     label = "the executor takes only tenant-scoped statements",
     note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`",
-    note = "an update runs once it has a `.set(column, value)`, a delete once it has `.filter(...)` or `.all_rows()`; queries go to `fetch_all`, `fetch_optional` or `fetch_one`"
+    note = "an update runs once it has a `.set(column, value)` and says which rows, a delete once it says which rows: `.filter(...)`, or `.all_rows()` for every row of the tenant; queries go to `fetch_all`, `fetch_optional` or `fetch_one`"
 )]
 pub trait Execute: sealed::Statement {
     #[doc(hidden)]

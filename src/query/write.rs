@@ -107,7 +107,7 @@ impl<T: Table> UpdateBuilder<T> {
     }
 
     /// `SET column = value`.
-    pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Update<T> {
+    pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> UnfilteredUpdate<T> {
         let update = Update {
             shape: UpdateShape {
                 scoped: self.scope.is_scoped(),
@@ -119,11 +119,51 @@ impl<T: Table> UpdateBuilder<T> {
             scope: self.scope,
             _t: PhantomData,
         };
-        update.set(column, value)
+        UnfilteredUpdate(update.set(column, value))
     }
 }
 
-/// An `UPDATE` of `T`'s rows of one tenant. Without a filter it updates all of them.
+/// An `UPDATE` with its `SET`s that does not yet say which rows: it does not run until it
+/// does, with [`filter`](UnfilteredUpdate::filter), or with
+/// [`all_rows`](UnfilteredUpdate::all_rows) to change every row of the tenant on purpose
+/// (the same opt-in a delete asks for).
+///
+/// ```compile_fail
+/// # use tenantry::{Database, Table, TenantId};
+/// # #[derive(Table)] #[table(name = "unfiltered_doc", owned)]
+/// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
+/// # let db = Database::open_in_memory().unwrap(); let t = TenantId::generate();
+/// db.execute(Note::update(&t).set(Note::body(), "every note"))?; // needs .filter(..) or .all_rows()
+/// # Ok::<(), tenantry::Error>(())
+/// ```
+#[must_use = "an update needs `.filter(...)` or `.all_rows()` before it runs"]
+pub struct UnfilteredUpdate<T>(Update<T>);
+
+impl<T> std::fmt::Debug for UnfilteredUpdate<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("UnfilteredUpdate").field(&self.0.shape).finish()
+    }
+}
+
+impl<T: Table> UnfilteredUpdate<T> {
+    /// Another `SET column = value`.
+    pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Self {
+        UnfilteredUpdate(self.0.set(column, value))
+    }
+
+    /// Restricts the rows updated (ANDed with the tenant predicate).
+    pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Update<T> {
+        self.0.filter(cond)
+    }
+
+    /// Updates every row of the tenant, on purpose.
+    pub fn all_rows(self) -> Update<T> {
+        self.0
+    }
+}
+
+/// An `UPDATE` of `T`'s rows of one tenant, restricted by its filters (or, after
+/// [`UnfilteredUpdate::all_rows`], all of them).
 pub struct Update<T> {
     shape: UpdateShape,
     params: Params,

@@ -73,7 +73,7 @@ fn main() -> tenantry::Result<()> {
     ))?;
     let on = db.fetch_all(FeatureFlag::admin_select(&flags).filter(FeatureFlag::enabled().eq(true)))?;
     assert_eq!(on, [FeatureFlag { name: "beta".into(), enabled: true }]);
-    assert_eq!(db.execute(FeatureFlag::admin_update(&flags).set(FeatureFlag::enabled(), true))?, 2);
+    assert_eq!(db.execute(FeatureFlag::admin_update(&flags).set(FeatureFlag::enabled(), true).all_rows())?, 2);
     assert_eq!(db.execute(FeatureFlag::admin_delete(&flags).filter(FeatureFlag::name().eq("dark")))?, 1);
     assert_eq!(db.execute(ExportJob::admin_delete(&admin).filter(ExportJob::status().eq("gone")))?, 0);
 

@@ -62,9 +62,9 @@ fn main() -> tenantry::Result<()> {
     assert_eq!(n, 1);
     let lang = db.fetch_one(Setting::get(&alice, "lang"))?;
     assert_eq!((lang.value.as_str(), lang.note.as_deref()), ("fr", Some("by test")));
-    // An unfiltered update changes every row of the tenant, and none of Bob's.
-    assert_eq!(db.execute(Setting::update(&bob).set(Setting::note(), None::<String>))?, 1);
-    assert_eq!(db.execute(Setting::update(&alice).set(Setting::note(), "all"))?, 3);
+    // An update of every row of the tenant says so, and changes none of Bob's.
+    assert_eq!(db.execute(Setting::update(&bob).set(Setting::note(), None::<String>).all_rows())?, 1);
+    assert_eq!(db.execute(Setting::update(&alice).set(Setting::note(), "all").all_rows())?, 3);
     assert_eq!(db.fetch_one(Setting::get(&bob, "theme"))?.note, None);
     // Bob cannot update Alice's row by key: it looks missing.
     assert_eq!(db.execute(Setting::update(&bob).set(Setting::value(), "x").filter(Setting::key().eq("tz")))?, 0);
