@@ -110,7 +110,8 @@ pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TableM
 #[cfg(feature = "postgres")]
 pub use pg::{PgDatabase, PgTransaction, schema_postgres};
 pub use query::expr::{
-    Column, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists, not_exists,
+    Column, ComparableWith, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists,
+    not_exists,
 };
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;

@@ -269,12 +269,15 @@ impl<T: Table, V: SqlType> Column<T, V> {
         Cond::new(Node::In { col: self.col_ref(), first: 0, len, negated }, values)
     }
 
-    /// `column <op> other_column`, e.g. a join condition
-    /// `ExportJob::project_id().eq_col(Project::id())`.
-    pub fn eq_col<S, I, J, U>(self, other: Column<U, V>) -> Cond<S>
+    /// `column = other_column`, e.g. a join condition
+    /// `ExportJob::project_id().eq_col(Project::id())`. The columns hold the same type, or
+    /// one holds the `Option` of the other's (a nullable foreign key meets the key it
+    /// points to; `NULL` matches nothing).
+    pub fn eq_col<S, I, J, U, W>(self, other: Column<U, W>) -> Cond<S>
     where
         T: InSource<S, I>,
         U: Table + InSource<S, J>,
+        V: ComparableWith<W>,
     {
         Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Params::new())
     }
@@ -333,6 +336,21 @@ impl<T: Table, V: SqlType> Column<T, Option<V>> {
         Cond::new(Node::Null { col: self.col_ref(), negated: true }, Params::new())
     }
 }
+
+/// Column types whose columns can be compared with each other: the same type, or a type
+/// and its `Option` (either way round). Sealed.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` column cannot be compared with a `{W}` column",
+    label = "the other column holds `{W}`",
+    note = "a column condition compares columns of one type, or a nullable column with its non-null type (`Option<Uuid>` with `Uuid`)"
+)]
+pub trait ComparableWith<W>: crate::query::sealed::ComparableWith<W> {}
+impl<V: SqlType> crate::query::sealed::ComparableWith<V> for V {}
+impl<V: SqlType> ComparableWith<V> for V {}
+impl<V: SqlType> crate::query::sealed::ComparableWith<V> for Option<V> {}
+impl<V: SqlType> ComparableWith<V> for Option<V> {}
+impl<V: SqlType> crate::query::sealed::ComparableWith<Option<V>> for V {}
+impl<V: SqlType> ComparableWith<Option<V>> for V {}
 
 /// Text columns (nullable or not) support `LIKE`.
 pub trait TextColumn {}

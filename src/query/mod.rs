@@ -16,6 +16,8 @@ pub(crate) mod sealed {
     pub trait SubOf<S, P> {}
     /// For `Executor`.
     pub trait Executor {}
+    /// For `ComparableWith`.
+    pub trait ComparableWith<W> {}
 }
 
 pub(crate) mod expr;
