@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use common::{ExportJob, NewExportJob, NewProject, Project};
 use proptest::prelude::*;
-use tenantry::{Admin, Database, Error, Executor, Layout, Table, TenantId, exists};
+use tenantry::{Admin, Database, Error, Executor, Having, Layout, Table, TenantId, exists};
 use uuid::Uuid;
 
 const TENANTS: usize = 3;
@@ -29,22 +29,85 @@ const IDS: u128 = 4;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert { t: usize, id: u128, name: u8 },
-    InsertMany { t: usize, ids: Vec<u128>, name: u8 },
-    Upsert { t: usize, id: u128, name: u8 },
-    Get { t: usize, id: u128 },
-    SelectOr { t: usize, name: u8, id: u128 },
-    SelectNot { t: usize, name: u8 },
-    Count { t: usize },
-    UpdateByKey { t: usize, id: u128, name: u8 },
-    UpdateOr { t: usize, name: u8, id: u128, to: u8 },
-    DeleteByKey { t: usize, id: u128 },
-    DeleteOr { t: usize, name: u8, id: u128 },
-    DeleteAll { t: usize },
-    AddJob { t: usize, project: u128, done: bool },
-    Join { t: usize },
-    InSub { t: usize },
-    Exists { t: usize },
+    Insert {
+        t: usize,
+        id: u128,
+        name: u8,
+    },
+    InsertMany {
+        t: usize,
+        ids: Vec<u128>,
+        name: u8,
+    },
+    Upsert {
+        t: usize,
+        id: u128,
+        name: u8,
+    },
+    Get {
+        t: usize,
+        id: u128,
+    },
+    SelectOr {
+        t: usize,
+        name: u8,
+        id: u128,
+    },
+    SelectNot {
+        t: usize,
+        name: u8,
+    },
+    Count {
+        t: usize,
+    },
+    UpdateByKey {
+        t: usize,
+        id: u128,
+        name: u8,
+    },
+    UpdateOr {
+        t: usize,
+        name: u8,
+        id: u128,
+        to: u8,
+    },
+    DeleteByKey {
+        t: usize,
+        id: u128,
+    },
+    DeleteOr {
+        t: usize,
+        name: u8,
+        id: u128,
+    },
+    DeleteAll {
+        t: usize,
+    },
+    AddJob {
+        t: usize,
+        project: u128,
+        done: bool,
+    },
+    Join {
+        t: usize,
+    },
+    InSub {
+        t: usize,
+    },
+    Exists {
+        t: usize,
+    },
+    /// `SELECT id, name` (a projection) and `SELECT DISTINCT name`. Projections and groups
+    /// return no tenant column, so the row check cannot back them up: the tenant predicate
+    /// in the SQL is their guard (on layout A; the file, in B; row-level security, on
+    /// PostgreSQL). Seen failing on A with the predicate left out of projections only.
+    Project {
+        t: usize,
+    },
+    /// Projects per name: `GROUP BY name` with `COUNT(*)`, and `HAVING COUNT(*) >= 2`.
+    GroupCount {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -73,7 +136,9 @@ fn op() -> impl Strategy<Value = Op> {
         (t.clone(), id.clone(), any::<bool>()).prop_map(|(t, project, done)| Op::AddJob { t, project, done }),
         t.clone().prop_map(|t| Op::Join { t }),
         t.clone().prop_map(|t| Op::InSub { t }),
-        t.prop_map(|t| Op::Exists { t }),
+        t.clone().prop_map(|t| Op::Exists { t }),
+        t.clone().prop_map(|t| Op::Project { t }),
+        t.prop_map(|t| Op::GroupCount { t }),
     ]
 }
 
@@ -187,6 +252,42 @@ fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> R
             Op::Count { t } => {
                 let n = db.fetch_one(Project::select(&tenants[t]).count()).unwrap();
                 prop_assert_eq!(n as usize, expect_projects(&model, t, |_, _| true).len());
+            }
+            Op::Project { t } => {
+                let rows =
+                    db.fetch_all(Project::select(&tenants[t]).columns((Project::id(), Project::name()))).unwrap();
+                let mut got: Vec<(usize, u128, String)> =
+                    rows.into_iter().map(|(id, n)| (t, id.as_u128() - 0x1000, n)).collect();
+                got.sort();
+                prop_assert_eq!(got, expect_projects(&model, t, |_, _| true));
+                let names = db.fetch_all(Project::select(&tenants[t]).columns((Project::name(),)).distinct()).unwrap();
+                let mut got: Vec<String> = names.into_iter().map(|(n,)| n).collect();
+                got.sort();
+                let mut want: Vec<String> = expect_projects(&model, t, |_, _| true).into_iter().map(|r| r.2).collect();
+                want.sort();
+                want.dedup();
+                prop_assert_eq!(got, want);
+            }
+            Op::GroupCount { t } => {
+                let mut want: BTreeMap<String, i64> = BTreeMap::new();
+                for (_, _, n) in expect_projects(&model, t, |_, _| true) {
+                    *want.entry(n).or_default() += 1;
+                }
+                let got: BTreeMap<String, i64> = db
+                    .fetch_all(Project::select(&tenants[t]).group_by(Project::name()).count())
+                    .unwrap()
+                    .into_iter()
+                    .collect();
+                prop_assert_eq!(&got, &want);
+                let busy: BTreeMap<String, i64> = db
+                    .fetch_all(
+                        Project::select(&tenants[t]).group_by(Project::name()).having(Having::count().ge(2)).count(),
+                    )
+                    .unwrap()
+                    .into_iter()
+                    .collect();
+                want.retain(|_, n| *n >= 2);
+                prop_assert_eq!(busy, want);
             }
             Op::UpdateByKey { t, id, name: n } => {
                 let changed = db

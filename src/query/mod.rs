@@ -18,9 +18,12 @@ pub(crate) mod sealed {
     pub trait Executor {}
     /// For `ComparableWith`.
     pub trait ComparableWith<W> {}
+    /// For `Columns`.
+    pub trait Columns<S, I> {}
 }
 
 pub(crate) mod expr;
+pub(crate) mod project;
 pub(crate) mod run;
 pub(crate) mod select;
 pub(crate) mod shape;

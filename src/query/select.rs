@@ -15,9 +15,9 @@ use crate::value::{Params, SqlType, Value};
 /// Made by `Table::select(&tenant)` or `Table::get(&tenant, key)`; every owned table in it
 /// carries the tenant predicate, and every row it returns is checked to carry the tenant.
 pub struct Select<S> {
-    shape: SelectShape,
-    params: Params,
-    scope: Scope,
+    pub(crate) shape: SelectShape,
+    pub(crate) params: Params,
+    pub(crate) scope: Scope,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -45,6 +45,10 @@ impl<S: Source> Select<S> {
                 limit: None,
                 offset: None,
                 agg: None,
+                out: Vec::new(),
+                distinct: false,
+                group: Vec::new(),
+                having: None,
             },
             params: params_with_tenant_slot(),
             scope,
@@ -61,7 +65,7 @@ impl<S: Source> Select<S> {
         select
     }
 
-    fn push(&mut self, v: Value) -> Slot {
+    pub(crate) fn push(&mut self, v: Value) -> Slot {
         self.params.push(v);
         (self.params.len() - 1) as Slot
     }

@@ -29,7 +29,7 @@ pub struct There<I>(PhantomData<I>);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not one of the tables of this statement",
     label = "this column's table is not in the statement",
-    note = "conditions and ordering may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery"
+    note = "conditions, ordering, projections and groups may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery"
 )]
 pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {}
 

@@ -134,6 +134,21 @@ pub(crate) struct Join {
     pub(crate) on: Node,
 }
 
+/// One output column of a projection: a column, or an aggregate over the group.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Out {
+    Col(ColRef),
+    Agg(Agg),
+}
+
+/// `HAVING aggregate <op> value`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Having {
+    pub(crate) agg: Agg,
+    pub(crate) op: CmpOp,
+    pub(crate) slot: Slot,
+}
+
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct SelectShape {
     pub(crate) scoped: bool,
@@ -144,6 +159,11 @@ pub(crate) struct SelectShape {
     pub(crate) limit: Option<Slot>,
     pub(crate) offset: Option<Slot>,
     pub(crate) agg: Option<Agg>,
+    /// Chosen output columns (a projection); empty: whole rows, or `agg`.
+    pub(crate) out: Vec<Out>,
+    pub(crate) distinct: bool,
+    pub(crate) group: Vec<ColRef>,
+    pub(crate) having: Option<Having>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -250,6 +270,10 @@ impl Shape for SelectShape {
     }
     fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
         let plain = self.joins.is_empty()
+            && self.out.is_empty()
+            && self.group.is_empty()
+            && !self.distinct
+            && self.having.is_none()
             && self.order.is_empty()
             && self.limit.is_none()
             && self.offset.is_none()
@@ -268,8 +292,22 @@ impl Shape for SelectShape {
         for (c, _) in &self.order {
             v.column(*c);
         }
-        if let Some(Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c)) = self.agg {
-            v.column(c);
+        let aggs = self.out.iter().filter_map(|o| match o {
+            Out::Agg(a) => Some(*a),
+            Out::Col(_) => None,
+        });
+        for agg in self.agg.into_iter().chain(aggs).chain(self.having.map(|h| h.agg)) {
+            if let Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c) = agg {
+                v.column(c);
+            }
+        }
+        for out in &self.out {
+            if let Out::Col(c) = out {
+                v.column(*c);
+            }
+        }
+        for c in &self.group {
+            v.column(*c);
         }
     }
     fn cache() -> &'static ShapeCache<Self> {

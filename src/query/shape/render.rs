@@ -7,8 +7,8 @@ use sea_query::{
 };
 
 use super::{
-    Agg, CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, SelectShape, Slot, SubShape, TENANT_SLOT, TableRef,
-    UpdateShape,
+    Agg, CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, Out, SelectShape, Slot, SubShape, TENANT_SLOT,
+    TableRef, UpdateShape,
 };
 use crate::value::SqlKind;
 
@@ -41,28 +41,8 @@ impl ColRef {
 impl Node {
     pub(super) fn render(&self, m: &mut Marks) -> Condition {
         match self {
-            Node::Cmp(col, op, slot) => {
-                let (l, r) = (col.expr(m), m.mark(*slot));
-                Condition::all().add(match op {
-                    CmpOp::Eq => l.eq(r),
-                    CmpOp::Ne => l.ne(r),
-                    CmpOp::Lt => l.lt(r),
-                    CmpOp::Le => l.lte(r),
-                    CmpOp::Gt => l.gt(r),
-                    CmpOp::Ge => l.gte(r),
-                })
-            }
-            Node::ColCmp(a, op, b) => {
-                let (l, r) = (a.expr(m), b.expr(m));
-                Condition::all().add(match op {
-                    CmpOp::Eq => l.eq(r),
-                    CmpOp::Ne => l.ne(r),
-                    CmpOp::Lt => l.lt(r),
-                    CmpOp::Le => l.lte(r),
-                    CmpOp::Gt => l.gt(r),
-                    CmpOp::Ge => l.gte(r),
-                })
-            }
+            Node::Cmp(col, op, slot) => Condition::all().add(compare(col.expr(m), *op, m.mark(*slot))),
+            Node::ColCmp(a, op, b) => Condition::all().add(compare(a.expr(m), *op, b.expr(m))),
             Node::In { col, first, len, negated } => {
                 if *len == 0 {
                     // `x IN ()` is false and `x NOT IN ()` true, whatever x is.
@@ -128,39 +108,53 @@ fn where_clause(table: TableRef, cond: Option<&Node>, m: &mut Marks) -> Conditio
     all
 }
 
+/// An aggregate as SQL. PostgreSQL sums and averages bigints as numeric: cast back to
+/// what the column's Rust type decodes.
+fn aggregate(agg: Agg, m: &Marks) -> Expr {
+    match agg {
+        Agg::Count => Func::count(Expr::col(Asterisk)).into(),
+        Agg::Sum(c) if m.dialect == Dialect::Postgres && c.kind() == SqlKind::Integer => {
+            Func::cast_as(Func::sum(c.expr(m)), "BIGINT").into()
+        }
+        Agg::Sum(c) => Func::sum(c.expr(m)).into(),
+        Agg::Min(c) => Func::min(c.expr(m)).into(),
+        Agg::Max(c) => Func::max(c.expr(m)).into(),
+        Agg::Avg(c) if m.dialect == Dialect::Postgres => Func::cast_as(Func::avg(c.expr(m)), "DOUBLE PRECISION").into(),
+        Agg::Avg(c) => Func::avg(c.expr(m)).into(),
+    }
+}
+
+fn compare(l: Expr, op: CmpOp, r: Expr) -> Expr {
+    match op {
+        CmpOp::Eq => l.eq(r),
+        CmpOp::Ne => l.ne(r),
+        CmpOp::Lt => l.lt(r),
+        CmpOp::Le => l.lte(r),
+        CmpOp::Gt => l.gt(r),
+        CmpOp::Ge => l.gte(r),
+    }
+}
+
 pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     let mut q = Query::select();
-    match s.agg {
-        None => {
-            for table in std::iter::once(s.from).chain(s.joins.iter().map(|j| j.table)) {
-                for index in 0..table.0.columns.len() as u16 {
-                    q.expr(ColRef { table, index }.expr(m));
-                }
+    if !s.out.is_empty() {
+        for out in &s.out {
+            q.expr(match out {
+                Out::Col(c) => c.expr(m),
+                Out::Agg(a) => aggregate(*a, m),
+            });
+        }
+    } else if let Some(agg) = s.agg {
+        q.expr(aggregate(agg, m));
+    } else {
+        for table in std::iter::once(s.from).chain(s.joins.iter().map(|j| j.table)) {
+            for index in 0..table.0.columns.len() as u16 {
+                q.expr(ColRef { table, index }.expr(m));
             }
         }
-        Some(Agg::Count) => {
-            q.expr(Func::count(Expr::col(Asterisk)));
-        }
-        // PostgreSQL sums and averages bigints as numeric: cast back to what the
-        // column's Rust type decodes.
-        Some(Agg::Sum(c)) if m.dialect == Dialect::Postgres && c.kind() == SqlKind::Integer => {
-            q.expr(Func::cast_as(Func::sum(c.expr(m)), "BIGINT"));
-        }
-        Some(Agg::Sum(c)) => {
-            q.expr(Func::sum(c.expr(m)));
-        }
-        Some(Agg::Min(c)) => {
-            q.expr(Func::min(c.expr(m)));
-        }
-        Some(Agg::Max(c)) => {
-            q.expr(Func::max(c.expr(m)));
-        }
-        Some(Agg::Avg(c)) if m.dialect == Dialect::Postgres => {
-            q.expr(Func::cast_as(Func::avg(c.expr(m)), "DOUBLE PRECISION"));
-        }
-        Some(Agg::Avg(c)) => {
-            q.expr(Func::avg(c.expr(m)));
-        }
+    }
+    if s.distinct {
+        q.distinct();
     }
     q.from(s.from.0.name);
     for join in &s.joins {
@@ -169,6 +163,13 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
         q.inner_join(join.table.0.name, on);
     }
     q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
+    for col in &s.group {
+        q.add_group_by([col.expr(m)]);
+    }
+    if let Some(h) = s.having {
+        let (agg, mark) = (aggregate(h.agg, m), m.mark(h.slot));
+        q.and_having(compare(agg, h.op, mark));
+    }
     for (col, desc) in &s.order {
         q.order_by_expr(col.expr(m), if *desc { Order::Desc } else { Order::Asc });
     }

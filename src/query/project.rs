@@ -1,0 +1,290 @@
+//! Projections: chosen columns of the statement's tables (with `DISTINCT`), and aggregates
+//! per group (`GROUP BY`, `HAVING`), decoded into tuples. Every table keeps its tenant
+//! predicate; only the output changes.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, Result};
+use crate::query::expr::{Column, OrderBy};
+use crate::query::select::{Comparable, Numeric, Select};
+use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
+use crate::query::source::{InSource, Source};
+use crate::query::{Fetch, Plan};
+use crate::schema::{RowSource, Table};
+use crate::value::{SqlType, Value};
+
+/// The values of one projected row: a tuple of up to six column types, each decoded with
+/// its own type (a `bool` column of 7 is an error, not a `true`).
+pub trait Values: Sized {
+    #[doc(hidden)]
+    fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self>;
+}
+
+fn decode<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
+    V::from_sql(row.value(index)?).ok_or(Error::Decode { table, column: "projection", expected: V::EXPECTED })
+}
+
+/// The output columns of a projection, for the crate's own use.
+#[doc(hidden)]
+pub struct Outputs(pub(crate) Vec<Out>);
+
+/// Columns a projection selects: a tuple of up to six columns of the statement's tables,
+/// such as `(Project::id(), Project::name())`. A column of a table that is not in the
+/// statement does not compile. (The tenant column is not a `Column`: it is never chosen,
+/// compared or ordered by the caller.)
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` are not columns of this statement's tables",
+    note = "a projection is a tuple of one to six columns of the tables in the statement (its `FROM` table and its joins), e.g. `(Project::id(), Project::name())`"
+)]
+pub trait Columns<S, I>: crate::query::sealed::Columns<S, I> {
+    /// The decoded row: the tuple of the columns' types.
+    type Values: Values;
+    #[doc(hidden)]
+    fn __outputs(&self) -> Outputs;
+}
+
+macro_rules! tuples {
+    ($(($($t:ident $v:ident $i:ident $n:tt),+))*) => {$(
+        impl<$($v: SqlType),+> Values for ($($v,)+) {
+            fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self> {
+                Ok(($(decode::<$v, R>(row, $n, table)?,)+))
+            }
+        }
+        impl<S, $($t: Table, $v: SqlType, $i),+> crate::query::sealed::Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        where $($t: InSource<S, $i>),+ {}
+        impl<S, $($t: Table, $v: SqlType, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        where $($t: InSource<S, $i>),+
+        {
+            type Values = ($($v,)+);
+            fn __outputs(&self) -> Outputs {
+                Outputs(vec![$(Out::Col(self.$n.col_ref())),+])
+            }
+        }
+    )*};
+}
+
+tuples! {
+    (T0 V0 I0 0)
+    (T0 V0 I0 0, T1 V1 I1 1)
+    (T0 V0 I0 0, T1 V1 I1 1, T2 V2 I2 2)
+    (T0 V0 I0 0, T1 V1 I1 1, T2 V2 I2 2, T3 V3 I3 3)
+    (T0 V0 I0 0, T1 V1 I1 1, T2 V2 I2 2, T3 V3 I3 3, T4 V4 I4 4)
+    (T0 V0 I0 0, T1 V1 I1 1, T2 V2 I2 2, T3 V3 I3 3, T4 V4 I4 4, T5 V5 I5 5)
+}
+
+impl<S: Source> Select<S> {
+    /// `SELECT` chosen columns instead of whole rows; each row is a tuple.
+    ///
+    /// ```
+    /// # use tenantry::{Database, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "proj_doc", owned)]
+    /// # struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String, status: String }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let db = Database::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
+    /// let names = Project::select(&t).columns((Project::id(), Project::name())).order_by(Project::id().asc());
+    /// assert_eq!(names.to_sql()?.sql, r#"SELECT "id", "name" FROM "proj_doc" WHERE "user_id" = ? ORDER BY "id" ASC"#);
+    /// let rows: Vec<(i64, String)> = db.fetch_all(names)?;
+    /// # assert!(rows.is_empty()); Ok(()) }
+    /// ```
+    pub fn columns<C: Columns<S, I>, I>(mut self, columns: C) -> Projected<S, C::Values> {
+        self.shape.out = columns.__outputs().0;
+        self.shape.agg = None;
+        Projected { select: self, _r: PhantomData }
+    }
+
+    /// `GROUP BY column`, for one aggregate per group: `.count()`, `.sum(..)`, `.avg(..)`,
+    /// `.min(..)`, `.max(..)`, optionally `.having(..)`.
+    ///
+    /// ```
+    /// # use tenantry::{Database, Having, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "group_doc", owned)]
+    /// # struct Job { #[tenant] user_id: TenantId, #[primary_key] id: i64, status: String }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let db = Database::open_in_memory()?; db.create_table::<Job>()?; let t = TenantId::generate();
+    /// for (id, status) in [(1, "done"), (2, "done"), (3, "queued")] {
+    ///     db.execute(Job::insert(&t, NewJob { id, status: status.into() }))?;
+    /// }
+    /// let per_status = Job::select(&t).group_by(Job::status()).count().order_by(Job::status().asc());
+    /// assert_eq!(
+    ///     per_status.to_sql()?.sql,
+    ///     r#"SELECT "status", COUNT(*) FROM "group_doc" WHERE "user_id" = ? GROUP BY "status" ORDER BY "status" ASC"#
+    /// );
+    /// assert_eq!(db.fetch_all(per_status)?, [("done".to_owned(), 2), ("queued".to_owned(), 1)]);
+    /// let busy = Job::select(&t).group_by(Job::status()).having(Having::count().ge(2)).count();
+    /// assert_eq!(db.fetch_all(busy)?, [("done".to_owned(), 2)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn group_by<T, K: SqlType, I>(mut self, column: Column<T, K>) -> Grouped<S, K>
+    where
+        T: Table + InSource<S, I>,
+    {
+        self.shape.group.push(column.col_ref());
+        self.shape.agg = None;
+        Grouped { select: self, _k: PhantomData }
+    }
+}
+
+/// A `SELECT` of chosen columns or of one aggregate per group; rows are tuples.
+pub struct Projected<S, R> {
+    select: Select<S>,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<S, R> std::fmt::Debug for Projected<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projected").field("shape", &self.select.shape).finish_non_exhaustive()
+    }
+}
+
+impl<S: Source, R> Projected<S, R> {
+    /// `SELECT DISTINCT`: each different row once.
+    pub fn distinct(mut self) -> Self {
+        self.select.shape.distinct = true;
+        self
+    }
+
+    /// Adds an ordering term.
+    pub fn order_by(mut self, order: OrderBy<S>) -> Self {
+        self.select = self.select.order_by(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select = self.select.limit(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select = self.select.offset(n);
+        self
+    }
+
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        self.select.to_sql()
+    }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        self.select.to_sql_in(dialect)
+    }
+}
+
+impl<S, R> crate::query::sealed::Statement for Projected<S, R> {}
+
+impl<S: Source, R: Values> Fetch for Projected<S, R> {
+    type Row = R;
+    fn __plan(&self) -> Plan<'_> {
+        self.select.__plan()
+    }
+    fn __decode<Rw: RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
+        R::__decode(row, self.select.shape.from.0.name)
+    }
+}
+
+/// A `SELECT ... GROUP BY key`, waiting for its aggregate.
+#[must_use = "a grouped select needs its aggregate: `.count()`, `.sum(..)`, `.avg(..)`, `.min(..)` or `.max(..)`"]
+pub struct Grouped<S, K> {
+    select: Select<S>,
+    _k: PhantomData<fn() -> K>,
+}
+
+impl<S, K> std::fmt::Debug for Grouped<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grouped").field("shape", &self.select.shape).finish_non_exhaustive()
+    }
+}
+
+impl<S: Source, K: SqlType> Grouped<S, K> {
+    /// `HAVING` a condition on the group's aggregate (`Having::count().ge(2)`).
+    pub fn having(mut self, having: Having) -> Self {
+        let slot = self.select.push(having.value);
+        self.select.shape.having = Some(HavingShape { agg: having.agg, op: having.op, slot });
+        self
+    }
+
+    fn aggregate<R>(mut self, agg: Agg) -> Projected<S, R> {
+        let key = self.select.shape.group[0];
+        self.select.shape.out = vec![Out::Col(key), Out::Agg(agg)];
+        Projected { select: self.select, _r: PhantomData }
+    }
+
+    /// `key, COUNT(*)` per group.
+    pub fn count(self) -> Projected<S, (K, i64)> {
+        self.aggregate(Agg::Count)
+    }
+
+    /// `key, SUM(column)` per group.
+    pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
+    where
+        T: Table + InSource<S, I>,
+    {
+        self.aggregate(Agg::Sum(column.col_ref()))
+    }
+
+    /// `key, AVG(column)` per group.
+    pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<f64>)>
+    where
+        T: Table + InSource<S, I>,
+    {
+        self.aggregate(Agg::Avg(column.col_ref()))
+    }
+
+    /// `key, MIN(column)` per group.
+    pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
+    where
+        T: Table + InSource<S, I>,
+    {
+        self.aggregate(Agg::Min(column.col_ref()))
+    }
+
+    /// `key, MAX(column)` per group.
+    pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
+    where
+        T: Table + InSource<S, I>,
+    {
+        self.aggregate(Agg::Max(column.col_ref()))
+    }
+}
+
+/// A `HAVING` condition on a group: `Having::count().ge(2)` keeps the groups of at least
+/// two rows.
+#[derive(Debug, Clone)]
+pub struct Having {
+    agg: Agg,
+    op: CmpOp,
+    value: Value,
+}
+
+impl Having {
+    /// The number of rows in the group.
+    pub fn count() -> HavingCount {
+        HavingCount(())
+    }
+}
+
+/// `COUNT(*)` of a group, to compare with a number.
+#[derive(Debug, Clone, Copy)]
+pub struct HavingCount(());
+
+macro_rules! having_ops {
+    ($($name:ident $op:ident $doc:literal),*) => {
+        impl HavingCount {$(
+            #[doc = $doc]
+            pub fn $name(self, n: i64) -> Having {
+                Having { agg: Agg::Count, op: CmpOp::$op, value: Value::Integer(n) }
+            }
+        )*}
+    };
+}
+
+having_ops!(
+    eq Eq "`COUNT(*) = n`",
+    ne Ne "`COUNT(*) <> n`",
+    lt Lt "`COUNT(*) < n`",
+    le Le "`COUNT(*) <= n`",
+    gt Gt "`COUNT(*) > n`",
+    ge Ge "`COUNT(*) >= n`"
+);
