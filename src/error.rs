@@ -270,6 +270,14 @@ pub enum Error {
     /// finish it.
     #[error("the tenant's database file is being moved or deleted (an interrupted move or deletion: run it again)")]
     TenantMoving,
+    /// An upsert's conflict columns are not the primary key or a declared unique key of
+    /// the table that leads with the tenant (`#[unique(global)]` keys cannot be upserted
+    /// on: the conflicting row could be another tenant's).
+    #[error("`{table}` has no per-tenant unique key on the upsert's conflict columns")]
+    NoSuchUniqueKey {
+        /// The table.
+        table: &'static str,
+    },
     /// A move between the shared database and a tenant's file was asked of a layout with
     /// no per-tenant databases.
     #[error("this layout has no per-tenant databases")]

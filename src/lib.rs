@@ -117,7 +117,9 @@ pub use query::project::{Columns, Grouped, Having, HavingCount, Projected, Value
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::{Append, Here, InSource, Nil, Source, Src, There};
-pub use query::write::{Assign, Delete, DeleteBuilder, Insert, RawSql, UnfilteredUpdate, Update, UpdateBuilder};
+pub use query::write::{
+    Assign, Delete, DeleteBuilder, Insert, OnConflict, RawSql, UnfilteredUpdate, Update, UpdateBuilder,
+};
 pub use query::{Execute, Fetch, Sql};
 pub use registry::{owned_tables, tables};
 pub use schema::{ColumnInfo, Global, Owned, Table, TableInfo, UniqueInfo};

@@ -7,7 +7,8 @@
 mod common;
 
 use common::{
-    ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, Project, Setting, WorkingClip,
+    ExportJob, FeatureFlag, NewExportJob, NewFeatureFlag, NewProject, NewSetting, NewWorkingClip, Project, Setting,
+    WorkingClip,
 };
 use insta::assert_snapshot;
 use tenantry::{Admin, Database, Dialect, Error, Having, Layout, Sql, Table, TenantId, exists, not_exists};
@@ -175,6 +176,18 @@ fn cases() -> Vec<Case> {
             }
         )),
         exec!("upsert", |t, admin| Setting::upsert(t, NewSetting { key: "theme".into(), value: "dark".into() })),
+        exec!("upsert_on_unique_key", |t, admin| WorkingClip::insert(
+            t,
+            NewWorkingClip { id: id(9), project_id: id(1), start_ms: 0, end_ms: 500, label: Some("intro".into()) }
+        )
+        .on_conflict((WorkingClip::label(),))
+        .do_update((WorkingClip::start_ms(), WorkingClip::end_ms()))),
+        exec!("upsert_do_nothing", |t, admin| Setting::insert(
+            t,
+            NewSetting { key: "theme".into(), value: "dark".into() }
+        )
+        .on_conflict((Setting::key(),))
+        .do_nothing()),
         exec!("update_by_key", |t, admin| Project::update(t)
             .set(Project::name(), "Final cut")
             .filter(Project::id().eq(id(5)))),

@@ -315,7 +315,10 @@ fn expand(table: &Table<'_>) -> TokenStream {
             impl #seal for #ident {}
             impl #marker for #ident {}
 
+            // A column named like its table (`handle` of `Handle`) is an accessor, not a
+            // constructor.
             #[automatically_derived]
+            #[allow(clippy::self_named_constructors)]
             impl #ident {
                 #(#accessors)*
                 #constructors

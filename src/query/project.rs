@@ -34,7 +34,7 @@ pub struct Outputs(pub(crate) Vec<Out>);
 /// compared or ordered by the caller.)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` are not columns of this statement's tables",
-    note = "a projection is a tuple of one to six columns of the tables in the statement (its `FROM` table and its joins), e.g. `(Project::id(), Project::name())`"
+    note = "a projection, or an upsert's conflict target or update list, is a tuple of one to six columns of the statement's tables, e.g. `(Project::id(), Project::name())`; the tenant column is never one of them: tenantry sets and checks it"
 )]
 pub trait Columns<S, I>: crate::query::sealed::Columns<S, I> {
     /// The decoded row: the tuple of the columns' types.

@@ -123,17 +123,18 @@ fn insert<E: Engine>(
     let per_row = values.len() / rows;
     let chunk = rows_per_chunk(base)?;
     let run = |engine: &mut E| -> Result<usize> {
-        let mut done = 0;
+        let (mut done, mut changed) = (0, 0);
         while done < rows {
             let n = chunk.min(rows - done);
             let r = chunk_shape(base, n).rendered_in(E::DIALECT)?;
             audit(scope, &r.sql);
             // Slot 1 is the chunk's first value.
             let binds = Binds { scope, values: &values[done * per_row..], shift: 1 };
-            engine.write(&r, binds, base.table.0.name)?;
+            // What the engine reports: an upsert that did nothing counts 0.
+            changed += engine.write(&r, binds, base.table.0.name)?;
             done += n;
         }
-        Ok(rows)
+        Ok(changed)
     };
     if rows <= chunk { run(engine) } else { engine.atomically(run) }
 }

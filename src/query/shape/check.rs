@@ -50,6 +50,24 @@ impl Check {
 
     /// No statement assigns a tenant column (by index, or by a name SQLite would treat as
     /// the same column): ownership changes only through an explicit transfer.
+    /// An upsert's conflict target must be the primary key or a declared unique key that
+    /// leads with the tenant (not `#[unique(global)]`): a conflict on any other key could
+    /// be with another tenant's row, and would update it.
+    pub(super) fn conflict_key(&mut self, table: TableRef, key: &[u16]) {
+        let info = table.0;
+        let mut mine: Vec<usize> = key.iter().map(|&i| usize::from(i)).collect();
+        mine.sort_unstable();
+        let same = |cols: &[usize]| {
+            let mut cols = cols.to_vec();
+            cols.sort_unstable();
+            cols == mine
+        };
+        let declared = same(&[info.primary_key]) || info.unique.iter().any(|u| !u.global && same(u.columns));
+        if !declared {
+            self.fail(Error::NoSuchUniqueKey { table: info.name });
+        }
+    }
+
     pub(super) fn assigned(&mut self, c: ColRef) {
         self.column(c);
         let info = c.table.0;

@@ -141,6 +141,16 @@ pub(crate) enum Out {
     Agg(Agg),
 }
 
+impl Out {
+    /// The column, when this output is one.
+    pub(crate) fn column(&self) -> Option<ColRef> {
+        match self {
+            Out::Col(c) => Some(*c),
+            Out::Agg(_) => None,
+        }
+    }
+}
+
 /// `HAVING aggregate <op> value`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct Having {
@@ -171,7 +181,15 @@ pub(crate) struct InsertShape {
     pub(crate) scoped: bool,
     pub(crate) table: TableRef,
     pub(crate) rows: u32,
-    pub(crate) upsert: bool,
+    pub(crate) conflict: Option<Conflict>,
+}
+
+/// `ON CONFLICT (tenant, key...) DO UPDATE SET update... | DO NOTHING`: `key` and `update`
+/// are column indexes of the table (never the tenant column).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Conflict {
+    pub(crate) key: Vec<u16>,
+    pub(crate) update: Vec<u16>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -325,6 +343,12 @@ impl Shape for InsertShape {
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.table);
+        if let Some(conflict) = &self.conflict {
+            v.conflict_key(self.table, &conflict.key);
+            for &index in &conflict.update {
+                v.assigned(ColRef { table: self.table, index });
+            }
+        }
     }
     fn cache() -> &'static ShapeCache<Self> {
         &INSERTS

@@ -202,21 +202,15 @@ pub(super) fn insert(s: &InsertShape, m: &mut Marks) -> InsertStatement {
             .collect();
         q.values_panic(values);
     }
-    if s.upsert {
-        let key: Vec<Alias> = std::iter::once(info.tenant)
-            .flatten()
-            .chain([info.primary_key])
-            .map(|i| Alias::new(info.columns[i].name))
-            .collect();
-        let rest: Vec<Alias> = (0..info.columns.len())
-            .filter(|i| Some(*i) != info.tenant && *i != info.primary_key)
-            .map(|i| Alias::new(info.columns[i].name))
-            .collect();
+    if let Some(conflict) = &s.conflict {
+        let name = |i: usize| Alias::new(info.columns[i].name);
+        let key: Vec<Alias> =
+            info.tenant.into_iter().chain(conflict.key.iter().map(|&i| usize::from(i))).map(name).collect();
         let mut on = OnConflict::columns(key);
-        if rest.is_empty() {
+        if conflict.update.is_empty() {
             on.do_nothing();
         } else {
-            on.update_columns(rest);
+            on.update_columns(conflict.update.iter().map(|&i| name(usize::from(i))));
         }
         q.on_conflict(on);
     }
