@@ -116,7 +116,9 @@ pub use query::expr::{
 pub use query::project::{Columns, Grouped, Having, HavingCount, Projected, Values};
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
-pub use query::source::{Append, Here, InSource, Nil, Source, Src, There};
+pub use query::source::{
+    Append, Elem, Here, InSource, Nil, Opt, Optional, Presence, Read, Required, Source, Src, There,
+};
 pub use query::write::{
     Assign, Delete, DeleteBuilder, Insert, OnConflict, RawSql, UnfilteredUpdate, Update, UpdateBuilder,
 };

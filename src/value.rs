@@ -91,6 +91,9 @@ mod sealed {
 pub trait SqlType: sealed::Sealed + Sized {
     /// Declared storage class.
     const KIND: SqlKind;
+    /// The type that may also be `NULL`: `Option<Self>`, or `Self` when it already is an
+    /// `Option` (a column of a left-joined table decodes as this).
+    type Nullable: SqlType;
     /// Whether the column accepts `NULL`.
     const NULLABLE: bool = false;
     /// Name used in decode errors.
@@ -110,6 +113,7 @@ macro_rules! integer_type {
         impl sealed::Sealed for $t {}
         impl SqlType for $t {
             const KIND: SqlKind = SqlKind::Integer;
+            type Nullable = Option<Self>;
             const EXPECTED: &'static str = $name;
             fn to_value(&self) -> Value {
                 Value::Integer(i64::from(*self))
@@ -129,6 +133,7 @@ integer_type!(i32, "32-bit integer");
 impl sealed::Sealed for bool {}
 impl SqlType for bool {
     const KIND: SqlKind = SqlKind::Integer;
+    type Nullable = Option<Self>;
     const EXPECTED: &'static str = "boolean (0 or 1)";
     fn to_value(&self) -> Value {
         Value::Integer(i64::from(*self))
@@ -145,6 +150,7 @@ impl SqlType for bool {
 impl sealed::Sealed for f64 {}
 impl SqlType for f64 {
     const KIND: SqlKind = SqlKind::Real;
+    type Nullable = Option<Self>;
     const EXPECTED: &'static str = "floating-point number";
     fn to_value(&self) -> Value {
         Value::Real(*self)
@@ -162,6 +168,7 @@ impl SqlType for f64 {
 impl sealed::Sealed for String {}
 impl SqlType for String {
     const KIND: SqlKind = SqlKind::Text;
+    type Nullable = Option<Self>;
     const EXPECTED: &'static str = "UTF-8 text";
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
@@ -180,6 +187,7 @@ impl SqlType for String {
 impl sealed::Sealed for Vec<u8> {}
 impl SqlType for Vec<u8> {
     const KIND: SqlKind = SqlKind::Blob;
+    type Nullable = Option<Self>;
     const EXPECTED: &'static str = "blob";
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
@@ -198,6 +206,7 @@ impl SqlType for Vec<u8> {
 impl sealed::Sealed for Uuid {}
 impl SqlType for Uuid {
     const KIND: SqlKind = SqlKind::Uuid;
+    type Nullable = Option<Self>;
     const EXPECTED: &'static str = "canonical lower-case hyphenated UUID";
     fn to_value(&self) -> Value {
         Value::Uuid(*self)
@@ -210,6 +219,7 @@ impl SqlType for Uuid {
 impl<T: SqlType> sealed::Sealed for Option<T> {}
 impl<T: SqlType> SqlType for Option<T> {
     const KIND: SqlKind = T::KIND;
+    type Nullable = Self;
     const NULLABLE: bool = true;
     const EXPECTED: &'static str = T::EXPECTED;
     fn to_value(&self) -> Value {

@@ -108,6 +108,10 @@ enum Op {
     GroupCount {
         t: usize,
     },
+    /// Every project with its jobs, or `None`: a `LEFT JOIN`.
+    LeftJoin {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -138,7 +142,8 @@ fn op() -> impl Strategy<Value = Op> {
         t.clone().prop_map(|t| Op::InSub { t }),
         t.clone().prop_map(|t| Op::Exists { t }),
         t.clone().prop_map(|t| Op::Project { t }),
-        t.prop_map(|t| Op::GroupCount { t }),
+        t.clone().prop_map(|t| Op::GroupCount { t }),
+        t.prop_map(|t| Op::LeftJoin { t }),
     ]
 }
 
@@ -371,6 +376,36 @@ fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> R
                     .collect();
                 want.sort();
                 prop_assert!(rows.iter().all(|(p, j)| p.user_id == tenants[t] && j.user_id == tenants[t]));
+                prop_assert_eq!(got, want);
+            }
+            Op::LeftJoin { t } => {
+                let rows = db.fetch_all(
+                    Project::select(&tenants[t]).left_join::<ExportJob>(ExportJob::project_id().eq_col(Project::id())),
+                );
+                if !mixed {
+                    prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
+                    continue;
+                }
+                let mut got: Vec<(u128, Option<u128>)> = rows
+                    .unwrap()
+                    .iter()
+                    .map(|(p, j)| (p.id.as_u128() - 0x1000, j.as_ref().map(|j| j.id.as_u128() - 0x1000 - 100)))
+                    .collect();
+                got.sort();
+                let mut want: Vec<(u128, Option<u128>)> = Vec::new();
+                for (_, pid, _) in expect_projects(&model, t, |_, _| true) {
+                    let jobs: Vec<u128> = model
+                        .jobs
+                        .iter()
+                        .filter(|((jt, _), (project, _))| *jt == t && *project == pid)
+                        .map(|((_, job), _)| *job)
+                        .collect();
+                    if jobs.is_empty() {
+                        want.push((pid, None));
+                    }
+                    want.extend(jobs.into_iter().map(|j| (pid, Some(j))));
+                }
+                want.sort();
                 prop_assert_eq!(got, want);
             }
             Op::InSub { t } => {

@@ -130,6 +130,14 @@ fn cases() -> Vec<Case> {
             .join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
             .filter(Project::id().eq(id(4)).or(WorkingClip::label().is_null()))
             .count()),
+        fetch!("left_join", |t, admin| Project::select(t)
+            .left_join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
+            .order_by(Project::created_at().desc())),
+        fetch!("join_four_tables_one_left", |t, admin| Project::select(t)
+            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+            .join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
+            .left_join::<Setting>(Setting::key().eq_col(Project::name()))
+            .columns((Project::name(), ExportJob::status(), WorkingClip::label(), Setting::value()))),
         fetch!("project_columns", |t, admin| Project::select(t)
             .columns((Project::id(), Project::name()))
             .order_by(Project::created_at().desc())
@@ -273,7 +281,14 @@ fn every_statement_runs_on_every_layout() {
             // A cross-tenant statement cannot span a file per tenant.
             "B" => &["admin_select_across_tenants"],
             // Statements that join per-tenant projects with shared export jobs.
-            _ => &["join_two_tables", "join_three_tables", "project_over_join", "in_subquery", "exists_correlated"],
+            _ => &[
+                "join_two_tables",
+                "join_three_tables",
+                "join_four_tables_one_left",
+                "project_over_join",
+                "in_subquery",
+                "exists_correlated",
+            ],
         };
         assert_eq!(refused, expected, "layout {name}");
         std::fs::remove_dir_all(dir).ok();

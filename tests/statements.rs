@@ -96,3 +96,118 @@ fn an_upsert_on_a_column_that_is_no_per_tenant_unique_key_is_refused() {
     assert!(db.fetch_all(Clip::select(&alice)).unwrap().is_empty(), "nothing written");
     assert_eq!(db.fetch_all(Handle::select(&bob)).unwrap()[0].handle, "ada");
 }
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_folders", owned)]
+struct Folder {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    name: String,
+}
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_files", owned)]
+struct File {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    folder_id: Option<i64>,
+}
+
+#[test]
+fn a_left_join_matches_only_the_tenants_rows_and_keeps_rows_without_a_match() {
+    // Guard: the optional side's tenant predicate sits in its `ON` (render: `LEFT JOIN ..
+    // ON "st_folders"."user_id" = ? AND ..`). Seen failing with it left out: Bob's folder 1
+    // matched Alice's file 10 (and decoding it failed with TenantMismatch, the second
+    // wall). In `WHERE` it would drop the file without a folder, which the expected rows
+    // include.
+    let (db, alice, bob) = db();
+    db.create_table::<Folder>().unwrap();
+    db.create_table::<File>().unwrap();
+    // Bob has folders 1 and 2; Alice only folder 2. Alice's files point at 1, 2 and none.
+    for id in [1, 2] {
+        db.execute(Folder::insert(&bob, NewFolder { id, name: format!("bob {id}") })).unwrap();
+    }
+    db.execute(Folder::insert(&alice, NewFolder { id: 2, name: "alice 2".into() })).unwrap();
+    for (id, folder) in [(10, Some(1)), (11, Some(2)), (12, None)] {
+        db.execute(File::insert(&alice, NewFile { id, folder_id: folder })).unwrap();
+    }
+    let rows = db
+        .fetch_all(
+            File::select(&alice).left_join::<Folder>(Folder::id().eq_col(File::folder_id())).order_by(File::id().asc()),
+        )
+        .unwrap();
+    let got: Vec<(i64, Option<String>)> = rows.into_iter().map(|(f, d)| (f.id, d.map(|d| d.name))).collect();
+    assert_eq!(got, [(10, None), (11, Some("alice 2".to_owned())), (12, None)]);
+    // Counting the files per folder name, through the left join: Bob's folders never count.
+    let per_folder = db
+        .fetch_all(
+            File::select(&alice)
+                .left_join::<Folder>(Folder::id().eq_col(File::folder_id()))
+                .group_by(Folder::name())
+                .count(),
+        )
+        .unwrap();
+    // The key is an `Option`: files without a folder group under `None`.
+    let mut per_folder: Vec<(Option<String>, i64)> = per_folder;
+    per_folder.sort();
+    assert_eq!(per_folder, [(None, 2), (Some("alice 2".to_owned()), 1)]);
+    // A projection over the left join reads the optional side's columns as `Option`.
+    let names: Vec<(i64, Option<String>)> = db
+        .fetch_all(
+            File::select(&alice)
+                .left_join::<Folder>(Folder::id().eq_col(File::folder_id()))
+                .columns((File::id(), Folder::name()))
+                .order_by(File::id().asc()),
+        )
+        .unwrap();
+    assert_eq!(names, [(10, None), (11, Some("alice 2".to_owned())), (12, None)]);
+}
+
+macro_rules! six {
+    ($($t:ident $name:literal),*) => {$(
+        #[derive(Table, Debug, Clone, PartialEq)]
+        #[table(name = $name, owned)]
+        struct $t {
+            #[tenant]
+            user_id: TenantId,
+            #[primary_key]
+            id: i64,
+            link: i64,
+        }
+    )*};
+}
+six!(J1 "st_j1", J2 "st_j2", J3 "st_j3", J4 "st_j4", J5 "st_j5", J6 "st_j6");
+
+#[test]
+fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
+    // Guard: each joined table's tenant predicate in its `ON`. Both tenants hold the same
+    // ids in all six tables; Alice's chain is complete, Bob's misses its last link.
+    let (db, alice, bob) = db();
+    db.create_all_tables().unwrap();
+    for t in [&alice, &bob] {
+        db.execute(J1::insert(t, NewJ1 { id: 1, link: 1 })).unwrap();
+        db.execute(J2::insert(t, NewJ2 { id: 1, link: 1 })).unwrap();
+        db.execute(J3::insert(t, NewJ3 { id: 1, link: 1 })).unwrap();
+        db.execute(J4::insert(t, NewJ4 { id: 1, link: 1 })).unwrap();
+        db.execute(J5::insert(t, NewJ5 { id: 1, link: 1 })).unwrap();
+    }
+    db.execute(J6::insert(&alice, NewJ6 { id: 1, link: 1 })).unwrap();
+    let chain = |t: &TenantId| {
+        J1::select(t)
+            .join::<J2>(J2::id().eq_col(J1::link()))
+            .join::<J3>(J3::id().eq_col(J2::link()))
+            .join::<J4>(J4::id().eq_col(J3::link()))
+            .join::<J5>(J5::id().eq_col(J4::link()))
+            .join::<J6>(J6::id().eq_col(J5::link()))
+    };
+    let sql = chain(&alice).to_sql().unwrap();
+    assert_eq!(sql.sql.matches("\"user_id\" = ?").count(), 6, "{}", sql.sql);
+    assert_eq!(db.fetch_all(chain(&alice)).unwrap().len(), 1);
+    assert!(db.fetch_all(chain(&bob)).unwrap().is_empty(), "Alice's last link never completes Bob's chain");
+    let (a, _, _, _, _, f) = db.fetch_all(chain(&alice)).unwrap().remove(0);
+    assert_eq!((a.user_id, f.user_id), (alice, alice));
+}

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::query::expr::{Column, OrderBy};
 use crate::query::select::{Comparable, Numeric, Select};
 use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
-use crate::query::source::{InSource, Source};
+use crate::query::source::{InSource, Read, Source};
 use crate::query::{Fetch, Plan};
 use crate::schema::{RowSource, Table};
 use crate::value::{SqlType, Value};
@@ -55,7 +55,7 @@ macro_rules! tuples {
         impl<S, $($t: Table, $v: SqlType, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
         where $($t: InSource<S, $i>),+
         {
-            type Values = ($($v,)+);
+            type Values = ($(Read<$t, S, $i, $v>,)+);
             fn __outputs(&self) -> Outputs {
                 Outputs(vec![$(Out::Col(self.$n.col_ref())),+])
             }
@@ -114,7 +114,7 @@ impl<S: Source> Select<S> {
     /// assert_eq!(db.fetch_all(busy)?, [("done".to_owned(), 2)]);
     /// # Ok(()) }
     /// ```
-    pub fn group_by<T, K: SqlType, I>(mut self, column: Column<T, K>) -> Grouped<S, K>
+    pub fn group_by<T, K: SqlType, I>(mut self, column: Column<T, K>) -> Grouped<S, Read<T, S, I, K>>
     where
         T: Table + InSource<S, I>,
     {

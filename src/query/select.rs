@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
-use crate::query::source::{Append, InSource, Source};
+use crate::query::source::{Append, InSource, Opt, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::{Owned, Table};
 use crate::value::{Params, SqlType, Value};
@@ -107,7 +107,40 @@ impl<S: Source> Select<S> {
         S: Append<U>,
     {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef(U::INFO), on });
+        self.shape.joins.push(Join { table: TableRef(U::INFO), on, left: false });
+        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+    }
+
+    /// `LEFT JOIN` another owned table: every row of the statement so far, with `U`'s
+    /// matching row or `None`. `U`'s tenant predicate sits in the `ON` clause beside `on`,
+    /// so another tenant's row never matches (it is not in `WHERE`, which would drop the
+    /// rows without a match).
+    ///
+    /// ```
+    /// # use tenantry::{Database, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "lj_folders", owned)]
+    /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
+    /// # #[derive(Table, Debug)] #[table(name = "lj_clips", owned)]
+    /// # struct Clip { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64> }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let db = Database::open_in_memory()?; db.create_table::<Folder>()?; db.create_table::<Clip>()?;
+    /// # let t = TenantId::generate();
+    /// let q = Clip::select(&t).left_join::<Folder>(Folder::id().eq_col(Clip::folder_id()));
+    /// assert_eq!(
+    ///     q.to_sql()?.sql,
+    ///     r#"SELECT "lj_clips"."user_id", "lj_clips"."id", "lj_clips"."folder_id", "lj_folders"."user_id", "lj_folders"."id", "lj_folders"."name" FROM "lj_clips" LEFT JOIN "lj_folders" ON "lj_folders"."user_id" = ? AND "lj_folders"."id" = "lj_clips"."folder_id" WHERE "lj_clips"."user_id" = ?"#
+    /// );
+    /// db.execute(Clip::insert(&t, NewClip { id: 1, folder_id: None }))?;
+    /// let rows: Vec<(Clip, Option<Folder>)> = db.fetch_all(q)?;
+    /// assert!(rows[0].1.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn left_join<U: Owned>(mut self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
+    where
+        S: Append<Opt<U>>,
+    {
+        let on = on.append_to(&mut self.params);
+        self.shape.joins.push(Join { table: TableRef(U::INFO), on, left: true });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 

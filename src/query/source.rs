@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 
 use crate::error::Result;
 use crate::schema::Table;
+use crate::value::SqlType;
 
 /// The end of a table list.
 #[derive(Debug)]
@@ -31,12 +32,106 @@ pub struct There<I>(PhantomData<I>);
     label = "this column's table is not in the statement",
     note = "conditions, ordering, projections and groups may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery"
 )]
-pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {}
+pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {
+    /// [`Required`] for a table every result row has; [`Optional`] for a left-joined one,
+    /// whose columns read as `Option` (a row without a match has `NULL` there).
+    type Presence: Presence;
+}
 
 impl<H: Table, R> crate::query::sealed::InSource<Src<H, R>, Here> for H {}
 impl<H, R, X, I> crate::query::sealed::InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
-impl<H: Table, R> InSource<Src<H, R>, Here> for H {}
-impl<H, R, X, I> InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
+impl<H: Table, R> InSource<Src<H, R>, Here> for H {
+    type Presence = Required;
+}
+impl<H, R, X, I> InSource<Src<H, R>, There<I>> for X
+where
+    X: InSource<R, I>,
+{
+    type Presence = X::Presence;
+}
+
+/// Whether a table is in every result row: how its column of type `V` reads in a
+/// projection or a group.
+pub trait Presence {
+    /// `V`, or `V::Nullable` for a left-joined table.
+    type Of<V: SqlType>: SqlType;
+}
+
+/// A table every result row has.
+#[derive(Debug)]
+pub struct Required;
+/// A left-joined table: its columns may be `NULL`.
+#[derive(Debug)]
+pub struct Optional;
+
+impl Presence for Required {
+    type Of<V: SqlType> = V;
+}
+impl Presence for Optional {
+    type Of<V: SqlType> = V::Nullable;
+}
+
+/// How a column of type `V` of table `T` reads in a projection over source `S`.
+pub type Read<T, S, I, V> = <<T as InSource<S, I>>::Presence as Presence>::Of<V>;
+
+/// A left-joined table in a source: its row may be missing (`Option<T>` in the result).
+#[derive(Debug)]
+pub struct Opt<T>(PhantomData<T>);
+
+impl<H: Table, R> crate::query::sealed::InSource<Src<Opt<H>, R>, Here> for H {}
+impl<H: Table, R> InSource<Src<Opt<H>, R>, Here> for H {
+    type Presence = Optional;
+}
+
+/// One table of a source as it appears in a result row: the table's row, or for a
+/// left-joined table, `Option` of it (`None` when no row matched).
+pub trait Elem: 'static {
+    /// The decoded value.
+    type Row;
+    /// Columns it takes in a result row.
+    #[doc(hidden)]
+    fn __width() -> usize;
+    #[doc(hidden)]
+    fn __decode<R: crate::schema::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::schema::Reader<'_>,
+    ) -> Result<Self::Row>;
+}
+
+impl<T: Table> Elem for T {
+    type Row = T;
+    fn __width() -> usize {
+        T::INFO.columns.len()
+    }
+    fn __decode<R: crate::schema::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::schema::Reader<'_>,
+    ) -> Result<T> {
+        T::__decode(row, offset, reader)
+    }
+}
+
+impl<T: Table> Elem for Opt<T> {
+    type Row = Option<T>;
+    fn __width() -> usize {
+        T::INFO.columns.len()
+    }
+    fn __decode<R: crate::schema::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::schema::Reader<'_>,
+    ) -> Result<Option<T>> {
+        // A left join that matched nothing fills the table's columns with NULL; the tenant
+        // column (or the key, for a table without one) is never NULL in a stored row.
+        let marker = T::INFO.tenant.unwrap_or(T::INFO.primary_key);
+        if row.value(offset + marker)? == rusqlite::types::ValueRef::Null {
+            return Ok(None);
+        }
+        T::__decode(row, offset, reader).map(Some)
+    }
+}
 
 /// A statement source: the tables a row of the result is made of.
 pub trait Source: 'static {
@@ -53,36 +148,66 @@ impl<A: Table> Source for Src<A, Nil> {
     }
 }
 
-impl<A: Table, B: Table> Source for Src<A, Src<B, Nil>> {
-    type Row = (A, B);
-    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<(A, B)> {
-        let a = A::__decode(row, 0, reader)?;
-        Ok((a, B::__decode(row, A::INFO.columns.len(), reader)?))
-    }
+/// The source type of a list of elements: `src!(A, B)` is `Src<A, Src<B, Nil>>`.
+macro_rules! src {
+    ($h:ty) => { Src<$h, Nil> };
+    ($h:ty, $($t:ty),+) => { Src<$h, src!($($t),+)> };
 }
 
-impl<A: Table, B: Table, C: Table> Source for Src<A, Src<B, Src<C, Nil>>> {
-    type Row = (A, B, C);
-    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<(A, B, C)> {
-        let a = A::__decode(row, 0, reader)?;
-        let b = B::__decode(row, A::INFO.columns.len(), reader)?;
-        Ok((a, b, C::__decode(row, A::INFO.columns.len() + B::INFO.columns.len(), reader)?))
-    }
+/// `Source` for a join of the first table and the elements after it, and `Append` of one
+/// more element to the list one shorter.
+macro_rules! joins {
+    ($(($($e:ident),+))*) => {$(
+        impl<A: Table, $($e: Elem),+> Source for src!(A, $($e),+) {
+            type Row = (A, $($e::Row),+);
+            #[allow(unused_assignments)]
+            fn __decode<R: crate::schema::RowSource + ?Sized>(
+                row: &R,
+                reader: crate::schema::Reader<'_>,
+            ) -> Result<Self::Row> {
+                let mut offset = 0;
+                let a = A::__decode(row, offset, reader)?;
+                offset += A::INFO.columns.len();
+                Ok((a, $({
+                    let e = $e::__decode(row, offset, reader)?;
+                    offset += $e::__width();
+                    e
+                }),+))
+            }
+        }
+    )*};
 }
 
-/// Appending a joined table to a source.
+joins! {
+    (B)
+    (B, C)
+    (B, C, D)
+    (B, C, D, E)
+    (B, C, D, E, F)
+}
+
+/// Appending a joined table (or, for a left join, `Opt<table>`) to a source.
 #[diagnostic::on_unimplemented(
     message = "cannot join another table onto `{Self}`",
-    note = "a statement joins at most three tables"
+    note = "a statement joins at most six tables"
 )]
 pub trait Append<U> {
     /// The source with `U` at the end.
     type Out: Source;
 }
 
-impl<A: Table, U: Table> Append<U> for Src<A, Nil> {
-    type Out = Src<A, Src<U, Nil>>;
+macro_rules! appends {
+    ($(($($e:ident),*))*) => {$(
+        impl<A: Table, $($e: Elem,)* U: Elem> Append<U> for src!(A $(, $e)*) {
+            type Out = src!(A $(, $e)*, U);
+        }
+    )*};
 }
-impl<A: Table, B: Table, U: Table> Append<U> for Src<A, Src<B, Nil>> {
-    type Out = Src<A, Src<B, Src<U, Nil>>>;
+
+appends! {
+    ()
+    (B)
+    (B, C)
+    (B, C, D)
+    (B, C, D, E)
 }

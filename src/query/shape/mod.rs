@@ -132,6 +132,9 @@ pub(crate) enum Agg {
 pub(crate) struct Join {
     pub(crate) table: TableRef,
     pub(crate) on: Node,
+    /// `LEFT JOIN`: the table's tenant predicate stays in the `ON` clause with the join
+    /// condition, so a row of it matches only when it is the tenant's.
+    pub(crate) left: bool,
 }
 
 /// One output column of a projection: a column, or an aggregate over the group.

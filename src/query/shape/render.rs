@@ -160,7 +160,11 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     for join in &s.joins {
         // The join condition and the joined table's own tenant predicate, together.
         let on = where_clause(join.table, Some(&join.on), m);
-        q.inner_join(join.table.0.name, on);
+        if join.left {
+            q.left_join(join.table.0.name, on);
+        } else {
+            q.inner_join(join.table.0.name, on);
+        }
     }
     q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
     for col in &s.group {
