@@ -278,6 +278,18 @@ pub enum Error {
         /// The table.
         table: &'static str,
     },
+    /// A keyset cannot page this query (see `Select::keyset`).
+    #[error("cannot page `{table}` by this keyset: {why}")]
+    InvalidKeyset {
+        /// The query's first table.
+        table: &'static str,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A pagination cursor that this keyset did not make: from another query, another
+    /// tenant, or altered.
+    #[error("this page cursor does not belong to this query")]
+    InvalidCursor,
     /// A move between the shared database and a tenant's file was asked of a layout with
     /// no per-tenant databases.
     #[error("this layout has no per-tenant databases")]

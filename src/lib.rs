@@ -113,6 +113,7 @@ pub use query::expr::{
     Column, ComparableWith, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists,
     not_exists,
 };
+pub use query::keyset::{Cursor, KeyOrder, Keyset};
 pub use query::project::{Columns, Grouped, Having, HavingCount, Projected, Values};
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;

@@ -277,6 +277,13 @@ pub trait Table: TableSeal + Sized + 'static {
     fn __push_new(new: Self::New, out: &mut Vec<crate::Value>);
     #[doc(hidden)]
     fn __key(&self) -> crate::Value;
+    /// The value of column `index` (the tenant column's as its UUID). The derive writes
+    /// it; `NULL` for a hand-written impl (which no statement accepts anyway).
+    #[doc(hidden)]
+    fn __value(&self, index: usize) -> crate::Value {
+        let _ = index;
+        crate::Value::Null
+    }
     #[doc(hidden)]
     fn __tenant(&self) -> Option<TenantId>;
 }

@@ -112,6 +112,10 @@ enum Op {
     LeftJoin {
         t: usize,
     },
+    /// Every project, two at a time, by a keyset on (name, id) and its cursors.
+    Pages {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -143,7 +147,8 @@ fn op() -> impl Strategy<Value = Op> {
         t.clone().prop_map(|t| Op::Exists { t }),
         t.clone().prop_map(|t| Op::Project { t }),
         t.clone().prop_map(|t| Op::GroupCount { t }),
-        t.prop_map(|t| Op::LeftJoin { t }),
+        t.clone().prop_map(|t| Op::LeftJoin { t }),
+        t.prop_map(|t| Op::Pages { t }),
     ]
 }
 
@@ -406,6 +411,20 @@ fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> R
                     want.extend(jobs.into_iter().map(|j| (pid, Some(j))));
                 }
                 want.sort();
+                prop_assert_eq!(got, want);
+            }
+            Op::Pages { t } => {
+                let pages = Project::select(&tenants[t]).keyset((Project::name().asc(), Project::id().asc())).unwrap();
+                let mut got: Vec<(usize, u128, String)> = Vec::new();
+                let mut page = db.fetch_all(pages.first(2)).unwrap();
+                while let Some(last) = page.last() {
+                    let cursor = pages.parse_cursor(&pages.cursor(last).to_string()).unwrap();
+                    got.extend(project_rows(std::mem::take(&mut page), &tenants));
+                    page = db.fetch_all(pages.after(&cursor, 2)).unwrap();
+                }
+                let mut want = expect_projects(&model, t, |_, _| true);
+                want.sort_by(|a, b| a.2.cmp(&b.2).then(uid(a.1).cmp(&uid(b.1))));
+                got.sort_by(|a, b| a.2.cmp(&b.2).then(uid(a.1).cmp(&uid(b.1))));
                 prop_assert_eq!(got, want);
             }
             Op::InSub { t } => {

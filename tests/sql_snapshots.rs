@@ -138,6 +138,15 @@ fn cases() -> Vec<Case> {
             .join::<WorkingClip>(WorkingClip::project_id().eq_col(Project::id()))
             .left_join::<Setting>(Setting::key().eq_col(Project::name()))
             .columns((Project::name(), ExportJob::status(), WorkingClip::label(), Setting::value()))),
+        fetch!("keyset_first_page", |t, admin| Project::select(t)
+            .keyset((Project::created_at().desc(), Project::id().desc()))
+            .unwrap()
+            .first(20)),
+        fetch!("keyset_page_after_cursor", |t, admin| {
+            let pages = Project::select(t).keyset((Project::created_at().desc(), Project::id().desc())).unwrap();
+            let last = Project { user_id: *t, id: id(3), name: "x".into(), created_at: "2026-11-27 10:00:00".into() };
+            pages.after(&pages.cursor(&last), 20)
+        }),
         fetch!("project_columns", |t, admin| Project::select(t)
             .columns((Project::id(), Project::name()))
             .order_by(Project::created_at().desc())

@@ -211,3 +211,69 @@ fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
     let (a, _, _, _, _, f) = db.fetch_all(chain(&alice)).unwrap().remove(0);
     assert_eq!((a.user_id, f.user_id), (alice, alice));
 }
+
+#[test]
+fn keyset_pages_cover_every_row_once_and_cursors_stay_with_their_tenant_and_query() {
+    // Guards: the cursor's binding (statement SQL, keyset, tenant) checked by
+    // `parse_cursor`, and the tenant predicate on every page. Both tenants hold clips with
+    // the same ids and labels; Alice's pages never show Bob's.
+    let (db, alice, bob) = db();
+    for t in [&alice, &bob] {
+        for id in 0..23 {
+            db.execute(Clip::insert(t, clip(id, &format!("label {id}"), id % 4))).unwrap();
+        }
+    }
+    let pages = |t: &TenantId| Clip::select(t).keyset((Clip::hits().desc(), Clip::id().asc())).unwrap();
+    let alices = pages(&alice);
+    let mut seen = Vec::new();
+    let mut page = db.fetch_all(alices.first(5)).unwrap();
+    while !page.is_empty() {
+        assert!(page.iter().all(|c| c.user_id == alice));
+        seen.extend(page.iter().map(|c| (c.hits, c.id)));
+        // Through text and back, as a web service would.
+        let text = alices.cursor(page.last().unwrap()).to_string();
+        let cursor = alices.parse_cursor(&text).unwrap();
+        page = db.fetch_all(alices.after(&cursor, 5)).unwrap();
+    }
+    let mut want: Vec<(i64, i64)> = (0..23).map(|id| (id % 4, id)).collect();
+    want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(seen, want, "every row once, in the keyset's order");
+
+    let first = db.fetch_all(alices.first(5)).unwrap();
+    let text = alices.cursor(first.last().unwrap()).to_string();
+    // Bob's query, same shape: Alice's cursor is not his.
+    assert!(matches!(pages(&bob).parse_cursor(&text), Err(Error::InvalidCursor)));
+    // Another query of Alice's (another filter): refused too.
+    let filtered =
+        Clip::select(&alice).filter(Clip::hits().gt(0)).keyset((Clip::hits().desc(), Clip::id().asc())).unwrap();
+    assert!(matches!(filtered.parse_cursor(&text), Err(Error::InvalidCursor)));
+    // Altered or made up.
+    let altered = text.replacen("7b", "7c", 1);
+    assert!(matches!(alices.parse_cursor(&altered), Err(Error::InvalidCursor)));
+    for junk in ["", "zz", "7b7d", &"a".repeat(40_000)] {
+        assert!(matches!(alices.parse_cursor(junk), Err(Error::InvalidCursor)), "{junk:.20}");
+    }
+}
+
+#[test]
+fn a_keyset_must_be_unique_not_null_and_of_the_first_table() {
+    let (db, alice, _) = db();
+    db.create_table::<File>().unwrap();
+    db.create_table::<Folder>().unwrap();
+    let err = Clip::select(&alice).keyset((Clip::hits().desc(),)).unwrap_err();
+    assert!(matches!(err, Error::InvalidKeyset { table: "st_clips", .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "cannot page `st_clips` by this keyset: the keyset does not include the primary key or a unique key"
+    );
+    // A unique key serves as well as the primary key.
+    assert!(Clip::select(&alice).keyset((Clip::label().asc(),)).is_ok());
+    assert!(matches!(
+        File::select(&alice).keyset((File::folder_id().asc(), File::id().asc())),
+        Err(Error::InvalidKeyset { why: "the keyset names a nullable column", .. })
+    ));
+    assert!(matches!(
+        File::select(&alice).join::<Folder>(Folder::id().eq_col(File::folder_id())).keyset((Folder::id().asc(),)),
+        Err(Error::InvalidKeyset { why: "the keyset names a column of another table than the first", .. })
+    ));
+}

@@ -43,6 +43,9 @@ fn fallback(table: &Table<'_>) -> TokenStream {
                 fn __key(&self) -> ::tenantry::Value {
                     ::core::unreachable!()
                 }
+                fn __value(&self, _: usize) -> ::tenantry::Value {
+                    ::core::unreachable!()
+                }
                 fn __tenant(&self) -> ::core::option::Option<::tenantry::TenantId> {
                     ::core::unreachable!()
                 }
@@ -122,6 +125,16 @@ fn expand(table: &Table<'_>) -> TokenStream {
         let doc = format!("Value of `{}.{}`.", name.value(), fi.to_string().trim_start_matches("r#"));
         quote!(#[doc = #doc] #vis #fi: #ty)
     });
+    let value_arms = table.fields.iter().enumerate().map(|(i, f)| {
+        let fi = f.ident;
+        let ty = f.ty;
+        if f.attr.tenant.is_some() {
+            quote!(#i => ::tenantry::Value::Uuid(<#ty as ::tenantry::__private::TenantField>::to_tenant(&self.#fi).as_uuid()))
+        } else {
+            quote!(#i => ::tenantry::SqlType::to_value(&self.#fi))
+        }
+    });
+
     let push_fields = data_fields.iter().map(|f| {
         let fi = f.ident;
         quote!(::tenantry::__private::push(new.#fi, out);)
@@ -305,6 +318,12 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 }
                 fn __key(&self) -> ::tenantry::Value {
                     ::tenantry::SqlType::to_value(&self.#pk_ident)
+                }
+                fn __value(&self, index: usize) -> ::tenantry::Value {
+                    match index {
+                        #(#value_arms,)*
+                        _ => ::tenantry::Value::Null,
+                    }
                 }
                 fn __tenant(&self) -> ::core::option::Option<::tenantry::TenantId> {
                     #tenant_expr

@@ -20,9 +20,12 @@ pub(crate) mod sealed {
     pub trait ComparableWith<W> {}
     /// For `Columns`.
     pub trait Columns<S, I> {}
+    /// For `KeyOrder`.
+    pub trait KeyOrder<S> {}
 }
 
 pub(crate) mod expr;
+pub(crate) mod keyset;
 pub(crate) mod project;
 pub(crate) mod run;
 pub(crate) mod select;

@@ -21,6 +21,12 @@ pub struct Select<S> {
     _s: PhantomData<fn() -> S>,
 }
 
+impl<S> Clone for Select<S> {
+    fn clone(&self) -> Self {
+        Select { shape: self.shape.clone(), params: self.params.clone(), scope: self.scope.clone(), _s: PhantomData }
+    }
+}
+
 impl<S> std::fmt::Debug for Select<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Select").field("shape", &self.shape).finish_non_exhaustive()

@@ -139,12 +139,18 @@ pub trait Source: 'static {
     type Row;
     #[doc(hidden)]
     fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<Self::Row>;
+    /// The value of column `index` of the first table's row in `row` (for a cursor).
+    #[doc(hidden)]
+    fn __first_value(row: &Self::Row, index: usize) -> crate::Value;
 }
 
 impl<A: Table> Source for Src<A, Nil> {
     type Row = A;
     fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<A> {
         A::__decode(row, 0, reader)
+    }
+    fn __first_value(row: &A, index: usize) -> crate::Value {
+        row.__value(index)
     }
 }
 
@@ -173,6 +179,9 @@ macro_rules! joins {
                     offset += $e::__width();
                     e
                 }),+))
+            }
+            fn __first_value(row: &Self::Row, index: usize) -> crate::Value {
+                row.0.__value(index)
             }
         }
     )*};

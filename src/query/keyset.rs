@@ -1,0 +1,243 @@
+//! Keyset (cursor) pagination: "the next 20 after this row", by the values of an order
+//! that is unique, instead of an offset that rescans and shifts under writes.
+
+use std::marker::PhantomData;
+
+use serde_json::{Value as Json, json};
+
+use crate::error::{Error, Result};
+use crate::query::expr::OrderBy;
+use crate::query::select::Select;
+use crate::query::shape::{CmpOp, ColRef, Dialect, Node, Shape};
+use crate::query::source::Source;
+use crate::value::Value;
+
+/// The order of a keyset: a tuple of one to four ordering terms of the statement's first
+/// (`FROM`) table, such as `(Project::created_at().desc(), Project::id().desc())`. The
+/// columns must not be nullable, and together they must be unique: they include the
+/// table's primary key or one of its per-tenant `#[unique]` keys.
+pub trait KeyOrder<S>: crate::query::sealed::KeyOrder<S> {
+    #[doc(hidden)]
+    fn __terms(&self) -> Terms;
+}
+
+/// A keyset's ordering terms, for the crate's own use.
+#[doc(hidden)]
+pub struct Terms(pub(crate) Vec<(ColRef, bool)>);
+
+macro_rules! key_orders {
+    ($(($($n:tt),+))*) => {$(
+        impl<S> crate::query::sealed::KeyOrder<S> for ($(key_orders!(@ty $n, S),)+) {}
+        impl<S> KeyOrder<S> for ($(key_orders!(@ty $n, S),)+) {
+            fn __terms(&self) -> Terms {
+                Terms(vec![$((self.$n.col, self.$n.desc)),+])
+            }
+        }
+    )*};
+    (@ty $n:tt, $s:ident) => { OrderBy<$s> };
+}
+
+key_orders! {
+    (0)
+    (0, 1)
+    (0, 1, 2)
+    (0, 1, 2, 3)
+}
+
+/// A query paged by a keyset. [`first`](Keyset::first) is the first page; a page's last
+/// row gives the [`cursor`](Keyset::cursor) that [`after`](Keyset::after) continues from.
+///
+/// ```
+/// # use tenantry::{Database, Table, TenantId};
+/// #[derive(Table, Debug)]
+/// #[table(name = "keyset_doc", owned)]
+/// struct Post { #[tenant] user_id: TenantId, #[primary_key] id: i64, day: String }
+/// # fn main() -> tenantry::Result<()> {
+/// # let db = Database::open_in_memory()?; db.create_table::<Post>()?; let t = TenantId::generate();
+/// for id in 0..5 {
+///     db.execute(Post::insert(&t, NewPost { id, day: format!("2026-11-0{}", id % 2) }))?;
+/// }
+/// let pages = Post::select(&t).keyset((Post::day().desc(), Post::id().desc()))?;
+/// let first = db.fetch_all(pages.first(2))?;
+/// let cursor = pages.cursor(first.last().unwrap());
+/// // The cursor goes to the client as text and comes back with the next request.
+/// let cursor = pages.parse_cursor(&cursor.to_string())?;
+/// let second = db.fetch_all(pages.after(&cursor, 2))?;
+/// assert_eq!(first.iter().chain(&second).map(|p| p.id).collect::<Vec<_>>(), [3, 1, 4, 2]);
+/// # Ok(()) }
+/// ```
+pub struct Keyset<S> {
+    select: Select<S>,
+    terms: Vec<(ColRef, bool)>,
+    /// What a cursor is bound to: the statement's shape and the keyset, and its tenant.
+    binding: String,
+}
+
+impl<S> std::fmt::Debug for Keyset<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyset").field("terms", &self.terms).finish_non_exhaustive()
+    }
+}
+
+/// Where a page starts: the keyset's values of the last row of the page before. Typed by
+/// the query's tables (a cursor of one query does not compile with another's), and, as
+/// text, bound to the tenant and the statement it came from. Its values are not secret
+/// or signed: a client that alters them moves its page within the tenant's own rows,
+/// never outside them (every page carries the tenant predicate).
+pub struct Cursor<S> {
+    values: Vec<Value>,
+    text: String,
+    _s: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for Cursor<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Cursor").field(&self.text).finish()
+    }
+}
+
+/// The opaque text to hand to the client.
+impl<S> std::fmt::Display for Cursor<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<S: Source> Select<S> {
+    /// Pages this query by a keyset (see [`Keyset`]). Fails with
+    /// [`Error::InvalidKeyset`] when the order is not unique, names a nullable column, or
+    /// a column of another table than the first.
+    pub fn keyset<K: KeyOrder<S>>(self, order: K) -> Result<Keyset<S>> {
+        let terms = order.__terms().0;
+        let from = self.shape.from;
+        let invalid = |why| Err(Error::InvalidKeyset { table: from.0.name, why });
+        if terms.iter().any(|(c, _)| c.table != from) {
+            return invalid("the keyset names a column of another table than the first");
+        }
+        let info = from.0;
+        if terms.iter().any(|(c, _)| info.columns[usize::from(c.index)].nullable) {
+            return invalid("the keyset names a nullable column");
+        }
+        let covers = |cols: &[usize]| cols.iter().all(|i| terms.iter().any(|(c, _)| usize::from(c.index) == *i));
+        if !covers(&[info.primary_key]) && !info.unique.iter().any(|u| !u.global && covers(u.columns)) {
+            return invalid("the keyset does not include the primary key or a unique key");
+        }
+        if !self.shape.order.is_empty() || self.shape.limit.is_some() || self.shape.agg.is_some() {
+            return invalid("the keyset's query has its own order, limit or aggregate");
+        }
+        let rendered = self.shape.rendered_in(Dialect::Sqlite)?;
+        let binding = binding(&rendered.sql, &terms, &self.scope.first_param());
+        Ok(Keyset { select: self, terms, binding })
+    }
+}
+
+/// SHA-256 (first 16 bytes, hex) of the statement's SQL, the keyset and the tenant.
+fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(sql.as_bytes());
+    for (c, desc) in terms {
+        h.update(c.table.0.columns[usize::from(c.index)].name.as_bytes());
+        h.update([u8::from(*desc), 0]);
+    }
+    if let Value::Uuid(t) = tenant {
+        h.update(t.as_bytes());
+    }
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl<S: Source> Keyset<S> {
+    fn ordered(&self, size: u64) -> Select<S> {
+        let mut select = self.select.clone();
+        select.shape.order = self.terms.clone();
+        select.limit(size)
+    }
+
+    /// The first page: at most `size` rows, in the keyset's order.
+    pub fn first(&self, size: u64) -> Select<S> {
+        self.ordered(size)
+    }
+
+    /// The page after `cursor`: at most `size` rows that come after it in the keyset's
+    /// order (`(a, b) > (x, y)` written out term by term, each with its own direction).
+    pub fn after(&self, cursor: &Cursor<S>, size: u64) -> Select<S> {
+        let mut select = self.select.clone();
+        let slots: Vec<_> = cursor.values.iter().map(|v| select.push(v.clone())).collect();
+        let mut any = Vec::new();
+        for (k, (col, desc)) in self.terms.iter().enumerate() {
+            let mut all: Vec<Node> = (0..k).map(|j| Node::Cmp(self.terms[j].0, CmpOp::Eq, slots[j])).collect();
+            all.push(Node::Cmp(*col, if *desc { CmpOp::Lt } else { CmpOp::Gt }, slots[k]));
+            any.push(if all.len() == 1 { all.remove(0) } else { Node::And(all) });
+        }
+        let after = if any.len() == 1 { any.remove(0) } else { Node::Or(any) };
+        select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
+        select.shape.order = self.terms.clone();
+        select.limit(size)
+    }
+
+    /// The cursor after `last`, a row of a page of this keyset.
+    pub fn cursor(&self, last: &S::Row) -> Cursor<S> {
+        let values: Vec<Value> = self.terms.iter().map(|(c, _)| S::__first_value(last, usize::from(c.index))).collect();
+        let body = json!({ "b": self.binding, "v": values.iter().map(to_json).collect::<Vec<_>>() });
+        let text = body.to_string().bytes().map(|b| format!("{b:02x}")).collect();
+        Cursor { values, text, _s: PhantomData }
+    }
+
+    /// Reads a cursor that came back from a client. One made by another keyset, another
+    /// statement, or for another tenant, or not made by tenantry at all, is
+    /// [`Error::InvalidCursor`].
+    pub fn parse_cursor(&self, text: &str) -> Result<Cursor<S>> {
+        let bad = || Error::InvalidCursor;
+        if text.len() > 16 * 1024 || text.len() % 2 != 0 {
+            return Err(bad());
+        }
+        let bytes = (0..text.len())
+            .step_by(2)
+            .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(bad)?;
+        let body: Json = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if body.get("b").and_then(Json::as_str) != Some(self.binding.as_str()) {
+            return Err(bad());
+        }
+        let values = body.get("v").and_then(Json::as_array).ok_or_else(bad)?;
+        if values.len() != self.terms.len() {
+            return Err(bad());
+        }
+        let values = values.iter().map(from_json).collect::<Option<Vec<Value>>>().ok_or_else(bad)?;
+        Ok(Cursor { values, text: text.to_owned(), _s: PhantomData })
+    }
+}
+
+fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => json!({ "n": null }),
+        Value::Integer(i) => json!({ "i": i }),
+        // By its bits: exact, and NaN and infinities too.
+        Value::Real(r) => json!({ "r": r.to_bits() }),
+        Value::Text(s) => json!({ "s": s }),
+        Value::Blob(b) => json!({ "b": b.iter().map(|x| format!("{x:02x}")).collect::<String>() }),
+        Value::Uuid(u) => json!({ "u": u.to_string() }),
+    }
+}
+
+fn from_json(v: &Json) -> Option<Value> {
+    let (tag, value) = v.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+    Some(match tag.as_str() {
+        "n" => Value::Null,
+        "i" => Value::Integer(value.as_i64()?),
+        "r" => Value::Real(f64::from_bits(value.as_u64()?)),
+        "s" => Value::Text(value.as_str()?.to_owned()),
+        "b" => {
+            let hex = value.as_str()?;
+            Value::Blob(
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()?,
+            )
+        }
+        "u" => Value::Uuid(crate::tenant::parse_canonical_uuid(value.as_str()?.as_bytes())?),
+        _ => return None,
+    })
+}
