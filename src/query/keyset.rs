@@ -188,7 +188,7 @@ impl<S: Source> Keyset<S> {
     /// [`Error::InvalidCursor`].
     pub fn parse_cursor(&self, text: &str) -> Result<Cursor<S>> {
         let bad = || Error::InvalidCursor;
-        if text.len() > 16 * 1024 || text.len() % 2 != 0 {
+        if text.len() > 16 * 1024 || !text.len().is_multiple_of(2) {
             return Err(bad());
         }
         let bytes = (0..text.len())

@@ -23,7 +23,7 @@ pub struct Select<S> {
 
 impl<S> Clone for Select<S> {
     fn clone(&self) -> Self {
-        Select { shape: self.shape.clone(), params: self.params.clone(), scope: self.scope.clone(), _s: PhantomData }
+        Select { shape: self.shape.clone(), params: self.params.clone(), scope: self.scope, _s: PhantomData }
     }
 }
 
