@@ -34,7 +34,9 @@ for line in annotate.splitlines():
 
 ops = [("get_by_id", "get", READS), ("list_20_newest", "list20", READS), ("update_by_id", "update", N),
        ("join_two_tables", "join", READS), ("delete_by_id", "delete", N),
-       ("insert_1000_in_transaction", "insert_1000", INSERT_ROUNDS)]
+       ("insert_1000_in_transaction", "insert_1000", INSERT_ROUNDS),
+       ("grouped_count", "group", READS), ("left_join", "left_join", READS),
+       ("page_after_cursor", "page", READS)]
 print(f"{'operation':<30}{'tenantry':>14}{'rusqlite':>14}{'ratio':>8}")
 for name, op, calls in ops:
     t, h = cost.get(f"tenantry_{op}"), cost.get(f"hand_{op}")

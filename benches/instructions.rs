@@ -14,6 +14,7 @@ mod common;
 use std::hint::black_box;
 
 use common::*;
+use tenantry::TenantId;
 use uuid::Uuid;
 
 fn phase(f: &Fixture, side: &Side, n: usize, rounds: usize) {
@@ -42,6 +43,10 @@ fn phase(f: &Fixture, side: &Side, n: usize, rounds: usize) {
     }
 }
 
+fn pick_tenant(f: &Fixture, i: usize) -> &TenantId {
+    &f.tenants[(i * 7919) % f.tenants.len()]
+}
+
 fn main() {
     let under_callgrind = std::env::args().any(|a| a == "--callgrind");
     let (tenants, n, rounds) = if under_callgrind { (1_000, 2_000, 10) } else { (20, 50, 1) };
@@ -54,6 +59,30 @@ fn main() {
         for i in 0..rounds {
             tenantry_insert_many_1000(&f, &f.tenants[i], &ids);
             cleanup_inserted(&f, &f.tenants[i], &ids);
+        }
+    }
+    // The statements of issue 12, each side warm, then measured: a grouped count, a left
+    // join, a page after a cursor (the hand-written side is given the cursor's values; the
+    // tenantry side parses its text cursor, as a service would).
+    let cursors: Vec<String> = (0..n).map(|i| page_cursor(pick_tenant(&f, i), (i * 31) % 100)).collect();
+    let afters: Vec<(String, Uuid)> =
+        (0..n).map(|i| (created_at((i * 31) % 100), project_id((i * 31) % 100))).collect();
+    for _ in 0..2 {
+        for i in 0..n {
+            let t = pick_tenant(&f, i);
+            let id = project_id((i * 31) % 100);
+            black_box(tenantry_group(&f, t));
+            black_box(tenantry_left_join(&f, t, id));
+            black_box(tenantry_page(&f, t, &cursors[i]));
+        }
+    }
+    for _ in 0..2 {
+        for i in 0..n {
+            let t = pick_tenant(&f, i);
+            let id = project_id((i * 31) % 100);
+            black_box(hand_group(&f, t));
+            black_box(hand_left_join(&f, t, id));
+            black_box(hand_page(&f, t, &afters[i]));
         }
     }
     // Layout B's warm read beside layout A's: the same tenants and rows, every tenant's

@@ -83,6 +83,7 @@ pub mod auth;
 mod clock;
 mod db;
 mod error;
+mod hex;
 pub mod jobs;
 mod keys;
 mod layout;

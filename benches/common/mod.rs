@@ -421,3 +421,93 @@ pub fn layout_a_get(l: &Layouts, t: &TenantId, id: Uuid) -> Option<Project> {
 pub fn layout_b_get(l: &Layouts, t: &TenantId, id: Uuid) -> Option<Project> {
     l.b.fetch_optional(Project::get(t, id)).unwrap()
 }
+
+// ---- statements of issue 12: a grouped count, a left join, a page by cursor ----
+
+#[inline(never)]
+pub fn tenantry_group(f: &Fixture, t: &TenantId) -> Vec<(String, i64)> {
+    f.db.fetch_all(ExportJob::select(t).group_by(ExportJob::status()).count()).unwrap()
+}
+
+#[inline(never)]
+pub fn hand_group(f: &Fixture, t: &TenantId) -> Vec<(String, i64)> {
+    let mut a = [0; 36];
+    let mut stmt =
+        f.conn.prepare_cached("SELECT status, COUNT(*) FROM export_jobs WHERE user_id = ?1 GROUP BY status").unwrap();
+    stmt.query_map([text(&t.as_uuid(), &mut a)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[inline(never)]
+pub fn tenantry_left_join(f: &Fixture, t: &TenantId, id: Uuid) -> Vec<(Project, Option<ExportJob>)> {
+    f.db.fetch_all(
+        Project::select(t)
+            .left_join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+            .filter(Project::id().eq(id)),
+    )
+    .unwrap()
+}
+
+#[inline(never)]
+pub fn hand_left_join(f: &Fixture, t: &TenantId, id: Uuid) -> Vec<(RawProject, Option<RawJob>)> {
+    let (mut a, mut b) = ([0; 36], [0; 36]);
+    let mut stmt = f
+        .conn
+        .prepare_cached(
+            "SELECT p.user_id, p.id, p.name, p.created_at, j.user_id, j.id, j.project_id, j.status, j.created_at \
+             FROM projects p LEFT JOIN export_jobs j ON j.user_id = ?1 AND j.project_id = p.id \
+             WHERE p.user_id = ?1 AND p.id = ?2",
+        )
+        .unwrap();
+    stmt.query_map((text(&t.as_uuid(), &mut a), text(&id, &mut b)), |row| {
+        let p = raw_project(row)?;
+        let j = match row.get_ref(4)? {
+            rusqlite::types::ValueRef::Null => None,
+            _ => Some(RawJob {
+                user_id: uuid_at(row, 4)?,
+                id: uuid_at(row, 5)?,
+                project_id: uuid_at(row, 6)?,
+                status: row.get(7)?,
+                created_at: row.get(8)?,
+            }),
+        };
+        Ok((p, j))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// The 20 projects after (`created_at`, `id`) = `after`, newest first; the cursor comes
+/// back as text, as from a client.
+#[inline(never)]
+pub fn tenantry_page(f: &Fixture, t: &TenantId, after: &str) -> Vec<Project> {
+    let pages = Project::select(t).keyset((Project::created_at().desc(), Project::id().desc())).unwrap();
+    let cursor = pages.parse_cursor(after).unwrap();
+    f.db.fetch_all(pages.after(&cursor, 20)).unwrap()
+}
+
+/// A cursor after project `p`, in the form `tenantry_page` takes.
+pub fn page_cursor(t: &TenantId, p: usize) -> String {
+    let pages = Project::select(t).keyset((Project::created_at().desc(), Project::id().desc())).unwrap();
+    let last = Project { user_id: *t, id: project_id(p), name: format!("project {p}"), created_at: created_at(p) };
+    pages.cursor(&last).to_string()
+}
+
+#[inline(never)]
+pub fn hand_page(f: &Fixture, t: &TenantId, after: &(String, Uuid)) -> Vec<RawProject> {
+    let (mut a, mut b) = ([0; 36], [0; 36]);
+    let mut stmt = f
+        .conn
+        .prepare_cached(
+            "SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 \
+             AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
+        )
+        .unwrap();
+    stmt.query_map((text(&t.as_uuid(), &mut a), after.0.as_str(), text(&after.1, &mut b), 20), raw_project)
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}

@@ -55,7 +55,7 @@ fn to_json(v: ValueRef<'_>) -> Json {
         ),
         ValueRef::Text(t) => Json::String(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => {
-            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let hex = crate::hex::encode(b);
             serde_json::json!({ "blob": hex })
         }
     }
@@ -87,11 +87,7 @@ fn from_json(v: &Json, kind: SqlKind) -> std::result::Result<rusqlite::types::Va
         },
         (Json::Object(o), SqlKind::Blob) => {
             let hex = o.get("blob").and_then(Json::as_str).ok_or(WRONG)?;
-            let bytes = (0..hex.len())
-                .step_by(2)
-                .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                .collect::<Option<Vec<u8>>>()
-                .ok_or(WRONG)?;
+            let bytes = crate::hex::decode(hex).ok_or(WRONG)?;
             V::Blob(bytes)
         }
         _ => return Err(WRONG),

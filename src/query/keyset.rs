@@ -131,19 +131,25 @@ impl<S: Source> Select<S> {
     }
 }
 
-/// SHA-256 (first 16 bytes, hex) of the statement's SQL, the keyset and the tenant.
+/// What a cursor is bound to: a 64-bit FNV-1a digest of the statement's SQL, the keyset
+/// and the tenant, in hex. Not a secret and not a signature (a cursor only positions a
+/// page within its tenant's rows): a check that it came from this query.
 fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(sql.as_bytes());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(sql.as_bytes());
     for (c, desc) in terms {
-        h.update(c.table.0.columns[usize::from(c.index)].name.as_bytes());
-        h.update([u8::from(*desc), 0]);
+        eat(c.table.0.columns[usize::from(c.index)].name.as_bytes());
+        eat(&[u8::from(*desc), 0]);
     }
     if let Value::Uuid(t) = tenant {
-        h.update(t.as_bytes());
+        eat(t.as_bytes());
     }
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&h.to_be_bytes())
 }
 
 impl<S: Source> Keyset<S> {
@@ -159,10 +165,21 @@ impl<S: Source> Keyset<S> {
     }
 
     /// The page after `cursor`: at most `size` rows that come after it in the keyset's
-    /// order (`(a, b) > (x, y)` written out term by term, each with its own direction).
+    /// order: `(a, b) < (x, y)` (or `>`) when every term has one direction, else written
+    /// out term by term, each with its own direction.
     pub fn after(&self, cursor: &Cursor<S>, size: u64) -> Select<S> {
         let mut select = self.select.clone();
         let slots: Vec<_> = cursor.values.iter().map(|v| select.push(v.clone())).collect();
+        // One direction throughout: a row-value comparison, which the planners turn into
+        // one index range. Mixed directions: written out term by term.
+        if self.terms.iter().all(|(_, desc)| *desc == self.terms[0].1) {
+            let op = if self.terms[0].1 { CmpOp::Lt } else { CmpOp::Gt };
+            let cols = self.terms.iter().map(|(c, _)| *c).collect();
+            let after = Node::RowCmp { cols, op, slots };
+            select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
+            select.shape.order = self.terms.clone();
+            return select.limit(size);
+        }
         let mut any = Vec::new();
         for (k, (col, desc)) in self.terms.iter().enumerate() {
             let mut all: Vec<Node> = (0..k).map(|j| Node::Cmp(self.terms[j].0, CmpOp::Eq, slots[j])).collect();
@@ -179,7 +196,7 @@ impl<S: Source> Keyset<S> {
     pub fn cursor(&self, last: &S::Row) -> Cursor<S> {
         let values: Vec<Value> = self.terms.iter().map(|(c, _)| S::__first_value(last, usize::from(c.index))).collect();
         let body = json!({ "b": self.binding, "v": values.iter().map(to_json).collect::<Vec<_>>() });
-        let text = body.to_string().bytes().map(|b| format!("{b:02x}")).collect();
+        let text = crate::hex::encode(body.to_string().as_bytes());
         Cursor { values, text, _s: PhantomData }
     }
 
@@ -188,14 +205,10 @@ impl<S: Source> Keyset<S> {
     /// [`Error::InvalidCursor`].
     pub fn parse_cursor(&self, text: &str) -> Result<Cursor<S>> {
         let bad = || Error::InvalidCursor;
-        if text.len() > 16 * 1024 || !text.len().is_multiple_of(2) {
+        if text.len() > 16 * 1024 {
             return Err(bad());
         }
-        let bytes = (0..text.len())
-            .step_by(2)
-            .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(bad)?;
+        let bytes = crate::hex::decode(text).ok_or_else(bad)?;
         let body: Json = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         if body.get("b").and_then(Json::as_str) != Some(self.binding.as_str()) {
             return Err(bad());
@@ -216,7 +229,7 @@ fn to_json(v: &Value) -> Json {
         // By its bits: exact, and NaN and infinities too.
         Value::Real(r) => json!({ "r": r.to_bits() }),
         Value::Text(s) => json!({ "s": s }),
-        Value::Blob(b) => json!({ "b": b.iter().map(|x| format!("{x:02x}")).collect::<String>() }),
+        Value::Blob(b) => json!({ "b": crate::hex::encode(b) }),
         Value::Uuid(u) => json!({ "u": u.to_string() }),
     }
 }
@@ -228,15 +241,7 @@ fn from_json(v: &Json) -> Option<Value> {
         "i" => Value::Integer(value.as_i64()?),
         "r" => Value::Real(f64::from_bits(value.as_u64()?)),
         "s" => Value::Text(value.as_str()?.to_owned()),
-        "b" => {
-            let hex = value.as_str()?;
-            Value::Blob(
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                    .collect::<Option<Vec<u8>>>()?,
-            )
-        }
+        "b" => Value::Blob(crate::hex::decode(value.as_str()?)?),
         "u" => Value::Uuid(crate::tenant::parse_canonical_uuid(value.as_str()?.as_bytes())?),
         _ => return None,
     })

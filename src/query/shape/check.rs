@@ -86,6 +86,7 @@ impl Check {
             Node::Cmp(c, ..) | Node::In { col: c, .. } | Node::Like { col: c, .. } | Node::Null { col: c, .. } => {
                 self.column(*c)
             }
+            Node::RowCmp { cols, .. } => cols.iter().for_each(|c| self.column(*c)),
             Node::ColCmp(a, _, b) => {
                 self.column(*a);
                 self.column(*b);

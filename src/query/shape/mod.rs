@@ -69,14 +69,39 @@ pub(crate) enum CmpOp {
 pub(crate) enum Node {
     Cmp(ColRef, CmpOp, Slot),
     ColCmp(ColRef, CmpOp, ColRef),
-    In { col: ColRef, first: Slot, len: u32, negated: bool },
-    Like { col: ColRef, pattern: Slot, negated: bool },
-    Null { col: ColRef, negated: bool },
+    /// `(a, b, ..) <op> (?, ?, ..)`: a row-value comparison (a keyset page).
+    RowCmp {
+        cols: Vec<ColRef>,
+        op: CmpOp,
+        slots: Vec<Slot>,
+    },
+    In {
+        col: ColRef,
+        first: Slot,
+        len: u32,
+        negated: bool,
+    },
+    Like {
+        col: ColRef,
+        pattern: Slot,
+        negated: bool,
+    },
+    Null {
+        col: ColRef,
+        negated: bool,
+    },
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
-    InSub { col: ColRef, sub: Box<SubShape>, negated: bool },
-    Exists { sub: Box<SubShape>, negated: bool },
+    InSub {
+        col: ColRef,
+        sub: Box<SubShape>,
+        negated: bool,
+    },
+    Exists {
+        sub: Box<SubShape>,
+        negated: bool,
+    },
 }
 
 impl Node {
@@ -99,6 +124,7 @@ impl Node {
             Node::In { first, .. } => *first += by,
             Node::Like { pattern, .. } => *pattern += by,
             Node::ColCmp(..) | Node::Null { .. } => {}
+            Node::RowCmp { slots, .. } => slots.iter_mut().for_each(|s| *s += by),
             Node::And(nodes) | Node::Or(nodes) => nodes.iter_mut().for_each(|n| n.shift(by)),
             Node::Not(node) => node.shift(by),
             Node::InSub { sub, .. } | Node::Exists { sub, .. } => {

@@ -43,6 +43,11 @@ impl Node {
         match self {
             Node::Cmp(col, op, slot) => Condition::all().add(compare(col.expr(m), *op, m.mark(*slot))),
             Node::ColCmp(a, op, b) => Condition::all().add(compare(a.expr(m), *op, b.expr(m))),
+            Node::RowCmp { cols, op, slots } => {
+                let left = Expr::tuple(cols.iter().map(|c| c.expr(m)));
+                let right = Expr::tuple(slots.iter().map(|s| m.mark(*s)));
+                Condition::all().add(compare(left, *op, right))
+            }
             Node::In { col, first, len, negated } => {
                 if *len == 0 {
                     // `x IN ()` is false and `x NOT IN ()` true, whatever x is.
