@@ -68,21 +68,21 @@ fn main() {
     let afters: Vec<(String, Uuid)> =
         (0..n).map(|i| (created_at((i * 31) % 100), project_id((i * 31) % 100))).collect();
     for _ in 0..2 {
-        for i in 0..n {
+        for (i, cursor) in cursors.iter().enumerate() {
             let t = pick_tenant(&f, i);
             let id = project_id((i * 31) % 100);
             black_box(tenantry_group(&f, t));
             black_box(tenantry_left_join(&f, t, id));
-            black_box(tenantry_page(&f, t, &cursors[i]));
+            black_box(tenantry_page(&f, t, cursor));
         }
     }
     for _ in 0..2 {
-        for i in 0..n {
+        for (i, after) in afters.iter().enumerate() {
             let t = pick_tenant(&f, i);
             let id = project_id((i * 31) % 100);
             black_box(hand_group(&f, t));
             black_box(hand_left_join(&f, t, id));
-            black_box(hand_page(&f, t, &afters[i]));
+            black_box(hand_page(&f, t, after));
         }
     }
     // Layout B's warm read beside layout A's: the same tenants and rows, every tenant's
