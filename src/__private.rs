@@ -126,7 +126,7 @@ pub enum Unavailable {}
     label = "not available on a global table",
     note = "global tables are reached with an `Admin` capability: `{T}::admin_select(&admin)`, `admin_insert`, `admin_update`, `admin_delete`"
 )]
-pub trait GlobalTableHasNoTenant<T> {}
+pub trait GlobalTableHasNoTenant<T>: crate::query::sealed::Never {}
 
 /// Never implemented: names the rule when an owned table is inserted into without a tenant.
 #[diagnostic::on_unimplemented(
@@ -134,4 +134,4 @@ pub trait GlobalTableHasNoTenant<T> {}
     label = "not available on an owned table",
     note = "use `{T}::insert(&tenant, row)`; to act for an existing tenant from an admin job, mint it with `admin.tenant(id)`"
 )]
-pub trait OwnedRowsNeedATenant<T> {}
+pub trait OwnedRowsNeedATenant<T>: crate::query::sealed::Never {}

@@ -420,7 +420,7 @@ fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> R
                 while let Some(last) = page.last() {
                     let cursor = pages.parse_cursor(&pages.cursor(last).to_string()).unwrap();
                     got.extend(project_rows(std::mem::take(&mut page), &tenants));
-                    page = db.fetch_all(pages.after(&cursor, 2)).unwrap();
+                    page = db.fetch_all(pages.after(&cursor, 2).unwrap()).unwrap();
                 }
                 let mut want = expect_projects(&model, t, |_, _| true);
                 want.sort_by(|a, b| a.2.cmp(&b.2).then(uid(a.1).cmp(&uid(b.1))));

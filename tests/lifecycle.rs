@@ -422,3 +422,36 @@ async fn a_deletion_killed_at_random_points_is_finished_by_a_rerun() {
         kill_delete(kind, 8).await;
     }
 }
+
+#[tokio::test]
+async fn deleting_an_account_with_a_merge_still_moving_leaves_nothing_in_it() {
+    // Guard: `delete_account` turns unfinished merges into the account into deletions
+    // (and deleting the anonymous side of a merge finishes the merge instead). Seen failing
+    // without it (red-team review): the anonymous user's videos landed under the deleted
+    // account's prefix when the login's object move ran after the deletion.
+    let dir = temp("merge-then-delete");
+    let env = open(&dir, Kind::B);
+    let account = env.login("gone@example.com", None).session.identity;
+    env.seed(account.tenant(), "account", 0..2);
+    let visitor = env.auth.start_anonymous().unwrap().identity;
+    env.seed(visitor.tenant(), "visitor", 5..8);
+    env.seed_objects(visitor.tenant(), "visitor", 0..3).await;
+    let login = env.login("gone@example.com", Some(&visitor));
+    assert!(login.merged.objects_pending, "the videos have not moved yet");
+
+    env.auth.delete_account(account.tenant()).unwrap();
+    env.auth.finish_account_deletion(account.tenant()).await.unwrap();
+    // The login's object move runs late (a slow request, or `finish_leaving_objects` at
+    // start-up): it must not bring anything back.
+    env.auth.finish_login(&login).await.unwrap();
+    env.auth.finish_leaving_objects(&Admin::new("lifecycle test finishes what is pending")).await.unwrap();
+    assert!(env.rows(account.tenant()).is_empty());
+    assert!(env.objects(account.tenant()).await.is_empty(), "videos landed in the deleted account");
+    assert!(env.rows(visitor.tenant()).is_empty());
+    assert!(env.objects(visitor.tenant()).await.is_empty());
+    if let Some(path) = env.layout.tenant_path(account.tenant()) {
+        assert!(!path.exists(), "the deleted account's file came back");
+    }
+    drop(env);
+    std::fs::remove_dir_all(dir).ok();
+}

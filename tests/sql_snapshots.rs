@@ -145,7 +145,7 @@ fn cases() -> Vec<Case> {
         fetch!("keyset_page_after_cursor", |t, admin| {
             let pages = Project::select(t).keyset((Project::created_at().desc(), Project::id().desc())).unwrap();
             let last = Project { user_id: *t, id: id(3), name: "x".into(), created_at: "2026-11-27 10:00:00".into() };
-            pages.after(&pages.cursor(&last), 20)
+            pages.after(&pages.cursor(&last), 20).unwrap()
         }),
         fetch!("project_columns", |t, admin| Project::select(t)
             .columns((Project::id(), Project::name()))

@@ -233,7 +233,7 @@ fn keyset_pages_cover_every_row_once_and_cursors_stay_with_their_tenant_and_quer
         // Through text and back, as a web service would.
         let text = alices.cursor(page.last().unwrap()).to_string();
         let cursor = alices.parse_cursor(&text).unwrap();
-        page = db.fetch_all(alices.after(&cursor, 5)).unwrap();
+        page = db.fetch_all(alices.after(&cursor, 5).unwrap()).unwrap();
     }
     let mut want: Vec<(i64, i64)> = (0..23).map(|id| (id % 4, id)).collect();
     want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -247,6 +247,10 @@ fn keyset_pages_cover_every_row_once_and_cursors_stay_with_their_tenant_and_quer
     let filtered =
         Clip::select(&alice).filter(Clip::hits().gt(0)).keyset((Clip::hits().desc(), Clip::id().asc())).unwrap();
     assert!(matches!(filtered.parse_cursor(&text), Err(Error::InvalidCursor)));
+    // A cursor of another keyset over the same table, handed straight to `after`.
+    let by_label = Clip::select(&alice).keyset((Clip::label().asc(),)).unwrap();
+    let theirs = by_label.cursor(&db.fetch_all(by_label.first(1)).unwrap()[0]);
+    assert!(matches!(alices.after(&theirs, 5), Err(Error::InvalidCursor)));
     // Altered or made up.
     let altered = text.replacen("7b", "7c", 1);
     assert!(matches!(alices.parse_cursor(&altered), Err(Error::InvalidCursor)));
@@ -276,4 +280,12 @@ fn a_keyset_must_be_unique_not_null_and_of_the_first_table() {
         File::select(&alice).join::<Folder>(Folder::id().eq_col(File::folder_id())).keyset((Folder::id().asc(),)),
         Err(Error::InvalidKeyset { why: "the keyset names a column of another table than the first", .. })
     ));
+    // A join may repeat a row of the first table: its key is not unique in the result.
+    assert!(matches!(
+        Folder::select(&alice).left_join::<File>(File::folder_id().eq_col(Folder::id())).keyset((Folder::id().asc(),)),
+        Err(Error::InvalidKeyset { why: "the keyset's query has joins", .. })
+    ));
+    // A hand-made column index out of range is an error, not a panic.
+    let forged = tenantry::Column::<Clip, i64>::__new(99);
+    assert!(matches!(Clip::select(&alice).keyset((forged.asc(),)), Err(Error::InvalidKeyset { .. })));
 }

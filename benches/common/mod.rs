@@ -486,7 +486,7 @@ pub fn hand_left_join(f: &Fixture, t: &TenantId, id: Uuid) -> Vec<(RawProject, O
 pub fn tenantry_page(f: &Fixture, t: &TenantId, after: &str) -> Vec<Project> {
     let pages = Project::select(t).keyset((Project::created_at().desc(), Project::id().desc())).unwrap();
     let cursor = pages.parse_cursor(after).unwrap();
-    f.db.fetch_all(pages.after(&cursor, 20)).unwrap()
+    f.db.fetch_all(pages.after(&cursor, 20).unwrap()).unwrap()
 }
 
 /// A cursor after project `p`, in the form `tenantry_page` takes.

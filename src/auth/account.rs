@@ -56,11 +56,12 @@ pub struct Leaving {
     pub waiting_for_objects: usize,
 }
 
-/// `tenant` is leaving: merged into `into`, or (with `None`) deleted.
+/// `tenant` is leaving: merged into `into`, or (with `None`) deleted. A merge already
+/// recorded stays a merge.
 pub(super) fn record_leaving(conn: &Connection, tenant: &str, into: Option<&str>, now: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO tenantry_leaving (tenant, into_tenant, rows_done, created_at) VALUES (?1, ?2, 0, ?3)
-         ON CONFLICT (tenant) DO UPDATE SET into_tenant = excluded.into_tenant",
+         ON CONFLICT (tenant) DO UPDATE SET into_tenant = COALESCE(into_tenant, excluded.into_tenant)",
         params![tenant, into, now],
     )?;
     Ok(())
@@ -145,8 +146,25 @@ impl Auth {
     pub fn delete_account(&self, tenant: &TenantId) -> Result<AccountDeletion> {
         let id = tenant.to_string();
         let now = self.at(Duration::ZERO);
+        // An anonymous user already being merged into an account is the account's now:
+        // its deletion is that merge finishing, never a deletion of rows that belong to
+        // the account.
+        if let Some(record) = self.record(tenant)?
+            && record.into.is_some()
+        {
+            self.finish_rows(&record)?;
+            let objects_pending = self.has_objects();
+            if !objects_pending {
+                self.finish_record(tenant)?;
+            }
+            return Ok(AccountDeletion { rows: 0, sessions: 0, objects_pending });
+        }
         let sessions = self.inner.db.write(|c| {
             record_leaving(c, &id, None, &now)?;
+            // Merges into this account that have not finished go nowhere now: the
+            // anonymous users' rows and objects are deleted instead of landing in a
+            // deleted account.
+            c.execute("UPDATE tenantry_leaving SET into_tenant = NULL WHERE into_tenant = ?1", [&id])?;
             let email: Option<String> =
                 c.query_row("SELECT email FROM users WHERE id = ?1", [&id], |r| r.get(0)).optional()?.flatten();
             if let Some(email) = email {

@@ -55,7 +55,7 @@ impl<T: Table> TenantColumn<T> {
     label = "tenantry already filters every statement by its tenant",
     note = "build the statement from the tenant instead (`Table::select(&tenant)`); cross-tenant reads need an `Admin` capability"
 )]
-pub trait TenantPredicateIsImplicit<T> {}
+pub trait TenantPredicateIsImplicit<T>: crate::query::sealed::Never {}
 
 /// These exist only to turn a mistake into a clear compile error.
 impl<T: Table> TenantColumn<T> {

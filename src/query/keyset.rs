@@ -62,7 +62,7 @@ key_orders! {
 /// let cursor = pages.cursor(first.last().unwrap());
 /// // The cursor goes to the client as text and comes back with the next request.
 /// let cursor = pages.parse_cursor(&cursor.to_string())?;
-/// let second = db.fetch_all(pages.after(&cursor, 2))?;
+/// let second = db.fetch_all(pages.after(&cursor, 2)?)?;
 /// assert_eq!(first.iter().chain(&second).map(|p| p.id).collect::<Vec<_>>(), [3, 1, 4, 2]);
 /// # Ok(()) }
 /// ```
@@ -86,6 +86,8 @@ impl<S> std::fmt::Debug for Keyset<S> {
 /// never outside them (every page carries the tenant predicate).
 pub struct Cursor<S> {
     values: Vec<Value>,
+    /// The binding of the keyset that made or read it.
+    binding: String,
     text: String,
     _s: PhantomData<fn() -> S>,
 }
@@ -105,8 +107,9 @@ impl<S> std::fmt::Display for Cursor<S> {
 
 impl<S: Source> Select<S> {
     /// Pages this query by a keyset (see [`Keyset`]). Fails with
-    /// [`Error::InvalidKeyset`] when the order is not unique, names a nullable column, or
-    /// a column of another table than the first.
+    /// [`Error::InvalidKeyset`] when the order is not unique, names a nullable column or a
+    /// column of another table than the first, or the query has joins (a row of the
+    /// first table may repeat in it).
     pub fn keyset<K: KeyOrder<S>>(self, order: K) -> Result<Keyset<S>> {
         let terms = order.__terms().0;
         let from = self.shape.from;
@@ -114,8 +117,14 @@ impl<S: Source> Select<S> {
         if terms.iter().any(|(c, _)| c.table != from) {
             return invalid("the keyset names a column of another table than the first");
         }
+        if !self.shape.joins.is_empty() {
+            // A row of the first table may come back once per matching joined row, so its
+            // key is not unique in the result: paging by it would skip rows.
+            return invalid("the keyset's query has joins");
+        }
         let info = from.0;
-        if terms.iter().any(|(c, _)| info.columns[usize::from(c.index)].nullable) {
+        let column = |c: &ColRef| info.columns.get(usize::from(c.index));
+        if terms.iter().any(|(c, _)| column(c).is_none_or(|col| col.nullable)) {
             return invalid("the keyset names a nullable column");
         }
         let covers = |cols: &[usize]| cols.iter().all(|i| terms.iter().any(|(c, _)| usize::from(c.index) == *i));
@@ -165,9 +174,13 @@ impl<S: Source> Keyset<S> {
     }
 
     /// The page after `cursor`: at most `size` rows that come after it in the keyset's
-    /// order: `(a, b) < (x, y)` (or `>`) when every term has one direction, else written
+    /// order (a cursor of another keyset is [`Error::InvalidCursor`]): `(a, b) < (x, y)` (or `>`) when every term has one direction, else written
     /// out term by term, each with its own direction.
-    pub fn after(&self, cursor: &Cursor<S>, size: u64) -> Select<S> {
+    pub fn after(&self, cursor: &Cursor<S>, size: u64) -> Result<Select<S>> {
+        // A cursor of another keyset over the same tables has the same type.
+        if cursor.binding != self.binding || cursor.values.len() != self.terms.len() {
+            return Err(Error::InvalidCursor);
+        }
         let mut select = self.select.clone();
         let slots: Vec<_> = cursor.values.iter().map(|v| select.push(v.clone())).collect();
         // One direction throughout: a row-value comparison, which the planners turn into
@@ -178,7 +191,7 @@ impl<S: Source> Keyset<S> {
             let after = Node::RowCmp { cols, op, slots };
             select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
             select.shape.order = self.terms.clone();
-            return select.limit(size);
+            return Ok(select.limit(size));
         }
         let mut any = Vec::new();
         for (k, (col, desc)) in self.terms.iter().enumerate() {
@@ -189,7 +202,7 @@ impl<S: Source> Keyset<S> {
         let after = if any.len() == 1 { any.remove(0) } else { Node::Or(any) };
         select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
         select.shape.order = self.terms.clone();
-        select.limit(size)
+        Ok(select.limit(size))
     }
 
     /// The cursor after `last`, a row of a page of this keyset.
@@ -197,7 +210,7 @@ impl<S: Source> Keyset<S> {
         let values: Vec<Value> = self.terms.iter().map(|(c, _)| S::__first_value(last, usize::from(c.index))).collect();
         let body = json!({ "b": self.binding, "v": values.iter().map(to_json).collect::<Vec<_>>() });
         let text = crate::hex::encode(body.to_string().as_bytes());
-        Cursor { values, text, _s: PhantomData }
+        Cursor { values, binding: self.binding.clone(), text, _s: PhantomData }
     }
 
     /// Reads a cursor that came back from a client. One made by another keyset, another
@@ -218,7 +231,7 @@ impl<S: Source> Keyset<S> {
             return Err(bad());
         }
         let values = values.iter().map(from_json).collect::<Option<Vec<Value>>>().ok_or_else(bad)?;
-        Ok(Cursor { values, text: text.to_owned(), _s: PhantomData })
+        Ok(Cursor { values, binding: self.binding.clone(), text: text.to_owned(), _s: PhantomData })
     }
 }
 

@@ -22,6 +22,16 @@ pub(crate) mod sealed {
     pub trait Columns<S, I> {}
     /// For `KeyOrder`.
     pub trait KeyOrder<S> {}
+    /// For `Source`, `Elem`, `Append`, `Values` and `Presence`: only tenantry's own
+    /// type-level lists and tuples.
+    pub trait Source {}
+    pub trait Elem {}
+    pub trait Append<U> {}
+    pub trait Values {}
+    pub trait Presence {}
+    /// Implemented by nothing: the traits that exist only to name a rule in a compile
+    /// error (`TenantPredicateIsImplicit`, ...) cannot be implemented outside tenantry.
+    pub trait Never {}
 }
 
 pub(crate) mod expr;

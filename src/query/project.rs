@@ -15,7 +15,7 @@ use crate::value::{SqlType, Value};
 
 /// The values of one projected row: a tuple of up to six column types, each decoded with
 /// its own type (a `bool` column of 7 is an error, not a `true`).
-pub trait Values: Sized {
+pub trait Values: crate::query::sealed::Values + Sized {
     #[doc(hidden)]
     fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self>;
 }
@@ -45,6 +45,7 @@ pub trait Columns<S, I>: crate::query::sealed::Columns<S, I> {
 
 macro_rules! tuples {
     ($(($($t:ident $v:ident $i:ident $n:tt),+))*) => {$(
+        impl<$($v: SqlType),+> crate::query::sealed::Values for ($($v,)+) {}
         impl<$($v: SqlType),+> Values for ($($v,)+) {
             fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self> {
                 Ok(($(decode::<$v, R>(row, $n, table)?,)+))

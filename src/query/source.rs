@@ -52,7 +52,7 @@ where
 
 /// Whether a table is in every result row: how its column of type `V` reads in a
 /// projection or a group.
-pub trait Presence {
+pub trait Presence: crate::query::sealed::Presence {
     /// `V`, or `V::Nullable` for a left-joined table.
     type Of<V: SqlType>: SqlType;
 }
@@ -64,9 +64,11 @@ pub struct Required;
 #[derive(Debug)]
 pub struct Optional;
 
+impl crate::query::sealed::Presence for Required {}
 impl Presence for Required {
     type Of<V: SqlType> = V;
 }
+impl crate::query::sealed::Presence for Optional {}
 impl Presence for Optional {
     type Of<V: SqlType> = V::Nullable;
 }
@@ -85,7 +87,7 @@ impl<H: Table, R> InSource<Src<Opt<H>, R>, Here> for H {
 
 /// One table of a source as it appears in a result row: the table's row, or for a
 /// left-joined table, `Option` of it (`None` when no row matched).
-pub trait Elem: 'static {
+pub trait Elem: crate::query::sealed::Elem + 'static {
     /// The decoded value.
     type Row;
     /// Columns it takes in a result row.
@@ -99,6 +101,7 @@ pub trait Elem: 'static {
     ) -> Result<Self::Row>;
 }
 
+impl<T: Table> crate::query::sealed::Elem for T {}
 impl<T: Table> Elem for T {
     type Row = T;
     fn __width() -> usize {
@@ -113,6 +116,7 @@ impl<T: Table> Elem for T {
     }
 }
 
+impl<T: Table> crate::query::sealed::Elem for Opt<T> {}
 impl<T: Table> Elem for Opt<T> {
     type Row = Option<T>;
     fn __width() -> usize {
@@ -134,7 +138,7 @@ impl<T: Table> Elem for Opt<T> {
 }
 
 /// A statement source: the tables a row of the result is made of.
-pub trait Source: 'static {
+pub trait Source: crate::query::sealed::Source + 'static {
     /// One result row: the table's row, or a tuple of rows for a join.
     type Row;
     #[doc(hidden)]
@@ -144,6 +148,7 @@ pub trait Source: 'static {
     fn __first_value(row: &Self::Row, index: usize) -> crate::Value;
 }
 
+impl<A: Table> crate::query::sealed::Source for Src<A, Nil> {}
 impl<A: Table> Source for Src<A, Nil> {
     type Row = A;
     fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<A> {
@@ -164,6 +169,7 @@ macro_rules! src {
 /// more element to the list one shorter.
 macro_rules! joins {
     ($(($($e:ident),+))*) => {$(
+        impl<A: Table, $($e: Elem),+> crate::query::sealed::Source for src!(A, $($e),+) {}
         impl<A: Table, $($e: Elem),+> Source for src!(A, $($e),+) {
             type Row = (A, $($e::Row),+);
             #[allow(unused_assignments)]
@@ -200,13 +206,14 @@ joins! {
     message = "cannot join another table onto `{Self}`",
     note = "a statement joins at most six tables"
 )]
-pub trait Append<U> {
+pub trait Append<U>: crate::query::sealed::Append<U> {
     /// The source with `U` at the end.
     type Out: Source;
 }
 
 macro_rules! appends {
     ($(($($e:ident),*))*) => {$(
+        impl<A: Table, $($e: Elem,)* U: Elem> crate::query::sealed::Append<U> for src!(A $(, $e)*) {}
         impl<A: Table, $($e: Elem,)* U: Elem> Append<U> for src!(A $(, $e)*) {
             type Out = src!(A $(, $e)*, U);
         }
