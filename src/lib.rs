@@ -115,7 +115,7 @@ pub use query::expr::{
     not_exists,
 };
 pub use query::keyset::{Cursor, KeyOrder, Keyset};
-pub use query::project::{Columns, Grouped, Having, HavingCount, Projected, Values};
+pub use query::project::{Columns, Grouped, Having, HavingAgg, Projected, Values};
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::{

@@ -167,6 +167,11 @@ fn cases() -> Vec<Case> {
         fetch!("group_sum", |t, admin| ExportJob::select(t)
             .group_by(ExportJob::project_id())
             .sum(ExportJob::progress())),
+        fetch!("group_sum_having_two", |t, admin| ExportJob::select(t)
+            .group_by(ExportJob::project_id())
+            .having(Having::sum(ExportJob::progress()).gt(100))
+            .having(Having::max(ExportJob::created_at()).ge("2026-11-01"))
+            .sum(ExportJob::progress())),
         fetch!("in_subquery", |t, admin| Project::select(t).filter(
             Project::id()
                 .in_sub(ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()))

@@ -289,3 +289,31 @@ fn a_keyset_must_be_unique_not_null_and_of_the_first_table() {
     let forged = tenantry::Column::<Clip, i64>::__new(99);
     assert!(matches!(Clip::select(&alice).keyset((forged.asc(),)), Err(Error::InvalidKeyset { .. })));
 }
+
+#[test]
+fn having_compares_any_aggregate_of_the_group_and_several_are_anded() {
+    // Guard: the tenant predicate in `WHERE`, before grouping: Bob's rows with the same
+    // labels and large hits never reach Alice's groups.
+    let (db, alice, bob) = db();
+    for (id, label, hits) in [(1, "a", 5), (2, "b", 50), (3, "c", 7)] {
+        db.execute(Clip::insert(&alice, clip(id, label, hits))).unwrap();
+        db.execute(Clip::insert(&bob, clip(id, label, hits * 100))).unwrap();
+    }
+    let grouped = || Clip::select(&alice).group_by(Clip::label());
+    let big: Vec<(String, Option<i64>)> =
+        db.fetch_all(grouped().having(tenantry::Having::sum(Clip::hits()).gt(6)).sum(Clip::hits())).unwrap();
+    let mut big = big;
+    big.sort();
+    assert_eq!(big, [("b".to_owned(), Some(50)), ("c".to_owned(), Some(7))]);
+    let mid = db
+        .fetch_all(
+            grouped()
+                .having(tenantry::Having::max(Clip::hits()).ge(6))
+                .having(tenantry::Having::min(Clip::hits()).lt(10))
+                .count(),
+        )
+        .unwrap();
+    assert_eq!(mid, [("c".to_owned(), 1)]);
+    let avg = db.fetch_all(grouped().having(tenantry::Having::avg(Clip::hits()).gt(40.0)).count()).unwrap();
+    assert_eq!(avg, [("b".to_owned(), 1)]);
+}

@@ -11,7 +11,7 @@ use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
 use crate::query::source::{InSource, Read, Source};
 use crate::query::{Fetch, Plan};
 use crate::schema::{RowSource, Table};
-use crate::value::{SqlType, Value};
+use crate::value::{IntoSql, SqlType, Value};
 
 /// The values of one projected row: a tuple of up to six column types, each decoded with
 /// its own type (a `bool` column of 7 is an error, not a `true`).
@@ -199,10 +199,11 @@ impl<S, K> std::fmt::Debug for Grouped<S, K> {
 }
 
 impl<S: Source, K: SqlType> Grouped<S, K> {
-    /// `HAVING` a condition on the group's aggregate (`Having::count().ge(2)`).
-    pub fn having(mut self, having: Having) -> Self {
+    /// `HAVING` a condition on an aggregate of the group (`Having::count().ge(2)`); several
+    /// are ANDed.
+    pub fn having(mut self, having: Having<S>) -> Self {
         let slot = self.select.push(having.value);
-        self.select.shape.having = Some(HavingShape { agg: having.agg, op: having.op, slot });
+        self.select.shape.having.push(HavingShape { agg: having.agg, op: having.op, slot });
         self
     }
 
@@ -250,42 +251,82 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     }
 }
 
-/// A `HAVING` condition on a group: `Having::count().ge(2)` keeps the groups of at least
-/// two rows.
-#[derive(Debug, Clone)]
-pub struct Having {
+/// A `HAVING` condition on a group's aggregate: `Having::count().ge(2)` keeps the groups
+/// of at least two rows; `Having::sum(Job::progress()).gt(100)` those whose total exceeds
+/// 100. Typed by the statement's tables, like a filter.
+pub struct Having<S> {
     agg: Agg,
     op: CmpOp,
     value: Value,
+    _s: PhantomData<fn() -> S>,
 }
 
-impl Having {
-    /// The number of rows in the group.
-    pub fn count() -> HavingCount {
-        HavingCount(())
+impl<S> std::fmt::Debug for Having<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Having").field("agg", &self.agg).field("op", &self.op).finish_non_exhaustive()
     }
 }
 
-/// `COUNT(*)` of a group, to compare with a number.
-#[derive(Debug, Clone, Copy)]
-pub struct HavingCount(());
+impl<S> Having<S> {
+    /// `COUNT(*)` of the group.
+    pub fn count() -> HavingAgg<S, i64> {
+        HavingAgg { agg: Agg::Count, _s: PhantomData }
+    }
+
+    /// `SUM(column)` over the group.
+    pub fn sum<T, V: Numeric, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
+    where
+        T: Table + InSource<S, I>,
+    {
+        HavingAgg { agg: Agg::Sum(column.col_ref()), _s: PhantomData }
+    }
+
+    /// `AVG(column)` over the group.
+    pub fn avg<T, V: Numeric, I>(column: Column<T, V>) -> HavingAgg<S, f64>
+    where
+        T: Table + InSource<S, I>,
+    {
+        HavingAgg { agg: Agg::Avg(column.col_ref()), _s: PhantomData }
+    }
+
+    /// `MIN(column)` over the group.
+    pub fn min<T, V: Comparable, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
+    where
+        T: Table + InSource<S, I>,
+    {
+        HavingAgg { agg: Agg::Min(column.col_ref()), _s: PhantomData }
+    }
+
+    /// `MAX(column)` over the group.
+    pub fn max<T, V: Comparable, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
+    where
+        T: Table + InSource<S, I>,
+    {
+        HavingAgg { agg: Agg::Max(column.col_ref()), _s: PhantomData }
+    }
+}
+
+/// An aggregate of a group, to compare with a value of type `V`.
+pub struct HavingAgg<S, V> {
+    agg: Agg,
+    _s: PhantomData<fn() -> (S, V)>,
+}
+
+impl<S, V> std::fmt::Debug for HavingAgg<S, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HavingAgg").field("agg", &self.agg).finish()
+    }
+}
 
 macro_rules! having_ops {
-    ($($name:ident $op:ident $doc:literal),*) => {
-        impl HavingCount {$(
-            #[doc = $doc]
-            pub fn $name(self, n: i64) -> Having {
-                Having { agg: Agg::Count, op: CmpOp::$op, value: Value::Integer(n) }
+    ($($name:ident $op:ident $sql:literal),*) => {
+        impl<S, V: SqlType> HavingAgg<S, V> {$(
+            #[doc = concat!("`aggregate ", $sql, " value`")]
+            pub fn $name(self, value: impl IntoSql<V>) -> Having<S> {
+                Having { agg: self.agg, op: CmpOp::$op, value: value.into_value(), _s: PhantomData }
             }
         )*}
     };
 }
 
-having_ops!(
-    eq Eq "`COUNT(*) = n`",
-    ne Ne "`COUNT(*) <> n`",
-    lt Lt "`COUNT(*) < n`",
-    le Le "`COUNT(*) <= n`",
-    gt Gt "`COUNT(*) > n`",
-    ge Ge "`COUNT(*) >= n`"
-);
+having_ops!(eq Eq "=", ne Ne "<>", lt Lt "<", le Le "<=", gt Gt ">", ge Ge ">=");

@@ -54,7 +54,7 @@ impl<S: Source> Select<S> {
                 out: Vec::new(),
                 distinct: false,
                 group: Vec::new(),
-                having: None,
+                having: Vec::new(),
             },
             params: params_with_tenant_slot(),
             scope,

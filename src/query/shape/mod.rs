@@ -202,7 +202,7 @@ pub(crate) struct SelectShape {
     pub(crate) out: Vec<Out>,
     pub(crate) distinct: bool,
     pub(crate) group: Vec<ColRef>,
-    pub(crate) having: Option<Having>,
+    pub(crate) having: Vec<Having>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -320,7 +320,7 @@ impl Shape for SelectShape {
             && self.out.is_empty()
             && self.group.is_empty()
             && !self.distinct
-            && self.having.is_none()
+            && self.having.is_empty()
             && self.order.is_empty()
             && self.limit.is_none()
             && self.offset.is_none()
@@ -343,7 +343,7 @@ impl Shape for SelectShape {
             Out::Agg(a) => Some(*a),
             Out::Col(_) => None,
         });
-        for agg in self.agg.into_iter().chain(aggs).chain(self.having.map(|h| h.agg)) {
+        for agg in self.agg.into_iter().chain(aggs).chain(self.having.iter().map(|h| h.agg)) {
             if let Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c) = agg {
                 v.column(c);
             }

@@ -175,7 +175,7 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     for col in &s.group {
         q.add_group_by([col.expr(m)]);
     }
-    if let Some(h) = s.having {
+    for h in &s.having {
         let (agg, mark) = (aggregate(h.agg, m), m.mark(h.slot));
         q.and_having(compare(agg, h.op, mark));
     }
