@@ -48,11 +48,11 @@ pub fn push<V: SqlType>(value: V, out: &mut Vec<Value>) {
 }
 
 pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
-    Select::new(TableRef(T::INFO), Scope::tenant(tenant))
+    Select::new(TableRef::of(T::INFO), Scope::tenant(tenant))
 }
 
 pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Select<Src<T, Nil>> {
-    Select::by_key(TableRef(T::INFO), Scope::tenant(tenant), value.into_value())
+    Select::by_key(TableRef::of(T::INFO), Scope::tenant(tenant), value.into_value())
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
@@ -84,7 +84,7 @@ pub fn sub<T: Owned, O>() -> Sub<T, O, ()> {
 }
 
 pub fn admin_select<T: Table>(admin: &Admin) -> Select<Src<T, Nil>> {
-    Select::new(TableRef(T::INFO), admin.scope())
+    Select::new(TableRef::of(T::INFO), admin.scope())
 }
 
 pub fn admin_update<T: Table>(admin: &Admin) -> UpdateBuilder<T> {

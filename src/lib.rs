@@ -119,7 +119,7 @@ pub use query::project::{Columns, Grouped, Having, HavingAgg, Projected, Values}
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::{
-    Append, Elem, Here, InSource, Nil, Opt, Optional, Presence, Read, Required, Source, Src, There,
+    Append, As, Elem, Here, InSource, Joinable, Named, Nil, Opt, Optional, Presence, Read, Required, Source, Src, There,
 };
 pub use query::write::{
     Assign, Delete, DeleteBuilder, Insert, OnConflict, RawSql, UnfilteredUpdate, Update, UpdateBuilder,

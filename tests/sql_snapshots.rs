@@ -147,6 +147,14 @@ fn cases() -> Vec<Case> {
             let last = Project { user_id: *t, id: id(3), name: "x".into(), created_at: "2026-11-27 10:00:00".into() };
             pages.after(&pages.cursor(&last), 20).unwrap()
         }),
+        fetch!("self_join_through_an_alias", |t, admin| Project::select(t)
+            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+            .left_join::<tenantry::As<ExportJob, 1>>(
+                tenantry::As::<ExportJob, 1>::col(ExportJob::project_id())
+                    .eq_col(Project::id())
+                    .and(tenantry::As::<ExportJob, 1>::col(ExportJob::status()).eq("failed"))
+            )
+            .columns((Project::name(), ExportJob::status(), tenantry::As::<ExportJob, 1>::col(ExportJob::id())))),
         fetch!("project_columns", |t, admin| Project::select(t)
             .columns((Project::id(), Project::name()))
             .order_by(Project::created_at().desc())
@@ -299,6 +307,7 @@ fn every_statement_runs_on_every_layout() {
                 "join_two_tables",
                 "join_three_tables",
                 "join_four_tables_one_left",
+                "self_join_through_an_alias",
                 "project_over_join",
                 "in_subquery",
                 "exists_correlated",

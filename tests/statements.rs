@@ -317,3 +317,57 @@ fn having_compares_any_aggregate_of_the_group_and_several_are_anded() {
     let avg = db.fetch_all(grouped().having(tenantry::Having::avg(Clip::hits()).gt(40.0)).count()).unwrap();
     assert_eq!(avg, [("b".to_owned(), 1)]);
 }
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_tree", owned)]
+struct Node {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    parent: Option<i64>,
+    name: String,
+}
+
+type Parent = tenantry::As<Node, 1>;
+type Grandparent = tenantry::As<Node, 2>;
+
+#[test]
+fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
+    // Guard: each alias gets its own tenant predicate in its `ON` (render: `INNER JOIN
+    // "st_tree" AS "st_tree_1" ON "st_tree_1"."user_id" = ? AND ..`). Both tenants have
+    // nodes 1 <- 2 <- 3 with the same ids; Bob's node 1 is missing, so his chain breaks.
+    let (db, alice, bob) = db();
+    db.create_table::<Node>().unwrap();
+    for (t, ids) in [(&alice, &[1, 2, 3][..]), (&bob, &[2, 3][..])] {
+        for &id in ids {
+            let parent = (id > 1).then_some(id - 1);
+            db.execute(Node::insert(t, NewNode { id, parent, name: format!("{id}") })).unwrap();
+        }
+    }
+    let chain = |t: &TenantId| {
+        Node::select(t)
+            .join::<Parent>(Parent::col(Node::id()).eq_col(Node::parent()))
+            .join::<Grandparent>(Grandparent::col(Node::id()).eq_col(Parent::col(Node::parent())))
+    };
+    let sql = chain(&alice).to_sql().unwrap().sql;
+    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_1" ON "st_tree_1"."user_id" = ?"#), "{sql}");
+    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_2" ON "st_tree_2"."user_id" = ?"#), "{sql}");
+    let rows = db.fetch_all(chain(&alice)).unwrap();
+    assert_eq!(rows.len(), 1);
+    let (node, parent, grand) = &rows[0];
+    assert_eq!((node.id, parent.id, grand.id), (3, 2, 1));
+    assert!([node, parent, grand].iter().all(|n| n.user_id == alice));
+    assert!(db.fetch_all(chain(&bob)).unwrap().is_empty(), "Alice's node 1 never completes Bob's chain");
+
+    // A left self-join and a projection over it: every node with its parent's name.
+    let names: Vec<(String, Option<String>)> = db
+        .fetch_all(
+            Node::select(&bob)
+                .left_join::<Parent>(Parent::col(Node::id()).eq_col(Node::parent()))
+                .columns((Node::name(), Parent::col(Node::name())))
+                .order_by(Node::id().asc()),
+        )
+        .unwrap();
+    assert_eq!(names, [("2".to_owned(), None), ("3".to_owned(), Some("2".to_owned()))]);
+}

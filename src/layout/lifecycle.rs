@@ -318,7 +318,7 @@ impl Layout {
         }
         let tx = self.shared_database().begin()?;
         let quiet = Scope::Admin(admin.tag().quiet());
-        let next = Select::<Src<T, Nil>>::new(TableRef(T::INFO), quiet).filter(queued).order_by(order).limit(1);
+        let next = Select::<Src<T, Nil>>::new(TableRef::of(T::INFO), quiet).filter(queued).order_by(order).limit(1);
         let Some(row) = tx.fetch_optional(next)? else { return Ok(None) };
         let tenant = row.__tenant().ok_or(Error::NotOwned { table: T::INFO.name })?;
         let key = row.__key();
@@ -327,7 +327,8 @@ impl Layout {
             .set(mark, to)
             .filter(Cond::primary_key_eq::<T>(key.clone()));
         tx.execute(update)?;
-        let claimed = tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef(T::INFO), Scope::tenant(&tenant), key))?;
+        let claimed =
+            tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef::of(T::INFO), Scope::tenant(&tenant), key))?;
         tx.commit()?;
         admin.tag().fire(crate::AuditAction::Operation { name: "claim the next queued row across tenants" });
         admin.tag().fire(crate::AuditAction::MintTenant { tenant: tenant.as_uuid() });

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
-use crate::query::source::{InSource, Src};
+use crate::query::source::{InSource, Named, Src};
 use crate::schema::{Owned, Table};
 use crate::value::{IntoSql, Params, SqlType, Value};
 
@@ -22,7 +22,7 @@ impl<T, V> Copy for Column<T, V> {}
 
 impl<T, V> std::fmt::Debug for Column<T, V>
 where
-    T: Table,
+    T: Named,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", T::INFO.name, T::INFO.columns[usize::from(self.index)].name)
@@ -96,9 +96,16 @@ impl<T: Table> TenantColumn<T> {
     }
 }
 
-impl<T: Table, V> Column<T, V> {
+impl<T, V> Column<T, V> {
+    /// The same column, named through another table type (an alias of `T`).
+    pub(crate) fn retyped<U>(column: Column<T, V>) -> Column<U, V> {
+        Column { index: column.index, _t: PhantomData }
+    }
+}
+
+impl<T: Named, V> Column<T, V> {
     pub(crate) fn col_ref(self) -> ColRef {
-        ColRef { table: TableRef(T::INFO), index: self.index }
+        ColRef { table: TableRef(T::INFO, T::ALIAS), index: self.index }
     }
 
     /// The column's SQL name.
@@ -151,7 +158,7 @@ impl<S> Cond<S> {
 
     /// `primary_key = key` on `T`, for statements tenantry builds from a row it holds.
     pub(crate) fn primary_key_eq<T: Table>(key: Value) -> Self {
-        let pk = ColRef { table: TableRef(T::INFO), index: T::INFO.primary_key as u16 };
+        let pk = ColRef { table: TableRef::of(T::INFO), index: T::INFO.primary_key as u16 };
         Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), smallvec::smallvec![key])
     }
 
@@ -194,7 +201,7 @@ pub struct OrderBy<S> {
     _s: PhantomData<fn() -> S>,
 }
 
-impl<T: Table, V: SqlType> Column<T, V> {
+impl<T: Named, V: SqlType> Column<T, V> {
     fn cmp<S, I>(self, op: CmpOp, v: impl IntoSql<V>) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -276,7 +283,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     pub fn eq_col<S, I, J, U, W>(self, other: Column<U, W>) -> Cond<S>
     where
         T: InSource<S, I>,
-        U: Table + InSource<S, J>,
+        U: Named + InSource<S, J>,
         V: ComparableWith<W>,
     {
         Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Params::new())
@@ -320,7 +327,7 @@ impl<T: Table, V: SqlType> Column<T, V> {
     }
 }
 
-impl<T: Table, V: SqlType> Column<T, Option<V>> {
+impl<T: Named, V: SqlType> Column<T, Option<V>> {
     /// `column IS NULL`
     pub fn is_null<S, I>(self) -> Cond<S>
     where
@@ -357,7 +364,7 @@ pub trait TextColumn {}
 impl TextColumn for String {}
 impl TextColumn for Option<String> {}
 
-impl<T: Table, V: SqlType + TextColumn> Column<T, V> {
+impl<T: Named, V: SqlType + TextColumn> Column<T, V> {
     /// `column LIKE pattern` (SQLite's `LIKE`: `%` and `_` wildcards, ASCII case-insensitive).
     pub fn like<S, I>(self, pattern: &str) -> Cond<S>
     where
@@ -405,7 +412,7 @@ impl<T: Owned, O, P> crate::query::sealed::SubOf<O, P> for Sub<T, O, P> {}
 impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
     fn __into_parts(self) -> SubParts {
         // Slots count from 0 within the subquery; `Cond::append_to` shifts them later.
-        SubParts(SubShape { table: TableRef(T::INFO), column: self.column, cond: self.cond }, self.values)
+        SubParts(SubShape { table: TableRef::of(T::INFO), column: self.column, cond: self.cond }, self.values)
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) mod sealed {
     pub trait Append<U> {}
     pub trait Values {}
     pub trait Presence {}
+    /// For `Named` and `Joinable`.
+    pub trait Named {}
+    pub trait Joinable {}
     /// Implemented by nothing: the traits that exist only to name a rule in a compile
     /// error (`TenantPredicateIsImplicit`, ...) cannot be implemented outside tenantry.
     pub trait Never {}

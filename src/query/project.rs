@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::query::expr::{Column, OrderBy};
 use crate::query::select::{Comparable, Numeric, Select};
 use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
-use crate::query::source::{InSource, Read, Source};
+use crate::query::source::{InSource, Named, Read, Source};
 use crate::query::{Fetch, Plan};
-use crate::schema::{RowSource, Table};
+use crate::schema::RowSource;
 use crate::value::{IntoSql, SqlType, Value};
 
 /// The values of one projected row: a tuple of up to six column types, each decoded with
@@ -51,9 +51,9 @@ macro_rules! tuples {
                 Ok(($(decode::<$v, R>(row, $n, table)?,)+))
             }
         }
-        impl<S, $($t: Table, $v: SqlType, $i),+> crate::query::sealed::Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        impl<S, $($t: Named, $v: SqlType, $i),+> crate::query::sealed::Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
         where $($t: InSource<S, $i>),+ {}
-        impl<S, $($t: Table, $v: SqlType, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        impl<S, $($t: Named, $v: SqlType, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
         where $($t: InSource<S, $i>),+
         {
             type Values = ($(Read<$t, S, $i, $v>,)+);
@@ -117,7 +117,7 @@ impl<S: Source> Select<S> {
     /// ```
     pub fn group_by<T, K: SqlType, I>(mut self, column: Column<T, K>) -> Grouped<S, Read<T, S, I, K>>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.shape.group.push(column.col_ref());
         self.shape.agg = None;
@@ -221,7 +221,7 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// `key, SUM(column)` per group.
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Sum(column.col_ref()))
     }
@@ -229,7 +229,7 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// `key, AVG(column)` per group.
     pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<f64>)>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Avg(column.col_ref()))
     }
@@ -237,7 +237,7 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// `key, MIN(column)` per group.
     pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Min(column.col_ref()))
     }
@@ -245,7 +245,7 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// `key, MAX(column)` per group.
     pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Max(column.col_ref()))
     }
@@ -276,7 +276,7 @@ impl<S> Having<S> {
     /// `SUM(column)` over the group.
     pub fn sum<T, V: Numeric, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         HavingAgg { agg: Agg::Sum(column.col_ref()), _s: PhantomData }
     }
@@ -284,7 +284,7 @@ impl<S> Having<S> {
     /// `AVG(column)` over the group.
     pub fn avg<T, V: Numeric, I>(column: Column<T, V>) -> HavingAgg<S, f64>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         HavingAgg { agg: Agg::Avg(column.col_ref()), _s: PhantomData }
     }
@@ -292,7 +292,7 @@ impl<S> Having<S> {
     /// `MIN(column)` over the group.
     pub fn min<T, V: Comparable, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         HavingAgg { agg: Agg::Min(column.col_ref()), _s: PhantomData }
     }
@@ -300,7 +300,7 @@ impl<S> Having<S> {
     /// `MAX(column)` over the group.
     pub fn max<T, V: Comparable, I>(column: Column<T, V>) -> HavingAgg<S, V::Base>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         HavingAgg { agg: Agg::Max(column.col_ref()), _s: PhantomData }
     }

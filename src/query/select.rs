@@ -5,9 +5,8 @@ use std::marker::PhantomData;
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
-use crate::query::source::{Append, InSource, Opt, Source};
+use crate::query::source::{Append, InSource, Joinable, Named, Opt, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
-use crate::schema::{Owned, Table};
 use crate::value::{Params, SqlType, Value};
 
 /// A `SELECT` over the tables of `S`, scoped to one tenant.
@@ -106,14 +105,15 @@ impl<S: Source> Select<S> {
         self
     }
 
-    /// `INNER JOIN` another owned table, `on` a condition over both. The joined table gets
-    /// its own tenant predicate, bound to this statement's tenant, inside the `ON` clause.
-    pub fn join<U: Owned>(mut self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
+    /// `INNER JOIN` another owned table (or an alias of one, [`As`](crate::As), to join a
+    /// table to itself), `on` a condition over both. The joined table gets its own tenant
+    /// predicate, bound to this statement's tenant, inside the `ON` clause.
+    pub fn join<U: Joinable>(mut self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
     {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef(U::INFO), on, left: false });
+        self.shape.joins.push(Join { table: TableRef(U::INFO, U::ALIAS), on, left: false });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 
@@ -141,12 +141,12 @@ impl<S: Source> Select<S> {
     /// assert!(rows[0].1.is_none());
     /// # Ok(()) }
     /// ```
-    pub fn left_join<U: Owned>(mut self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
+    pub fn left_join<U: Joinable>(mut self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
     where
         S: Append<Opt<U>>,
     {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef(U::INFO), on, left: true });
+        self.shape.joins.push(Join { table: TableRef(U::INFO, U::ALIAS), on, left: true });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 
@@ -164,7 +164,7 @@ impl<S: Source> Select<S> {
     /// `SELECT SUM(column)`; `None` when no row matches.
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Sum(column.col_ref()))
     }
@@ -172,7 +172,7 @@ impl<S: Source> Select<S> {
     /// `SELECT AVG(column)`; `None` when no row matches.
     pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Avg(column.col_ref()))
     }
@@ -180,7 +180,7 @@ impl<S: Source> Select<S> {
     /// `SELECT MIN(column)`; `None` when no row matches.
     pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Min(column.col_ref()))
     }
@@ -188,7 +188,7 @@ impl<S: Source> Select<S> {
     /// `SELECT MAX(column)`; `None` when no row matches.
     pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
-        T: Table + InSource<S, I>,
+        T: Named + InSource<S, I>,
     {
         self.aggregate(Agg::Max(column.col_ref()))
     }

@@ -25,12 +25,12 @@ pub struct There<I>(PhantomData<I>);
 
 /// `Self` is one of the tables of the statement source `S`, at position `I`.
 ///
-/// The position is inferred; a table that appears twice (a self-join) is ambiguous and
-/// not supported.
+/// The position is inferred. A table joined to itself appears the second time as an
+/// alias, [`As<T, N>`](As), whose columns are `As::<T, N>::col(..)`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not one of the tables of this statement",
     label = "this column's table is not in the statement",
-    note = "conditions, ordering, projections and groups may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery"
+    note = "conditions, ordering, projections and groups may name only columns of the tables being selected, joined, updated or deleted; join `{Self}` first, or use a subquery; to join a table to itself, join an alias: `As<Table, 1>`"
 )]
 pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {
     /// [`Required`] for a table every result row has; [`Optional`] for a left-joined one,
@@ -38,9 +38,9 @@ pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {
     type Presence: Presence;
 }
 
-impl<H: Table, R> crate::query::sealed::InSource<Src<H, R>, Here> for H {}
+impl<H: Named, R> crate::query::sealed::InSource<Src<H, R>, Here> for H {}
 impl<H, R, X, I> crate::query::sealed::InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
-impl<H: Table, R> InSource<Src<H, R>, Here> for H {
+impl<H: Named, R> InSource<Src<H, R>, Here> for H {
     type Presence = Required;
 }
 impl<H, R, X, I> InSource<Src<H, R>, There<I>> for X
@@ -76,12 +76,112 @@ impl Presence for Optional {
 /// How a column of type `V` of table `T` reads in a projection over source `S`.
 pub type Read<T, S, I, V> = <<T as InSource<S, I>>::Presence as Presence>::Of<V>;
 
+/// A table as a statement names it: a table itself, or an alias of one ([`As`]).
+pub trait Named: crate::query::sealed::Named + 'static {
+    #[doc(hidden)]
+    const INFO: &'static crate::schema::TableInfo;
+    /// 0 for the table itself; `N` for `As<T, N>`.
+    #[doc(hidden)]
+    const ALIAS: u8;
+}
+
+impl<T: Table> crate::query::sealed::Named for T {}
+impl<T: Table> Named for T {
+    const INFO: &'static crate::schema::TableInfo = T::INFO;
+    const ALIAS: u8 = 0;
+}
+
+/// The `N`th alias of table `T`, to join a table to itself: a project and its parent
+/// project. Its columns are `As::<T, N>::col(T::column())`; in SQL it is `"table" AS
+/// "table_N"`, with its own tenant predicate like any joined table. `N` starts at 1.
+///
+/// ```
+/// # use tenantry::{As, Database, Table, TenantId};
+/// #[derive(Table, Debug)]
+/// #[table(name = "alias_doc_projects", owned)]
+/// struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, parent: Option<i64>, name: String }
+/// type Parent = As<Project, 1>;
+/// # fn main() -> tenantry::Result<()> {
+/// # let db = Database::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
+/// db.execute(Project::insert(&t, NewProject { id: 1, parent: None, name: "season".into() }))?;
+/// db.execute(Project::insert(&t, NewProject { id: 2, parent: Some(1), name: "final".into() }))?;
+/// let with_parent = Project::select(&t).join::<Parent>(Parent::col(Project::id()).eq_col(Project::parent()));
+/// let rows: Vec<(Project, Project)> = db.fetch_all(with_parent)?;
+/// assert_eq!((rows[0].0.name.as_str(), rows[0].1.name.as_str()), ("final", "season"));
+/// # Ok(()) }
+/// ```
+pub struct As<T, const N: u8>(PhantomData<T>);
+
+impl<T, const N: u8> std::fmt::Debug for As<T, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "As<{}>", N)
+    }
+}
+
+impl<T: Table, const N: u8> crate::query::sealed::Named for As<T, N> {}
+impl<T: Table, const N: u8> Named for As<T, N> {
+    const INFO: &'static crate::schema::TableInfo = T::INFO;
+    const ALIAS: u8 = {
+        assert!(N > 0, "aliases are numbered from 1: `As<T, 0>` would be the table itself");
+        N
+    };
+}
+
+impl<T: Table, const N: u8> As<T, N> {
+    /// `column` of this alias of `T`.
+    pub fn col<V>(column: crate::query::expr::Column<T, V>) -> crate::query::expr::Column<As<T, N>, V> {
+        crate::query::expr::Column::retyped(column)
+    }
+}
+
+impl<T: Table, const N: u8> crate::query::sealed::Elem for As<T, N> {}
+impl<T: Table, const N: u8> Elem for As<T, N> {
+    type Row = T;
+    fn __width() -> usize {
+        T::INFO.columns.len()
+    }
+    fn __decode<R: crate::schema::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::schema::Reader<'_>,
+    ) -> Result<T> {
+        T::__decode(row, offset, reader)
+    }
+}
+
+impl<T: Table, const N: u8> crate::query::sealed::Elem for Opt<As<T, N>> {}
+impl<T: Table, const N: u8> Elem for Opt<As<T, N>> {
+    type Row = Option<T>;
+    fn __width() -> usize {
+        T::INFO.columns.len()
+    }
+    fn __decode<R: crate::schema::RowSource + ?Sized>(
+        row: &R,
+        offset: usize,
+        reader: crate::schema::Reader<'_>,
+    ) -> Result<Option<T>> {
+        Opt::<T>::__decode(row, offset, reader)
+    }
+}
+
+/// A table a statement can join: an owned table, or an alias of one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be joined to a tenant's statement",
+    label = "not an owned table",
+    note = "joins take tables declared `#[table(owned)]`, or an alias of one (`As<Table, 1>`); global tables need an `Admin` capability"
+)]
+pub trait Joinable: Named + Elem + crate::query::sealed::Joinable {}
+impl<T: crate::schema::Owned> crate::query::sealed::Joinable for T {}
+impl<T: crate::schema::Owned> Joinable for T {}
+impl<T: crate::schema::Owned, const N: u8> crate::query::sealed::Joinable for As<T, N> {}
+impl<T: crate::schema::Owned, const N: u8> Joinable for As<T, N> {}
+
 /// A left-joined table in a source: its row may be missing (`Option<T>` in the result).
 #[derive(Debug)]
 pub struct Opt<T>(PhantomData<T>);
 
-impl<H: Table, R> crate::query::sealed::InSource<Src<Opt<H>, R>, Here> for H {}
-impl<H: Table, R> InSource<Src<Opt<H>, R>, Here> for H {
+impl<H: Named, R> crate::query::sealed::InSource<Src<Opt<H>, R>, Here> for H {}
+impl<H: Named, R> InSource<Src<Opt<H>, R>, Here> for H {
     type Presence = Optional;
 }
 

@@ -47,7 +47,7 @@ impl<T: Table> Insert<T> {
             count += 1;
         }
         Insert {
-            shape: InsertShape { scoped: scope.is_scoped(), table: TableRef(T::INFO), rows: 0, conflict },
+            shape: InsertShape { scoped: scope.is_scoped(), table: TableRef::of(T::INFO), rows: 0, conflict },
             values,
             rows: count,
             scope,
@@ -179,7 +179,7 @@ impl<T: Table> UpdateBuilder<T> {
         let update = Update {
             shape: UpdateShape {
                 scoped: self.scope.is_scoped(),
-                table: TableRef(T::INFO),
+                table: TableRef::of(T::INFO),
                 sets: Vec::new(),
                 cond: None,
             },
@@ -248,7 +248,7 @@ impl<T> std::fmt::Debug for Update<T> {
 impl<T: Table> Update<T> {
     /// Another `SET column = value`.
     pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
-        let col = crate::query::shape::ColRef { table: TableRef(T::INFO), index: column.__index() };
+        let col = crate::query::shape::ColRef { table: TableRef::of(T::INFO), index: column.__index() };
         self.params.push(value.into_value());
         self.shape.sets.push((col, (self.params.len() - 1) as Slot));
         self
@@ -306,7 +306,7 @@ impl<T: Table> DeleteBuilder<T> {
     /// Deletes every row of `T` in scope (all of the tenant's rows).
     pub fn all_rows(self) -> Delete<T> {
         Delete {
-            shape: DeleteShape { scoped: self.scope.is_scoped(), table: TableRef(T::INFO), cond: None },
+            shape: DeleteShape { scoped: self.scope.is_scoped(), table: TableRef::of(T::INFO), cond: None },
             params: params_with_tenant_slot(),
             scope: self.scope,
             _t: PhantomData,
@@ -333,7 +333,7 @@ impl<T: Table> Delete<T> {
     pub(crate) fn by_key(scope: Scope, key: Value) -> Self {
         let mut delete = DeleteBuilder::<T>::new(scope).all_rows();
         delete.params.push(key);
-        let pk = crate::query::shape::ColRef { table: TableRef(T::INFO), index: T::INFO.primary_key as u16 };
+        let pk = crate::query::shape::ColRef { table: TableRef::of(T::INFO), index: T::INFO.primary_key as u16 };
         delete.shape.cond = Some(Node::Cmp(pk, crate::query::shape::CmpOp::Eq, (delete.params.len() - 1) as Slot));
         delete
     }

@@ -14,11 +14,13 @@ pub(crate) struct Check {
     pub(crate) tables: smallvec::SmallVec<[&'static TableInfo; 4]>,
     /// Whether the statement has a subquery.
     pub(super) subquery: bool,
+    /// Whether a table appears under an alias (a self-join).
+    pub(super) aliased: bool,
 }
 
 impl Check {
     pub(crate) fn new(scoped: bool) -> Self {
-        Check { scoped, error: None, tables: smallvec::SmallVec::new(), subquery: false }
+        Check { scoped, error: None, tables: smallvec::SmallVec::new(), subquery: false, aliased: false }
     }
 }
 
@@ -30,6 +32,7 @@ impl Check {
     /// A table must be a registered declaration (checked when a database opens), and
     /// in a tenant-scoped statement it must have a tenant column.
     pub(super) fn table(&mut self, t: TableRef) {
+        self.aliased |= t.1 != 0;
         if !self.tables.iter().any(|seen| std::ptr::eq(*seen, t.0)) {
             self.tables.push(t.0);
             if !crate::registry::is_registered(t.0) {

@@ -25,19 +25,33 @@ pub(crate) use crate::rendered::{Rendered, Slot, TENANT_SLOT};
 use crate::schema::TableInfo;
 use crate::value::SqlKind;
 
-/// A table in a shape, compared by identity of its static declaration.
+/// A table in a shape, compared by identity of its static declaration, and its alias
+/// number (0: the table itself; `n`: the `n`th alias, `As<T, n>`, for a self-join).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct TableRef(pub(crate) &'static TableInfo);
+pub(crate) struct TableRef(pub(crate) &'static TableInfo, pub(crate) u8);
+
+impl TableRef {
+    /// The table itself, without an alias.
+    pub(crate) fn of(info: &'static TableInfo) -> Self {
+        TableRef(info, 0)
+    }
+
+    /// The SQL name of an alias: `{table}_{n}`.
+    pub(crate) fn alias(self) -> String {
+        format!("{}_{}", self.0.name, self.1)
+    }
+}
 
 impl PartialEq for TableRef {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.0, other.0)
+        std::ptr::eq(self.0, other.0) && self.1 == other.1
     }
 }
 impl Eq for TableRef {}
 impl Hash for TableRef {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        std::ptr::hash(self.0, state)
+        std::ptr::hash(self.0, state);
+        self.1.hash(state);
     }
 }
 
@@ -269,7 +283,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         if let Some(e) = check.error {
             return Err(e);
         }
-        let qualify = check.tables.len() > 1 || check.subquery;
+        let qualify = check.tables.len() > 1 || check.subquery || check.aliased;
         let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify });
         let (sql, values) = match dialect {
             Dialect::Sqlite => stmt.build(SqliteQueryBuilder),

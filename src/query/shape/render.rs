@@ -2,8 +2,8 @@
 //! back from sea-query's value list to learn which slot each placeholder binds.
 
 use sea_query::{
-    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order, Query,
-    SelectStatement, SimpleExpr, UpdateStatement,
+    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, JoinType, OnConflict, Order,
+    Query, SelectStatement, SimpleExpr, UpdateStatement,
 };
 
 use super::{
@@ -34,7 +34,11 @@ impl ColRef {
     /// (or one table twice, through a subquery).
     pub(super) fn expr(self, m: &Marks) -> Expr {
         let name = self.table.0.columns[usize::from(self.index)].name;
-        if m.qualify { Expr::col((self.table.0.name, name)) } else { Expr::col(name) }
+        match (m.qualify, self.table.1) {
+            (false, _) => Expr::col(name),
+            (true, 0) => Expr::col((self.table.0.name, name)),
+            (true, _) => Expr::col((Alias::new(self.table.alias()), name)),
+        }
     }
 }
 
@@ -165,11 +169,11 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     for join in &s.joins {
         // The join condition and the joined table's own tenant predicate, together.
         let on = where_clause(join.table, Some(&join.on), m);
-        if join.left {
-            q.left_join(join.table.0.name, on);
-        } else {
-            q.inner_join(join.table.0.name, on);
-        }
+        let kind = if join.left { JoinType::LeftJoin } else { JoinType::InnerJoin };
+        match join.table.1 {
+            0 => q.join(kind, join.table.0.name, on),
+            _ => q.join_as(kind, join.table.0.name, Alias::new(join.table.alias()), on),
+        };
     }
     q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
     for col in &s.group {
