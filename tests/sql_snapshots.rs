@@ -155,6 +155,8 @@ fn cases() -> Vec<Case> {
                     .and(tenantry::As::<ExportJob, 1>::col(ExportJob::status()).eq("failed"))
             )
             .columns((Project::name(), ExportJob::status(), tenantry::As::<ExportJob, 1>::col(ExportJob::id())))),
+        fetch!("admin_join_global", |t, admin| ExportJob::admin_select(admin)
+            .admin_left_join::<FeatureFlag>(admin, FeatureFlag::name().eq_col(ExportJob::status()))),
         fetch!("project_columns", |t, admin| Project::select(t)
             .columns((Project::id(), Project::name()))
             .order_by(Project::created_at().desc())
@@ -301,7 +303,7 @@ fn every_statement_runs_on_every_layout() {
         let expected: &[&str] = match name {
             "A" => &[],
             // A cross-tenant statement cannot span a file per tenant.
-            "B" => &["admin_select_across_tenants"],
+            "B" => &["admin_join_global", "admin_select_across_tenants"],
             // Statements that join per-tenant projects with shared export jobs.
             _ => &[
                 "join_two_tables",

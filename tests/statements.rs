@@ -371,3 +371,44 @@ fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
         .unwrap();
     assert_eq!(names, [("2".to_owned(), None), ("3".to_owned(), Some("2".to_owned()))]);
 }
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_plans", global)]
+struct Plan {
+    #[primary_key]
+    name: String,
+    price: i64,
+}
+
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_accounts", owned)]
+struct Account {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    plan: String,
+}
+
+#[test]
+fn an_admin_statement_joins_a_global_table_and_a_tenants_statement_cannot() {
+    // Guard: `Check::table` refuses a table without a tenant column in a scoped statement
+    // (`NotOwned`), whatever built the statement.
+    let (db, alice, bob) = db();
+    db.create_table::<Plan>().unwrap();
+    db.create_table::<Account>().unwrap();
+    let admin = Admin::new("statement test: plan report across tenants");
+    db.execute(Plan::admin_insert(&admin, [NewPlan { name: "pro".into(), price: 20 }])).unwrap();
+    db.execute(Account::insert(&alice, NewAccount { id: 1, plan: "pro".into() })).unwrap();
+    db.execute(Account::insert(&bob, NewAccount { id: 1, plan: "free".into() })).unwrap();
+    let report = db
+        .fetch_all(Account::admin_select(&admin).admin_left_join::<Plan>(&admin, Plan::name().eq_col(Account::plan())))
+        .unwrap();
+    let mut prices: Vec<(String, Option<i64>)> =
+        report.into_iter().map(|(a, p)| (a.plan, p.map(|p| p.price))).collect();
+    prices.sort();
+    assert_eq!(prices, [("free".to_owned(), None), ("pro".to_owned(), Some(20))]);
+    // The same join on Alice's statement: refused when it runs.
+    let mine = Account::select(&alice).admin_join::<Plan>(&admin, Plan::name().eq_col(Account::plan()));
+    assert!(matches!(db.fetch_all(mine), Err(Error::NotOwned { table: "st_plans" })));
+}

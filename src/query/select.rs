@@ -7,6 +7,7 @@ use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, InSource, Joinable, Named, Opt, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
+use crate::schema::Table;
 use crate::value::{Params, SqlType, Value};
 
 /// A `SELECT` over the tables of `S`, scoped to one tenant.
@@ -147,6 +148,55 @@ impl<S: Source> Select<S> {
     {
         let on = on.append_to(&mut self.params);
         self.shape.joins.push(Join { table: TableRef(U::INFO, U::ALIAS), on, left: true });
+        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+    }
+
+    /// `INNER JOIN` any table, a global one included, in a cross-tenant statement (one
+    /// built from `T::admin_select(&admin)`, audited when it runs). A tenant's statement
+    /// refuses a global table when it runs ([`Error::NotOwned`]): a global table has no
+    /// tenant column to scope it by.
+    ///
+    /// ```
+    /// # use tenantry::{Admin, Database, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "aj_projects", owned)]
+    /// # struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, plan: String }
+    /// # #[derive(Table, Debug)] #[table(name = "aj_plans", global)]
+    /// # struct Plan { #[primary_key] name: String, price: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// let admin = Admin::new("billing report joins projects with plans");
+    /// let q = Project::admin_select(&admin).admin_join::<Plan>(&admin, Plan::name().eq_col(Project::plan()));
+    /// assert_eq!(
+    ///     q.to_sql()?.sql,
+    ///     r#"SELECT "aj_projects"."user_id", "aj_projects"."id", "aj_projects"."plan", "aj_plans"."name", "aj_plans"."price" FROM "aj_projects" INNER JOIN "aj_plans" ON "aj_plans"."name" = "aj_projects"."plan" WHERE TRUE"#
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn admin_join<U: Table>(
+        mut self,
+        admin: &crate::Admin,
+        on: Cond<<S as Append<U>>::Out>,
+    ) -> Select<<S as Append<U>>::Out>
+    where
+        S: Append<U>,
+    {
+        let _ = admin;
+        let on = on.append_to(&mut self.params);
+        self.shape.joins.push(Join { table: TableRef::of(U::INFO), on, left: false });
+        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+    }
+
+    /// [`admin_join`](Self::admin_join) as a `LEFT JOIN`.
+    pub fn admin_left_join<U: Table>(
+        mut self,
+        admin: &crate::Admin,
+        on: Cond<<S as Append<Opt<U>>>::Out>,
+    ) -> Select<<S as Append<Opt<U>>>::Out>
+    where
+        S: Append<Opt<U>>,
+    {
+        let _ = admin;
+        let on = on.append_to(&mut self.params);
+        self.shape.joins.push(Join { table: TableRef::of(U::INFO), on, left: true });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 
