@@ -135,3 +135,11 @@ pub trait GlobalTableHasNoTenant<T>: crate::query::sealed::Never {}
     note = "use `{T}::insert(&tenant, row)`; to act for an existing tenant from an admin job, mint it with `admin.tenant(id)`"
 )]
 pub trait OwnedRowsNeedATenant<T>: crate::query::sealed::Never {}
+
+/// Sealing for `Values`, for `#[derive(Projection)]`.
+pub use crate::query::sealed::Values as ValuesSeal;
+
+/// Decodes value `index` of a projected row, for `#[derive(Projection)]`.
+pub fn decode_value<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
+    crate::query::project::decode(row, index, table)
+}

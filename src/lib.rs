@@ -115,7 +115,7 @@ pub use query::expr::{
     not_exists,
 };
 pub use query::keyset::{Cursor, KeyOrder, Keyset};
-pub use query::project::{Columns, Grouped, Having, HavingAgg, Projected, Values};
+pub use query::project::{Columns, FromValues, Grouped, Having, HavingAgg, Projected, Values};
 pub use query::select::{Aggregate, Comparable, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::{
@@ -132,6 +132,26 @@ pub use value::{IntoSql, SqlKind, SqlType, Value};
 
 /// Declares an object key type: `#[derive(ObjectKey)]` with `#[key("{tenant}/...")]`.
 pub use tenantry_macros::ObjectKey;
+/// A struct that the rows of a projection decode into: its fields, in order, have the
+/// types of the projected columns (see [`Projected::into_rows`]).
+///
+/// ```
+/// # use tenantry::{Database, Projection, Table, TenantId};
+/// # #[derive(Table, Debug)] #[table(name = "projection_doc", owned)]
+/// # struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String, secret: String }
+/// #[derive(Projection, Debug, PartialEq)]
+/// struct Listed {
+///     id: i64,
+///     name: String,
+/// }
+/// # fn main() -> tenantry::Result<()> {
+/// # let db = Database::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
+/// db.execute(Project::insert(&t, NewProject { id: 1, name: "Cup final".into(), secret: "x".into() }))?;
+/// let q = Project::select(&t).columns((Project::id(), Project::name())).into_rows::<Listed>();
+/// assert_eq!(db.fetch_all(q)?, [Listed { id: 1, name: "Cup final".into() }]);
+/// # Ok(()) }
+/// ```
+pub use tenantry_macros::Projection;
 /// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`,
 /// optional `index(a, b)` (led by the tenant column) and `index_across_tenants(a, b)` (for
 /// work across tenants, such as a job queue's claim); fields marked `#[tenant]`,

@@ -5,6 +5,7 @@ mod ast;
 mod attr;
 mod expand;
 mod key;
+mod projection;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -23,4 +24,11 @@ pub fn derive_table(input: TokenStream) -> TokenStream {
 pub fn derive_object_key(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     key::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// A struct that a projection's rows decode into. See `tenantry::Projection`.
+#[proc_macro_derive(Projection)]
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    projection::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -27,6 +27,7 @@ pub(crate) mod sealed {
     pub trait Source {}
     pub trait Elem {}
     pub trait Append<U> {}
+    /// Also implemented by `#[derive(Projection)]`, through `__private::ValuesSeal`.
     pub trait Values {}
     pub trait Presence {}
     /// For `Named` and `Joinable`.

@@ -20,9 +20,18 @@ pub trait Values: crate::query::sealed::Values + Sized {
     fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self>;
 }
 
-fn decode<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
+/// Decodes value `index` of a projected row (also for `#[derive(Projection)]`).
+pub(crate) fn decode<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
     V::from_sql(row.value(index)?).ok_or(Error::Decode { table, column: "projection", expected: V::EXPECTED })
 }
+
+/// `Self` holds the values of a projected row of type `T` (a tuple), field for field: what
+/// `#[derive(Projection)]` states for its struct.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not hold the projected columns `{T}`",
+    note = "derive `Projection` on a struct whose fields, in order, have exactly the types of the projected columns (a left-joined table's columns read as `Option`)"
+)]
+pub trait FromValues<T>: Values {}
 
 /// The output columns of a projection, for the crate's own use.
 #[doc(hidden)]
@@ -138,6 +147,12 @@ impl<S, R> std::fmt::Debug for Projected<S, R> {
 }
 
 impl<S: Source, R> Projected<S, R> {
+    /// The same rows, decoded into a struct of your own (`#[derive(Projection)]`) whose
+    /// fields have the projected columns' types, in order.
+    pub fn into_rows<T: FromValues<R>>(self) -> Projected<S, T> {
+        Projected { select: self.select, _r: PhantomData }
+    }
+
     /// `SELECT DISTINCT`: each different row once.
     pub fn distinct(mut self) -> Self {
         self.select.shape.distinct = true;
