@@ -18,7 +18,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{ExportJob, NewExportJob, NewProject, Project};
+use common::{ExportJob, NewExportJob, NewProject, NewWorkingClip, Project, WorkingClip};
 use proptest::prelude::*;
 use tenantry::{Admin, Database, Error, Executor, Having, Layout, Table, TenantId, exists};
 use uuid::Uuid;
@@ -116,6 +116,14 @@ enum Op {
     Pages {
         t: usize,
     },
+    /// An upsert on a declared unique key (`working_clips.label`): the same label in each
+    /// tenant, updating `end_ms` of the tenant's own clip only.
+    UpsertLabel {
+        t: usize,
+        id: u128,
+        label: u8,
+        end: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -148,7 +156,8 @@ fn op() -> impl Strategy<Value = Op> {
         t.clone().prop_map(|t| Op::Project { t }),
         t.clone().prop_map(|t| Op::GroupCount { t }),
         t.clone().prop_map(|t| Op::LeftJoin { t }),
-        t.prop_map(|t| Op::Pages { t }),
+        t.clone().prop_map(|t| Op::Pages { t }),
+        (t, id.clone(), 0u8..2, 0i64..1000).prop_map(|(t, id, label, end)| Op::UpsertLabel { t, id, label, end }),
     ]
 }
 
@@ -158,6 +167,8 @@ struct Model {
     projects: BTreeMap<(usize, u128), String>,
     /// (tenant, job number) -> (project id, done)
     jobs: BTreeMap<(usize, u128), (u128, bool)>,
+    /// (tenant, label) -> (clip id, end_ms)
+    clips: BTreeMap<(usize, u8), (u128, i64)>,
 }
 
 fn name(n: u8) -> String {
@@ -426,6 +437,48 @@ fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> R
                 want.sort_by(|a, b| a.2.cmp(&b.2).then(uid(a.1).cmp(&uid(b.1))));
                 got.sort_by(|a, b| a.2.cmp(&b.2).then(uid(a.1).cmp(&uid(b.1))));
                 prop_assert_eq!(got, want);
+            }
+            Op::UpsertLabel { t, id, label, end } => {
+                let clip = NewWorkingClip {
+                    id: uid(500 + id),
+                    project_id: uid(0),
+                    start_ms: 0,
+                    end_ms: end,
+                    label: Some(format!("take {label}")),
+                };
+                let upsert = WorkingClip::insert(&tenants[t], clip)
+                    .on_conflict((WorkingClip::label(),))
+                    .do_update((WorkingClip::end_ms(),));
+                match db.execute(upsert) {
+                    Ok(n) => {
+                        prop_assert_eq!(n, 1);
+                        let entry = model.clips.entry((t, label)).or_insert((id, end));
+                        entry.1 = end;
+                    }
+                    // The label is new but the id is this tenant's other clip: the primary
+                    // key conflicts, which this upsert does not handle.
+                    Err(Error::Conflict { .. }) => {
+                        prop_assert!(!model.clips.contains_key(&(t, label)));
+                        prop_assert!(model.clips.iter().any(|((ct, _), (cid, _))| *ct == t && *cid == id));
+                    }
+                    Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+                }
+                for (i, tenant) in tenants.iter().enumerate() {
+                    let mut got: Vec<(String, u128, i64)> = db
+                        .fetch_all(WorkingClip::select(tenant))
+                        .unwrap()
+                        .into_iter()
+                        .map(|c| (c.label.unwrap_or_default(), c.id.as_u128() - 0x1000 - 500, c.end_ms))
+                        .collect();
+                    got.sort();
+                    let want: Vec<(String, u128, i64)> = model
+                        .clips
+                        .iter()
+                        .filter(|((ct, _), _)| *ct == i)
+                        .map(|((_, l), (cid, e))| (format!("take {l}"), *cid, *e))
+                        .collect();
+                    prop_assert_eq!(got, want, "tenant {}", i);
+                }
             }
             Op::InSub { t } => {
                 let rows =
