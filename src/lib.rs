@@ -79,6 +79,8 @@
 // `keys` depends on `tenant` and `error` only. `__private` re-exports for generated code
 // and nothing in the crate imports it.
 
+#[cfg(feature = "tokio")]
+mod asynchronous;
 pub mod auth;
 mod clock;
 mod db;
@@ -100,6 +102,8 @@ mod value;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(feature = "tokio")]
+pub use asynchronous::Async;
 pub use db::{Database, DatabaseBuilder, Executor, Transaction};
 pub use error::{Error, OptionalExtension, Result};
 #[cfg(feature = "s3")]

@@ -158,9 +158,12 @@ pub fn tenantry_get(f: &Fixture, t: &TenantId, id: Uuid) -> Option<Project> {
 
 #[inline(never)]
 pub fn hand_get(f: &Fixture, t: &TenantId, id: Uuid) -> Option<RawProject> {
+    hand_get_on(&f.conn, t, id)
+}
+
+pub fn hand_get_on(conn: &Connection, t: &TenantId, id: Uuid) -> Option<RawProject> {
     let (mut a, mut b) = ([0; 36], [0; 36]);
-    let mut stmt = f
-        .conn
+    let mut stmt = conn
         .prepare_cached("SELECT user_id, id, name, created_at FROM projects WHERE user_id = ?1 AND id = ?2")
         .unwrap();
     stmt.query_row((text(&t.as_uuid(), &mut a), text(&id, &mut b)), raw_project).optional().unwrap()
