@@ -4,7 +4,7 @@
 //! everything they made joins their account, the account links a Stripe customer, and
 //! finally deletes itself. Every handler is scoped to the caller's tenant.
 //!
-//! Run: `cargo run --example server --features axum,object-store` and follow the curl
+//! Run: `cargo run --example server --features axum,object-store,tokio` and follow the curl
 //! walkthrough in the README ("Try the server"). `LAYOUT=per-tenant` keeps each tenant's
 //! projects in a SQLite file of its own (layout C: export jobs stay shared).
 
@@ -22,7 +22,7 @@ use tenantry::auth::{
     Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
 };
 use tenantry::jobs::Jobs;
-use tenantry::{Admin, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
+use tenantry::{Admin, Async, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -66,7 +66,7 @@ struct OutputVideo {
 
 #[derive(Clone, FromRef)]
 struct App {
-    layout: Layout,
+    layout: Async<Layout>,
     auth: Auth,
     store: TenantStore,
     jobs: Jobs,
@@ -100,6 +100,12 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Runs sync tenantry work (an auth call, a job-queue call) on tokio's blocking pool, so no
+/// handler blocks a runtime worker thread; statements go through `Async<Layout>`.
+async fn off<R: Send + 'static>(f: impl FnOnce() -> tenantry::Result<R> + Send + 'static) -> tenantry::Result<R> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 fn now() -> String {
     timestamp(SystemTime::now())
 }
@@ -131,7 +137,8 @@ async fn request_link(
     Form(form): Form<LoginForm>,
 ) -> ApiResult<(StatusCode, &'static str)> {
     // This session's anonymous data joins the account only if this session confirms.
-    auth.request_link(&form.email, &peer.ip().to_string(), me.as_ref())?;
+    let caller = peer.ip().to_string();
+    off(move || auth.request_link(&form.email, &caller, me.as_ref())).await?;
     Ok((StatusCode::ACCEPTED, "if the address can receive mail, a sign-in link is on its way\n"))
 }
 
@@ -144,7 +151,8 @@ struct TokenForm {
 /// and the page names the account, so nobody confirms someone else's link unawares.
 async fn confirm_page(State(auth): State<Auth>, Query(q): Query<TokenForm>) -> ApiResult<Html<String>> {
     let token: String = q.token.chars().filter(char::is_ascii_hexdigit).collect();
-    let Some(masked) = auth.peek_link(&token)? else { return Err(Error::InvalidLink.into()) };
+    let peek = token.clone();
+    let Some(masked) = off(move || auth.peek_link(&peek)).await? else { return Err(Error::InvalidLink.into()) };
     Ok(Html(format!(
         "<form method=post action=/auth/verify><input type=hidden name=token value={token}>\
          <button>Sign in as {masked}</button></form>"
@@ -162,7 +170,11 @@ async fn verify(
     if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
         return Ok((StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response());
     }
-    let login = auth.verify_link(&form.token, me.as_ref(), Merge::IntoAccount)?;
+    let login = off({
+        let auth = auth.clone();
+        move || auth.verify_link(&form.token, me.as_ref(), Merge::IntoAccount)
+    })
+    .await?;
     // The rows moved with the login; the videos move now (copy, check, delete).
     let objects = auth.finish_login(&login).await?;
     let body = format!(
@@ -175,7 +187,7 @@ async fn verify(
 }
 
 async fn logout(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
-    auth.logout(&me)?;
+    off(move || auth.logout(&me)).await?;
     Ok(([(header::SET_COOKIE, logout_cookie())], "signed out\n").into_response())
 }
 
@@ -197,43 +209,49 @@ struct ProjectIn {
     name: String,
 }
 
-async fn list_projects(State(layout): State<Layout>, MaybeUser(me): MaybeUser) -> ApiResult<Json<Vec<ProjectOut>>> {
+async fn list_projects(
+    State(layout): State<Async<Layout>>,
+    MaybeUser(me): MaybeUser,
+) -> ApiResult<Json<Vec<ProjectOut>>> {
     let Some(me) = me else { return Ok(Json(Vec::new())) };
-    let rows = layout.fetch_all(Project::select(me.tenant()).order_by(Project::created_at().desc()).limit(100))?;
+    let rows = layout.fetch_all(Project::select(me.tenant()).order_by(Project::created_at().desc()).limit(100)).await?;
     Ok(Json(rows.into_iter().map(ProjectOut::from).collect()))
 }
 
 /// The first write: a visitor without a session becomes an anonymous user here.
 async fn create_project(
-    State(layout): State<Layout>,
+    State(layout): State<Async<Layout>>,
     Visitor(me): Visitor,
     Json(body): Json<ProjectIn>,
 ) -> ApiResult<(StatusCode, Json<ProjectOut>)> {
     let row = NewProject { id: Uuid::new_v4(), name: body.name, created_at: now() };
     let out = ProjectOut { id: row.id, name: row.name.clone(), created_at: row.created_at.clone() };
-    layout.execute(Project::insert(me.tenant(), row))?;
+    layout.execute(Project::insert(me.tenant(), row)).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 async fn rename_project(
-    State(layout): State<Layout>,
+    State(layout): State<Async<Layout>>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
     Json(body): Json<ProjectIn>,
 ) -> ApiResult<StatusCode> {
     // Another tenant's project id updates nothing: it answers 404 like a missing one.
-    match layout.execute(Project::update(me.tenant()).set(Project::name(), body.name).filter(Project::id().eq(id)))? {
+    match layout
+        .execute(Project::update(me.tenant()).set(Project::name(), body.name).filter(Project::id().eq(id)))
+        .await?
+    {
         0 => Err(Error::NotFound.into()),
         _ => Ok(StatusCode::NO_CONTENT),
     }
 }
 
 async fn delete_project(
-    State(layout): State<Layout>,
+    State(layout): State<Async<Layout>>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    match layout.execute(Project::delete_by_key(me.tenant(), id))? {
+    match layout.execute(Project::delete_by_key(me.tenant(), id)).await? {
         0 => Err(Error::NotFound.into()),
         _ => Ok(StatusCode::NO_CONTENT),
     }
@@ -248,15 +266,15 @@ struct ExportOut {
 }
 
 async fn create_export(
-    State(layout): State<Layout>,
+    State(layout): State<Async<Layout>>,
     CurrentUser(me): CurrentUser,
     Path(project_id): Path<Uuid>,
 ) -> ApiResult<(StatusCode, Json<ExportOut>)> {
     let t = me.tenant();
-    layout.fetch_one(Project::get(t, project_id))?; // 404 for a project that is not the caller's
+    layout.fetch_one(Project::get(t, project_id)).await?; // 404 for a project that is not the caller's
     let job_id = Uuid::new_v4();
     let row = NewExportJob { id: job_id, project_id, status: "waiting for upload".into(), created_at: now() };
-    layout.execute(ExportJob::insert(t, row))?;
+    layout.execute(ExportJob::insert(t, row)).await?;
     // The upload key is issued by the server, from the tenant: the client names no key.
     let out =
         ExportOut { job_id, project_id, status: "waiting for upload".into(), upload_url: format!("/uploads/{job_id}") };
@@ -264,11 +282,11 @@ async fn create_export(
 }
 
 async fn list_exports(
-    State(layout): State<Layout>,
+    State(layout): State<Async<Layout>>,
     MaybeUser(me): MaybeUser,
 ) -> ApiResult<Json<Vec<serde_json::Value>>> {
     let Some(me) = me else { return Ok(Json(Vec::new())) };
-    let jobs = layout.fetch_all(ExportJob::select(me.tenant()).order_by(ExportJob::created_at().desc()))?;
+    let jobs = layout.fetch_all(ExportJob::select(me.tenant()).order_by(ExportJob::created_at().desc())).await?;
     Ok(Json(
         jobs.into_iter()
             .map(|j| serde_json::json!({"job_id": j.id, "project_id": j.project_id, "status": j.status, "created_at": j.created_at}))
@@ -285,10 +303,13 @@ async fn upload(
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
     let t = me.tenant();
-    app.layout.fetch_one(ExportJob::get(t, job_id))?;
+    app.layout.fetch_one(ExportJob::get(t, job_id)).await?;
     app.store.put(&InputVideo { job_id }.key(t)?, body).await?;
-    app.layout.execute(ExportJob::update(t).set(ExportJob::status(), "queued").filter(ExportJob::id().eq(job_id)))?;
-    app.jobs.enqueue(t, "render", &job_id.to_string())?;
+    app.layout
+        .execute(ExportJob::update(t).set(ExportJob::status(), "queued").filter(ExportJob::id().eq(job_id)))
+        .await?;
+    let (jobs, tenant) = (app.jobs.clone(), *t);
+    off(move || jobs.enqueue(&tenant, "render", &job_id.to_string())).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -307,7 +328,7 @@ async fn link_customer(
     CurrentUser(me): CurrentUser,
     Form(form): Form<CustomerForm>,
 ) -> ApiResult<StatusCode> {
-    auth.link_stripe_customer(me.tenant(), &form.customer_id)?;
+    off(move || auth.link_stripe_customer(me.tenant(), &form.customer_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,7 +336,7 @@ async fn link_customer(
 /// placement; finding the customer's tenant is a cross-tenant act, audited.
 async fn stripe_webhook(State(auth): State<Auth>, Form(form): Form<CustomerForm>) -> ApiResult<String> {
     let webhooks = Admin::new("stripe webhook finds the customer's account");
-    match auth.user_by_stripe_customer(&webhooks, &form.customer_id)? {
+    match off(move || auth.user_by_stripe_customer(&webhooks, &form.customer_id)).await? {
         Some((tenant, _user)) => Ok(format!("customer belongs to tenant {tenant}\n")),
         None => Err(Error::NotFound.into()),
     }
@@ -324,7 +345,12 @@ async fn stripe_webhook(State(auth): State<Auth>, Form(form): Form<CustomerForm>
 /// Deletes the caller's account: sessions, links, email, Stripe link, every row, the
 /// queued jobs, the videos.
 async fn delete_account(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
-    let deleted = auth.delete_account(me.tenant())?;
+    let tenant = *me.tenant();
+    let deleted = off({
+        let auth = auth.clone();
+        move || auth.delete_account(&tenant)
+    })
+    .await?;
     let objects = auth.finish_account_deletion(me.tenant()).await?;
     let body = format!("account deleted: {} row(s), {} object(s)\n", deleted.rows, objects.objects);
     Ok(([(header::SET_COOKIE, logout_cookie())], body).into_response())
@@ -334,9 +360,11 @@ async fn delete_account(State(auth): State<Auth>, CurrentUser(me): CurrentUser) 
 /// video into the output key, and marks the export done, all scoped to the job's tenant.
 /// A worker killed mid-job leaves its job to be claimed again when the lease ends.
 async fn worker(app: App) {
-    let admin = Admin::new("render worker claims the next queued job");
     loop {
-        let claimed = match app.jobs.claim(&admin, Duration::from_secs(60)) {
+        let admin = Admin::new("render worker claims the next queued job");
+        let jobs = app.jobs.clone();
+        let claim = off(move || jobs.claim(&admin, Duration::from_secs(60))).await;
+        let claimed = match claim {
             Ok(Some(job)) => job,
             Ok(None) => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
@@ -355,14 +383,17 @@ async fn worker(app: App) {
             let rendered: Vec<u8> = [b"rendered:".as_slice(), &input].concat();
             app.store.put(&OutputVideo { job_id }.key(&t)?, rendered).await?;
             app.layout
-                .execute(ExportJob::update(&t).set(ExportJob::status(), "done").filter(ExportJob::id().eq(job_id)))?;
+                .execute(ExportJob::update(&t).set(ExportJob::status(), "done").filter(ExportJob::id().eq(job_id)))
+                .await?;
             Ok(())
         }
         .await;
-        let done = match result {
-            Ok(()) => app.jobs.complete(claimed),
-            Err(e) => app.jobs.fail(claimed, &e.to_string()).map(|_| ()),
-        };
+        let jobs = app.jobs.clone();
+        let done = off(move || match result {
+            Ok(()) => jobs.complete(claimed),
+            Err(e) => jobs.fail(claimed, &e.to_string()).map(|_| ()),
+        })
+        .await;
         if let Err(e) = done {
             eprintln!("worker: {e}");
         }
@@ -395,7 +426,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Merges and deletions a crash interrupted are finished before serving.
     auth.finish_leaving_objects(&admin).await?;
     let jobs = Jobs::new(&layout)?;
-    let app = App { layout, auth: auth.clone(), store, jobs };
+    let app = App { layout: Async::new(layout), auth: auth.clone(), store, jobs };
     tokio::spawn(worker(app.clone()));
 
     let routes = Router::new()

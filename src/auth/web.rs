@@ -34,8 +34,8 @@
 //! written for every crawler hit and health check. A visitor becomes a user at their first
 //! write, which is also when they first have something to lose.
 //!
-//! The auth calls are short SQLite transactions run on the request's task; a service
-//! under heavy load can move them to `tokio::task::spawn_blocking`.
+//! The auth calls these make are short SQLite transactions; they run on tokio's blocking
+//! pool, never on a runtime worker thread.
 
 use std::sync::{Arc, Mutex};
 
@@ -79,7 +79,18 @@ where
         return Ok(Some(identity.clone()));
     }
     let Some(header) = cookie_header(&parts.headers) else { return Ok(None) };
-    Auth::from_ref(state).resolve_cookie(&header).map_err(|_| AuthRejection::Internal)
+    let auth = Auth::from_ref(state);
+    blocking(move || auth.resolve_cookie(&header)).await.map_err(|_| AuthRejection::Internal)
+}
+
+/// Runs an auth call (a short SQLite transaction) on tokio's blocking pool, so a wait on
+/// the database never blocks a runtime worker thread.
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> crate::Result<R> + Send + 'static) -> crate::Result<R> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(crate::Error::Internal { why: "the runtime shut down during an auth call" }),
+    }
 }
 
 /// Every `Cookie` header (HTTP/2 may send several), read leniently: one cookie with a
@@ -152,7 +163,8 @@ where
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
             .map_or_else(|| String::from("any"), |ConnectInfo(addr)| addr.ip().to_string());
-        let session = match Auth::from_ref(state).start_anonymous_for(&caller) {
+        let auth = Auth::from_ref(state);
+        let session = match blocking(move || auth.start_anonymous_for(&caller)).await {
             Ok(session) => session,
             Err(crate::Error::RateLimited) => return Err(AuthRejection::TooManyRequests),
             Err(_) => return Err(AuthRejection::Internal),
@@ -168,7 +180,10 @@ where
 /// that a [`Visitor`] handler started. It creates no user by itself.
 pub async fn anonymous_session(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let resolved = match cookie_header(request.headers()) {
-        Some(header) => auth.resolve_cookie(&header),
+        Some(header) => {
+            let auth = auth.clone();
+            blocking(move || auth.resolve_cookie(&header)).await
+        }
         None => Ok(None),
     };
     match resolved {
