@@ -385,3 +385,30 @@ fn a_failed_statement_inside_a_transaction_is_reported_not_committed() {
     .unwrap();
     assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(2))).unwrap().is_some(), "committed");
 }
+
+#[test]
+fn a_panic_inside_a_transaction_rolls_it_back_and_the_connection_comes_back_clean() {
+    // Guard: tenantry begins the transaction itself (`BEGIN; SET LOCAL ..` in one round
+    // trip) and rolls it back on any way out but the commit (`Open`'s drop). With one
+    // connection in the pool, the next statement would otherwise run inside the dead
+    // transaction, under the first tenant's setting.
+    let Some(urls) = urls() else { return };
+    let _serial = serial();
+    let (db, _owner) = fresh(&urls);
+    let a = common::admin_tenant("postgres panic test", Uuid::from_u128(0xa));
+    let b = common::admin_tenant("postgres panic test", Uuid::from_u128(0xb));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = db.transaction(&a, |tx| {
+            tx.execute(Project::insert(&a, project(1)))?;
+            panic!("the handler panicked mid-transaction");
+            #[allow(unreachable_code)]
+            Ok(())
+        });
+    }));
+    assert!(panicked.is_err());
+    assert!(db.fetch_optional(Project::get(&a, Uuid::from_u128(1))).unwrap().is_none(), "rolled back");
+    // The same (only) connection now serves Bob, with Bob's setting: he sees none of Alice's.
+    db.execute(Project::insert(&b, project(1))).unwrap();
+    assert_eq!(db.fetch_all(Project::select(&b)).unwrap().len(), 1);
+    assert!(db.fetch_all(Project::select(&a)).unwrap().is_empty());
+}

@@ -32,12 +32,13 @@ fn as_refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 
 /// An open PostgreSQL transaction and its connection's prepared statements, as an
 /// [`Engine`]: how a plan becomes statements is `query::run`, shared with SQLite.
-pub(super) struct Pg<'a, 'c> {
-    pub(super) tx: &'a mut postgres::Transaction<'c>,
+pub(super) struct Pg<'a> {
+    /// A connection inside a transaction that tenantry began (and ends).
+    pub(super) tx: &'a mut postgres::Client,
     pub(super) cache: &'a mut HashMap<Arc<str>, Statement>,
 }
 
-impl Pg<'_, '_> {
+impl Pg<'_> {
     /// The prepared statement and its parameters, the tenant's slot bound as a `uuid`.
     fn bound<'v>(
         &mut self,
@@ -51,7 +52,7 @@ impl Pg<'_, '_> {
     }
 }
 
-impl Engine for Pg<'_, '_> {
+impl Engine for Pg<'_> {
     const DIALECT: Dialect = Dialect::Postgres;
     type Row<'r> = PgRow;
 

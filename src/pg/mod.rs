@@ -2,12 +2,12 @@
 //! with row-level security as a second wall.
 //!
 //! Every tenant-scoped statement runs in a transaction that first sets
-//! `tenantry.tenant_id` with `set_config(.., true)` (local to that transaction, never a
+//! `tenantry.tenant_id` with `SET LOCAL` (local to that transaction, never a
 //! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
 //! work. The policies from [`TableInfo::rls_postgres`] then filter every row by it, even if
 //! a tenantry statement lost its tenant predicate, and for hand-written SQL run inside such
 //! a transaction. They do not stop code that sends arbitrary SQL as the application role
-//! from calling `set_config` itself. Cross-tenant statements ([`Admin`]) run only on a
+//! from calling `set_config` (or `SET`) itself. Cross-tenant statements ([`Admin`]) run only on a
 //! separately configured connection ([`PgDatabase::with_admin`]).
 //!
 //! Role setup the application needs (see the README): an owner role that runs the DDL and
@@ -36,7 +36,7 @@ use crate::query::{Execute, Fetch, Scope};
 use crate::schema::TableInfo;
 
 use engine::Pg;
-use pool::{PgConn, Pool, forget_stale, pool, prepared};
+use pool::{PgConn, Pool, forget_stale, pool};
 
 pub use transaction::PgTransaction;
 
@@ -73,11 +73,16 @@ impl PgDatabase {
     }
 
     /// Runs `f` in a transaction on the pool `scope` calls for, with the tenant set for
-    /// that transaction only.
+    /// that transaction only. `BEGIN` and `SET LOCAL tenantry.tenant_id` go to the server
+    /// in one simple query (one round trip, not two), then the statement, then `COMMIT`:
+    /// three round trips where `BEGIN`, `set_config(..)`, the statement and `COMMIT`
+    /// took four. The tenant's value is the token's canonical text (hex digits and
+    /// hyphens), never user input. `SET LOCAL` is what Citus forwards to its workers (with
+    /// `citus.propagate_set_commands = 'local'`); it does not forward `set_config`.
     fn transaction_in<R>(
         &self,
         scope: &Scope,
-        f: impl FnOnce(&mut postgres::Transaction<'_>, &mut HashMap<Arc<str>, Statement>) -> Result<R>,
+        f: impl FnOnce(&mut postgres::Client, &mut HashMap<Arc<str>, Statement>) -> Result<R>,
     ) -> Result<R> {
         let pool = match scope {
             Scope::Tenant(_) => &self.tenants,
@@ -85,20 +90,26 @@ impl PgDatabase {
         };
         let mut conn = pool.get().map_err(|source| Error::PostgresPool { source })?;
         let PgConn { client, statements } = &mut *conn;
-        let mut tx = client.transaction().map_err(Error::Postgres)?;
-        if let Scope::Tenant(t) = scope {
-            // Prepared once per connection, like every other statement.
-            let set = prepared(&mut tx, statements, "SELECT set_config('tenantry.tenant_id', $1, true)")?;
-            tx.execute(&set, &[&t.id.to_string()]).map_err(Error::Postgres)?;
-        }
-        let out = match f(&mut tx, statements) {
+        let begin = match scope {
+            Scope::Tenant(t) => {
+                let mut buf = [0u8; 36];
+                format!("BEGIN; SET LOCAL tenantry.tenant_id = '{}'", t.id.encode(&mut buf))
+            }
+            Scope::Admin(_) => String::from("BEGIN"),
+        };
+        client.batch_execute(&begin).map_err(Error::Postgres)?;
+        // Rolled back on any way out but the commit below, a panic in `f` included: the
+        // connection goes back to the pool only outside a transaction.
+        let mut open = Open { client, committed: false };
+        let out = match f(open.client, statements) {
             Ok(out) => out,
             Err(e) => {
                 forget_stale(statements, &e);
                 return Err(e);
             }
         };
-        tx.commit().map_err(Error::Postgres)?;
+        open.client.batch_execute("COMMIT").map_err(Error::Postgres)?;
+        open.committed = true;
         Ok(out)
     }
 
@@ -124,6 +135,22 @@ impl PgDatabase {
     pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
         self.transaction_in(plan.scope, |tx, cache| run::execute(&mut Pg { tx, cache }, &plan))
+    }
+}
+
+/// A transaction tenantry began on `client`: rolled back on drop unless committed.
+struct Open<'a> {
+    client: &'a mut postgres::Client,
+    committed: bool,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Nothing to report to; a connection that cannot roll back is closed, and the
+            // pool does not hand out a closed connection.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 

@@ -51,7 +51,7 @@ const STATEMENT_CACHE: usize = 256;
 
 /// Runs `sql` prepared (once per connection) with `params`.
 pub(super) fn prepared(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut postgres::Client,
     cache: &mut HashMap<Arc<str>, Statement>,
     sql: &str,
 ) -> Result<Statement> {

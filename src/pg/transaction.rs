@@ -17,7 +17,8 @@ use super::pool::forget_stale;
 /// [`PgDatabase::transaction`]). A statement for another tenant, or a cross-tenant one, is
 /// refused: the transaction's row-level-security setting is this tenant's.
 pub struct PgTransaction<'a, 'c> {
-    tx: &'a mut postgres::Transaction<'c>,
+    tx: &'a mut postgres::Client,
+    _c: std::marker::PhantomData<&'c ()>,
     cache: &'a mut HashMap<Arc<str>, Statement>,
     tenant: crate::TenantId,
     /// A statement failed on the server: PostgreSQL has aborted the transaction, and its
@@ -105,7 +106,7 @@ impl PgDatabase {
     ) -> Result<R> {
         let scope = Scope::tenant(tenant);
         self.transaction_in(&scope, |tx, cache| {
-            let mut t = PgTransaction { tx, cache, tenant: *tenant, aborted: false };
+            let mut t = PgTransaction { tx, cache, tenant: *tenant, aborted: false, _c: std::marker::PhantomData };
             let out = f(&mut t)?;
             if t.aborted {
                 return Err(Error::TransactionAborted);
