@@ -109,13 +109,11 @@ impl<S: Source> Select<S> {
     /// `INNER JOIN` another owned table (or an alias of one, [`As`](crate::As), to join a
     /// table to itself), `on` a condition over both. The joined table gets its own tenant
     /// predicate, bound to this statement's tenant, inside the `ON` clause.
-    pub fn join<U: Joinable>(mut self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
+    pub fn join<U: Joinable>(self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
     {
-        let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef(U::INFO, U::ALIAS), on, left: false });
-        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+        self.joined(TableRef(U::INFO, U::ALIAS), on, false)
     }
 
     /// `LEFT JOIN` another owned table: every row of the statement so far, with `U`'s
@@ -142,13 +140,11 @@ impl<S: Source> Select<S> {
     /// assert!(rows[0].1.is_none());
     /// # Ok(()) }
     /// ```
-    pub fn left_join<U: Joinable>(mut self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
+    pub fn left_join<U: Joinable>(self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
     where
         S: Append<Opt<U>>,
     {
-        let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef(U::INFO, U::ALIAS), on, left: true });
-        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+        self.joined(TableRef(U::INFO, U::ALIAS), on, true)
     }
 
     /// `INNER JOIN` any table, a global one included, in a cross-tenant statement (one
@@ -172,31 +168,34 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn admin_join<U: Table>(
-        mut self,
+        self,
         admin: &crate::Admin,
         on: Cond<<S as Append<U>>::Out>,
     ) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
     {
-        let _ = admin;
-        let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef::of(U::INFO), on, left: false });
-        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+        let _ = admin; // the capability is the point: a cross-tenant join is deliberate
+        self.joined(TableRef::of(U::INFO), on, false)
     }
 
     /// [`admin_join`](Self::admin_join) as a `LEFT JOIN`.
     pub fn admin_left_join<U: Table>(
-        mut self,
+        self,
         admin: &crate::Admin,
         on: Cond<<S as Append<Opt<U>>>::Out>,
     ) -> Select<<S as Append<Opt<U>>>::Out>
     where
         S: Append<Opt<U>>,
     {
-        let _ = admin;
+        let _ = admin; // the capability is the point: a cross-tenant join is deliberate
+        self.joined(TableRef::of(U::INFO), on, true)
+    }
+
+    /// Adds a join of `table` on `on`; the statement's source becomes `O`.
+    fn joined<O>(mut self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table: TableRef::of(U::INFO), on, left: true });
+        self.shape.joins.push(Join { table, on, left });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 

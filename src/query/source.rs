@@ -135,17 +135,14 @@ impl<T: Table, const N: u8> As<T, N> {
 }
 
 impl<T: Table, const N: u8> crate::query::sealed::Elem for As<T, N> {}
+/// An alias reads like its table.
 impl<T: Table, const N: u8> Elem for As<T, N> {
     type Row = T;
     fn __width() -> usize {
-        T::INFO.columns.len()
+        <T as Elem>::__width()
     }
-    fn __decode<R: crate::schema::RowSource + ?Sized>(
-        row: &R,
-        offset: usize,
-        reader: crate::schema::Reader<'_>,
-    ) -> Result<T> {
-        T::__decode(row, offset, reader)
+    fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, at: usize, r: crate::schema::Reader<'_>) -> Result<T> {
+        <T as Elem>::__decode(row, at, r)
     }
 }
 
@@ -153,14 +150,14 @@ impl<T: Table, const N: u8> crate::query::sealed::Elem for Opt<As<T, N>> {}
 impl<T: Table, const N: u8> Elem for Opt<As<T, N>> {
     type Row = Option<T>;
     fn __width() -> usize {
-        T::INFO.columns.len()
+        <Opt<T> as Elem>::__width()
     }
     fn __decode<R: crate::schema::RowSource + ?Sized>(
         row: &R,
-        offset: usize,
-        reader: crate::schema::Reader<'_>,
+        at: usize,
+        r: crate::schema::Reader<'_>,
     ) -> Result<Option<T>> {
-        Opt::<T>::__decode(row, offset, reader)
+        <Opt<T> as Elem>::__decode(row, at, r)
     }
 }
 
