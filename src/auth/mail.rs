@@ -25,6 +25,11 @@ impl std::fmt::Debug for Mail {
 
 /// Sends mail. Implement it over your provider (Resend, SendGrid, SES...). The auth layer
 /// calls it after the link is stored; a failure is reported as [`Error::Mail`](crate::Error::Mail).
+///
+/// It is called synchronously. In an async service call `Auth::request_link` on tokio's
+/// blocking pool (`tokio::task::spawn_blocking`, as `examples/server.rs` does), where a
+/// blocking HTTP client for the provider's API is fine; the axum extractors already run
+/// their auth calls there.
 pub trait Mailer: Send + Sync + 'static {
     /// Sends one message.
     fn send(&self, mail: &Mail) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
