@@ -46,6 +46,11 @@ type RunFn = Box<dyn Fn(&Layout, &TenantId, &Admin) -> tenantry::Result<()>>;
 #[cfg(feature = "postgres")]
 type PgRunFn = Box<dyn Fn(&tenantry::PgDatabase, &TenantId, &Admin) -> tenantry::Result<()>>;
 
+/// The same, through the async executor (`Async<Layout>`, feature `tokio`).
+#[cfg(feature = "tokio")]
+type AsyncRunFn =
+    Box<dyn Fn(&tenantry::Async<Layout>, &TenantId, &Admin, &tokio::runtime::Runtime) -> tenantry::Result<()>>;
+
 struct Case {
     name: &'static str,
     sql: RenderFn,
@@ -53,6 +58,8 @@ struct Case {
     run: RunFn,
     #[cfg(feature = "postgres")]
     pg_run: PgRunFn,
+    #[cfg(feature = "tokio")]
+    async_run: AsyncRunFn,
 }
 
 /// One case; `$run` is the executor method that runs it (`fetch_all` or `execute`).
@@ -77,6 +84,13 @@ macro_rules! case {
                 let _ = ($t, $admin);
                 db.$run($e).map(drop)
             }),
+            #[cfg(feature = "tokio")]
+            async_run: Box::new(
+                |layout: &tenantry::Async<Layout>, $t: &TenantId, $admin: &Admin, rt: &tokio::runtime::Runtime| {
+                    let _ = ($t, $admin);
+                    rt.block_on(layout.$run($e)).map(drop)
+                },
+            ),
         }
     };
 }
@@ -286,12 +300,19 @@ fn every_statement_runs_on_every_layout() {
         [("A", None::<&[&'static tenantry::TableInfo]>), ("B", Some(&[][..])), ("C", Some(&[ExportJob::INFO][..]))]
     {
         let dir = std::env::temp_dir().join(format!("tenantry-snapshots-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = Database::open(dir.join("shared.db")).unwrap();
-        let layout = match shared {
-            None => Layout::shared(db).unwrap(),
-            Some(tables) => Layout::builder(db).per_tenant(dir.join("tenants")).shared_tables(tables).build().unwrap(),
+        // A fresh layout for each pass (the suite's inserts would conflict with a second run).
+        let make = |pass: &str| {
+            let dir = dir.join(pass);
+            std::fs::create_dir_all(&dir).unwrap();
+            let db = Database::open(dir.join("shared.db")).unwrap();
+            match shared {
+                None => Layout::shared(db).unwrap(),
+                Some(tables) => {
+                    Layout::builder(db).per_tenant(dir.join("tenants")).shared_tables(tables).build().unwrap()
+                }
+            }
         };
+        let layout = make("sync");
         let mut refused = Vec::new();
         for case in cases() {
             match (case.run)(&layout, &t, &admin) {
@@ -299,6 +320,21 @@ fn every_statement_runs_on_every_layout() {
                 Err(Error::Placement { .. }) => refused.push(case.name),
                 Err(e) => panic!("layout {name}: {} failed: {e:?}", case.name),
             }
+        }
+        // The same statements through the async executor: the same answers.
+        #[cfg(feature = "tokio")]
+        {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+            let layout = tenantry::Async::new(make("async"));
+            let mut refused_async = Vec::new();
+            for case in cases() {
+                match (case.async_run)(&layout, &t, &admin, &rt) {
+                    Ok(()) => {}
+                    Err(Error::Placement { .. }) => refused_async.push(case.name),
+                    Err(e) => panic!("layout {name}, async: {} failed: {e:?}", case.name),
+                }
+            }
+            assert_eq!(refused_async, refused, "layout {name}: async and sync refuse the same statements");
         }
         let expected: &[&str] = match name {
             "A" => &[],
