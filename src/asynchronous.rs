@@ -26,19 +26,76 @@
 //! # Ok(()) }
 //! ```
 
+use std::future::Future;
+
 use crate::db::Executor;
 use crate::error::Result;
 use crate::query::{Execute, Fetch};
 
-/// An executor whose calls run on tokio's blocking pool. Cheap to clone (it clones the
-/// executor, which for `Database` and `Layout` is a handle).
+/// An executor [`Async`] can drive: SQLite's ([`Database`](crate::Database),
+/// [`Layout`](crate::Layout)) on tokio's blocking pool, PostgreSQL's
+/// ([`PgDatabase`](crate::PgDatabase), feature `postgres`) natively. Sealed: implemented
+/// by tenantry's executors only.
+pub trait AsyncExecutor: Executor + Clone + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn __fetch_rows<Q>(&self, query: Q, limit: usize) -> impl Future<Output = Result<Vec<Q::Row>>> + Send
+    where
+        Q: Fetch + Send + Sync + 'static,
+        Q::Row: Send + 'static,
+    {
+        hop(self.clone(), move |e| match limit {
+            1 => Ok(e.fetch_optional(query)?.into_iter().collect()),
+            _ => e.fetch_all(query),
+        })
+    }
+    #[doc(hidden)]
+    fn __execute<S: Execute + Send + Sync + 'static>(
+        &self,
+        statement: S,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        hop(self.clone(), move |e| e.execute(statement))
+    }
+}
+
+impl AsyncExecutor for crate::Database {}
+impl AsyncExecutor for crate::Layout {}
+
+#[cfg(feature = "postgres")]
+impl AsyncExecutor for crate::PgDatabase {
+    async fn __fetch_rows<Q>(&self, query: Q, limit: usize) -> Result<Vec<Q::Row>>
+    where
+        Q: Fetch + Send + Sync + 'static,
+        Q::Row: Send + 'static,
+    {
+        self.fetch_rows(&query, limit).await
+    }
+    async fn __execute<S: Execute + Send + Sync + 'static>(&self, statement: S) -> Result<usize> {
+        self.execute_async(&statement).await
+    }
+}
+
+/// Runs `f` with `executor` on tokio's blocking pool; a panic in `f` is resumed here.
+async fn hop<E: Send + 'static, R: Send + 'static>(
+    executor: E,
+    f: impl FnOnce(&E) -> Result<R> + Send + 'static,
+) -> Result<R> {
+    match tokio::task::spawn_blocking(move || f(&executor)).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(crate::Error::Internal { why: "the runtime shut down while a statement ran" }),
+    }
+}
+
+/// An executor whose calls do not block a runtime worker thread: SQLite's run on tokio's
+/// blocking pool, PostgreSQL's are natively async. Cheap to clone (it clones the
+/// executor, which is a handle).
 #[derive(Debug, Clone)]
 pub struct Async<E> {
     inner: E,
 }
 
-impl<E: Executor + Clone + Send + Sync + 'static> Async<E> {
-    /// Wraps a `Database`, a `Layout` or another executor.
+impl<E: AsyncExecutor> Async<E> {
+    /// Wraps a `Database`, a `Layout` or a `PgDatabase`.
     pub fn new(inner: E) -> Self {
         Async { inner }
     }
@@ -51,43 +108,53 @@ impl<E: Executor + Clone + Send + Sync + 'static> Async<E> {
     /// Runs `f` with the executor on tokio's blocking pool: several statements, or a
     /// transaction, in one trip. A panic in `f` is resumed here.
     pub async fn run<R: Send + 'static>(&self, f: impl FnOnce(&E) -> Result<R> + Send + 'static) -> Result<R> {
-        let inner = self.inner.clone();
-        match tokio::task::spawn_blocking(move || f(&inner)).await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(crate::Error::Internal { why: "the runtime shut down while a statement ran" }),
-        }
+        hop(self.inner.clone(), f).await
     }
 
     /// All rows of a query.
     pub async fn fetch_all<Q>(&self, query: Q) -> Result<Vec<Q::Row>>
     where
-        Q: Fetch + Send + 'static,
+        Q: Fetch + Send + Sync + 'static,
         Q::Row: Send + 'static,
     {
-        self.run(move |e| e.fetch_all(query)).await
+        self.inner.__fetch_rows(query, usize::MAX).await
     }
 
     /// The first row of a query, or `None`.
     pub async fn fetch_optional<Q>(&self, query: Q) -> Result<Option<Q::Row>>
     where
-        Q: Fetch + Send + 'static,
+        Q: Fetch + Send + Sync + 'static,
         Q::Row: Send + 'static,
     {
-        self.run(move |e| e.fetch_optional(query)).await
+        Ok(self.inner.__fetch_rows(query, 1).await?.pop())
     }
 
     /// The first row of a query, or [`Error::NotFound`](crate::Error::NotFound).
     pub async fn fetch_one<Q>(&self, query: Q) -> Result<Q::Row>
     where
-        Q: Fetch + Send + 'static,
+        Q: Fetch + Send + Sync + 'static,
         Q::Row: Send + 'static,
     {
-        self.run(move |e| e.fetch_one(query)).await
+        self.fetch_optional(query).await?.ok_or(crate::Error::NotFound)
     }
 
     /// Runs an insert, update, delete or raw statement; returns the rows changed.
-    pub async fn execute<S: Execute + Send + 'static>(&self, statement: S) -> Result<usize> {
-        self.run(move |e| e.execute(statement)).await
+    pub async fn execute<S: Execute + Send + Sync + 'static>(&self, statement: S) -> Result<usize> {
+        self.inner.__execute(statement).await
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Async<crate::PgDatabase> {
+    /// Begins a transaction for `tenant`: several statements, kept together by
+    /// [`commit`](crate::AsyncPgTransaction::commit) or rolled back if it is dropped
+    /// without one.
+    pub async fn begin(&self, tenant: &crate::TenantId) -> Result<crate::AsyncPgTransaction> {
+        crate::AsyncPgTransaction::begin(&self.inner, tenant).await
+    }
+
+    /// [`PgDatabase::check_rls`](crate::PgDatabase::check_rls), awaited.
+    pub async fn check_rls(&self) -> Result<()> {
+        self.inner.check_rls_async().await
     }
 }

@@ -27,9 +27,9 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error("no PostgreSQL connection could be had from the pool")]
     PostgresPool {
-        /// The pool's error (it carries the last connection error, if any).
+        /// The pool's error: the connection error, or the timeout.
         #[source]
-        source: r2d2::Error,
+        source: deadpool_postgres::PoolError,
     },
     /// The database engine reported an error not covered by a variant of its own; the
     /// message names SQLite's category, the source has the details.
@@ -207,7 +207,7 @@ pub enum Error {
     /// PostgreSQL reported an error.
     #[cfg(feature = "postgres")]
     #[error("postgres error")]
-    Postgres(#[source] postgres::Error),
+    Postgres(#[source] tokio_postgres::Error),
     /// Row-level security would not bind the connection's role.
     #[error("row-level security is not enforced: {why}{}", table.map(|t| format!(" (table `{t}`)")).unwrap_or_default())]
     RlsBypassed {

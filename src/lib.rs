@@ -103,7 +103,7 @@ mod value;
 pub mod __private;
 
 #[cfg(feature = "tokio")]
-pub use asynchronous::Async;
+pub use asynchronous::{Async, AsyncExecutor};
 pub use db::{Database, DatabaseBuilder, Executor, Transaction};
 pub use error::{Error, OptionalExtension, Result};
 #[cfg(feature = "s3")]
@@ -113,7 +113,7 @@ pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey,
 pub use keys::{ObjectInfo, TenantStore};
 pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TableMerge, TenantExport, WhenBehind};
 #[cfg(feature = "postgres")]
-pub use pg::{PgDatabase, PgTransaction, schema_postgres};
+pub use pg::{AsyncPgTransaction, PgDatabase, PgTransaction, schema_postgres};
 pub use query::expr::{
     Column, ComparableWith, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists,
     not_exists,

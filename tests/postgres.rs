@@ -388,9 +388,9 @@ fn a_failed_statement_inside_a_transaction_is_reported_not_committed() {
 
 #[test]
 fn a_panic_inside_a_transaction_rolls_it_back_and_the_connection_comes_back_clean() {
-    // Guard: tenantry begins the transaction itself (`BEGIN; SET LOCAL ..` in one round
-    // trip) and rolls it back on any way out but the commit (`Open`'s drop). With one
-    // connection in the pool, the next statement would otherwise run inside the dead
+    // Guard: tenantry begins the transaction itself (`BEGIN; SET LOCAL ..` sent with the
+    // first statement) and rolls it back on any way out but the commit (`Conn`'s drop: off
+    // a runtime, the connection is closed). With one connection in the pool, the next statement would otherwise run inside the dead
     // transaction, under the first tenant's setting.
     let Some(urls) = urls() else { return };
     let _serial = serial();

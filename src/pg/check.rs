@@ -1,7 +1,7 @@
 //! [`PgDatabase::check_rls`]: whether row-level security really binds the application
 //! role, and the catalogue queries it runs.
 
-use postgres::Client;
+use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
 
@@ -18,8 +18,12 @@ impl PgDatabase {
     /// renders it: what it tests, for reads and writes, permissive, for every command and
     /// role); and a child table or partition of an owned table that fails any of this.
     pub fn check_rls(&self) -> Result<()> {
-        let mut conn = self.tenants.get().map_err(|source| Error::PostgresPool { source })?;
-        let client = &mut conn.client;
+        self.block(self.check_rls_async())
+    }
+
+    pub(crate) async fn check_rls_async(&self) -> Result<()> {
+        let conn = self.tenants.get().await.map_err(|source| Error::PostgresPool { source })?;
+        let client: &Client = &conn;
         // Membership counts: a role that can act as a superuser, a BYPASSRLS role, a
         // CREATEROLE role or the table's owner gets past the policies too.
         let role = client
@@ -32,6 +36,7 @@ impl PgDatabase {
                              FROM pg_database d WHERE d.datname = current_database()), false)",
                 &[],
             )
+            .await
             .map_err(Error::Postgres)?;
         if role.get::<_, bool>(0) {
             return Err(Error::RlsBypassed { why: "the role is a superuser", table: None });
@@ -48,7 +53,7 @@ impl PgDatabase {
         }
         for info in crate::owned_tables() {
             let Some(column) = info.tenant_column() else { continue };
-            check_relations(client, info.name, column)?;
+            check_relations(client, info.name, column).await?;
         }
         if role.get::<_, bool>(3) {
             return Err(Error::RlsBypassed {
@@ -97,8 +102,8 @@ const RELATIONS_SQL: &str = "
     ORDER BY t.root DESC";
 
 /// Checks one owned table, and every child table or partition of it, for `check_rls`.
-fn check_relations(client: &mut Client, table: &'static str, column: &str) -> Result<()> {
-    let rows = client.query(RELATIONS_SQL, &[&table, &POLICY_EXPR, &column]).map_err(Error::Postgres)?;
+async fn check_relations(client: &Client, table: &'static str, column: &str) -> Result<()> {
+    let rows = client.query(RELATIONS_SQL, &[&table, &POLICY_EXPR, &column]).await.map_err(Error::Postgres)?;
     if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
         return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(table) });
     }

@@ -1,13 +1,16 @@
 //! PostgreSQL backend (feature `postgres`): the same statements, rendered for PostgreSQL,
-//! with row-level security as a second wall.
+//! with row-level security as a second wall. Natively async on tokio-postgres (through
+//! [`Async<PgDatabase>`](crate::Async)); the blocking methods run the same code.
 //!
 //! Every tenant-scoped statement runs in a transaction that first sets
 //! `tenantry.tenant_id` with `SET LOCAL` (local to that transaction, never a
 //! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
-//! work. The policies from [`TableInfo::rls_postgres`] then filter every row by it, even if
-//! a tenantry statement lost its tenant predicate, and for hand-written SQL run inside such
-//! a transaction. They do not stop code that sends arbitrary SQL as the application role
-//! from calling `set_config` (or `SET`) itself. Cross-tenant statements ([`Admin`]) run only on a
+//! work. `BEGIN; SET LOCAL ..`, the statement and `COMMIT` are sent together: one network
+//! round trip per statement (see `pipeline`). The policies from
+//! [`TableInfo::rls_postgres`] then filter every row by it, even if a tenantry statement
+//! lost its tenant predicate, and for hand-written SQL run inside such a transaction. They
+//! do not stop code that sends arbitrary SQL as the application role from calling
+//! `set_config` (or `SET`) itself. Cross-tenant statements ([`Admin`]) run only on a
 //! separately configured connection ([`PgDatabase::with_admin`]).
 //!
 //! Role setup the application needs (see the README): an owner role that runs the DDL and
@@ -20,32 +23,37 @@
 //! [`Admin`]: crate::Admin
 
 mod check;
-mod engine;
+mod conn;
 mod param;
-mod pool;
+mod pipeline;
 mod transaction;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use postgres::Statement;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
-use crate::query::run;
+use crate::query::run::{select_step, write_steps};
+use crate::query::shape::Dialect;
 use crate::query::{Execute, Fetch, Scope};
 use crate::schema::TableInfo;
 
-use engine::Pg;
-use pool::{PgConn, Pool, forget_stale, pool};
+use conn::{Conn, Pool, pool};
+use pipeline::{End, Writes, begin_sql, one_trip};
 
-pub use transaction::PgTransaction;
+pub use transaction::{AsyncPgTransaction, PgTransaction};
 
 /// A PostgreSQL database: a pool for tenant-scoped work (through row-level security) and,
-/// optionally, one for audited cross-tenant work.
+/// optionally, one for audited cross-tenant work. Cheap to clone (a handle).
+///
+/// Its methods block; from async code wrap it in [`Async`](crate::Async), whose calls are
+/// natively async (no thread hop) and take the same statements. The blocking methods run
+/// the same async code on a runtime of their own (one thread, started at first use), so
+/// like `postgres::Client` they must not be called from inside an async runtime's task.
 #[derive(Clone)]
 pub struct PgDatabase {
     tenants: Pool,
     admin: Option<Pool>,
+    blocking: Arc<Blocking>,
 }
 
 impl std::fmt::Debug for PgDatabase {
@@ -54,15 +62,28 @@ impl std::fmt::Debug for PgDatabase {
     }
 }
 
+/// The runtime the blocking methods run on, made at their first use. Dropped without
+/// waiting (a `PgDatabase` may be dropped inside an async task).
+#[derive(Default)]
+struct Blocking(OnceLock<tokio::runtime::Runtime>);
+
+impl Drop for Blocking {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 impl PgDatabase {
-    /// Connects the tenant pool (at most `max` connections) with the application's role,
-    /// e.g. `postgres://app:secret@localhost/clips`.
+    /// Makes the tenant pool (at most `max` connections, each made when first needed)
+    /// for the application's role, e.g. `postgres://app:secret@localhost/clips`.
     ///
     /// Like [`Database::open`](crate::Database::open), it first checks every declaration in
     /// the program (identifiers, reserved names, duplicates).
     pub fn connect(url: &str, max: u32) -> Result<Self> {
         crate::registry::check_registry()?;
-        Ok(PgDatabase { tenants: pool(url, max)?, admin: None })
+        Ok(PgDatabase { tenants: pool(url, max)?, admin: None, blocking: Arc::default() })
     }
 
     /// Adds the connection used for [`Admin`](crate::Admin) statements: a role with
@@ -72,57 +93,63 @@ impl PgDatabase {
         Ok(self)
     }
 
-    /// Runs `f` in a transaction on the pool `scope` calls for, with the tenant set for
-    /// that transaction only. `BEGIN` and `SET LOCAL tenantry.tenant_id` go to the server
-    /// in one simple query (one round trip, not two), then the statement, then `COMMIT`:
-    /// three round trips where `BEGIN`, `set_config(..)`, the statement and `COMMIT`
-    /// took four. The tenant's value is the token's canonical text (hex digits and
-    /// hyphens), never user input. `SET LOCAL` is what Citus forwards to its workers (with
-    /// `citus.propagate_set_commands = 'local'`); it does not forward `set_config`.
-    fn transaction_in<R>(
-        &self,
-        scope: &Scope,
-        f: impl FnOnce(&mut postgres::Client, &mut HashMap<Arc<str>, Statement>) -> Result<R>,
-    ) -> Result<R> {
-        let pool = match scope {
-            Scope::Tenant(_) => &self.tenants,
-            Scope::Admin(_) => self.admin.as_ref().ok_or(Error::NoAdminConnection)?,
-        };
-        let mut conn = pool.get().map_err(|source| Error::PostgresPool { source })?;
-        let PgConn { client, statements } = &mut *conn;
-        let begin = match scope {
-            Scope::Tenant(t) => {
-                let mut buf = [0u8; 36];
-                format!("BEGIN; SET LOCAL tenantry.tenant_id = '{}'", t.id.encode(&mut buf))
-            }
-            Scope::Admin(_) => String::from("BEGIN"),
-        };
-        client.batch_execute(&begin).map_err(Error::Postgres)?;
-        // Rolled back on any way out but the commit below, a panic in `f` included: the
-        // connection goes back to the pool only outside a transaction.
-        let mut open = Open { client, committed: false };
-        let out = match f(open.client, statements) {
-            Ok(out) => out,
-            Err(e) => {
-                forget_stale(statements, &e);
-                return Err(e);
+    /// Runs `work` to completion on the blocking methods' runtime.
+    fn block<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let runtime = match self.blocking.0.get() {
+            Some(runtime) => runtime,
+            None => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("tenantry-postgres")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Io { what: "start the PostgreSQL runtime", source: e })?;
+                // Two first calls at once: one runtime is kept, the other dropped unused.
+                let _ = self.blocking.0.set(runtime);
+                self.blocking.0.get().ok_or(Error::Internal { why: "the runtime was just set" })?
             }
         };
-        open.client.batch_execute("COMMIT").map_err(Error::Postgres)?;
-        open.committed = true;
-        Ok(out)
+        runtime.block_on(work)
+    }
+
+    /// The pool `scope` calls for.
+    fn pool(&self, scope: &Scope) -> Result<&Pool> {
+        match scope {
+            Scope::Tenant(_) => Ok(&self.tenants),
+            Scope::Admin(_) => self.admin.as_ref().ok_or(Error::NoAdminConnection),
+        }
+    }
+
+    /// At most `limit` rows of `query`, in one round trip (once its statement is prepared
+    /// on the connection).
+    pub(crate) async fn fetch_rows<Q: Fetch + ?Sized>(&self, query: &Q, limit: usize) -> Result<Vec<Q::Row>> {
+        let plan = query.__plan();
+        let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
+        let tenant = plan.scope.first_param();
+        let conn = Conn::take(self.pool(plan.scope)?).await?;
+        let (statement, params) = pipeline::select(&conn, &sql, binds, &tenant).await?;
+        let work = pipeline::query(&conn, &statement, &params, limit, |row| query.__decode(row));
+        one_trip(&conn, Some(&begin_sql(plan.scope)), work, End::Commit).await
+    }
+
+    /// Runs a writing statement (every chunk of an insert) in one round trip.
+    pub(crate) async fn execute_async<E: Execute + ?Sized>(&self, statement: &E) -> Result<usize> {
+        let plan = statement.__plan();
+        let steps = write_steps(&plan, Dialect::Postgres)?;
+        let tenant = plan.scope.first_param();
+        let conn = Conn::take(self.pool(plan.scope)?).await?;
+        let writes = Writes::prepare(&conn, &steps, &tenant).await?;
+        one_trip(&conn, Some(&begin_sql(plan.scope)), writes.run(&conn), End::Commit).await
     }
 
     /// All rows of a query.
     pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-        let plan = query.__plan();
-        self.transaction_in(plan.scope, |tx, cache| run::fetch_all(&mut Pg { tx, cache }, &query))
+        self.block(self.fetch_rows(&query, usize::MAX))
     }
 
-    /// The first row of a query, or `None`; the rest of the result is not read.
+    /// The first row of a query, or `None`; the rest of the result is not converted.
     pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-        let plan = query.__plan();
-        self.transaction_in(plan.scope, |tx, cache| run::fetch_optional(&mut Pg { tx, cache }, &query))
+        Ok(self.block(self.fetch_rows(&query, 1))?.pop())
     }
 
     /// The first row of a query, or [`Error::NotFound`].
@@ -133,24 +160,7 @@ impl PgDatabase {
     /// Runs an insert, update, delete or raw statement (raw SQL in PostgreSQL's dialect,
     /// `$1`-style parameters); returns the rows changed.
     pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-        let plan = statement.__plan();
-        self.transaction_in(plan.scope, |tx, cache| run::execute(&mut Pg { tx, cache }, &plan))
-    }
-}
-
-/// A transaction tenantry began on `client`: rolled back on drop unless committed.
-struct Open<'a> {
-    client: &'a mut postgres::Client,
-    committed: bool,
-}
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        if !self.committed {
-            // Nothing to report to; a connection that cannot roll back is closed, and the
-            // pool does not hand out a closed connection.
-            let _ = self.client.batch_execute("ROLLBACK");
-        }
+        self.block(self.execute_async(&statement))
     }
 }
 

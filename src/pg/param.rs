@@ -2,7 +2,7 @@
 //! and converting a PostgreSQL row to SQLite's value model.
 
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use crate::error::{Error, Result};
 use crate::schema::RowSource;
@@ -70,7 +70,7 @@ impl RowSource for PgRow {
     }
 }
 
-pub(super) fn convert(row: &postgres::Row) -> Result<PgRow> {
+pub(super) fn convert(row: &tokio_postgres::Row) -> Result<PgRow> {
     use rusqlite::types::Value as V;
     let mut out = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {

@@ -1,38 +1,55 @@
-//! [`PgTransaction`]: several statements of one tenant in one PostgreSQL transaction.
+//! Several statements of one tenant in one PostgreSQL transaction: [`AsyncPgTransaction`]
+//! (a guard: commit it, or it is rolled back) and the blocking [`PgTransaction`] on top of
+//! it.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
-use postgres::Statement;
-
+use crate::TenantId;
 use crate::error::{Error, Result};
-use crate::query::run;
+use crate::query::run::{select_step, write_steps};
+use crate::query::shape::Dialect;
 use crate::query::{Execute, Fetch, Plan, Scope};
 
 use super::PgDatabase;
-use super::engine::Pg;
-use super::pool::forget_stale;
+use super::conn::Conn;
+use super::pipeline::{self, End, Writes, begin_sql, one_trip};
 
-/// Several statements of one tenant in one PostgreSQL transaction (see
-/// [`PgDatabase::transaction`]). A statement for another tenant, or a cross-tenant one, is
-/// refused: the transaction's row-level-security setting is this tenant's.
-pub struct PgTransaction<'a, 'c> {
-    tx: &'a mut postgres::Client,
-    _c: std::marker::PhantomData<&'c ()>,
-    cache: &'a mut HashMap<Arc<str>, Statement>,
-    tenant: crate::TenantId,
-    /// A statement failed on the server: PostgreSQL has aborted the transaction, and its
-    /// `COMMIT` would be a rollback.
+/// Several statements of one tenant in one PostgreSQL transaction, from
+/// [`Async::begin`](crate::Async::begin). [`commit`](Self::commit) keeps them; dropped
+/// without it (an early return, a panic, a cancelled request), the transaction is rolled
+/// back, and its connection goes back to the pool only after that.
+///
+/// A statement for another tenant, or a cross-tenant one, is refused: the transaction's
+/// row-level-security setting is this tenant's. `BEGIN` goes out with the first
+/// statement, in the same round trip.
+///
+/// PostgreSQL aborts a transaction at its first failed statement. If a statement inside
+/// failed on the server (a conflict, say) and the caller handled that error and carried
+/// on, [`commit`](Self::commit) keeps nothing and returns [`Error::TransactionAborted`]:
+/// never `Ok` for work that was rolled back. (SQLite undoes only the failed statement;
+/// to keep going after an error on both engines, use a new transaction.)
+pub struct AsyncPgTransaction {
+    conn: Conn,
+    scope: Scope,
+    tenant: TenantId,
+    /// `BEGIN` has been sent.
+    begun: bool,
+    /// A statement failed on the server: the transaction is aborted.
     aborted: bool,
 }
 
-impl std::fmt::Debug for PgTransaction<'_, '_> {
+impl std::fmt::Debug for AsyncPgTransaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgTransaction").field("tenant", &self.tenant).finish_non_exhaustive()
+        f.debug_struct("AsyncPgTransaction").field("tenant", &self.tenant).finish_non_exhaustive()
     }
 }
 
-impl PgTransaction<'_, '_> {
+impl AsyncPgTransaction {
+    pub(crate) async fn begin(db: &PgDatabase, tenant: &TenantId) -> Result<Self> {
+        let conn = Conn::take(&db.tenants).await?;
+        Ok(AsyncPgTransaction { conn, scope: Scope::tenant(tenant), tenant: *tenant, begun: false, aborted: false })
+    }
+
     fn check(&self, plan: &Plan<'_>) -> Result<()> {
         match plan.tenant() {
             Some(t) if *t == self.tenant => Ok(()),
@@ -40,41 +57,82 @@ impl PgTransaction<'_, '_> {
         }
     }
 
+    /// The `BEGIN` to send with this statement: only with the first.
+    fn begin_once(&mut self) -> Option<String> {
+        (!std::mem::replace(&mut self.begun, true)).then(|| begin_sql(&self.scope))
+    }
+
     /// Notes an error that the server reported (it aborted the transaction), whether or
     /// not the caller goes on to handle it.
     fn note<T>(&mut self, out: Result<T>) -> Result<T> {
         if let Err(e) = &out {
             self.aborted |= aborts_transaction(e);
-            forget_stale(self.cache, e);
         }
         out
     }
 
-    /// All rows of a query.
-    pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
-        self.check(&query.__plan())?;
-        let out = run::fetch_all(&mut Pg { tx: self.tx, cache: self.cache }, &query);
+    async fn rows<Q: Fetch + ?Sized>(&mut self, query: &Q, limit: usize) -> Result<Vec<Q::Row>> {
+        let plan = query.__plan();
+        self.check(&plan)?;
+        let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
+        let tenant = plan.scope.first_param();
+        let (statement, params) = pipeline::select(&self.conn, &sql, binds, &tenant).await?;
+        let begin = self.begin_once();
+        let work = pipeline::query(&self.conn, &statement, &params, limit, |row| query.__decode(row));
+        let out = one_trip(&self.conn, begin.as_deref(), work, End::Open).await;
         self.note(out)
+    }
+
+    /// All rows of a query.
+    pub async fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
+        self.rows(&query, usize::MAX).await
     }
 
     /// The first row of a query, or `None`.
-    pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
-        self.check(&query.__plan())?;
-        let out = run::fetch_optional(&mut Pg { tx: self.tx, cache: self.cache }, &query);
-        self.note(out)
+    pub async fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
+        Ok(self.rows(&query, 1).await?.pop())
     }
 
     /// The first row of a query, or [`Error::NotFound`].
-    pub fn fetch_one<Q: Fetch>(&mut self, query: Q) -> Result<Q::Row> {
-        self.fetch_optional(query)?.ok_or(Error::NotFound)
+    pub async fn fetch_one<Q: Fetch>(&mut self, query: Q) -> Result<Q::Row> {
+        self.fetch_optional(query).await?.ok_or(Error::NotFound)
     }
 
-    /// Runs an insert, update or delete of this tenant.
-    pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
+    /// Runs an insert, update or delete of this tenant; returns the rows changed.
+    pub async fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
         let plan = statement.__plan();
         self.check(&plan)?;
-        let out = run::execute(&mut Pg { tx: self.tx, cache: self.cache }, &plan);
+        let steps = write_steps(&plan, Dialect::Postgres)?;
+        let tenant = plan.scope.first_param();
+        let writes = Writes::prepare(&self.conn, &steps, &tenant).await?;
+        let begin = self.begin_once();
+        let out = one_trip(&self.conn, begin.as_deref(), writes.run(&self.conn), End::Open).await;
         self.note(out)
+    }
+
+    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`), if it began.
+    async fn end(&mut self, sql: &str) -> Result<()> {
+        if !self.begun {
+            return Ok(());
+        }
+        self.conn.client().batch_execute(sql).await.map_err(Error::Postgres)?;
+        self.conn.open.store(false, Relaxed);
+        Ok(())
+    }
+
+    /// Commits: every statement's work is kept. [`Error::TransactionAborted`] if a
+    /// statement failed on the server (then nothing is kept).
+    pub async fn commit(mut self) -> Result<()> {
+        if self.aborted {
+            self.end("ROLLBACK").await?;
+            return Err(Error::TransactionAborted);
+        }
+        self.end("COMMIT").await
+    }
+
+    /// Rolls back: nothing of the transaction is kept.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.end("ROLLBACK").await
     }
 }
 
@@ -90,6 +148,41 @@ fn aborts_transaction(e: &Error) -> bool {
     }
 }
 
+/// Several statements of one tenant in one PostgreSQL transaction (see
+/// [`PgDatabase::transaction`]); the blocking face of [`AsyncPgTransaction`].
+pub struct PgTransaction<'a> {
+    tx: &'a mut AsyncPgTransaction,
+    db: &'a PgDatabase,
+}
+
+impl std::fmt::Debug for PgTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTransaction").field("tenant", &self.tx.tenant).finish_non_exhaustive()
+    }
+}
+
+impl PgTransaction<'_> {
+    /// All rows of a query.
+    pub fn fetch_all<Q: Fetch>(&mut self, query: Q) -> Result<Vec<Q::Row>> {
+        self.db.block(self.tx.fetch_all(query))
+    }
+
+    /// The first row of a query, or `None`.
+    pub fn fetch_optional<Q: Fetch>(&mut self, query: Q) -> Result<Option<Q::Row>> {
+        self.db.block(self.tx.fetch_optional(query))
+    }
+
+    /// The first row of a query, or [`Error::NotFound`].
+    pub fn fetch_one<Q: Fetch>(&mut self, query: Q) -> Result<Q::Row> {
+        self.fetch_optional(query)?.ok_or(Error::NotFound)
+    }
+
+    /// Runs an insert, update or delete of this tenant.
+    pub fn execute<E: Execute>(&mut self, statement: E) -> Result<usize> {
+        self.db.block(self.tx.execute(statement))
+    }
+}
+
 impl PgDatabase {
     /// Runs `f` in one transaction for `tenant` (the tenant set once, for the whole
     /// transaction): commits when it returns `Ok`, rolls back on `Err` or panic.
@@ -99,19 +192,16 @@ impl PgDatabase {
     /// returned `Ok`, nothing is committed and this returns [`Error::TransactionAborted`]:
     /// never `Ok` for work that was rolled back. (SQLite undoes only the failed statement;
     /// to keep going after an error on both engines, use a new transaction.)
-    pub fn transaction<R>(
-        &self,
-        tenant: &crate::TenantId,
-        f: impl FnOnce(&mut PgTransaction<'_, '_>) -> Result<R>,
-    ) -> Result<R> {
-        let scope = Scope::tenant(tenant);
-        self.transaction_in(&scope, |tx, cache| {
-            let mut t = PgTransaction { tx, cache, tenant: *tenant, aborted: false, _c: std::marker::PhantomData };
-            let out = f(&mut t)?;
-            if t.aborted {
-                return Err(Error::TransactionAborted);
+    pub fn transaction<R>(&self, tenant: &TenantId, f: impl FnOnce(&mut PgTransaction<'_>) -> Result<R>) -> Result<R> {
+        let mut tx = self.block(AsyncPgTransaction::begin(self, tenant))?;
+        match f(&mut PgTransaction { tx: &mut tx, db: self }) {
+            Ok(out) => self.block(tx.commit()).map(|()| out),
+            Err(e) => {
+                // The caller's error is what matters; a failed rollback closes the
+                // connection (the server rolls back then).
+                let _ = self.block(tx.rollback());
+                Err(e)
             }
-            Ok(out)
-        })
+        }
     }
 }

@@ -4,7 +4,9 @@
 //! PostgreSQL in `pg`) only runs one rendered statement with its values.
 
 use crate::error::{Error, Result};
-use crate::query::shape::{Dialect, InsertShape, Rendered, Shape, Slot, TENANT_SLOT};
+use smallvec::SmallVec;
+
+use crate::query::shape::{Dialect, InsertShape, Rendered, RenderedRef, Shape, Slot, TENANT_SLOT};
 use crate::query::{Fetch, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
 use crate::schema::RowSource;
 use crate::tenant::AuditAction;
@@ -46,6 +48,62 @@ pub(crate) trait Engine {
     fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R>;
 }
 
+/// A query's statement, rendered in `dialect` and audited if unscoped, with its values.
+pub(crate) fn select_step<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<(RenderedRef, Binds<'p>)> {
+    let PlanKind::Select(shape, params) = &plan.kind else {
+        return Err(Error::Internal { why: "a write went to fetch" });
+    };
+    let r = shape.rendered_in(dialect)?;
+    audit(plan.scope, &r.sql);
+    Ok((r, Binds { scope: plan.scope, values: params, shift: 0 }))
+}
+
+/// One statement of a writing plan, ready to run.
+pub(crate) enum Write<'p> {
+    /// A statement tenantry built, rendered, and the table it writes.
+    Built { sql: RenderedRef, binds: Binds<'p>, table: &'static str },
+    /// Raw SQL through an admin capability, with positional values.
+    Raw { sql: &'static str, values: &'p [Value] },
+}
+
+/// The statements a writing plan runs, in order, rendered in `dialect` and audited if
+/// unscoped: one for an update, a delete or raw SQL; one per chunk of at most
+/// [`MAX_PARAMS`] values for an insert. Several must be kept all together or not at all.
+pub(crate) fn write_steps<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<SmallVec<[Write<'p>; 1]>> {
+    let scope = plan.scope;
+    let built = |sql: RenderedRef, values, shift, table| {
+        audit(scope, &sql.sql);
+        Write::Built { sql, binds: Binds { scope, values, shift }, table }
+    };
+    let mut steps = SmallVec::new();
+    match &plan.kind {
+        PlanKind::Update(shape, params) => {
+            steps.push(built(shape.rendered_in(dialect)?, params, 0, shape.table.0.name))
+        }
+        PlanKind::Delete(shape, params) => {
+            steps.push(built(shape.rendered_in(dialect)?, params, 0, shape.table.0.name))
+        }
+        PlanKind::Raw(sql, values) => {
+            audit(scope, sql);
+            steps.push(Write::Raw { sql, values });
+        }
+        PlanKind::Insert { base, values, rows } => {
+            let (rows, per_row) = (*rows, values.len().checked_div(*rows).unwrap_or(0));
+            let chunk = if rows == 0 { 0 } else { rows_per_chunk(base)? };
+            let mut done = 0;
+            while done < rows {
+                let n = chunk.min(rows - done);
+                let sql = chunk_shape(base, n).rendered_in(dialect)?;
+                // Slot 1 is the chunk's first value.
+                steps.push(built(sql, &values[done * per_row..], 1, base.table.0.name));
+                done += n;
+            }
+        }
+        PlanKind::Select(..) => return Err(Error::Internal { why: "a query went to execute" }),
+    }
+    Ok(steps)
+}
+
 /// Decodes each row of `query` and hands it to `each` until it returns `Ok(false)`.
 pub(crate) fn rows<E: Engine, Q: Fetch + ?Sized>(
     engine: &mut E,
@@ -53,12 +111,8 @@ pub(crate) fn rows<E: Engine, Q: Fetch + ?Sized>(
     mut each: impl FnMut(Q::Row) -> Result<bool>,
 ) -> Result<()> {
     let plan = query.__plan();
-    let PlanKind::Select(shape, params) = &plan.kind else {
-        return Err(Error::Internal { why: "a write went to fetch" });
-    };
-    let r = shape.rendered_in(E::DIALECT)?;
-    audit(plan.scope, &r.sql);
-    engine.query(&r, Binds { scope: plan.scope, values: params, shift: 0 }, |row| each(query.__decode(row)?))
+    let (r, binds) = select_step(&plan, E::DIALECT)?;
+    engine.query(&r, binds, |row| each(query.__decode(row)?))
 }
 
 /// Every row of a query.
@@ -81,62 +135,20 @@ pub(crate) fn fetch_optional<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query
     Ok(out)
 }
 
-/// Runs a writing plan; returns the rows changed.
+/// Runs a writing plan; returns the rows changed (what the engine reports: an upsert that
+/// did nothing counts 0).
 pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
-    match &plan.kind {
-        PlanKind::Update(shape, params) => write(engine, plan.scope, *shape, params, shape.table.0.name),
-        PlanKind::Delete(shape, params) => write(engine, plan.scope, *shape, params, shape.table.0.name),
-        PlanKind::Raw(sql, params) => {
-            audit(plan.scope, sql);
-            engine.write_raw(sql, params)
-        }
-        PlanKind::Insert { base, values, rows } => insert(engine, plan.scope, base, values, *rows),
-        PlanKind::Select(..) => Err(Error::Internal { why: "a query went to execute" }),
-    }
-}
-
-/// One update or delete: rendered in the engine's dialect, audited, run.
-fn write<E: Engine, S: Shape>(
-    engine: &mut E,
-    scope: &Scope,
-    shape: &S,
-    values: &[Value],
-    table: &'static str,
-) -> Result<usize> {
-    let r = shape.rendered_in(E::DIALECT)?;
-    audit(scope, &r.sql);
-    engine.write(&r, Binds { scope, values, shift: 0 }, table)
-}
-
-/// A multi-row insert, in chunks of at most [`MAX_PARAMS`] values; several chunks are
-/// kept all together or not at all.
-fn insert<E: Engine>(
-    engine: &mut E,
-    scope: &Scope,
-    base: &InsertShape,
-    values: &[Value],
-    rows: usize,
-) -> Result<usize> {
-    if rows == 0 {
-        return Ok(0);
-    }
-    let per_row = values.len() / rows;
-    let chunk = rows_per_chunk(base)?;
-    let run = |engine: &mut E| -> Result<usize> {
-        let (mut done, mut changed) = (0, 0);
-        while done < rows {
-            let n = chunk.min(rows - done);
-            let r = chunk_shape(base, n).rendered_in(E::DIALECT)?;
-            audit(scope, &r.sql);
-            // Slot 1 is the chunk's first value.
-            let binds = Binds { scope, values: &values[done * per_row..], shift: 1 };
-            // What the engine reports: an upsert that did nothing counts 0.
-            changed += engine.write(&r, binds, base.table.0.name)?;
-            done += n;
-        }
-        Ok(changed)
+    let steps = write_steps(plan, E::DIALECT)?;
+    let run = |engine: &mut E| {
+        steps.iter().try_fold(0, |changed, step| {
+            Ok(changed
+                + match step {
+                    Write::Built { sql, binds, table } => engine.write(sql, *binds, table)?,
+                    Write::Raw { sql, values } => engine.write_raw(sql, values)?,
+                })
+        })
     };
-    if rows <= chunk { run(engine) } else { engine.atomically(run) }
+    if steps.len() > 1 { engine.atomically(run) } else { run(engine) }
 }
 
 /// SQLite and D1 accept at most this many bound parameters per statement.
