@@ -67,10 +67,10 @@ impl AsyncExecutor for crate::PgDatabase {
         Q: Fetch + Send + Sync + 'static,
         Q::Row: Send + 'static,
     {
-        self.fetch_rows(&query, limit).await
+        self.on_runtime(self.fetch_rows(&query, limit)).await
     }
     async fn __execute<S: Execute + Send + Sync + 'static>(&self, statement: S) -> Result<usize> {
-        self.execute_async(&statement).await
+        self.on_runtime(self.execute_async(&statement)).await
     }
 }
 
@@ -155,6 +155,6 @@ impl Async<crate::PgDatabase> {
 
     /// [`PgDatabase::check_rls`](crate::PgDatabase::check_rls), awaited.
     pub async fn check_rls(&self) -> Result<()> {
-        self.inner.check_rls_async().await
+        self.inner.on_runtime(self.inner.check_rls_async()).await
     }
 }

@@ -2,7 +2,10 @@
 //! prepared statements, and [`Conn`], a connection in use that goes back to the pool only
 //! when it is idle outside a transaction.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::atomic::AtomicBool;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, RecyclingMethod, Runtime};
@@ -55,9 +58,11 @@ pub(super) fn forget_stale(client: &Object, e: &Error) {
 }
 
 /// A pooled connection in use. While a transaction tenantry began may be open on it
-/// (`open`), dropping it (a panic, a cancelled future) does not hand it back as it is:
-/// inside a runtime a task rolls it back and then returns it; elsewhere it is closed,
-/// which the server takes as a rollback.
+/// (`open`), dropping it (a panic, a cancelled future, an uncommitted
+/// [`AsyncPgTransaction`](crate::AsyncPgTransaction)) queues a `ROLLBACK` on the
+/// connection before it goes back to the pool: requests on a connection run in order, so
+/// the next user's work starts outside any transaction. A connection that cannot take
+/// the request (closed) is dropped from the pool.
 pub(super) struct Conn {
     client: Option<Object>,
     /// Set before a `BEGIN` is sent, cleared when the server has confirmed the end.
@@ -82,15 +87,14 @@ impl Drop for Conn {
         if !*self.open.get_mut() {
             return; // back to the pool
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        drop(Object::take(client));
-                    }
-                });
-            }
-            Err(_) => drop(Object::take(client)),
+        // tokio-postgres sends a request at the first poll, synchronously (onto the
+        // connection's queue); the response is not awaited, and is discarded.
+        let queued = {
+            let mut rollback = pin!(client.batch_execute("ROLLBACK"));
+            rollback.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        };
+        if let Poll::Ready(Err(_)) = queued {
+            drop(Object::take(client)); // closed: out of the pool
         }
     }
 }

@@ -29,7 +29,7 @@ mod pipeline;
 mod transaction;
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::query::run::{select_step, write_steps};
@@ -46,14 +46,17 @@ pub use transaction::{AsyncPgTransaction, PgTransaction};
 /// optionally, one for audited cross-tenant work. Cheap to clone (a handle).
 ///
 /// Its methods block; from async code wrap it in [`Async`](crate::Async), whose calls are
-/// natively async (no thread hop) and take the same statements. The blocking methods run
-/// the same async code on a runtime of their own (one thread, started at first use), so
-/// like `postgres::Client` they must not be called from inside an async runtime's task.
+/// natively async (no thread hop) and take the same statements. Connections live on a
+/// runtime of tenantry's own (one thread, `tenantry-postgres`); the blocking methods wait
+/// on it, so like `postgres::Client` they must not be called from inside an async task
+/// (they panic there; use `Async`).
 #[derive(Clone)]
 pub struct PgDatabase {
     tenants: Pool,
     admin: Option<Pool>,
-    blocking: Arc<Blocking>,
+    /// Kept alive while any handle is; `handle` is how it is used.
+    _runtime: Arc<Runtime>,
+    handle: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for PgDatabase {
@@ -62,16 +65,37 @@ impl std::fmt::Debug for PgDatabase {
     }
 }
 
-/// The runtime the blocking methods run on, made at their first use. Dropped without
-/// waiting (a `PgDatabase` may be dropped inside an async task).
-#[derive(Default)]
-struct Blocking(OnceLock<tokio::runtime::Runtime>);
+/// tenantry's own runtime for PostgreSQL (one worker thread): every connection's socket,
+/// driver task and timer lives on it, whoever awaits the statements (a caller's runtime
+/// of any flavour, or the blocking methods). A connection therefore never depends on a
+/// caller's runtime still being driven. Shut down without waiting when the last handle
+/// goes (a `PgDatabase` may be dropped inside an async task).
+struct Runtime(Option<tokio::runtime::Runtime>);
 
-impl Drop for Blocking {
+impl Drop for Runtime {
     fn drop(&mut self) {
         if let Some(runtime) = self.0.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled with tenantry's PostgreSQL runtime entered, so the sockets, timers
+    /// and tasks it makes belong to that runtime while the caller's executor polls it.
+    pub(crate) struct OnRuntime<F> {
+        handle: tokio::runtime::Handle,
+        #[pin]
+        work: F,
+    }
+}
+
+impl<F: Future> Future for OnRuntime<F> {
+    type Output = F::Output;
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.handle.enter();
+        this.work.poll(cx)
     }
 }
 
@@ -83,7 +107,14 @@ impl PgDatabase {
     /// the program (identifiers, reserved names, duplicates).
     pub fn connect(url: &str, max: u32) -> Result<Self> {
         crate::registry::check_registry()?;
-        Ok(PgDatabase { tenants: pool(url, max)?, admin: None, blocking: Arc::default() })
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tenantry-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io { what: "start the PostgreSQL runtime", source: e })?;
+        let handle = runtime.handle().clone();
+        Ok(PgDatabase { tenants: pool(url, max)?, admin: None, _runtime: Arc::new(Runtime(Some(runtime))), handle })
     }
 
     /// Adds the connection used for [`Admin`](crate::Admin) statements: a role with
@@ -93,23 +124,14 @@ impl PgDatabase {
         Ok(self)
     }
 
-    /// Runs `work` to completion on the blocking methods' runtime.
+    /// Runs `work` to completion, blocking this thread.
     fn block<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
-        let runtime = match self.blocking.0.get() {
-            Some(runtime) => runtime,
-            None => {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name("tenantry-postgres")
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::Io { what: "start the PostgreSQL runtime", source: e })?;
-                // Two first calls at once: one runtime is kept, the other dropped unused.
-                let _ = self.blocking.0.set(runtime);
-                self.blocking.0.get().ok_or(Error::Internal { why: "the runtime was just set" })?
-            }
-        };
-        runtime.block_on(work)
+        self.handle.block_on(work)
+    }
+
+    /// `work`, polled with tenantry's PostgreSQL runtime entered (see [`Runtime`]).
+    pub(crate) fn on_runtime<F: Future>(&self, work: F) -> OnRuntime<F> {
+        OnRuntime { handle: self.handle.clone(), work }
     }
 
     /// The pool `scope` calls for.

@@ -88,15 +88,16 @@ pub(super) async fn one_trip<T>(
     let (((), ()), finished) = join(join(begin.as_mut(), work.as_mut()), finish).await;
     let begun = begin.as_mut().take_output().unwrap_or(Err(Error::Internal { why: "the begin ran once" }));
     let out = work.as_mut().take_output().unwrap_or(Err(Error::Internal { why: "the work ran once" }));
-    let closed = finished?;
-    if closed {
+    if let Ok(true) = finished {
         conn.open.store(false, Relaxed); // the server confirmed the end: idle, outside a transaction
     }
-    begun?;
-    if let Err(e) = &out {
+    for e in [begun.as_ref().err(), out.as_ref().err(), finished.as_ref().err()].into_iter().flatten() {
         forget_stale(conn.client(), e);
     }
-    out
+    begun?;
+    let out = out?;
+    finished?;
+    Ok(out)
 }
 
 /// The values of a rendered statement as PostgreSQL parameters; the tenant's slot binds

@@ -24,17 +24,23 @@ use super::pipeline::{self, End, Writes, begin_sql, one_trip};
 /// statement, in the same round trip.
 ///
 /// PostgreSQL aborts a transaction at its first failed statement. If a statement inside
-/// failed on the server (a conflict, say) and the caller handled that error and carried
-/// on, [`commit`](Self::commit) keeps nothing and returns [`Error::TransactionAborted`]:
-/// never `Ok` for work that was rolled back. (SQLite undoes only the failed statement;
-/// to keep going after an error on both engines, use a new transaction.)
+/// failed after it was sent (a conflict, say, or a value that could not be sent in the
+/// second chunk of an insert, or a cancelled call) and the caller carried on,
+/// [`commit`](Self::commit) keeps nothing and returns [`Error::TransactionAborted`]: never
+/// `Ok` for work that was rolled back, or kept in part. Errors found before anything is
+/// sent (a statement for another tenant) leave the transaction usable. (SQLite undoes
+/// only the failed statement; to keep going after an error on both engines, use a new
+/// transaction.)
 pub struct AsyncPgTransaction {
     conn: Conn,
+    db: PgDatabase,
     scope: Scope,
     tenant: TenantId,
     /// `BEGIN` has been sent.
     begun: bool,
-    /// A statement failed on the server: the transaction is aborted.
+    /// A statement failed (or was cancelled) after it reached for the server: the
+    /// transaction may be aborted, or hold part of a statement's work. Set before each
+    /// statement's first request, cleared when it succeeds.
     aborted: bool,
 }
 
@@ -46,8 +52,15 @@ impl std::fmt::Debug for AsyncPgTransaction {
 
 impl AsyncPgTransaction {
     pub(crate) async fn begin(db: &PgDatabase, tenant: &TenantId) -> Result<Self> {
-        let conn = Conn::take(&db.tenants).await?;
-        Ok(AsyncPgTransaction { conn, scope: Scope::tenant(tenant), tenant: *tenant, begun: false, aborted: false })
+        let conn = db.on_runtime(Conn::take(&db.tenants)).await?;
+        Ok(AsyncPgTransaction {
+            conn,
+            db: db.clone(),
+            scope: Scope::tenant(tenant),
+            tenant: *tenant,
+            begun: false,
+            aborted: false,
+        })
     }
 
     fn check(&self, plan: &Plan<'_>) -> Result<()> {
@@ -62,11 +75,17 @@ impl AsyncPgTransaction {
         (!std::mem::replace(&mut self.begun, true)).then(|| begin_sql(&self.scope))
     }
 
-    /// Notes an error that the server reported (it aborted the transaction), whether or
-    /// not the caller goes on to handle it.
-    fn note<T>(&mut self, out: Result<T>) -> Result<T> {
-        if let Err(e) = &out {
-            self.aborted |= aborts_transaction(e);
+    /// Marks the transaction as failed until `out` (a statement's prepare and requests,
+    /// begun after [`Self::pending`]) is known to have succeeded: an error or a
+    /// cancellation leaves the mark, and [`commit`](Self::commit) then keeps nothing. (A
+    /// multi-chunk insert may fail with some chunks sent; a prepare may fail on the server.)
+    fn pending(&mut self) -> bool {
+        std::mem::replace(&mut self.aborted, true)
+    }
+
+    fn settled<T>(&mut self, before: bool, out: Result<T>) -> Result<T> {
+        if out.is_ok() {
+            self.aborted = before;
         }
         out
     }
@@ -76,11 +95,18 @@ impl AsyncPgTransaction {
         self.check(&plan)?;
         let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
         let tenant = plan.scope.first_param();
-        let (statement, params) = pipeline::select(&self.conn, &sql, binds, &tenant).await?;
         let begin = self.begin_once();
-        let work = pipeline::query(&self.conn, &statement, &params, limit, |row| query.__decode(row));
-        let out = one_trip(&self.conn, begin.as_deref(), work, End::Open).await;
-        self.note(out)
+        let before = self.pending();
+        let conn = &self.conn;
+        let out = self
+            .db
+            .on_runtime(async {
+                let (statement, params) = pipeline::select(conn, &sql, binds, &tenant).await?;
+                let work = pipeline::query(conn, &statement, &params, limit, |row| query.__decode(row));
+                one_trip(conn, begin.as_deref(), work, End::Open).await
+            })
+            .await;
+        self.settled(before, out)
     }
 
     /// All rows of a query.
@@ -104,10 +130,17 @@ impl AsyncPgTransaction {
         self.check(&plan)?;
         let steps = write_steps(&plan, Dialect::Postgres)?;
         let tenant = plan.scope.first_param();
-        let writes = Writes::prepare(&self.conn, &steps, &tenant).await?;
         let begin = self.begin_once();
-        let out = one_trip(&self.conn, begin.as_deref(), writes.run(&self.conn), End::Open).await;
-        self.note(out)
+        let before = self.pending();
+        let conn = &self.conn;
+        let out = self
+            .db
+            .on_runtime(async {
+                let writes = Writes::prepare(conn, &steps, &tenant).await?;
+                one_trip(conn, begin.as_deref(), writes.run(conn), End::Open).await
+            })
+            .await;
+        self.settled(before, out)
     }
 
     /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`), if it began.
@@ -115,13 +148,14 @@ impl AsyncPgTransaction {
         if !self.begun {
             return Ok(());
         }
-        self.conn.client().batch_execute(sql).await.map_err(Error::Postgres)?;
+        let client = self.conn.client();
+        self.db.on_runtime(client.batch_execute(sql)).await.map_err(Error::Postgres)?;
         self.conn.open.store(false, Relaxed);
         Ok(())
     }
 
     /// Commits: every statement's work is kept. [`Error::TransactionAborted`] if a
-    /// statement failed on the server (then nothing is kept).
+    /// statement failed (or was cancelled) after it was sent: then nothing is kept.
     pub async fn commit(mut self) -> Result<()> {
         if self.aborted {
             self.end("ROLLBACK").await?;
@@ -133,18 +167,6 @@ impl AsyncPgTransaction {
     /// Rolls back: nothing of the transaction is kept.
     pub async fn rollback(mut self) -> Result<()> {
         self.end("ROLLBACK").await
-    }
-}
-
-/// Whether `e` was reported by the server, which aborts the transaction the statement ran
-/// in. Errors found before anything was sent (a value of the wrong type, a statement for
-/// another tenant, a row that does not decode) leave the transaction usable.
-fn aborts_transaction(e: &Error) -> bool {
-    match e {
-        Error::Postgres(pe) => pe.as_db_error().is_some(),
-        // Only ever a unique violation the server reported (`conflict_or`).
-        Error::Conflict { .. } => true,
-        _ => false,
     }
 }
 

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "postgres")]
+pub mod proxy;
 
 use tenantry::{Table, TenantId};
 use uuid::Uuid;
