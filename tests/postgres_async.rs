@@ -52,8 +52,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn every_scoped_statement_is_one_round_trip_async_and_blocking() {
     // Guard: `one_trip` in src/pg/pipeline.rs, which polls the begin, the statement(s)
     // and the commit once each before awaiting any. Seen failing with the begin awaited
-    // before the statement was sent: every count was 2 (3 for a transaction's first
-    // statement and its commit together).
+    // before the statement was sent (a statement then took 2 round trips).
     let Some(urls) = common::pg::urls() else { return };
     let _serial = serial();
     common::pg::reset_schema(&urls);
@@ -132,8 +131,10 @@ fn every_scoped_statement_is_one_round_trip_async_and_blocking() {
 #[test]
 fn a_chunk_that_cannot_be_sent_keeps_nothing() {
     // Guard: `one_trip` sends ROLLBACK instead of COMMIT when the work failed before all
-    // its requests were sent. Seen failing with COMMIT always sent: the 14 jobs of the
-    // first chunk were kept although the call returned an error.
+    // its requests were sent; and, inside a transaction, the mark `pending` sets before a
+    // statement and clears only when it succeeds. Seen failing with COMMIT always sent
+    // (the first chunk's 14 jobs were kept although the call returned an error), and with
+    // the mark cleared on failure too (the transaction committed its first chunk).
     let Some(urls) = common::pg::urls() else { return };
     let _serial = serial();
     common::pg::reset_schema(&urls);
