@@ -1,35 +1,227 @@
-//! PostgreSQL: tenantry's scoped statements beside hand-written `postgres` crate code
-//! with prepared statements, in the same run, on the same data (100 tenants x 100
-//! projects):
-//! - baseline "with RLS": the same role and policies, the same
-//!   `BEGIN; set_config(..); query; COMMIT` per statement, written by hand;
-//! - baseline "without RLS": a plain prepared query on the BYPASSRLS role.
+//! PostgreSQL: tenantry's statements through `Async<PgDatabase>` (and the blocking
+//! `PgDatabase`) beside hand-written tokio-postgres, on the same data (100 tenants x 100
+//! projects, each with an export job), in one run:
+//! - (b) the same protocol by hand: the application role under row-level security,
+//!   `BEGIN; SET LOCAL tenantry.tenant_id = '..'`, the prepared statement and `COMMIT`
+//!   driven together (`tokio::join!`), one round trip;
+//! - (a) a plain prepared statement on the `BYPASSRLS` role: no policy, no transaction.
+//!
+//! Twice: over loopback, and through a proxy (`tests/common/proxy.rs`) that delays each
+//! client packet by 1 ms, a LAN, and counts round trips. Rounds are interleaved (each
+//! round runs every side, in a rotating order); the table shows each side's median time
+//! per statement over the rounds with its spread (min-max), the ratios of medians, and
+//! round trips per statement.
 //!
 //! Needs `TENANTRY_PG_*_URL` (as `.ci/run` exports); otherwise prints a notice and exits.
+//! `cargo bench --features postgres --bench postgres`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::collections::VecDeque;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use common::proxy::{Proxy, upstream};
 use common::{ExportJob, NewExportJob, NewProject, Project};
-use criterion::{Criterion, criterion_group, criterion_main};
-use postgres::{Client, NoTls};
-use tenantry::{Admin, PgDatabase, TenantId};
+use tenantry::{Admin, Async, PgDatabase, TenantId};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Statement};
 use uuid::Uuid;
 
 const TENANTS: usize = 100;
 const PER_TENANT: u128 = 100;
 
-fn bench(c: &mut Criterion) {
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Side {
+    Tenantry,
+    Blocking,
+    Pipelined,
+    Plain,
+}
+
+const SIDES: [Side; 4] = [Side::Tenantry, Side::Blocking, Side::Pipelined, Side::Plain];
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Op {
+    Get,
+    List20,
+    Insert,
+    Update,
+    Join,
+    Delete,
+}
+
+const OPS: [Op; 6] = [Op::Get, Op::List20, Op::Insert, Op::Update, Op::Join, Op::Delete];
+
+/// Hand-written statements on one connection.
+struct Hand {
+    client: Client,
+    get: Statement,
+    list: Statement,
+    insert: Statement,
+    update: Statement,
+    join: Statement,
+    delete: Statement,
+}
+
+async fn hand(url: &str) -> Hand {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let p = |sql: &'static str| client.prepare(sql);
+    Hand {
+        get: p("SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 AND id = $2").await.unwrap(),
+        list: p("SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20")
+            .await
+            .unwrap(),
+        insert: p("INSERT INTO projects (user_id, id, name, created_at) VALUES ($1, $2, $3, $4)").await.unwrap(),
+        update: p("UPDATE projects SET name = $1 WHERE user_id = $2 AND id = $3").await.unwrap(),
+        join: p("SELECT p.user_id, p.id, p.name, p.created_at, j.user_id, j.id, j.project_id, j.status, j.progress, \
+                 j.output_key, j.created_at FROM projects p JOIN export_jobs j ON j.user_id = $1 AND j.project_id = p.id \
+                 WHERE p.user_id = $1 AND p.id = $2")
+        .await
+        .unwrap(),
+        delete: p("DELETE FROM projects WHERE user_id = $1 AND id = $2").await.unwrap(),
+        client,
+    }
+}
+
+struct Bench {
+    tenants: Vec<TenantId>,
+    db: Async<PgDatabase>,
+    rls: Hand,
+    plain: Hand,
+    next: u64,
+    /// Rows each side inserted, deleted again (in order) by its delete.
+    inserted: [VecDeque<(TenantId, Uuid)>; 4],
+    fresh: u128,
+}
+
+impl Bench {
+    fn pick(&mut self) -> (TenantId, Uuid) {
+        self.next += 1;
+        let i = self.next as usize;
+        (self.tenants[(i * 31) % TENANTS], Uuid::from_u128((i as u128 * 7) % PER_TENANT))
+    }
+
+    /// Runs `op` once on `side`.
+    async fn once(&mut self, op: Op, side: Side) {
+        let (t, id) = self.pick();
+        let slot = SIDES.iter().position(|s| *s == side).unwrap_or(0);
+        let (t, id) = match op {
+            Op::Insert => {
+                self.fresh += 1;
+                let new = Uuid::from_u128((1 << 64) + ((slot as u128) << 40) + self.fresh);
+                self.inserted[slot].push_back((t, new));
+                (t, new)
+            }
+            Op::Delete => self.inserted[slot].pop_front().unwrap_or((t, id)),
+            _ => (t, id),
+        };
+        let u = t.as_uuid();
+        let new_project = || NewProject { id, name: "new".into(), created_at: "2026-11-30".into() };
+        match side {
+            Side::Tenantry | Side::Blocking => {
+                let db = &self.db;
+                let blocking = side == Side::Blocking;
+                macro_rules! run {
+                    ($m:ident, $q:expr) => {
+                        if blocking {
+                            let (db, q) = (db.get_ref().clone(), $q);
+                            {
+                                let _ = black_box(tokio::task::block_in_place(move || db.$m(q)).unwrap());
+                            }
+                        } else {
+                            {
+                                let _ = black_box(db.$m($q).await.unwrap());
+                            }
+                        }
+                    };
+                }
+                match op {
+                    Op::Get => run!(fetch_optional, Project::get(&t, id)),
+                    Op::List20 => run!(fetch_all, Project::select(&t).order_by(Project::created_at().desc()).limit(20)),
+                    Op::Insert => run!(execute, Project::insert(&t, new_project())),
+                    Op::Update => {
+                        run!(execute, Project::update(&t).set(Project::name(), "renamed").filter(Project::id().eq(id)))
+                    }
+                    Op::Join => run!(
+                        fetch_all,
+                        Project::select(&t)
+                            .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
+                            .filter(Project::id().eq(id))
+                    ),
+                    Op::Delete => run!(execute, Project::delete_by_key(&t, id)),
+                }
+            }
+            Side::Pipelined => {
+                let h = &self.rls;
+                let begin = format!("BEGIN; SET LOCAL tenantry.tenant_id = '{t}'");
+                let c = &h.client;
+                macro_rules! pipelined {
+                    ($m:ident, $stmt:expr, [$($p:expr),*]) => {{
+                        let params: &[&(dyn ToSql + Sync)] = &[$($p),*];
+                        let (b, r, e) =
+                            tokio::join!(c.batch_execute(&begin), c.$m($stmt, params), c.batch_execute("COMMIT"));
+                        b.unwrap();
+                        black_box(r.unwrap());
+                        e.unwrap();
+                    }};
+                }
+                match op {
+                    Op::Get => pipelined!(query_opt, &h.get, [&u, &id]),
+                    Op::List20 => pipelined!(query, &h.list, [&u]),
+                    Op::Insert => pipelined!(execute, &h.insert, [&u, &id, &"new", &"2026-11-30"]),
+                    Op::Update => pipelined!(execute, &h.update, [&"renamed", &u, &id]),
+                    Op::Join => pipelined!(query, &h.join, [&u, &id]),
+                    Op::Delete => pipelined!(execute, &h.delete, [&u, &id]),
+                }
+            }
+            Side::Plain => {
+                let h = &self.plain;
+                let c = &h.client;
+                match op {
+                    Op::Get => {
+                        let _ = black_box(c.query_opt(&h.get, &[&u, &id]).await.unwrap());
+                    }
+                    Op::List20 => {
+                        let _ = black_box(c.query(&h.list, &[&u]).await.unwrap());
+                    }
+                    Op::Insert => {
+                        let _ = black_box(c.execute(&h.insert, &[&u, &id, &"new", &"2026-11-30"]).await.unwrap());
+                    }
+                    Op::Update => {
+                        let _ = black_box(c.execute(&h.update, &[&"renamed", &u, &id]).await.unwrap());
+                    }
+                    Op::Join => {
+                        let _ = black_box(c.query(&h.join, &[&u, &id]).await.unwrap());
+                    }
+                    Op::Delete => {
+                        let _ = black_box(c.execute(&h.delete, &[&u, &id]).await.unwrap());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn median_and_spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn main() {
+    // `cargo bench --no-run` builds only; `cargo bench` passes `--bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     let Some(urls) = common::pg::urls() else { return };
     common::pg::reset_schema(&urls);
-    let db = PgDatabase::connect(&urls.app, 2).unwrap();
+    let seed = PgDatabase::connect(&urls.app, 2).unwrap();
     let admin = Admin::new("postgres benchmark mints its tenants");
     let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
     for t in &tenants {
-        db.execute(Project::insert_many(
+        seed.execute(Project::insert_many(
             t,
             (0..PER_TENANT).map(|p| NewProject {
                 id: Uuid::from_u128(p),
@@ -38,7 +230,7 @@ fn bench(c: &mut Criterion) {
             }),
         ))
         .unwrap();
-        db.execute(ExportJob::insert_many(
+        seed.execute(ExportJob::insert_many(
             t,
             (0..PER_TENANT).map(|p| NewExportJob {
                 id: Uuid::from_u128(0x1000 + p),
@@ -51,203 +243,75 @@ fn bench(c: &mut Criterion) {
         ))
         .unwrap();
     }
-    let mut app = Client::connect(&urls.app, NoTls).unwrap();
-    let mut bypass = Client::connect(&urls.admin, NoTls).unwrap();
-    let get_sql = "SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 AND id = $2";
-    let list_sql =
-        "SELECT user_id, id, name, created_at FROM projects WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20";
-    let set = app.prepare("SELECT set_config('tenantry.tenant_id', $1, true)").unwrap();
-    let (get_app, list_app) = (app.prepare(get_sql).unwrap(), app.prepare(list_sql).unwrap());
-    let (get_bypass, list_bypass) = (bypass.prepare(get_sql).unwrap(), bypass.prepare(list_sql).unwrap());
-    let mut i = 0usize;
-    let mut pick = || {
-        i += 1;
-        (tenants[(i * 31) % TENANTS], Uuid::from_u128((i as u128 * 7) % PER_TENANT))
-    };
-
-    let mut g = c.benchmark_group("pg_get_by_id");
-    g.bench_function("tenantry", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            black_box(db.fetch_optional(Project::get(&t, id)).unwrap())
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            let mut tx = app.transaction().unwrap();
-            tx.execute(&set, &[&t.to_string()]).unwrap();
-            let row = tx.query_opt(&get_app, &[&t.as_uuid(), &id]).unwrap();
-            tx.commit().unwrap();
-            black_box(row)
-        })
-    });
-    g.bench_function("postgres_without_rls", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            black_box(bypass.query_opt(&get_bypass, &[&t.as_uuid(), &id]).unwrap())
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("pg_list_20_newest");
-    g.bench_function("tenantry", |b| {
-        b.iter(|| {
-            let (t, _) = pick();
-            black_box(db.fetch_all(Project::select(&t).order_by(Project::created_at().desc()).limit(20)).unwrap())
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter(|| {
-            let (t, _) = pick();
-            let mut tx = app.transaction().unwrap();
-            tx.execute(&set, &[&t.to_string()]).unwrap();
-            let rows = tx.query(&list_app, &[&t.as_uuid()]).unwrap();
-            tx.commit().unwrap();
-            black_box(rows)
-        })
-    });
-    g.bench_function("postgres_without_rls", |b| {
-        b.iter(|| {
-            let (t, _) = pick();
-            black_box(bypass.query(&list_bypass, &[&t.as_uuid()]).unwrap())
-        })
-    });
-    g.finish();
-
-    let update_sql = "UPDATE projects SET name = $1 WHERE user_id = $2 AND id = $3";
-    let join_sql = "SELECT p.user_id, p.id, p.name, p.created_at, j.user_id, j.id, j.project_id, j.status, j.progress, j.output_key, j.created_at \
-                    FROM projects p JOIN export_jobs j ON j.user_id = $1 AND j.project_id = p.id WHERE p.user_id = $1 AND p.id = $2";
-    let delete_sql = "DELETE FROM projects WHERE user_id = $1 AND id = $2";
-    let insert_sql = "INSERT INTO projects (user_id, id, name, created_at) VALUES ($1, $2, $3, $4)";
-    let (update_app, join_app, delete_app, insert_app) = (
-        app.prepare(update_sql).unwrap(),
-        app.prepare(join_sql).unwrap(),
-        app.prepare(delete_sql).unwrap(),
-        app.prepare(insert_sql).unwrap(),
-    );
-
-    let mut g = c.benchmark_group("pg_update_by_id");
-    g.bench_function("tenantry", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            black_box(
-                db.execute(Project::update(&t).set(Project::name(), "renamed").filter(Project::id().eq(id))).unwrap(),
-            )
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            let mut tx = app.transaction().unwrap();
-            tx.execute(&set, &[&t.to_string()]).unwrap();
-            let n = tx.execute(&update_app, &[&"renamed", &t.as_uuid(), &id]).unwrap();
-            tx.commit().unwrap();
-            black_box(n)
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("pg_join_two_tables");
-    g.bench_function("tenantry", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            let q = Project::select(&t)
-                .join::<ExportJob>(ExportJob::project_id().eq_col(Project::id()))
-                .filter(Project::id().eq(id));
-            black_box(db.fetch_all(q).unwrap())
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter(|| {
-            let (t, id) = pick();
-            let mut tx = app.transaction().unwrap();
-            tx.execute(&set, &[&t.to_string()]).unwrap();
-            let rows = tx.query(&join_app, &[&t.as_uuid(), &id]).unwrap();
-            tx.commit().unwrap();
-            black_box(rows)
-        })
-    });
-    g.finish();
-
-    // Delete, then put the row back untimed through the same side's connection.
-    let mut g = c.benchmark_group("pg_delete_by_id");
-    g.bench_function("tenantry", |b| {
-        b.iter_custom(|n| {
-            let mut total = Duration::ZERO;
-            for _ in 0..n {
-                let (t, id) = pick();
-                let start = std::time::Instant::now();
-                black_box(db.execute(Project::delete_by_key(&t, id)).unwrap());
-                total += start.elapsed();
-                db.execute(Project::upsert(
-                    &t,
-                    NewProject { id, name: "back".into(), created_at: "2026-11-01".into() },
-                ))
-                .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for (net, delay, rounds, per_round) in
+        [("loopback", None, 9, 300), ("1 ms proxy", Some(Duration::from_millis(1)), 7, 40)]
+    {
+        let proxy = delay.map(|d| rt.block_on(Proxy::start(upstream(&urls.app), d)));
+        let via = |url: &str| proxy.as_ref().map_or(url.to_owned(), |p| p.url(url));
+        let mut b = rt.block_on(async {
+            Bench {
+                tenants: tenants.clone(),
+                db: Async::new(PgDatabase::connect(&via(&urls.app), 1).unwrap()),
+                rls: hand(&via(&urls.app)).await,
+                plain: hand(&via(&urls.admin)).await,
+                next: 0,
+                inserted: Default::default(),
+                fresh: 0,
             }
-            total
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter_custom(|n| {
-            let mut total = Duration::ZERO;
-            for _ in 0..n {
-                let (t, id) = pick();
-                let start = std::time::Instant::now();
-                let mut tx = app.transaction().unwrap();
-                tx.execute(&set, &[&t.to_string()]).unwrap();
-                black_box(tx.execute(&delete_app, &[&t.as_uuid(), &id]).unwrap());
-                tx.commit().unwrap();
-                total += start.elapsed();
-                let mut tx = app.transaction().unwrap();
-                tx.execute(&set, &[&t.to_string()]).unwrap();
-                tx.execute(&insert_app, &[&t.as_uuid(), &id, &"back", &"2026-11-01"]).unwrap();
-                tx.commit().unwrap();
-            }
-            total
-        })
-    });
-    g.finish();
-
-    // 1,000 rows for one fresh tenant in one transaction.
-    let mut g = c.benchmark_group("pg_insert_1000_in_transaction");
-    g.sample_size(10);
-    let mut fresh = 0u128;
-    g.bench_function("tenantry", |b| {
-        b.iter(|| {
-            fresh += 1;
-            let t = admin.tenant(Uuid::from_u128(0xf000_0000 + fresh));
-            db.transaction(&t, |tx| {
-                for p in 0..1000u128 {
-                    tx.execute(Project::insert(
-                        &t,
-                        NewProject { id: Uuid::from_u128(p), name: "new".into(), created_at: "2026-11-27".into() },
-                    ))?;
+        });
+        println!("\n## {net}: {rounds} rounds x {per_round} statements per side; µs per statement, median [min-max]");
+        println!(
+            "| statement | tenantry async | tenantry blocking | (b) pipelined by hand | (a) plain, no RLS | async/(b) | async/(a) | round trips t/b/a |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        let mut times: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); SIDES.len()]; OPS.len()];
+        let mut trips = [[0u64; 4]; 6];
+        rt.block_on(async {
+            // Warm-up: connections open, statements prepared.
+            for op in OPS {
+                for side in SIDES {
+                    for _ in 0..3 {
+                        b.once(op, side).await;
+                    }
                 }
-                Ok(())
-            })
-            .unwrap()
-        })
-    });
-    g.bench_function("postgres_with_rls", |b| {
-        b.iter(|| {
-            fresh += 1;
-            let t = admin.tenant(Uuid::from_u128(0xf000_0000 + fresh));
-            let mut tx = app.transaction().unwrap();
-            tx.execute(&set, &[&t.to_string()]).unwrap();
-            for p in 0..1000u128 {
-                tx.execute(&insert_app, &[&t.as_uuid(), &Uuid::from_u128(p), &"new", &"2026-11-27"]).unwrap();
             }
-            tx.commit().unwrap();
-        })
-    });
-    g.finish();
+            for round in 0..rounds {
+                for (o, op) in OPS.into_iter().enumerate() {
+                    for k in 0..SIDES.len() {
+                        let s = (k + round) % SIDES.len();
+                        let side = SIDES[s];
+                        if let Some(p) = &proxy {
+                            let _ = p.take_round_trips();
+                            b.once(op, side).await;
+                            trips[o][s] = p.take_round_trips();
+                        }
+                        let start = Instant::now();
+                        for _ in 0..per_round {
+                            b.once(op, side).await;
+                        }
+                        times[o][s].push(start.elapsed().as_secs_f64() * 1e6 / per_round as f64);
+                    }
+                }
+            }
+        });
+        for (o, op) in OPS.into_iter().enumerate() {
+            let m: Vec<(f64, f64, f64)> = times[o].iter().map(|v| median_and_spread(v.clone())).collect();
+            let cell = |(med, lo, hi): (f64, f64, f64)| format!("{med:.0} [{lo:.0}-{hi:.0}]");
+            let rt_cell = if proxy.is_some() {
+                format!("{}/{}/{}", trips[o][0], trips[o][2], trips[o][3])
+            } else {
+                "-".to_owned()
+            };
+            println!(
+                "| {op:?} | {} | {} | {} | {} | {:.2}x | {:.2}x | {rt_cell} |",
+                cell(m[0]),
+                cell(m[1]),
+                cell(m[2]),
+                cell(m[3]),
+                m[0].0 / m[2].0,
+                m[0].0 / m[3].0
+            );
+        }
+    }
 }
-
-criterion_group! {
-    name = benches;
-    config = Criterion::default().warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
-    targets = bench
-}
-criterion_main!(benches);

@@ -19,7 +19,7 @@ use axum::routing::{get, post, put};
 use axum::{Form, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
 use tenantry::auth::{
-    Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
+    AsyncAuth, Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
 };
 use tenantry::jobs::Jobs;
 use tenantry::{Admin, Async, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
@@ -100,8 +100,8 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Runs sync tenantry work (an auth call, a job-queue call) on tokio's blocking pool, so no
-/// handler blocks a runtime worker thread; statements go through `Async<Layout>`.
+/// Runs a job-queue call on tokio's blocking pool, so no handler blocks a runtime worker
+/// thread; statements go through `Async<Layout>`, auth calls through `AsyncAuth`.
 async fn off<R: Send + 'static>(f: impl FnOnce() -> tenantry::Result<R> + Send + 'static) -> tenantry::Result<R> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
@@ -138,7 +138,7 @@ async fn request_link(
 ) -> ApiResult<(StatusCode, &'static str)> {
     // This session's anonymous data joins the account only if this session confirms.
     let caller = peer.ip().to_string();
-    off(move || auth.request_link(&form.email, &caller, me.as_ref())).await?;
+    AsyncAuth::new(auth).request_link(&form.email, &caller, me.as_ref()).await?;
     Ok((StatusCode::ACCEPTED, "if the address can receive mail, a sign-in link is on its way\n"))
 }
 
@@ -151,8 +151,7 @@ struct TokenForm {
 /// and the page names the account, so nobody confirms someone else's link unawares.
 async fn confirm_page(State(auth): State<Auth>, Query(q): Query<TokenForm>) -> ApiResult<Html<String>> {
     let token: String = q.token.chars().filter(char::is_ascii_hexdigit).collect();
-    let peek = token.clone();
-    let Some(masked) = off(move || auth.peek_link(&peek)).await? else { return Err(Error::InvalidLink.into()) };
+    let Some(masked) = AsyncAuth::new(auth).peek_link(&token).await? else { return Err(Error::InvalidLink.into()) };
     Ok(Html(format!(
         "<form method=post action=/auth/verify><input type=hidden name=token value={token}>\
          <button>Sign in as {masked}</button></form>"
@@ -170,11 +169,7 @@ async fn verify(
     if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
         return Ok((StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response());
     }
-    let login = off({
-        let auth = auth.clone();
-        move || auth.verify_link(&form.token, me.as_ref(), Merge::IntoAccount)
-    })
-    .await?;
+    let login = AsyncAuth::new(auth.clone()).verify_link(&form.token, me.as_ref(), Merge::IntoAccount).await?;
     // The rows moved with the login; the videos move now (copy, check, delete).
     let objects = auth.finish_login(&login).await?;
     let body = format!(
@@ -187,7 +182,7 @@ async fn verify(
 }
 
 async fn logout(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
-    off(move || auth.logout(&me)).await?;
+    AsyncAuth::new(auth).logout(&me).await?;
     Ok(([(header::SET_COOKIE, logout_cookie())], "signed out\n").into_response())
 }
 
@@ -328,7 +323,7 @@ async fn link_customer(
     CurrentUser(me): CurrentUser,
     Form(form): Form<CustomerForm>,
 ) -> ApiResult<StatusCode> {
-    off(move || auth.link_stripe_customer(me.tenant(), &form.customer_id)).await?;
+    AsyncAuth::new(auth).link_stripe_customer(me.tenant(), &form.customer_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,7 +331,7 @@ async fn link_customer(
 /// placement; finding the customer's tenant is a cross-tenant act, audited.
 async fn stripe_webhook(State(auth): State<Auth>, Form(form): Form<CustomerForm>) -> ApiResult<String> {
     let webhooks = Admin::new("stripe webhook finds the customer's account");
-    match off(move || auth.user_by_stripe_customer(&webhooks, &form.customer_id)).await? {
+    match AsyncAuth::new(auth).user_by_stripe_customer(&webhooks, &form.customer_id).await? {
         Some((tenant, _user)) => Ok(format!("customer belongs to tenant {tenant}\n")),
         None => Err(Error::NotFound.into()),
     }
@@ -346,11 +341,7 @@ async fn stripe_webhook(State(auth): State<Auth>, Form(form): Form<CustomerForm>
 /// queued jobs, the videos.
 async fn delete_account(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
     let tenant = *me.tenant();
-    let deleted = off({
-        let auth = auth.clone();
-        move || auth.delete_account(&tenant)
-    })
-    .await?;
+    let deleted = AsyncAuth::new(auth.clone()).delete_account(&tenant).await?;
     let objects = auth.finish_account_deletion(me.tenant()).await?;
     let body = format!("account deleted: {} row(s), {} object(s)\n", deleted.rows, objects.objects);
     Ok(([(header::SET_COOKIE, logout_cookie())], body).into_response())

@@ -75,7 +75,7 @@ impl AsyncExecutor for crate::PgDatabase {
 }
 
 /// Runs `f` with `executor` on tokio's blocking pool; a panic in `f` is resumed here.
-async fn hop<E: Send + 'static, R: Send + 'static>(
+pub(crate) async fn hop<E: Send + 'static, R: Send + 'static>(
     executor: E,
     f: impl FnOnce(&E) -> Result<R> + Send + 'static,
 ) -> Result<R> {

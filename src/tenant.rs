@@ -183,6 +183,14 @@ impl Admin {
         Admin { tag }
     }
 
+    /// The same capability, for work this call moves to another thread (tokio's blocking
+    /// pool): same reason and location, nothing audited anew. Crate-only: users cannot
+    /// copy an `Admin`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn for_another_thread(&self) -> Admin {
+        Admin { tag: self.tag }
+    }
+
     /// Why this capability exists.
     pub fn reason(&self) -> &'static str {
         self.tag.reason

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use common::{ExportJob, NewExportJob, NewProject, NewWorkingClip, Project, WorkingClip};
 use proptest::prelude::*;
-use tenantry::{Admin, Database, Error, Executor, Having, Layout, Table, TenantId, exists};
+use tenantry::{Admin, Database, Error, Execute, Executor, Fetch, Having, Layout, Table, TenantId, exists};
 use uuid::Uuid;
 
 const TENANTS: usize = 3;
@@ -209,9 +209,79 @@ fn tenants() -> Vec<TenantId> {
     (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128))).collect()
 }
 
+/// What the body needs of an executor: every sync one, and the async ones (driven to
+/// completion here), so one body runs on both.
+trait Run {
+    fn fetch_all<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Vec<Q::Row>>
+    where
+        Q::Row: Send + 'static;
+    fn fetch_optional<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Option<Q::Row>>
+    where
+        Q::Row: Send + 'static;
+    fn fetch_one<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Q::Row>
+    where
+        Q::Row: Send + 'static,
+    {
+        self.fetch_optional(q)?.ok_or(Error::NotFound)
+    }
+    fn execute<S: Execute + Send + Sync + 'static>(&self, s: S) -> tenantry::Result<usize>;
+}
+
+impl<E: Executor> Run for E {
+    fn fetch_all<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Vec<Q::Row>>
+    where
+        Q::Row: Send + 'static,
+    {
+        Executor::fetch_all(self, q)
+    }
+    fn fetch_optional<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Option<Q::Row>>
+    where
+        Q::Row: Send + 'static,
+    {
+        Executor::fetch_optional(self, q)
+    }
+    fn execute<S: Execute + Send + Sync + 'static>(&self, s: S) -> tenantry::Result<usize> {
+        Executor::execute(self, s)
+    }
+}
+
+/// An async executor, each call awaited on a runtime of two workers.
+#[cfg(feature = "tokio")]
+struct OnAsync<E> {
+    rt: tokio::runtime::Runtime,
+    db: tenantry::Async<E>,
+}
+
+#[cfg(feature = "tokio")]
+impl<E: tenantry::AsyncExecutor> OnAsync<E> {
+    fn new(db: E) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        OnAsync { rt, db: tenantry::Async::new(db) }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<E: tenantry::AsyncExecutor> Run for OnAsync<E> {
+    fn fetch_all<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Vec<Q::Row>>
+    where
+        Q::Row: Send + 'static,
+    {
+        self.rt.block_on(self.db.fetch_all(q))
+    }
+    fn fetch_optional<Q: Fetch + Send + Sync + 'static>(&self, q: Q) -> tenantry::Result<Option<Q::Row>>
+    where
+        Q::Row: Send + 'static,
+    {
+        self.rt.block_on(self.db.fetch_optional(q))
+    }
+    fn execute<S: Execute + Send + Sync + 'static>(&self, s: S) -> tenantry::Result<usize> {
+        self.rt.block_on(self.db.execute(s))
+    }
+}
+
 /// Runs `ops` on `db`. `mixed` is false in the hybrid layout, where projects are per tenant
 /// and export jobs shared: statements joining them must fail with `Error::Placement`.
-fn run<E: Executor>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result<(), TestCaseError> {
+fn run<E: Run>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result<(), TestCaseError> {
     let tenants = tenants();
     let mut model = Model::default();
     let mut jobs_added = 0u128;
@@ -593,6 +663,35 @@ proptest! {
     }
 }
 
+#[cfg(feature = "tokio")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The same body through the async executor (`Async<Layout>`, statements on tokio's
+    /// blocking pool), on A, B and C.
+    #[test]
+    fn no_statement_reaches_another_tenant_async(ops in proptest::collection::vec(op(), 1..60), kind in 0..3u8) {
+        let (db, dir) = match kind {
+            0 => (Layout::shared(common::open_seed_db()).unwrap(), None),
+            _ => {
+                let (layout, dir) = layout(kind == 2);
+                (layout, Some(dir))
+            }
+        };
+        let result = match kind {
+            0 => {
+                let shared = db.shared_database().clone();
+                run(&OnAsync::new(db), &ops, &shared_rows(&shared), true)
+            }
+            _ => run(&OnAsync::new(db.clone()), &ops, &file_rows(&db), kind == 1),
+        };
+        if let Some(dir) = dir {
+            std::fs::remove_dir_all(dir).ok();
+        }
+        result?;
+    }
+}
+
 /// PostgreSQL: the same body through the application role (row-level security on), the
 /// whole table read through the audited admin connection.
 #[cfg(feature = "postgres")]
@@ -602,6 +701,8 @@ mod on_postgres {
     use tenantry::PgDatabase;
 
     static SCHEMA: Once = Once::new();
+    /// The two PostgreSQL properties share the tables: one at a time.
+    static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
@@ -609,6 +710,7 @@ mod on_postgres {
         #[test]
         fn no_statement_reaches_another_tenant_postgres(ops in proptest::collection::vec(op(), 1..40)) {
             let Some(urls) = common::pg::urls() else { return Ok(()) };
+            let _serial = SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             SCHEMA.call_once(|| common::pg::reset_schema(&urls));
             common::pg::truncate(&urls);
             let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
@@ -617,6 +719,21 @@ mod on_postgres {
                 project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
             };
             run(&db, &ops, &all, true)?;
+        }
+
+        /// The same through `Async<PgDatabase>` (natively async, one round trip each).
+        #[test]
+        fn no_statement_reaches_another_tenant_postgres_async(ops in proptest::collection::vec(op(), 1..40)) {
+            let Some(urls) = common::pg::urls() else { return Ok(()) };
+            let _serial = SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            SCHEMA.call_once(|| common::pg::reset_schema(&urls));
+            common::pg::truncate(&urls);
+            let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
+            let all = |tenants: &[TenantId]| {
+                let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");
+                project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
+            };
+            run(&OnAsync::new(db.clone()), &ops, &all, true)?;
         }
     }
 }

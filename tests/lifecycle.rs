@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tenantry::auth::{Auth, Identity, MemoryMailer, Merge};
+use tenantry::auth::{AsyncAuth, Auth, Identity, MemoryMailer, Merge};
 use tenantry::jobs::Jobs;
-use tenantry::{Admin, Database, Layout, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
+use tenantry::{Admin, Async, Database, Execute, Fetch, Layout, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -62,9 +62,24 @@ struct Env {
     auth: Auth,
     store: TenantStore,
     mail: Arc<MemoryMailer>,
+    /// The lifecycle body's statements and auth calls go through `Async<Layout>` and
+    /// `AsyncAuth` instead of the blocking ones.
+    via: Via,
+    async_layout: Async<Layout>,
+    async_auth: AsyncAuth,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Via {
+    Blocking,
+    Async,
 }
 
 fn open(dir: &Path, kind: Kind) -> Env {
+    open_via(dir, kind, Via::Blocking)
+}
+
+fn open_via(dir: &Path, kind: Kind, via: Via) -> Env {
     let shared = Database::open(dir.join("shared.db")).unwrap();
     let layout = match kind {
         Kind::A => Layout::shared(shared).unwrap(),
@@ -81,7 +96,8 @@ fn open(dir: &Path, kind: Kind) -> Env {
         .mailer(mail.clone())
         .build()
         .unwrap();
-    Env { layout, auth, store, mail }
+    let (async_layout, async_auth) = (Async::new(layout.clone()), AsyncAuth::new(auth.clone()));
+    Env { layout, auth, store, mail, via, async_layout, async_auth }
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -90,24 +106,49 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
+/// An auth call, blocking or awaited as `env.via` says; the same arguments either way.
+macro_rules! auth {
+    ($env:expr, $method:ident($($arg:expr),*)) => {
+        match $env.via {
+            Via::Blocking => $env.auth.$method($($arg),*),
+            Via::Async => $env.async_auth.$method($($arg),*).await,
+        }
+    };
+}
+
 impl Env {
-    fn login(&self, email: &str, current: Option<&Identity>) -> tenantry::auth::Login {
-        self.auth.request_link(email, "203.0.113.9", current).unwrap();
+    async fn execute<S: Execute + Send + Sync + 'static>(&self, statement: S) -> usize {
+        match self.via {
+            Via::Blocking => self.layout.execute(statement),
+            Via::Async => self.async_layout.execute(statement).await,
+        }
+        .unwrap()
+    }
+
+    async fn fetch_all<Q: Fetch + Send + Sync + 'static>(&self, query: Q) -> Vec<Q::Row>
+    where
+        Q::Row: Send + 'static,
+    {
+        match self.via {
+            Via::Blocking => self.layout.fetch_all(query),
+            Via::Async => self.async_layout.fetch_all(query).await,
+        }
+        .unwrap()
+    }
+
+    async fn login(&self, email: &str, current: Option<&Identity>) -> tenantry::auth::Login {
+        auth!(self, request_link(email, "203.0.113.9", current)).unwrap();
         let body = self.mail.sent().last().unwrap().body.clone();
         let token = body.rsplit("token=").next().unwrap().trim().to_owned();
-        self.auth.verify_link(&token, current, Merge::IntoAccount).unwrap()
+        auth!(self, verify_link(&token, current, Merge::IntoAccount)).unwrap()
     }
 
     /// Every row of `t` in every table, sorted, as text.
-    fn rows(&self, t: &TenantId) -> Vec<String> {
+    async fn rows(&self, t: &TenantId) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        out.extend(
-            self.layout.fetch_all(LcProject::select(t)).unwrap().iter().map(|p| format!("p{}={}", p.id, p.name)),
-        );
-        out.extend(
-            self.layout.fetch_all(LcSetting::select(t)).unwrap().iter().map(|s| format!("s{}={}", s.key, s.value)),
-        );
-        out.extend(self.layout.fetch_all(LcJob::select(t)).unwrap().iter().map(|j| format!("j{}={}", j.id, j.status)));
+        out.extend(self.fetch_all(LcProject::select(t)).await.iter().map(|p| format!("p{}={}", p.id, p.name)));
+        out.extend(self.fetch_all(LcSetting::select(t)).await.iter().map(|s| format!("s{}={}", s.key, s.value)));
+        out.extend(self.fetch_all(LcJob::select(t)).await.iter().map(|j| format!("j{}={}", j.id, j.status)));
         out.sort();
         out
     }
@@ -121,14 +162,12 @@ impl Env {
         out
     }
 
-    fn seed(&self, t: &TenantId, who: &str, ids: std::ops::Range<i64>) {
+    async fn seed(&self, t: &TenantId, who: &str, ids: std::ops::Range<i64>) {
         for id in ids {
-            self.layout.execute(LcProject::insert(t, NewLcProject { id, name: format!("{who} {id}") })).unwrap();
-            self.layout.execute(LcJob::insert(t, NewLcJob { id, status: format!("{who} queued") })).unwrap();
+            self.execute(LcProject::insert(t, NewLcProject { id, name: format!("{who} {id}") })).await;
+            self.execute(LcJob::insert(t, NewLcJob { id, status: format!("{who} queued") })).await;
         }
-        self.layout
-            .execute(LcSetting::insert(t, NewLcSetting { key: "theme".into(), value: format!("{who} theme") }))
-            .unwrap();
+        self.execute(LcSetting::insert(t, NewLcSetting { key: "theme".into(), value: format!("{who} theme") })).await;
     }
 
     async fn seed_objects(&self, t: &TenantId, who: &str, jobs: std::ops::Range<u128>) {
@@ -144,25 +183,25 @@ fn bystander() -> TenantId {
     Admin::new("lifecycle tests use a fixed bystander").tenant(Uuid::from_u128(0xb0))
 }
 
-async fn lifecycle(kind: Kind) {
+async fn lifecycle(kind: Kind, via: Via) {
     let dir = temp(&format!("{kind:?}"));
-    let env = open(&dir, kind);
+    let env = open_via(&dir, kind, via);
     let other = bystander();
-    env.seed(&other, "bystander", 1..4);
+    env.seed(&other, "bystander", 1..4).await;
     env.seed_objects(&other, "bystander", 1..3).await;
-    let bystander_rows = env.rows(&other);
+    let bystander_rows = env.rows(&other).await;
     let bystander_objects = env.objects(&other).await;
 
     // The account: rows 1..3 and the dark theme, video 1.
-    let account = env.login("ada@example.com", None).session.identity;
-    env.seed(account.tenant(), "account", 1..3);
+    let account = env.login("ada@example.com", None).await.session.identity;
+    env.seed(account.tenant(), "account", 1..3).await;
     env.seed_objects(account.tenant(), "account", 1..2).await;
-    env.auth.link_stripe_customer(account.tenant(), "cus_ada").unwrap();
+    auth!(env, link_stripe_customer(account.tenant(), "cus_ada")).unwrap();
 
     // The visitor: rows 2..5 (row 2 and the theme collide with the account's), videos 1..4
     // (video 1 collides).
-    let visitor = env.auth.start_anonymous().unwrap().identity;
-    env.seed(visitor.tenant(), "visitor", 2..5);
+    let visitor = auth!(env, start_anonymous()).unwrap().identity;
+    env.seed(visitor.tenant(), "visitor", 2..5).await;
     env.seed_objects(visitor.tenant(), "visitor", 1..4).await;
     let jobs = Jobs::new(&env.layout).unwrap();
     let render = jobs.enqueue(visitor.tenant(), "render", "video 3").unwrap();
@@ -170,7 +209,7 @@ async fn lifecycle(kind: Kind) {
 
     // Guard: `Layout::merge_tenant` reaches every placement; seen failing on B and C before
     // it (rows_moved 0, the visitor's file left behind).
-    let login = env.login("ADA@example.com", Some(&visitor));
+    let login = env.login("ADA@example.com", Some(&visitor)).await;
     assert_eq!(login.session.identity.tenant(), account.tenant());
     assert_eq!((login.merged.rows_moved, login.merged.rows_conflicting), (5, 3), "{kind:?}: {:?}", login.merged);
     // The queued job follows the data.
@@ -191,8 +230,8 @@ async fn lifecycle(kind: Kind) {
         "stheme=account theme",
     ];
     expected.sort();
-    assert_eq!(env.rows(account.tenant()), expected, "{kind:?}: the account's rows win conflicts");
-    assert!(env.rows(visitor.tenant()).is_empty(), "{kind:?}");
+    assert_eq!(env.rows(account.tenant()).await, expected, "{kind:?}: the account's rows win conflicts");
+    assert!(env.rows(visitor.tenant()).await.is_empty(), "{kind:?}");
     assert!(env.objects(visitor.tenant()).await.is_empty(), "{kind:?}");
     let videos: Vec<String> = env.objects(account.tenant()).await.into_iter().map(|(k, _)| k).collect();
     assert_eq!(videos.len(), 3, "{kind:?}: {videos:?}");
@@ -200,28 +239,28 @@ async fn lifecycle(kind: Kind) {
         assert!(!path.exists(), "{kind:?}: the visitor's file is gone");
     }
     let admin = Admin::new("lifecycle tests look up a Stripe customer");
-    assert!(env.auth.user_by_stripe_customer(&admin, "cus_ada").unwrap().is_some());
+    assert!(auth!(env, user_by_stripe_customer(&admin, "cus_ada")).unwrap().is_some());
 
     // Account deletion: everything, everywhere.
-    let deleted = env.auth.delete_account(account.tenant()).unwrap();
+    let deleted = auth!(env, delete_account(account.tenant())).unwrap();
     assert!(deleted.rows > 0 && deleted.objects_pending);
     env.auth.finish_account_deletion(account.tenant()).await.unwrap();
-    assert!(env.rows(account.tenant()).is_empty(), "{kind:?}");
+    assert!(env.rows(account.tenant()).await.is_empty(), "{kind:?}");
     assert!(env.objects(account.tenant()).await.is_empty(), "{kind:?}");
     assert!(jobs.list(account.tenant(), 10).unwrap().is_empty(), "{kind:?}: the jobs went too");
     assert!(jobs.status(&other, bystanders_job).unwrap().is_some());
-    assert!(env.auth.resolve(login.session.token.expose()).unwrap().is_none());
-    assert!(env.auth.user_by_stripe_customer(&admin, "cus_ada").unwrap().is_none(), "{kind:?}");
+    assert!(auth!(env, resolve(login.session.token.expose())).unwrap().is_none());
+    assert!(auth!(env, user_by_stripe_customer(&admin, "cus_ada")).unwrap().is_none(), "{kind:?}");
     if let Some(path) = env.layout.tenant_path(account.tenant()) {
         assert!(!path.exists(), "{kind:?}: the account's file is gone");
     }
     // Idempotent.
-    assert_eq!(env.auth.delete_account(account.tenant()).unwrap().rows, 0);
+    assert_eq!(auth!(env, delete_account(account.tenant())).unwrap().rows, 0);
     // The address can sign up again, as a new tenant.
-    let again = env.login("ada@example.com", None).session.identity;
+    let again = env.login("ada@example.com", None).await.session.identity;
     assert_ne!(again.tenant(), account.tenant());
 
-    assert_eq!(env.rows(&other), bystander_rows, "{kind:?}: the bystander is untouched");
+    assert_eq!(env.rows(&other).await, bystander_rows, "{kind:?}: the bystander is untouched");
     assert_eq!(env.objects(&other).await, bystander_objects, "{kind:?}");
     drop(env);
     std::fs::remove_dir_all(dir).ok();
@@ -229,17 +268,25 @@ async fn lifecycle(kind: Kind) {
 
 #[tokio::test]
 async fn merge_and_delete_on_layout_a() {
-    lifecycle(Kind::A).await;
+    lifecycle(Kind::A, Via::Blocking).await;
 }
 
 #[tokio::test]
 async fn merge_and_delete_on_layout_b() {
-    lifecycle(Kind::B).await;
+    lifecycle(Kind::B, Via::Blocking).await;
 }
 
 #[tokio::test]
 async fn merge_and_delete_on_layout_c() {
-    lifecycle(Kind::C).await;
+    lifecycle(Kind::C, Via::Blocking).await;
+}
+
+/// The same body through `Async<Layout>` and `AsyncAuth`, on a runtime of one worker.
+#[tokio::test]
+async fn merge_and_delete_async_on_layouts_a_b_and_c() {
+    for kind in [Kind::A, Kind::B, Kind::C] {
+        lifecycle(kind, Via::Async).await;
+    }
 }
 
 /// What the kill tests seed: the account owns rows 0..ROWS of every table and videos
@@ -308,11 +355,11 @@ async fn kill_merge(kind: Kind, runs: usize) {
         let dir = temp(&format!("kill-merge-{kind:?}"));
         let (account, visitor, session, link) = {
             let env = open(&dir, kind);
-            let account = env.login("kim@example.com", None).session.identity;
-            env.seed(account.tenant(), "account", 0..ROWS);
+            let account = env.login("kim@example.com", None).await.session.identity;
+            env.seed(account.tenant(), "account", 0..ROWS).await;
             env.seed_objects(account.tenant(), "account", 0..VIDEOS).await;
             let anon = env.auth.start_anonymous().unwrap();
-            env.seed(anon.identity.tenant(), "visitor", ROWS / 2..ROWS * 3 / 2);
+            env.seed(anon.identity.tenant(), "visitor", ROWS / 2..ROWS * 3 / 2).await;
             env.seed_objects(anon.identity.tenant(), "visitor", VIDEOS / 2..VIDEOS * 3 / 2).await;
             env.auth.request_link("kim@example.com", "203.0.113.9", Some(&anon.identity)).unwrap();
             let body = env.mail.sent().last().unwrap().body.clone();
@@ -335,7 +382,7 @@ async fn kill_merge(kind: Kind, runs: usize) {
         // login committed) all where they were.
         let env = open(&dir, kind);
         env.auth.finish_leaving_objects(&Admin::new("kill test finishes interrupted merges")).await.unwrap();
-        let (rows_account, rows_visitor) = (env.rows(&account), env.rows(&visitor));
+        let (rows_account, rows_visitor) = (env.rows(&account).await, env.rows(&visitor).await);
         let (objects_account, objects_visitor) = (env.objects(&account).await, env.objects(&visitor).await);
         let merged = rows_visitor.is_empty();
         if merged {
@@ -364,12 +411,12 @@ async fn kill_delete(kind: Kind, runs: usize) {
         let dir = temp(&format!("kill-delete-{kind:?}"));
         let (account, other) = {
             let env = open(&dir, kind);
-            let account = env.login("del@example.com", None).session.identity;
-            env.seed(account.tenant(), "account", 0..ROWS);
+            let account = env.login("del@example.com", None).await.session.identity;
+            env.seed(account.tenant(), "account", 0..ROWS).await;
             env.seed_objects(account.tenant(), "account", 0..VIDEOS).await;
             env.auth.link_stripe_customer(account.tenant(), "cus_del").unwrap();
             let other = bystander();
-            env.seed(&other, "bystander", 0..5);
+            env.seed(&other, "bystander", 0..5).await;
             env.seed_objects(&other, "bystander", 0..3).await;
             (*account.tenant(), other)
         };
@@ -388,17 +435,17 @@ async fn kill_delete(kind: Kind, runs: usize) {
         let env = open(&dir, kind);
         env.auth.delete_account(&account).unwrap();
         env.auth.finish_account_deletion(&account).await.unwrap();
-        assert!(env.rows(&account).is_empty(), "{kind:?} run {run}");
+        assert!(env.rows(&account).await.is_empty(), "{kind:?} run {run}");
         assert!(env.objects(&account).await.is_empty(), "{kind:?} run {run}");
         let admin = Admin::new("kill test looks up the Stripe customer");
         assert!(env.auth.user_by_stripe_customer(&admin, "cus_del").unwrap().is_none(), "{kind:?} run {run}");
         if let Some(path) = env.layout.tenant_path(&account) {
             assert!(!path.exists(), "{kind:?} run {run}: the file is left");
         }
-        assert_eq!(env.rows(&other).len(), 11, "{kind:?} run {run}: the bystander lost rows");
+        assert_eq!(env.rows(&other).await.len(), 11, "{kind:?} run {run}: the bystander lost rows");
         assert_eq!(env.objects(&other).await.len(), 3, "{kind:?} run {run}");
         // The address registers again, as a new user.
-        assert_ne!(env.login("del@example.com", None).session.identity.tenant(), &account);
+        assert_ne!(env.login("del@example.com", None).await.session.identity.tenant(), &account);
         drop(env);
         std::fs::remove_dir_all(dir).ok();
     }
@@ -431,12 +478,12 @@ async fn deleting_an_account_with_a_merge_still_moving_leaves_nothing_in_it() {
     // account's prefix when the login's object move ran after the deletion.
     let dir = temp("merge-then-delete");
     let env = open(&dir, Kind::B);
-    let account = env.login("gone@example.com", None).session.identity;
-    env.seed(account.tenant(), "account", 0..2);
+    let account = env.login("gone@example.com", None).await.session.identity;
+    env.seed(account.tenant(), "account", 0..2).await;
     let visitor = env.auth.start_anonymous().unwrap().identity;
-    env.seed(visitor.tenant(), "visitor", 5..8);
+    env.seed(visitor.tenant(), "visitor", 5..8).await;
     env.seed_objects(visitor.tenant(), "visitor", 0..3).await;
-    let login = env.login("gone@example.com", Some(&visitor));
+    let login = env.login("gone@example.com", Some(&visitor)).await;
     assert!(login.merged.objects_pending, "the videos have not moved yet");
 
     env.auth.delete_account(account.tenant()).unwrap();
@@ -445,9 +492,9 @@ async fn deleting_an_account_with_a_merge_still_moving_leaves_nothing_in_it() {
     // start-up): it must not bring anything back.
     env.auth.finish_login(&login).await.unwrap();
     env.auth.finish_leaving_objects(&Admin::new("lifecycle test finishes what is pending")).await.unwrap();
-    assert!(env.rows(account.tenant()).is_empty());
+    assert!(env.rows(account.tenant()).await.is_empty());
     assert!(env.objects(account.tenant()).await.is_empty(), "videos landed in the deleted account");
-    assert!(env.rows(visitor.tenant()).is_empty());
+    assert!(env.rows(visitor.tenant()).await.is_empty());
     assert!(env.objects(visitor.tenant()).await.is_empty());
     if let Some(path) = env.layout.tenant_path(account.tenant()) {
         assert!(!path.exists(), "the deleted account's file came back");

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::proxy::{Proxy, upstream};
 use common::{ExportJob, NewExportJob, NewProject, Project};
 use postgres::{Client, NoTls};
-use tenantry::{Async, Error, PgDatabase, Table, TenantId};
+use tenantry::{Async, Error, PgDatabase, TenantId};
 use uuid::Uuid;
 
 fn serial() -> MutexGuard<'static, ()> {

@@ -60,7 +60,15 @@ struct Case {
     pg_run: PgRunFn,
     #[cfg(feature = "tokio")]
     async_run: AsyncRunFn,
+    #[cfg(feature = "postgres")]
+    pg_async_run: PgAsyncRunFn,
 }
+
+/// The same, through `Async<PgDatabase>`.
+#[cfg(feature = "postgres")]
+type PgAsyncRunFn = Box<
+    dyn Fn(&tenantry::Async<tenantry::PgDatabase>, &TenantId, &Admin, &tokio::runtime::Runtime) -> tenantry::Result<()>,
+>;
 
 /// One case; `$run` is the executor method that runs it (`fetch_all` or `execute`).
 macro_rules! case {
@@ -89,6 +97,16 @@ macro_rules! case {
                 |layout: &tenantry::Async<Layout>, $t: &TenantId, $admin: &Admin, rt: &tokio::runtime::Runtime| {
                     let _ = ($t, $admin);
                     rt.block_on(layout.$run($e)).map(drop)
+                },
+            ),
+            #[cfg(feature = "postgres")]
+            pg_async_run: Box::new(
+                |db: &tenantry::Async<tenantry::PgDatabase>,
+                 $t: &TenantId,
+                 $admin: &Admin,
+                 rt: &tokio::runtime::Runtime| {
+                    let _ = ($t, $admin);
+                    rt.block_on(db.$run($e)).map(drop)
                 },
             ),
         }
@@ -376,5 +394,14 @@ fn every_statement_runs_on_postgres() {
     let admin = Admin::new("sql snapshot statements run on PostgreSQL");
     for case in cases() {
         (case.pg_run)(&db, &t, &admin).unwrap_or_else(|e| panic!("{} failed on PostgreSQL: {e:?}", case.name));
+    }
+    // Again through the async executor, on emptied tables (the inserts would conflict).
+    common::pg::truncate(&urls);
+    owner.batch_execute("TRUNCATE feature_flags").unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let db = tenantry::Async::new(db);
+    for case in cases() {
+        (case.pg_async_run)(&db, &t, &admin, &rt)
+            .unwrap_or_else(|e| panic!("{} failed on PostgreSQL, async: {e:?}", case.name));
     }
 }

@@ -51,6 +51,13 @@ impl Auth {
     /// requests per email or per caller give [`Error::RateLimited`]. `current` is the
     /// session asking: only that session's anonymous data is merged when the link is used.
     pub fn request_link(&self, email: &str, caller: &str, current: Option<&Identity>) -> Result<()> {
+        let mail = self.store_link(email, caller, current)?;
+        super::mail::deliver(self.inner.mailer.send(&mail))
+    }
+
+    /// The database half of [`request_link`](Self::request_link): the rate limits and the
+    /// stored link; returns the message to send.
+    pub(crate) fn store_link(&self, email: &str, caller: &str, current: Option<&Identity>) -> Result<Mail> {
         let email = email::normalize(email)?;
         let token = random_token()?;
         self.inner.db.write(|conn| {
@@ -70,7 +77,7 @@ impl Auth {
             )?;
             Ok(())
         })?;
-        let mail = Mail {
+        Ok(Mail {
             to: email,
             subject: String::from("Your sign-in link"),
             body: format!(
@@ -78,8 +85,7 @@ impl Auth {
                 self.inner.link_ttl.as_secs() / 60,
                 self.inner.verify_url
             ),
-        };
-        self.inner.mailer.send(&mail).map_err(Error::Mail)
+        })
     }
 
     /// The address a live link signs in to, masked (`a***@example.com`), without using the

@@ -1,7 +1,9 @@
 //! Delivering magic links.
 
+use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 /// A message to one address.
@@ -23,16 +25,45 @@ impl std::fmt::Debug for Mail {
     }
 }
 
-/// Sends mail. Implement it over your provider (Resend, SendGrid, SES...). The auth layer
-/// calls it after the link is stored; a failure is reported as [`Error::Mail`](crate::Error::Mail).
+/// What [`Mailer::send`] returns: the delivery, to be awaited.
+pub type MailFuture<'a> = Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>>;
+
+/// Why a message was not delivered (the provider's error, kept as the source of
+/// [`Error::Mail`](crate::Error::Mail)).
+pub type MailError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends mail. Implement it over your provider (Resend, SendGrid, SES...), typically with
+/// an async HTTP client. The auth layer calls it after the link is stored; a failure is
+/// reported as [`Error::Mail`](crate::Error::Mail).
 ///
-/// It is called synchronously. In an async service call `Auth::request_link` on tokio's
-/// blocking pool (`tokio::task::spawn_blocking`, as `examples/server.rs` does), where a
-/// blocking HTTP client for the provider's API is fine; the axum extractors already run
-/// their auth calls there.
+/// [`AsyncAuth`](crate::auth::AsyncAuth) awaits it on the caller's runtime. The blocking
+/// [`Auth::request_link`](crate::auth::Auth::request_link) waits for it on the calling
+/// thread: there a future that needs tokio (an HTTP client's) works only on a thread
+/// inside a runtime's context, such as tokio's blocking pool.
+///
+/// ```
+/// use tenantry::auth::{Mail, MailFuture, Mailer};
+///
+/// struct Provider { api_key: String }
+///
+/// impl Mailer for Provider {
+///     fn send<'a>(&'a self, mail: &'a Mail) -> MailFuture<'a> {
+///         Box::pin(async move {
+///             // e.g. POST https://api.provider.example/emails with self.api_key
+///             let _ = (&self.api_key, &mail.to, &mail.subject, &mail.body);
+///             Ok(())
+///         })
+///     }
+/// }
+/// ```
 pub trait Mailer: Send + Sync + 'static {
     /// Sends one message.
-    fn send(&self, mail: &Mail) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    fn send<'a>(&'a self, mail: &'a Mail) -> MailFuture<'a>;
+}
+
+/// Waits for `delivery` on this thread (the blocking auth calls).
+pub(crate) fn deliver(delivery: MailFuture<'_>) -> crate::Result<()> {
+    futures::executor::block_on(delivery).map_err(crate::Error::Mail)
 }
 
 /// The embedded default: appends each message to a file (or prints it to stdout), so a
@@ -58,7 +89,14 @@ impl Outbox {
 }
 
 impl Mailer for Outbox {
-    fn send(&self, mail: &Mail) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn send<'a>(&'a self, mail: &'a Mail) -> MailFuture<'a> {
+        Box::pin(std::future::ready(self.write(mail)))
+    }
+}
+
+impl Outbox {
+    /// A local file append or a print: quick, done in place.
+    fn write(&self, mail: &Mail) -> Result<(), MailError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let text = format!("To: {}\nSubject: {}\n\n{}\n----\n", mail.to, mail.subject, mail.body);
         match &self.path {
@@ -85,8 +123,8 @@ impl MemoryMailer {
 }
 
 impl Mailer for MemoryMailer {
-    fn send(&self, mail: &Mail) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn send<'a>(&'a self, mail: &'a Mail) -> MailFuture<'a> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(mail.clone());
-        Ok(())
+        Box::pin(std::future::ready(Ok(())))
     }
 }

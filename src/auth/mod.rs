@@ -32,6 +32,8 @@
 //! ```
 
 mod account;
+#[cfg(feature = "tokio")]
+mod asynchronous;
 mod builder;
 mod cookie;
 mod email;
@@ -54,11 +56,13 @@ pub use crate::clock::{Clock, SystemClock, timestamp};
 #[cfg(feature = "object-store")]
 pub use account::ObjectsDone;
 pub use account::{AccountDeletion, Leaving, MergeReport};
+#[cfg(feature = "tokio")]
+pub use asynchronous::AsyncAuth;
 pub use builder::AuthBuilder;
 pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
 pub use identity::{Identity, Session, User, VerifiedEmail};
 pub use login::{Login, Merge};
-pub use mail::{Mail, Mailer, MemoryMailer, Outbox};
+pub use mail::{Mail, MailError, MailFuture, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
 pub use secret::SessionToken;
 pub use sweep::Sweep;

@@ -46,7 +46,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{Auth, Identity};
+use crate::auth::{AsyncAuth, Auth, Identity};
 
 /// Why an identity could not be extracted.
 #[derive(Debug)]
@@ -80,17 +80,7 @@ where
     }
     let Some(header) = cookie_header(&parts.headers) else { return Ok(None) };
     let auth = Auth::from_ref(state);
-    blocking(move || auth.resolve_cookie(&header)).await.map_err(|_| AuthRejection::Internal)
-}
-
-/// Runs an auth call (a short SQLite transaction) on tokio's blocking pool, so a wait on
-/// the database never blocks a runtime worker thread.
-async fn blocking<R: Send + 'static>(f: impl FnOnce() -> crate::Result<R> + Send + 'static) -> crate::Result<R> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err(crate::Error::Internal { why: "the runtime shut down during an auth call" }),
-    }
+    AsyncAuth::new(auth).resolve_cookie(&header).await.map_err(|_| AuthRejection::Internal)
 }
 
 /// Every `Cookie` header (HTTP/2 may send several), read leniently: one cookie with a
@@ -163,8 +153,7 @@ where
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
             .map_or_else(|| String::from("any"), |ConnectInfo(addr)| addr.ip().to_string());
-        let auth = Auth::from_ref(state);
-        let session = match blocking(move || auth.start_anonymous_for(&caller)).await {
+        let session = match AsyncAuth::new(Auth::from_ref(state)).start_anonymous_for(&caller).await {
             Ok(session) => session,
             Err(crate::Error::RateLimited) => return Err(AuthRejection::TooManyRequests),
             Err(_) => return Err(AuthRejection::Internal),
@@ -180,10 +169,7 @@ where
 /// that a [`Visitor`] handler started. It creates no user by itself.
 pub async fn anonymous_session(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
     let resolved = match cookie_header(request.headers()) {
-        Some(header) => {
-            let auth = auth.clone();
-            blocking(move || auth.resolve_cookie(&header)).await
-        }
+        Some(header) => AsyncAuth::new(auth.clone()).resolve_cookie(&header).await,
         None => Ok(None),
     };
     match resolved {
