@@ -278,6 +278,18 @@ pub enum Error {
         /// The table.
         table: &'static str,
     },
+    /// An owned table cannot be distributed by its tenant column on Citus
+    /// ([`TableInfo::citus_postgres`](crate::TableInfo::citus_postgres)): it has a
+    /// `#[unique(global)]` key, and Citus enforces uniqueness only on keys that include the
+    /// distribution column.
+    #[error(
+        "`{table}` cannot be distributed by tenant on Citus: its #[unique(global)] key does not include the \
+         tenant column; make the key per tenant (#[unique]) or keep it in a global table"
+    )]
+    NotDistributable {
+        /// The table.
+        table: &'static str,
+    },
     /// A keyset cannot page this query (see `Select::keyset`).
     #[error("cannot page `{table}` by this keyset: {why}")]
     InvalidKeyset {

@@ -231,14 +231,28 @@ impl TableInfo {
         ]
     }
 
-    /// The Citus statement that distributes an owned table by its tenant column (emitted,
-    /// for services that run Citus; tenantry does not run it).
-    pub fn citus_postgres(&self) -> Option<String> {
+    /// The Citus statement for this table, run after its DDL: an owned table is
+    /// distributed by its tenant column (`create_distributed_table`; every owned table
+    /// alike, so Citus co-locates one tenant's rows of every table on one worker, where
+    /// tenantry's joins, which equate the tenant columns, run whole); a global table
+    /// becomes a reference table (`create_reference_table`: a copy on every worker, so
+    /// scoped statements may join it). [`Error::NotDistributable`] for an owned table
+    /// with a `#[unique(global)]` key, which Citus cannot enforce across workers.
+    /// tenantry does not run Citus; see the README for what Citus forwards and checks.
+    pub fn citus_postgres(&self) -> Result<String, Error> {
         // Both arguments are text literals; declared names are plain identifiers (checked
         // when registered), so they hold no quote.
-        self.tenant_column()
-            .filter(|col| is_plain_ident(self.name) && is_plain_ident(col))
-            .map(|col| format!("SELECT create_distributed_table('{}', '{col}')", self.name))
+        let name = self.name;
+        let invalid = Error::InvalidDeclaration { table: name, why: "a name is not a plain SQL identifier" };
+        if !is_plain_ident(name) {
+            return Err(invalid);
+        }
+        match self.tenant_column() {
+            None => Ok(format!("SELECT create_reference_table('{name}')")),
+            Some(_) if self.unique.iter().any(|u| u.global) => Err(Error::NotDistributable { table: name }),
+            Some(col) if is_plain_ident(col) => Ok(format!("SELECT create_distributed_table('{name}', '{col}')")),
+            Some(_) => Err(invalid),
+        }
     }
 }
 

@@ -302,8 +302,32 @@ fn statement_shapes_postgres() {
 fn tenantry_schema_text(all: &[&'static tenantry::TableInfo]) -> String {
     let mut text: Vec<String> =
         all.iter().flat_map(|info| info.ddl_postgres().into_iter().chain(info.rls_postgres())).collect();
-    text.extend(all.iter().filter_map(|info| info.citus_postgres()));
+    text.extend(all.iter().map(|info| info.citus_postgres().expect("every seed table is distributable")));
     text.join(";\n")
+}
+
+/// A `#[unique(global)]` key cannot be enforced by Citus on a table distributed by
+/// tenant: refused with a message that names the table and the fix.
+#[test]
+fn citus_refuses_a_table_with_a_key_unique_across_tenants() {
+    #[derive(tenantry::Table, Debug)]
+    #[table(name = "citus_handles", owned)]
+    struct Handle {
+        #[tenant]
+        user_id: TenantId,
+        #[primary_key]
+        id: i64,
+        #[unique(global)]
+        handle: String,
+    }
+    let err = Handle::INFO.citus_postgres().unwrap_err();
+    assert!(matches!(err, Error::NotDistributable { table: "citus_handles" }), "{err:?}");
+    assert!(err.to_string().contains("make the key per tenant"), "{err}");
+    assert_eq!(
+        FeatureFlag::INFO.citus_postgres().unwrap(),
+        "SELECT create_reference_table('feature_flags')",
+        "a global table is copied to every worker"
+    );
 }
 
 /// The same statements on layouts A (shared), B (a database per tenant) and C (hybrid:
