@@ -68,6 +68,7 @@ pub(super) fn record_leaving(conn: &Connection, tenant: &str, into: Option<&str>
 }
 
 /// One record of `tenantry_leaving`.
+#[derive(Clone, Copy)]
 struct Record {
     tenant: TenantId,
     into: Option<TenantId>,
@@ -248,10 +249,20 @@ pub struct ObjectsDone {
 
 #[cfg(feature = "object-store")]
 impl Auth {
+    /// Database work of an async method: on tokio's blocking pool when called inside a
+    /// runtime (feature `tokio`), so it never blocks a worker thread; otherwise here.
+    async fn db_work<R: Send + 'static>(&self, f: impl FnOnce(&Auth) -> Result<R> + Send + 'static) -> Result<R> {
+        #[cfg(feature = "tokio")]
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return crate::asynchronous::hop(self.clone(), f).await;
+        }
+        f(self)
+    }
+
     /// The objects' part of a record, then its end.
-    async fn finish_objects(&self, record: &Record) -> Result<ObjectsDone> {
+    async fn finish_objects(&self, record: Record) -> Result<ObjectsDone> {
         if !record.rows_done {
-            self.finish_rows(record)?;
+            self.db_work(move |a| a.finish_rows(&record).map(drop)).await?;
         }
         let Some(store) = &self.inner.objects else { return Ok(ObjectsDone::default()) };
         let done = match &record.into {
@@ -264,7 +275,8 @@ impl Auth {
                 conflicting: 0,
             },
         };
-        self.finish_record(&record.tenant)?;
+        let tenant = record.tenant;
+        self.db_work(move |a| a.finish_record(&tenant)).await?;
         Ok(done)
     }
 
@@ -274,8 +286,8 @@ impl Auth {
     /// [`objects_pending`](MergeReport::objects_pending); calling it again does nothing.
     pub async fn finish_login(&self, login: &super::Login) -> Result<ObjectsDone> {
         let Some(from) = login.merged_from else { return Ok(ObjectsDone::default()) };
-        match self.record(&from)? {
-            Some(record) => self.finish_objects(&record).await,
+        match self.db_work(move |a| a.record(&from)).await? {
+            Some(record) => self.finish_objects(record).await,
             None => Ok(ObjectsDone::default()),
         }
     }
@@ -284,8 +296,9 @@ impl Auth {
     /// half of [`delete_account`](Auth::delete_account) with an object store. Calling it
     /// again does nothing.
     pub async fn finish_account_deletion(&self, tenant: &TenantId) -> Result<ObjectsDone> {
-        match self.record(tenant)? {
-            Some(record) if record.into.is_none() => self.finish_objects(&record).await,
+        let tenant = *tenant;
+        match self.db_work(move |a| a.record(&tenant)).await? {
+            Some(record) if record.into.is_none() => self.finish_objects(record).await,
             _ => Ok(ObjectsDone::default()),
         }
     }
@@ -294,8 +307,8 @@ impl Auth {
     pub async fn finish_leaving_objects(&self, admin: &Admin) -> Result<Leaving> {
         admin.tag().fire(crate::AuditAction::Operation { name: "finish interrupted merges and account deletions" });
         let mut done = Leaving::default();
-        for record in self.records()? {
-            self.finish_objects(&record).await?;
+        for record in self.db_work(Auth::records).await? {
+            self.finish_objects(record).await?;
             if record.into.is_some() { done.merges += 1 } else { done.deletions += 1 }
         }
         Ok(done)

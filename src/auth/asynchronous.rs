@@ -142,6 +142,25 @@ impl AsyncAuth {
         self.call(move |a| a.user_by_stripe_customer(&admin, &customer)).await
     }
 
+    /// [`Auth::finish_login`]: the objects move on this runtime, the database work on the
+    /// blocking pool.
+    #[cfg(feature = "object-store")]
+    pub async fn finish_login(&self, login: &Login) -> Result<super::ObjectsDone> {
+        self.auth.finish_login(login).await
+    }
+
+    /// [`Auth::finish_account_deletion`].
+    #[cfg(feature = "object-store")]
+    pub async fn finish_account_deletion(&self, tenant: &TenantId) -> Result<super::ObjectsDone> {
+        self.auth.finish_account_deletion(tenant).await
+    }
+
+    /// [`Auth::finish_leaving_objects`].
+    #[cfg(feature = "object-store")]
+    pub async fn finish_leaving_objects(&self, admin: &Admin) -> Result<Leaving> {
+        self.auth.finish_leaving_objects(admin).await
+    }
+
     /// [`Auth::sweep`].
     pub async fn sweep(&self, admin: &Admin) -> Result<Sweep> {
         let admin = admin.for_another_thread();
