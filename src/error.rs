@@ -148,6 +148,15 @@ pub enum Error {
         /// What differs.
         why: &'static str,
     },
+    /// A declared table in the database differs from its declaration (a field added
+    /// without a migration, say); the database refuses to open
+    /// ([`OnDrift`](crate::OnDrift)). Each difference reads as a sentence, with the
+    /// migration for a plain additive change.
+    #[error("the database does not match the declarations:{}", list_drift(.drift))]
+    SchemaDrift {
+        /// Every difference found.
+        drift: Vec<crate::Drift>,
+    },
     /// An object key or key segment broke a rule; the message names the rule, never the
     /// key (which may come from another tenant or from an attacker).
     #[error("invalid object key: {rule}")]
@@ -480,4 +489,8 @@ impl<T> OptionalExtension<T> for Result<T> {
             Err(e) => Err(e),
         }
     }
+}
+
+fn list_drift(drift: &[crate::Drift]) -> String {
+    drift.iter().map(|d| format!("\n  {d}")).collect()
 }

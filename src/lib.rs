@@ -84,6 +84,7 @@ mod asynchronous;
 pub mod auth;
 mod clock;
 mod db;
+mod drift;
 mod error;
 mod hex;
 pub mod jobs;
@@ -104,7 +105,8 @@ pub mod __private;
 
 #[cfg(feature = "tokio")]
 pub use asynchronous::{Async, AsyncExecutor};
-pub use db::{Database, DatabaseBuilder, Executor, Transaction};
+pub use db::{Database, DatabaseBuilder, Executor, OnDrift, Transaction};
+pub use drift::{Drift, DriftKind};
 pub use error::{Error, OptionalExtension, Result};
 #[cfg(feature = "s3")]
 pub use keys::S3Config;

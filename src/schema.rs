@@ -118,7 +118,7 @@ impl TableInfo {
     }
 
     /// Columns a key or index spans: the tenant column first (for owned tables), then `cols`.
-    fn scoped_columns(&self, cols: &[usize], global: bool) -> Vec<&'static str> {
+    pub(crate) fn scoped_columns(&self, cols: &[usize], global: bool) -> Vec<&'static str> {
         let tenant = if global { None } else { self.tenant };
         tenant.into_iter().chain(cols.iter().copied()).map(|i| self.columns[i].name).collect()
     }

@@ -36,6 +36,24 @@ pub struct DatabaseBuilder {
     acquire_timeout: Duration,
     statement_cache: usize,
     stable_plans: bool,
+    on_drift: OnDrift,
+}
+
+/// What opening a database does when a declared table in it differs from its
+/// declaration ([`Database::schema_drift`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnDrift {
+    /// Refuse to open: [`Error::SchemaDrift`] lists every difference (the default).
+    #[default]
+    Refuse,
+    /// Open anyway and print each difference to standard error as a warning; statements
+    /// on a drifted table may fail.
+    Warn,
+    /// Do not compare (tenantry's own opens of tenant files, which are migrated and
+    /// checked after).
+    #[doc(hidden)]
+    Skip,
 }
 
 #[derive(Debug, Clone)]
@@ -78,8 +96,16 @@ impl DatabaseBuilder {
         self
     }
 
+    /// What to do when a declared table in the database differs from its declaration
+    /// (default [`OnDrift::Refuse`]).
+    pub fn on_drift(mut self, on: OnDrift) -> Self {
+        self.on_drift = on;
+        self
+    }
+
     /// Opens the database (creating the file if needed) and checks that it is a usable
-    /// SQLite database.
+    /// SQLite database whose declared tables match their declarations (see
+    /// [`Database::schema_drift`] and [`on_drift`](Self::on_drift)).
     pub fn open(self) -> Result<Database> {
         crate::registry::check_registry()?;
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
@@ -92,7 +118,20 @@ impl DatabaseBuilder {
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
         crate::tablesql::verify_live(conn.conn())?;
+        let drift = match db.inner.config.on_drift {
+            OnDrift::Skip => Vec::new(),
+            _ => crate::drift::schema_drift(conn.conn())?,
+        };
         drop(conn);
+        match db.inner.config.on_drift {
+            OnDrift::Refuse if !drift.is_empty() => return Err(Error::SchemaDrift { drift }),
+            OnDrift::Warn => {
+                for d in &drift {
+                    eprintln!("tenantry: warning: schema drift: {d}");
+                }
+            }
+            _ => {}
+        }
         Ok(db)
     }
 
@@ -319,7 +358,41 @@ impl Database {
             acquire_timeout: Duration::from_secs(30),
             statement_cache: 256,
             stable_plans: true,
+            on_drift: OnDrift::Refuse,
         }
+    }
+
+    /// How each declared table in this database differs from its declaration: columns
+    /// (missing, storage type, nullability, undeclared `NOT NULL` ones), the primary key,
+    /// unique keys and indexes. Empty when they agree; tables not created yet are not
+    /// compared. Each [`Drift`](crate::Drift) reads as a sentence and carries the
+    /// migration for a plain additive change as a suggestion; nothing is applied.
+    ///
+    /// ```
+    /// use tenantry::{Database, DriftKind, Table, TenantId};
+    ///
+    /// #[derive(Table)]
+    /// #[table(name = "drift_doc_notes", owned)]
+    /// struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String, pinned: Option<bool> }
+    ///
+    /// # fn main() -> tenantry::Result<()> {
+    /// let path = std::env::temp_dir().join(format!("drift-doc-{}.db", uuid::Uuid::new_v4()));
+    /// // The table as an older version of the program made it, without `pinned`:
+    /// rusqlite::Connection::open(&path).unwrap().execute_batch(
+    ///     r#"CREATE TABLE drift_doc_notes ("user_id" text NOT NULL, "id" integer NOT NULL,
+    ///        "body" text NOT NULL, PRIMARY KEY ("user_id", "id"))"#).unwrap();
+    /// let refused = Database::open(&path).unwrap_err();
+    /// assert!(refused.to_string().contains("drift_doc_notes.pinned: declared, not in the database"));
+    ///
+    /// let db = Database::builder(&path).on_drift(tenantry::OnDrift::Warn).open()?;
+    /// let drift = db.schema_drift()?;
+    /// assert!(matches!(drift[0].kind, DriftKind::MissingColumn { column: "pinned" }));
+    /// assert_eq!(drift[0].suggestion.as_deref(), Some(r#"ALTER TABLE "drift_doc_notes" ADD COLUMN "pinned" INTEGER"#));
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok(()) }
+    /// ```
+    pub fn schema_drift(&self) -> Result<Vec<crate::Drift>> {
+        self.with_conn(crate::drift::schema_drift)
     }
 
     /// Whether `other` is a handle of this same pool.

@@ -249,7 +249,7 @@ impl Layout {
         let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
             (Some(tenants), Some(path)) if path.exists() => {
                 tenants.close(tenant);
-                let file = crate::Database::builder(&path).max_connections(1).open()?;
+                let file = crate::Database::builder(&path).max_connections(1).on_drift(crate::OnDrift::Skip).open()?;
                 let per_tenant: Vec<&'static TableInfo> =
                     tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
                 deleted += file.write(|conn| {
@@ -284,10 +284,14 @@ impl Layout {
         let all = tenants.tenants_on_disk()?;
         let mut report = FleetReport::default();
         for (done, tenant) in all.iter().enumerate() {
-            let result = crate::Database::builder(tenants.path(tenant)).max_connections(1).open().and_then(|db| {
-                let have = Schema::version_of(&db)?;
-                if have < tenants.schema.version() { tenants.schema.migrate(&db).map(|_| true) } else { Ok(false) }
-            });
+            let result = crate::Database::builder(tenants.path(tenant))
+                .max_connections(1)
+                .on_drift(crate::OnDrift::Skip)
+                .open()
+                .and_then(|db| {
+                    let have = Schema::version_of(&db)?;
+                    if have < tenants.schema.version() { tenants.schema.migrate(&db).map(|_| true) } else { Ok(false) }
+                });
             match result {
                 Ok(true) => report.migrated += 1,
                 Ok(false) => report.up_to_date += 1,
