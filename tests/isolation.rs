@@ -704,36 +704,32 @@ mod on_postgres {
     /// The two PostgreSQL properties share the tables: one at a time.
     static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+    /// Runs `ops` on emptied tables, through the blocking `PgDatabase` or `Async` on it.
+    fn on_postgres(ops: &[Op], asynchronous: bool) -> Result<(), TestCaseError> {
+        let Some(urls) = common::pg::urls() else { return Ok(()) };
+        let _serial = SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        SCHEMA.call_once(|| common::pg::reset_schema(&urls));
+        common::pg::truncate(&urls);
+        let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
+        let all = |tenants: &[TenantId]| {
+            let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");
+            project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
+        };
+        if asynchronous { run(&OnAsync::new(db.clone()), ops, &all, true) } else { run(&db, ops, &all, true) }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
         #[test]
         fn no_statement_reaches_another_tenant_postgres(ops in proptest::collection::vec(op(), 1..40)) {
-            let Some(urls) = common::pg::urls() else { return Ok(()) };
-            let _serial = SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            SCHEMA.call_once(|| common::pg::reset_schema(&urls));
-            common::pg::truncate(&urls);
-            let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
-            let all = |tenants: &[TenantId]| {
-                let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");
-                project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
-            };
-            run(&db, &ops, &all, true)?;
+            on_postgres(&ops, false)?;
         }
 
         /// The same through `Async<PgDatabase>` (natively async, one round trip each).
         #[test]
         fn no_statement_reaches_another_tenant_postgres_async(ops in proptest::collection::vec(op(), 1..40)) {
-            let Some(urls) = common::pg::urls() else { return Ok(()) };
-            let _serial = SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            SCHEMA.call_once(|| common::pg::reset_schema(&urls));
-            common::pg::truncate(&urls);
-            let db = PgDatabase::connect(&urls.app, 2).unwrap().with_admin(&urls.admin, 1).unwrap();
-            let all = |tenants: &[TenantId]| {
-                let admin = Admin::new("isolation test reads the whole projects table on PostgreSQL");
-                project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
-            };
-            run(&OnAsync::new(db.clone()), &ops, &all, true)?;
+            on_postgres(&ops, true)?;
         }
     }
 }

@@ -131,7 +131,7 @@ fn every_scoped_statement_is_one_round_trip_async_and_blocking() {
 #[test]
 fn a_chunk_that_cannot_be_sent_keeps_nothing() {
     // Guard: `one_trip` sends ROLLBACK instead of COMMIT when the work failed before all
-    // its requests were sent; and, inside a transaction, the mark `pending` sets before a
+    // its requests were sent; and, inside a transaction, the mark `guarded` sets before a
     // statement and clears only when it succeeds. Seen failing with COMMIT always sent
     // (the first chunk's 14 jobs were kept although the call returned an error), and with
     // the mark cleared on failure too (the transaction committed its first chunk).

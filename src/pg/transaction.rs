@@ -75,15 +75,15 @@ impl AsyncPgTransaction {
         (!std::mem::replace(&mut self.begun, true)).then(|| begin_sql(&self.scope))
     }
 
-    /// Marks the transaction as failed until `out` (a statement's prepare and requests,
-    /// begun after [`Self::pending`]) is known to have succeeded: an error or a
-    /// cancellation leaves the mark, and [`commit`](Self::commit) then keeps nothing. (A
-    /// multi-chunk insert may fail with some chunks sent; a prepare may fail on the server.)
-    fn pending(&mut self) -> bool {
-        std::mem::replace(&mut self.aborted, true)
-    }
-
-    fn settled<T>(&mut self, before: bool, out: Result<T>) -> Result<T> {
+    /// Runs one statement's `work` (its prepare and requests, with the `BEGIN` if it is
+    /// the first) with the transaction marked as failed until the work has succeeded: an
+    /// error or a cancellation leaves the mark, and [`commit`](Self::commit) then keeps
+    /// nothing. (A multi-chunk insert may fail with some chunks sent; a prepare may fail
+    /// on the server.)
+    async fn guarded<T>(&mut self, work: impl AsyncFnOnce(&Conn, Option<&str>) -> Result<T>) -> Result<T> {
+        let begin = self.begin_once();
+        let before = std::mem::replace(&mut self.aborted, true);
+        let out = self.db.on_runtime(work(&self.conn, begin.as_deref())).await;
         if out.is_ok() {
             self.aborted = before;
         }
@@ -95,18 +95,12 @@ impl AsyncPgTransaction {
         self.check(&plan)?;
         let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
         let tenant = plan.scope.first_param();
-        let begin = self.begin_once();
-        let before = self.pending();
-        let conn = &self.conn;
-        let out = self
-            .db
-            .on_runtime(async {
-                let (statement, params) = pipeline::select(conn, &sql, binds, &tenant).await?;
-                let work = pipeline::query(conn, &statement, &params, limit, |row| query.__decode(row));
-                one_trip(conn, begin.as_deref(), work, End::Open).await
-            })
-            .await;
-        self.settled(before, out)
+        self.guarded(async |conn, begin| {
+            let (statement, params) = pipeline::select(conn, &sql, binds, &tenant).await?;
+            let work = pipeline::query(conn, &statement, &params, limit, |row| query.__decode(row));
+            one_trip(conn, begin, work, End::Open).await
+        })
+        .await
     }
 
     /// All rows of a query.
@@ -130,17 +124,11 @@ impl AsyncPgTransaction {
         self.check(&plan)?;
         let steps = write_steps(&plan, Dialect::Postgres)?;
         let tenant = plan.scope.first_param();
-        let begin = self.begin_once();
-        let before = self.pending();
-        let conn = &self.conn;
-        let out = self
-            .db
-            .on_runtime(async {
-                let writes = Writes::prepare(conn, &steps, &tenant).await?;
-                one_trip(conn, begin.as_deref(), writes.run(conn), End::Open).await
-            })
-            .await;
-        self.settled(before, out)
+        self.guarded(async |conn, begin| {
+            let writes = Writes::prepare(conn, &steps, &tenant).await?;
+            one_trip(conn, begin, writes.run(conn), End::Open).await
+        })
+        .await
     }
 
     /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`), if it began.
