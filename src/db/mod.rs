@@ -36,7 +36,9 @@ pub struct DatabaseBuilder {
     acquire_timeout: Duration,
     statement_cache: usize,
     stable_plans: bool,
-    on_drift: OnDrift,
+    /// `None`: not compared (tenantry's own opens of tenant files, which the per-tenant
+    /// migrations bring up to date after opening).
+    on_drift: Option<OnDrift>,
 }
 
 /// What opening a database does when a declared table in it differs from its
@@ -50,10 +52,6 @@ pub enum OnDrift {
     /// Open anyway and print each difference to standard error as a warning; statements
     /// on a drifted table may fail.
     Warn,
-    /// Do not compare (tenantry's own opens of tenant files, which are migrated and
-    /// checked after).
-    #[doc(hidden)]
-    Skip,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +97,13 @@ impl DatabaseBuilder {
     /// What to do when a declared table in the database differs from its declaration
     /// (default [`OnDrift::Refuse`]).
     pub fn on_drift(mut self, on: OnDrift) -> Self {
-        self.on_drift = on;
+        self.on_drift = Some(on);
+        self
+    }
+
+    /// Opens without comparing declarations (a tenant file, migrated right after).
+    pub(crate) fn without_drift_check(mut self) -> Self {
+        self.on_drift = None;
         self
     }
 
@@ -118,20 +122,15 @@ impl DatabaseBuilder {
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
         crate::tablesql::verify_live(conn.conn())?;
-        let drift = match db.inner.config.on_drift {
-            OnDrift::Skip => Vec::new(),
-            _ => crate::drift::schema_drift(conn.conn())?,
-        };
-        drop(conn);
-        match db.inner.config.on_drift {
-            OnDrift::Refuse if !drift.is_empty() => return Err(Error::SchemaDrift { drift }),
-            OnDrift::Warn => {
-                for d in &drift {
-                    eprintln!("tenantry: warning: schema drift: {d}");
-                }
+        if let Some(on) = db.inner.config.on_drift {
+            let drift = crate::drift::schema_drift(conn.conn())?;
+            match on {
+                OnDrift::Refuse if !drift.is_empty() => return Err(Error::SchemaDrift { drift }),
+                OnDrift::Refuse => {}
+                OnDrift::Warn => drift.iter().for_each(|d| eprintln!("tenantry: warning: schema drift: {d}")),
             }
-            _ => {}
         }
+        drop(conn);
         Ok(db)
     }
 
@@ -358,7 +357,7 @@ impl Database {
             acquire_timeout: Duration::from_secs(30),
             statement_cache: 256,
             stable_plans: true,
-            on_drift: OnDrift::Refuse,
+            on_drift: Some(OnDrift::Refuse),
         }
     }
 

@@ -249,7 +249,7 @@ impl Layout {
         let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
             (Some(tenants), Some(path)) if path.exists() => {
                 tenants.close(tenant);
-                let file = crate::Database::builder(&path).max_connections(1).on_drift(crate::OnDrift::Skip).open()?;
+                let file = crate::Database::builder(&path).max_connections(1).without_drift_check().open()?;
                 let per_tenant: Vec<&'static TableInfo> =
                     tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
                 deleted += file.write(|conn| {
@@ -286,7 +286,7 @@ impl Layout {
         for (done, tenant) in all.iter().enumerate() {
             let result = crate::Database::builder(tenants.path(tenant))
                 .max_connections(1)
-                .on_drift(crate::OnDrift::Skip)
+                .without_drift_check()
                 .open()
                 .and_then(|db| {
                     let have = Schema::version_of(&db)?;

@@ -180,7 +180,7 @@ impl TenantDatabases {
             }
         };
         drop(stale);
-        let db = Database::builder(self.path(tenant)).max_connections(1).on_drift(crate::OnDrift::Skip).open()?;
+        let db = Database::builder(self.path(tenant)).max_connections(1).without_drift_check().open()?;
         let have = Schema::version_of(&db)?;
         let key = tenant.to_string();
         if have == 0 {
