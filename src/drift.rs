@@ -61,6 +61,13 @@ pub enum DriftKind {
         /// Live, in order.
         live: Vec<String>,
     },
+    /// PostgreSQL only: the owned table's row-level security is not tenantry's (not
+    /// enabled and forced, another policy beside it, a policy that tests something else),
+    /// or a role could get past it. The sentence says what and how to fix it.
+    RowSecurity {
+        /// What is wrong, and the fix.
+        why: &'static str,
+    },
     /// A declared unique key or index (columns in order) the table does not have.
     MissingIndex {
         /// Its columns, in order.
@@ -94,6 +101,7 @@ impl std::fmt::Display for Drift {
             DriftKind::PrimaryKey { declared, live } => {
                 write!(f, "{t}: primary key declared ({}), the database has ({})", declared.join(", "), live.join(", "))
             }
+            DriftKind::RowSecurity { why } => write!(f, "{t}: row-level security: {why}"),
             DriftKind::MissingIndex { columns, unique } => write!(
                 f,
                 "{t}: {} ({}) declared, not in the database: add a migration",
@@ -134,19 +142,66 @@ fn declared_affinity(kind: SqlKind) -> &'static str {
     }
 }
 
-/// A live column: `PRAGMA table_info`.
-struct LiveColumn {
-    name: String,
-    declared_type: String,
-    not_null: bool,
-    has_default: bool,
-    pk_position: i64,
+/// A live column, as the engine's catalogue has it.
+pub(crate) struct LiveColumn {
+    pub(crate) name: String,
+    /// The declared type: SQLite's as written, PostgreSQL's `format_type`.
+    pub(crate) declared_type: String,
+    pub(crate) not_null: bool,
+    pub(crate) has_default: bool,
+    /// Position in the primary key, from 1; 0 when not in it.
+    pub(crate) pk_position: i64,
+}
+
+/// What an engine's catalogue says about a table: its columns, and every index on it
+/// (the primary key's and unique constraints' included) as whether unique and its columns
+/// in order.
+pub(crate) struct LiveTable {
+    pub(crate) columns: Vec<LiveColumn>,
+    pub(crate) indexes: Vec<(bool, Vec<String>)>,
+}
+
+/// Where a table lives, for the type comparison and the suggested SQL.
+#[derive(Clone, Copy)]
+pub(crate) enum Engine {
+    Sqlite,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres,
+}
+
+impl Engine {
+    fn declared_type(self, kind: SqlKind) -> &'static str {
+        match self {
+            Engine::Sqlite => declared_affinity(kind),
+            Engine::Postgres => match kind {
+                SqlKind::Text => "text",
+                SqlKind::Integer => "bigint",
+                SqlKind::Real => "double precision",
+                SqlKind::Blob => "bytea",
+                SqlKind::Uuid => "uuid",
+            },
+        }
+    }
+
+    fn same_type(self, kind: SqlKind, live: &str) -> bool {
+        match self {
+            Engine::Sqlite => affinity(live) == declared_affinity(kind),
+            Engine::Postgres => live == self.declared_type(kind),
+        }
+    }
+
+    fn ddl(self, info: &TableInfo) -> Vec<String> {
+        match self {
+            Engine::Sqlite => info.ddl(),
+            Engine::Postgres => info.ddl_postgres(),
+        }
+    }
 }
 
 /// How `info`'s live table differs from it; empty when they agree or the table does not
 /// exist yet (it is created from the declaration).
 pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result<Vec<Drift>> {
-    let live: Vec<LiveColumn> = conn
+    let columns: Vec<LiveColumn> = conn
         .prepare(&format!("PRAGMA table_info({})", ident(info.name)))?
         .query_map([], |r| {
             Ok(LiveColumn {
@@ -158,14 +213,20 @@ pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    if live.is_empty() {
+    if columns.is_empty() {
         return Ok(Vec::new());
     }
+    let indexes = indexes(conn, info.name)?;
+    Ok(compare(info, &LiveTable { columns, indexes }, Engine::Sqlite))
+}
+
+/// How the live table differs from the declaration, on either engine.
+pub(crate) fn compare(info: &'static TableInfo, live: &LiveTable, engine: Engine) -> Vec<Drift> {
     let mut out = Vec::new();
     let mut drift = |kind, suggestion| out.push(Drift { table: info.name, kind, suggestion });
-    let find = |name: &str| live.iter().find(|c| c.name.eq_ignore_ascii_case(name));
+    let find = |name: &str| live.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name));
     for column in info.columns {
-        let declared = declared_affinity(column.kind);
+        let declared = engine.declared_type(column.kind);
         match find(column.name) {
             None => {
                 // A new column can be added in place when it accepts NULL (existing rows
@@ -176,7 +237,7 @@ pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result
                 drift(DriftKind::MissingColumn { column: column.name }, suggestion);
             }
             Some(c) => {
-                if affinity(&c.declared_type) != declared {
+                if !engine.same_type(column.kind, &c.declared_type) {
                     drift(DriftKind::ColumnType { column: column.name, declared, live: c.declared_type.clone() }, None);
                 }
                 // SQLite reports a primary-key column as nullable unless declared NOT NULL;
@@ -187,21 +248,20 @@ pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result
             }
         }
     }
-    for c in &live {
+    for c in &live.columns {
         let declared = info.columns.iter().any(|d| d.name.eq_ignore_ascii_case(&c.name));
         if !declared && c.not_null && !c.has_default && c.pk_position == 0 {
             drift(DriftKind::UndeclaredRequiredColumn { column: c.name.clone() }, None);
         }
     }
     let declared_pk = info.scoped_columns(&[info.primary_key], false);
-    let mut live_pk: Vec<&LiveColumn> = live.iter().filter(|c| c.pk_position > 0).collect();
+    let mut live_pk: Vec<&LiveColumn> = live.columns.iter().filter(|c| c.pk_position > 0).collect();
     live_pk.sort_by_key(|c| c.pk_position);
     let live_pk: Vec<String> = live_pk.into_iter().map(|c| c.name.clone()).collect();
     if !same_columns(&declared_pk, &live_pk) {
         drift(DriftKind::PrimaryKey { declared: declared_pk, live: live_pk }, None);
     }
-    let live_indexes = indexes(conn, info.name)?;
-    let ddl = info.ddl();
+    let ddl = engine.ddl(info);
     let declared_indexes = info
         .unique
         .iter()
@@ -211,10 +271,10 @@ pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result
     for (columns, unique) in declared_indexes {
         // A unique key is also served by an index on the same columns only if it is
         // unique; a plain index by any index on them.
-        let present = live_indexes.iter().any(|(u, cols)| same_columns(&columns, cols) && (*u || !unique));
+        let present = live.indexes.iter().any(|(u, cols)| same_columns(&columns, cols) && (*u || !unique));
         if !present {
             // The declaration's own CREATE INDEX (a unique key is a table constraint:
-            // written here as a unique index, which SQLite treats alike).
+            // written here as a unique index, which both engines treat alike).
             let suggestion = if unique {
                 Some(format!(
                     "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
@@ -228,7 +288,7 @@ pub(crate) fn table_drift(conn: &Connection, info: &'static TableInfo) -> Result
             drift(DriftKind::MissingIndex { columns, unique }, suggestion);
         }
     }
-    Ok(out)
+    out
 }
 
 /// `"a", "b"`: how sea-query lists index columns.

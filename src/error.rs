@@ -343,10 +343,51 @@ pub enum Error {
     /// owned; nothing was imported.
     #[error("the export names a table this program does not declare as owned; nothing was imported")]
     ImportUnknownTable,
-    /// Per-tenant migrations must be numbered from 2 (1 creates the tables), each version
+    /// Migrations must be numbered from 2 (1 creates the declared tables), each version
     /// once.
-    #[error("per-tenant migrations must be numbered from 2, each version once")]
+    #[error("migrations must be numbered from 2 (version 1 creates the declared tables), each version once")]
     InvalidMigrations,
+    /// A migration recorded as applied has different SQL in this build. Nothing was run:
+    /// a released migration is never edited; add a new one instead.
+    #[error("migration {version} ({name}) of `{scope}` was edited after it was applied: add a new migration instead")]
+    MigrationEdited {
+        /// `app` (the application's shared database or PostgreSQL schema), `tenant` (a
+        /// tenant's own file) or `tenantry.auth` (the account tables).
+        scope: &'static str,
+        /// Its version.
+        version: u32,
+        /// Its name.
+        name: &'static str,
+    },
+    /// The database records a migration this build does not know: a newer build migrated
+    /// it. Nothing was run.
+    #[error(
+        "the database has migration {version} of `{scope}` applied, which this build does not know: a newer build migrated it"
+    )]
+    SchemaNewer {
+        /// See [`MigrationEdited`](Self::MigrationEdited).
+        scope: &'static str,
+        /// The unknown version.
+        version: u32,
+    },
+    /// A migration's SQL ended the transaction it runs in (`COMMIT`), so what it did
+    /// before that may be kept without its record. SQLite refuses such SQL outright;
+    /// PostgreSQL runs it, and the run stops here.
+    #[error("a migration's SQL ended the transaction it runs in; migrations must not COMMIT, ROLLBACK or BEGIN")]
+    MigrationEndedTransaction,
+    /// A migration failed and was rolled back; the ones before it stay applied.
+    #[error("migration {version} ({name}) of `{scope}` failed and was rolled back")]
+    MigrationFailed {
+        /// See [`MigrationEdited`](Self::MigrationEdited).
+        scope: &'static str,
+        /// Its version.
+        version: u32,
+        /// Its name.
+        name: &'static str,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// A Stripe customer id that is empty, longer than 255 bytes or has control characters.
     #[error("not a valid Stripe customer id")]
     InvalidStripeCustomer,

@@ -90,8 +90,10 @@ mod hex;
 pub mod jobs;
 mod keys;
 mod layout;
+mod migrate;
 #[cfg(feature = "postgres")]
 mod pg;
+mod progress;
 mod query;
 mod registry;
 mod rendered;
@@ -113,9 +115,11 @@ pub use keys::S3Config;
 pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey, Segment, TenantKey, TenantPrefix};
 #[cfg(feature = "object-store")]
 pub use keys::{ObjectInfo, TenantStore};
-pub use layout::{FleetReport, Layout, LayoutBuilder, Location, Migration, TableMerge, TenantExport, WhenBehind};
+pub use layout::{FleetReport, Layout, LayoutBuilder, Location, TableMerge, TenantExport, WhenBehind};
+pub use migrate::{MigrationReport, MigrationStep, Migrations};
 #[cfg(feature = "postgres")]
 pub use pg::{AsyncPgTransaction, PgDatabase, PgTransaction, schema_postgres};
+pub use progress::Progress;
 pub use query::expr::{
     Column, ComparableWith, Cond, OrderBy, Sub, SubOf, TenantColumn, TenantPredicateIsImplicit, TextColumn, exists,
     not_exists,

@@ -157,6 +157,13 @@ pub(crate) struct AuditTag {
 }
 
 impl AuditTag {
+    /// tenantry's own work that no [`Admin`] asked for (an empty migration list): nothing
+    /// to audit.
+    #[track_caller]
+    pub(crate) fn library() -> Self {
+        AuditTag { reason: "tenantry", location: Location::caller(), quiet: true }
+    }
+
     /// The same tag, firing nothing: the caller audits the operation itself.
     pub(crate) fn quiet(self) -> Self {
         AuditTag { quiet: true, ..self }

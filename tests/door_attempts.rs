@@ -15,8 +15,8 @@ use std::sync::Arc;
 use common::{ExportJob, NewExportJob, NewProject, Project};
 use tenantry::auth::{Auth, MemoryMailer, Merge};
 use tenantry::{
-    Admin, Database, Error, KeyRule, KeySegment, Layout, Location, ObjectKey, Segment, Table, TenantExport, TenantId,
-    TenantKey, TenantPrefix, TenantStore,
+    Admin, Database, Error, KeyRule, KeySegment, Layout, Location, Migrations, ObjectKey, Segment, Table, TenantExport,
+    TenantId, TenantKey, TenantPrefix, TenantStore,
 };
 use uuid::Uuid;
 
@@ -276,11 +276,14 @@ fn a_migration_cannot_vacuum_into_another_tenants_file() {
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
-        .migrations(&admin, &[(2, sql)])
+        .migrations(&Migrations::new(&admin).add(2, "careless", sql))
         .build()
         .unwrap();
     let err = layout.fetch_all(Project::select(&attacker)).unwrap_err();
-    assert!(matches!(&err, Error::Sqlite(e) if e.to_string().contains("VACUUM")), "{err:?}");
+    assert!(
+        matches!(&err, Error::MigrationFailed { source, .. } if matches!(&**source, Error::Sqlite(e) if e.to_string().contains("VACUUM"))),
+        "{err:?}"
+    );
     assert!(!victim_path.exists(), "VACUUM INTO wrote a file at the victim's path");
     assert!(layout.fetch_all(Project::select(&victim)).unwrap().is_empty());
     std::fs::remove_dir_all(dir).ok();
@@ -319,11 +322,19 @@ fn a_migration_adding_a_unique_key_without_the_tenant_rolls_back() {
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
-        .migrations(&admin, &[(2, "CREATE UNIQUE INDEX projects_name ON projects (name)")])
+        .migrations(&Migrations::new(&admin).add(
+            2,
+            "unique names",
+            "CREATE UNIQUE INDEX projects_name ON projects (name)",
+        ))
         .build()
         .unwrap();
     let err = layout.fetch_all(Project::select(&attacker)).unwrap_err();
-    assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::MigrationFailed { version: 2, source, .. }
+            if matches!(**source, Error::SchemaMismatch { table: "projects", .. })),
+        "{err:?}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 

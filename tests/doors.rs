@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use common::{NewProject, Project};
 use tenantry::auth::{Auth, MemoryMailer, Merge, VerifiedEmail};
-use tenantry::{Admin, Database, Error, Layout, ObjectKey, Table, TenantId, TenantPrefix};
+use tenantry::{Admin, Database, Error, Layout, Migrations, ObjectKey, Table, TenantId, TenantPrefix};
 use uuid::Uuid;
 
 /// Audit events seen by this binary, as (reason, action) text.
@@ -109,12 +109,13 @@ fn a_migration_cannot_attach_another_tenants_file() {
     let migrating = Admin::new("doors test: a hostile migration");
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&migrating, &[(2, sql)])
+        .migrations(&Migrations::new(&migrating).add(2, "hostile", sql))
         .build()
         .unwrap();
     let err = layout.fetch_all(Project::select(&attacker)).unwrap_err();
     assert!(
-        matches!(&err, Error::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied)),
+        matches!(&err, Error::MigrationFailed { source, .. } if matches!(&**source,
+            Error::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied))),
         "{err:?}"
     );
     // The migration was seen by the audit hook, with its SQL.
@@ -179,11 +180,16 @@ fn a_migration_that_drops_the_tenant_from_the_key_rolls_back() {
                  INSERT INTO projects_new SELECT * FROM projects; DROP TABLE projects; ALTER TABLE projects_new RENAME TO projects;";
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("doors test: a migration that re-keys projects"), &[(2, rekey)])
+        .migrations(
+            &Migrations::new(&Admin::new("doors test: a migration that re-keys projects")).add(2, "rekey", rekey),
+        )
         .build()
         .unwrap();
     let err = layout.fetch_all(Project::select(&t)).unwrap_err();
-    assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::MigrationFailed { source, .. } if matches!(**source, Error::SchemaMismatch { table: "projects", .. })),
+        "{err:?}"
+    );
     let file = rusqlite::Connection::open(dir.join("tenants").join(format!("{t}.sqlite3"))).unwrap();
     let version: i64 = file.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     let pk_cols: i64 =

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tenantry::{Admin, Database, Error, Layout, Location, Table, TenantExport, TenantId};
+use tenantry::{Admin, Database, Error, Layout, Location, Migrations, Table, TenantExport, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -175,21 +175,23 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(
-            &Admin::new("test registers per-tenant migrations"),
-            &[
-                (2, "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)"),
-                (3, "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
-            ],
+            &Migrations::new(&Admin::new("test registers per-tenant migrations"))
+                .add(2, "tags by tag", "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)")
+                .add(3, "second tag", "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
         )
         .build()
         .unwrap();
     let t = TenantId::generate();
     layout.execute(RtTag::insert(&t, NewRtTag { id: 1, tag: "x".into() })).unwrap();
     assert_eq!(layout.fetch_all(RtTag::select(&t)).unwrap().len(), 1);
-    for bad in [vec![(1, "SELECT 1")], vec![(2, "SELECT 1"), (2, "SELECT 2")]] {
+    let admin = Admin::new("test registers per-tenant migrations");
+    for bad in [
+        Migrations::new(&admin).add(1, "one", "SELECT 1"),
+        Migrations::new(&admin).add(2, "two", "SELECT 1").add(2, "two again", "SELECT 2"),
+    ] {
         let err = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("t2"))
-            .migrations(&Admin::new("test registers per-tenant migrations"), &bad)
+            .migrations(&bad)
             .build();
         assert!(matches!(err, Err(Error::InvalidMigrations)));
     }

@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use common::{ExportJob, NewExportJob, NewProject, NewSetting, Project, Setting};
-use tenantry::{Admin, Database, Error, Layout, Location, Table, TenantId, WhenBehind};
+use tenantry::{Admin, Database, Error, Layout, Location, Migrations, Table, TenantId, WhenBehind};
 use uuid::Uuid;
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -95,17 +95,21 @@ fn a_tenant_database_behind_is_migrated_on_first_use_or_refused() {
     v1.execute(Project::insert(&t, project(1))).unwrap();
     drop(v1);
     // Version 2 adds an index; with `Refuse` the tenant is not served until migrated.
-    let migration = [(2, "CREATE INDEX IF NOT EXISTS idx_projects_name ON projects (user_id, name)")];
+    let migration = Migrations::new(&Admin::new("test registers per-tenant migrations")).add(
+        2,
+        "projects by name",
+        "CREATE INDEX IF NOT EXISTS idx_projects_name ON projects (user_id, name)",
+    );
     let strict = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("test registers per-tenant migrations"), &migration)
+        .migrations(&migration)
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();
     assert!(matches!(strict.fetch_all(Project::select(&t)), Err(Error::TenantBehind { have: 1, want: 2 })));
     let v2 = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("test registers per-tenant migrations"), &migration)
+        .migrations(&migration)
         .build()
         .unwrap();
     assert_eq!(v2.fetch_all(Project::select(&t)).unwrap().len(), 1);
@@ -121,6 +125,15 @@ fn a_tenant_database_behind_is_migrated_on_first_use_or_refused() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+fn big_migration() -> Migrations {
+    Migrations::new(&Admin::new("test registers per-tenant migrations")).add(
+        2,
+        "big",
+        "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS \
+         (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;",
+    )
+}
+
 /// The child half of `a_fleet_migration_killed_half_way_is_finished_by_a_rerun`.
 #[test]
 fn fleet_migration_child() {
@@ -128,13 +141,14 @@ fn fleet_migration_child() {
     let dir = std::path::PathBuf::from(dir);
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("test registers per-tenant migrations"), &[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .migrations(&big_migration())
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();
     let admin = Admin::new("fleet migration child process");
     layout
-        .migrate_fleet(&admin, |done, _| {
+        .migrate_fleet(&admin, |p| {
+            let done = p.done;
             if done == 3 {
                 println!("READY");
             }
@@ -172,13 +186,13 @@ fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
 
     let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
-        .migrations(&Admin::new("test registers per-tenant migrations"), &[(2, "CREATE TABLE IF NOT EXISTS big (x INTEGER); INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c;")])
+        .migrations(&big_migration())
         .when_behind(WhenBehind::Refuse)
         .build()
         .unwrap();
     let before: usize = tenants.iter().filter(|t| layout.fetch_all(Project::select(t)).is_ok()).count();
     assert!((3..40).contains(&before), "the child was killed half-way ({before} migrated)");
-    let report = layout.migrate_fleet(&admin, |_, _| {}).unwrap();
+    let report = layout.migrate_fleet(&admin, |_| {}).unwrap();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(report.migrated + report.up_to_date, 40);
     for t in &tenants {
@@ -187,7 +201,7 @@ fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
         let n: Vec<i64> = db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM big"), |r| r.get(0)).unwrap();
         assert_eq!(n, [20000], "migration applied exactly once");
     }
-    assert_eq!(layout.migrate_fleet(&admin, |_, _| {}).unwrap().up_to_date, 40);
+    assert_eq!(layout.migrate_fleet(&admin, |_| {}).unwrap().up_to_date, 40);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

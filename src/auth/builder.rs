@@ -100,7 +100,7 @@ impl AuthBuilder {
     }
     /// Applies the account migrations and returns the service.
     pub fn build(mut self) -> Result<Auth> {
-        self.db.with_conn(migrate::migrate)?;
+        migrate::migrate(&self.db, crate::tenant::AuditTag::library())?;
         let layout = match self.layout.take() {
             Some(layout) => layout,
             None => crate::Layout::shared(self.db.clone())?,
@@ -145,6 +145,6 @@ impl Auth {
     /// applies none.
     pub fn migrate(admin: &Admin, db: &Database) -> Result<usize> {
         admin.tag().fire(crate::AuditAction::Operation { name: "migrate the account tables" });
-        db.with_conn(migrate::migrate)
+        migrate::migrate(db, admin.tag())
     }
 }

@@ -7,13 +7,18 @@
 
 use rusqlite::Connection;
 
+use crate::db::Database;
 use crate::error::Result;
+use crate::migrate::{Runner, Step};
+use crate::tenant::AuditTag;
 
-/// Each migration: its version and its SQL. Append only; never edit a released one.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "CREATE TABLE IF NOT EXISTS users (
+/// Each migration: its version, name and SQL. Append only; never edit a released one
+/// (each database records its checksum and refuses an edited one).
+const MIGRATIONS: &[Step] = &[
+    Step {
+        version: 1,
+        name: "account tables",
+        sql: "CREATE TABLE IF NOT EXISTS users (
         id TEXT PRIMARY KEY,
         email TEXT UNIQUE,
         stripe_customer_id TEXT UNIQUE,
@@ -42,45 +47,47 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX IF NOT EXISTS idx_sessions_user ON sessions(user_id);
     CREATE INDEX IF NOT EXISTS idx_sessions_expires ON sessions(expires_at);
     CREATE INDEX IF NOT EXISTS idx_login_tokens_expires ON login_tokens(expires_at);",
-    ),
+    },
     // The session that asked for a link: only that session's anonymous data may be merged
     // when the link is used (a link confirmed from another browser signs in without it).
-    (2, "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;"),
+    Step { version: 2, name: "link requester", sql: "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;" },
     // Tenants on their way out: an anonymous user merged into an account, or a deleted
     // account. The record outlives a crash, so the work is finished later, never lost.
-    (
-        3,
-        "CREATE TABLE IF NOT EXISTS tenantry_leaving (
+    Step {
+        version: 3,
+        name: "tenants leaving",
+        sql: "CREATE TABLE IF NOT EXISTS tenantry_leaving (
         tenant TEXT PRIMARY KEY,
         into_tenant TEXT,
         rows_done INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL
     );",
-    ),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const AUTH_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+pub const AUTH_SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
-/// Applies the migrations this database lacks, in one write transaction. Safe to call from
-/// several processes at once: `BEGIN IMMEDIATE` serialises them, and each applies only the
-/// versions not yet recorded, so every migration runs once. Returns how many it applied.
-pub(crate) fn migrate(conn: &Connection) -> Result<usize> {
-    crate::db::exec::in_savepoint(conn, |conn| {
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS tenantry_migrations (
-                version INTEGER PRIMARY KEY,
-                applied_at TEXT NOT NULL DEFAULT (datetime('now'))
-            )",
-        )?;
-        let current: i64 =
-            conn.query_row("SELECT COALESCE(MAX(version), 0) FROM tenantry_migrations", [], |r| r.get(0))?;
-        let mut applied = 0;
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            conn.execute_batch(sql)?;
-            conn.execute("INSERT INTO tenantry_migrations (version) VALUES (?1)", [version])?;
-            applied += 1;
-        }
-        Ok(applied)
-    })
+/// Applies the migrations this database lacks, each in a write transaction of its own
+/// (the same runner as the application's: checksummed, safe from several processes at
+/// once). Returns how many it applied.
+pub(crate) fn migrate(db: &Database, tag: AuditTag) -> Result<usize> {
+    let runner = Runner {
+        scope: "tenantry.auth",
+        steps: MIGRATIONS,
+        tag,
+        baseline: None,
+        user_version: false,
+        legacy: Some(legacy_version),
+    };
+    Ok(runner.run(db, false)?.applied.len())
+}
+
+/// Builds before the shared records kept the account tables' versions in a table of
+/// their own.
+fn legacy_version(conn: &Connection) -> Result<u32> {
+    if !crate::tablesql::table_exists(conn, "tenantry_migrations")? {
+        return Ok(0);
+    }
+    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM tenantry_migrations", [], |r| r.get(0))?)
 }

@@ -39,6 +39,8 @@ pub struct DatabaseBuilder {
     /// `None`: not compared (tenantry's own opens of tenant files, which the per-tenant
     /// migrations bring up to date after opening).
     on_drift: Option<OnDrift>,
+    /// Run by [`open`](Self::open) before the drift check.
+    migrations: Option<crate::Migrations>,
 }
 
 /// What opening a database does when a declared table in it differs from its
@@ -101,6 +103,26 @@ impl DatabaseBuilder {
         self
     }
 
+    /// Brings the database to the newest of `migrations` while opening, before the
+    /// declarations are compared with it ([`Database::migrate`]): a service that adds a
+    /// field and its migration starts on the migrated schema.
+    ///
+    /// ```
+    /// # fn main() -> tenantry::Result<()> {
+    /// use tenantry::{Admin, Database, Migrations};
+    /// let migrations = Migrations::new(&Admin::new("schema migrations"))
+    ///     .add(2, "notes", "CREATE TABLE IF NOT EXISTS notes (body TEXT)");
+    /// let path = std::env::temp_dir().join(format!("tenantry-migrate-doc-{}.db", uuid::Uuid::new_v4()));
+    /// let db = Database::builder(&path).migrations(&migrations).open()?;
+    /// assert!(db.pending_migrations(&migrations)?.applied.is_empty());
+    /// # drop(db); for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
+    /// # Ok(()) }
+    /// ```
+    pub fn migrations(mut self, migrations: &crate::Migrations) -> Self {
+        self.migrations = Some(migrations.clone());
+        self
+    }
+
     /// Opens without comparing declarations (a tenant file, migrated right after).
     pub(crate) fn without_drift_check(mut self) -> Self {
         self.on_drift = None;
@@ -122,6 +144,11 @@ impl DatabaseBuilder {
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
         crate::tablesql::verify_live(conn.conn())?;
+        drop(conn);
+        if let Some(migrations) = &db.inner.config.migrations {
+            db.migrate(migrations)?;
+        }
+        let conn = db.inner.acquire()?;
         if let Some(on) = db.inner.config.on_drift {
             let drift = crate::drift::schema_drift(conn.conn())?;
             match on {
@@ -146,7 +173,24 @@ impl DatabaseBuilder {
         if matches!(self.target, Target::File(_)) {
             // A file system without shared memory keeps the old journal mode; SQLite then
             // still works, with less concurrency, so this is not an error.
-            let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            //
+            // Two processes opening a file still in rollback mode at once can both hold a
+            // read lock and want the write lock to switch: SQLite then answers one of them
+            // busy at once (waiting could deadlock), without the busy handler. The other
+            // switches; this one retries within the busy timeout.
+            let start = Instant::now();
+            loop {
+                match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                    Ok(_mode) => break,
+                    Err(e)
+                        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                            && start.elapsed() < self.busy_timeout =>
+                    {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
@@ -159,8 +203,14 @@ impl DatabaseBuilder {
         // No connection tenantry opens reaches another database file: `ATTACH` would let
         // SQL on one tenant's file (a migration, say) read or write another tenant's file,
         // and `VACUUM INTO` (which SQLite reports as an attach) could write a new one.
+        //
+        // And a migration's SQL cannot end or nest the transaction it runs in (`COMMIT;
+        // ..; BEGIN`), which would commit part of it without its record.
         conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
             AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
+            AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } if crate::migrate::running() => {
+                Authorization::Deny
+            }
             _ => Authorization::Allow,
         }))?;
         Ok(conn)
@@ -358,6 +408,7 @@ impl Database {
             statement_cache: 256,
             stable_plans: true,
             on_drift: Some(OnDrift::Refuse),
+            migrations: None,
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::layout::tenants::Schema;
+use crate::progress::Progress;
 use crate::query::Scope;
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::select::Select;
@@ -275,12 +275,26 @@ impl Layout {
     }
 
     /// Brings every per-tenant database under the root to the current schema version,
-    /// tenant by tenant, each in its own transaction: an interrupted run leaves every
-    /// tenant either migrated or untouched, and a rerun finishes the rest. `progress` is
-    /// called after each tenant with (done, total). Audited through `admin`.
-    pub fn migrate_fleet(&self, admin: &Admin, mut progress: impl FnMut(usize, usize)) -> Result<FleetReport> {
-        let Some(tenants) = &self.inner.tenants else { return Ok(FleetReport::default()) };
+    /// tenant by tenant, each migration in its own transaction: an interrupted run leaves
+    /// every tenant at a version it recorded, and a rerun finishes the rest. A file whose
+    /// recorded migrations were edited, or that a newer build migrated, is reported in
+    /// [`FleetReport::failed`] and left alone. `progress` is called after each tenant.
+    /// Audited through `admin`.
+    pub fn migrate_fleet(&self, admin: &Admin, progress: impl FnMut(Progress<'_>)) -> Result<FleetReport> {
         admin.tag().fire(crate::AuditAction::Operation { name: "migrate every tenant database" });
+        self.fleet(false, progress)
+    }
+
+    /// What [`migrate_fleet`](Self::migrate_fleet) would do, without writing anything:
+    /// [`FleetReport::migrated`] counts the tenants it would migrate.
+    pub fn pending_fleet(&self, admin: &Admin, progress: impl FnMut(Progress<'_>)) -> Result<FleetReport> {
+        admin.tag().fire(crate::AuditAction::Operation { name: "check every tenant database's migrations" });
+        self.fleet(true, progress)
+    }
+
+    fn fleet(&self, dry_run: bool, mut progress: impl FnMut(Progress<'_>)) -> Result<FleetReport> {
+        let Some(tenants) = &self.inner.tenants else { return Ok(FleetReport::default()) };
+        let runner = tenants.schema.runner()?;
         let all = tenants.tenants_on_disk()?;
         let mut report = FleetReport::default();
         for (done, tenant) in all.iter().enumerate() {
@@ -288,16 +302,13 @@ impl Layout {
                 .max_connections(1)
                 .without_drift_check()
                 .open()
-                .and_then(|db| {
-                    let have = Schema::version_of(&db)?;
-                    if have < tenants.schema.version() { tenants.schema.migrate(&db).map(|_| true) } else { Ok(false) }
-                });
+                .and_then(|db| runner.run(&db, dry_run));
             match result {
-                Ok(true) => report.migrated += 1,
-                Ok(false) => report.up_to_date += 1,
+                Ok(r) if r.applied.is_empty() && !r.created => report.up_to_date += 1,
+                Ok(_) => report.migrated += 1,
                 Err(e) => report.failed.push((*tenant, e)),
             }
-            progress(done + 1, all.len());
+            progress(Progress::new("tenant databases", done + 1, all.len()));
         }
         Ok(report)
     }

@@ -45,7 +45,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 pub use lifecycle::{FleetReport, TenantExport};
 pub use merge::TableMerge;
 pub use moves::Location;
-pub use tenants::{Migration, WhenBehind};
+pub use tenants::WhenBehind;
 
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -59,7 +59,7 @@ pub struct LayoutBuilder {
     shared: Database,
     root: Option<PathBuf>,
     shared_tables: Vec<&'static TableInfo>,
-    migrations: Vec<tenants::Step>,
+    migrations: Option<crate::Migrations>,
     cap: usize,
     when_behind: WhenBehind,
 }
@@ -84,17 +84,16 @@ impl LayoutBuilder {
         self
     }
 
-    /// Per-tenant schema migrations after version 1 (which creates the tables), as
-    /// `(version, SQL)`.
+    /// The per-tenant schema's migrations (version 1 creates the per-tenant tables), run
+    /// on each tenant's file when it is opened behind (see [`when_behind`](Self::when_behind))
+    /// and by [`Layout::migrate_fleet`]. The same runner as the shared database's
+    /// ([`Database::migrate`]): versioned, checksummed, one transaction each.
     ///
-    /// Migration SQL runs unscoped on every tenant's file, so registering it takes an
-    /// [`Admin`](crate::Admin), and each time a migration runs on a tenant's database the
-    /// audit hook sees its SQL. Like every connection tenantry opens, it cannot `ATTACH`
-    /// another database, and after it runs the tenant column of every per-tenant table
-    /// must still lead its keys, or the migration rolls back.
-    pub fn migrations(mut self, admin: &crate::Admin, migrations: &[Migration]) -> Self {
-        let tag = admin.tag();
-        self.migrations.extend(migrations.iter().map(|&(version, sql)| tenants::Step { version, sql, tag }));
+    /// Like every connection tenantry opens, a migration cannot `ATTACH` another
+    /// database, and after it runs the tenant column of every per-tenant table must still
+    /// lead its keys, or the migration rolls back.
+    pub fn migrations(mut self, migrations: &crate::Migrations) -> Self {
+        self.migrations = Some(migrations.clone());
         self
     }
 
@@ -120,13 +119,12 @@ impl LayoutBuilder {
             None => Vec::new(),
         };
         let per_tenant_ids = per_tenant.iter().map(|t| id(t)).collect();
+        let migrations = self.migrations.unwrap_or_else(crate::migrate::Migrations::none);
+        migrations.checked()?;
         let tenants = match self.root {
-            Some(root) => Some(TenantDatabases::new(
-                root,
-                self.cap,
-                self.when_behind,
-                Schema { tables: per_tenant, migrations: Schema::checked(self.migrations)? },
-            )?),
+            Some(root) => {
+                Some(TenantDatabases::new(root, self.cap, self.when_behind, Schema { tables: per_tenant, migrations })?)
+            }
             None => None,
         };
         let layout = Layout {
@@ -196,7 +194,7 @@ impl Layout {
             shared,
             root: None,
             shared_tables: Vec::new(),
-            migrations: Vec::new(),
+            migrations: None,
             cap: 64,
             when_behind: WhenBehind::Migrate,
         }

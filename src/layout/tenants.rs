@@ -8,13 +8,10 @@ use uuid::Uuid;
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::migrate::{self, MigrationReport, Migrations, Runner};
 use crate::schema::TableInfo;
 use crate::tablesql;
-use crate::tenant::{AuditAction, AuditTag, TenantId};
-
-/// A migration of the per-tenant schema: version and SQL. Version 1 is always the
-/// creation of the per-tenant tables from their declarations; yours start at 2.
-pub type Migration = (u32, &'static str);
+use crate::tenant::TenantId;
 
 /// What to do with a tenant whose database is behind the current schema version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,74 +23,38 @@ pub enum WhenBehind {
     Refuse,
 }
 
+/// The per-tenant tables and their migrations.
 pub(crate) struct Schema {
     pub(crate) tables: Vec<&'static TableInfo>,
-    pub(crate) migrations: Vec<Step>,
-}
-
-/// A registered migration and the capability that registered it (each run is audited).
-#[derive(Clone, Copy)]
-pub(crate) struct Step {
-    pub(crate) version: u32,
-    pub(crate) sql: &'static str,
-    pub(crate) tag: AuditTag,
+    pub(crate) migrations: Migrations,
 }
 
 impl Schema {
     pub(crate) fn version(&self) -> u32 {
-        self.migrations.iter().map(|m| m.version).max().unwrap_or(0).max(1)
+        self.migrations.latest()
     }
 
-    /// Brings `db` to the current version in one write transaction, re-reading the version
-    /// inside it, so concurrent openers apply each step once. A new file gets the tables
-    /// of the current declarations and the current version directly; an older file gets
-    /// the migrations it lacks, in version order. Returns the steps applied.
-    pub(crate) fn migrate(&self, db: &Database) -> Result<usize> {
-        db.write(|conn| {
-            let have: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            let want = self.version();
-            if have > want {
-                return Err(Error::TenantBehind { have, want });
-            }
-            let mut applied = 0;
-            if have == 0 {
-                for info in &self.tables {
-                    for sql in info.ddl() {
-                        conn.execute_batch(&sql)?;
-                    }
-                }
-                applied += 1;
-            } else {
-                for step in self.migrations.iter().filter(|m| m.version > have) {
-                    step.tag.fire(AuditAction::Unscoped { sql: step.sql });
-                    conn.execute_batch(step.sql)?;
-                    applied += 1;
-                }
-            }
-            // A migration may have rebuilt a table: what the declarations say about the
-            // tenant column must still hold, or the whole migration rolls back.
-            for info in &self.tables {
-                if tablesql::table_exists(conn, info.name)? {
-                    tablesql::verify_table(conn, info)?;
-                }
-            }
-            conn.execute_batch(&format!("PRAGMA user_version = {want}"))?;
-            Ok(applied)
+    /// The migration runner for tenant files: version 1 creates the per-tenant tables;
+    /// `PRAGMA user_version` mirrors the version (older builds kept only that).
+    pub(crate) fn runner(&self) -> Result<Runner<'_>> {
+        Ok(Runner {
+            scope: migrate::TENANT,
+            steps: self.migrations.checked()?,
+            tag: self.migrations.tag,
+            baseline: Some(&self.tables),
+            user_version: true,
+            legacy: Some(migrate::user_version),
         })
     }
 
-    /// Migrations must be numbered from 2 (1 is the creation of the tables), each once;
-    /// they are kept in version order.
-    pub(crate) fn checked(mut migrations: Vec<Step>) -> Result<Vec<Step>> {
-        migrations.sort_by_key(|m| m.version);
-        if migrations.iter().any(|m| m.version < 2) || migrations.windows(2).any(|w| w[0].version == w[1].version) {
-            return Err(Error::InvalidMigrations);
-        }
-        Ok(migrations)
+    /// Brings `db` to the current version, each migration in a write transaction of its
+    /// own that reads the records again, so concurrent openers apply each step once.
+    pub(crate) fn migrate(&self, db: &Database) -> Result<MigrationReport> {
+        self.runner()?.run(db, false)
     }
 
     pub(crate) fn version_of(db: &Database) -> Result<u32> {
-        db.with_conn(|conn| Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+        db.with_conn(migrate::user_version)
     }
 }
 

@@ -102,7 +102,7 @@ const RELATIONS_SQL: &str = "
     ORDER BY t.root DESC";
 
 /// Checks one owned table, and every child table or partition of it, for `check_rls`.
-async fn check_relations(client: &Client, table: &'static str, column: &str) -> Result<()> {
+pub(super) async fn check_relations(client: &Client, table: &'static str, column: &str) -> Result<()> {
     let rows = client.query(RELATIONS_SQL, &[&table, &POLICY_EXPR, &column]).await.map_err(Error::Postgres)?;
     if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
         return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(table) });

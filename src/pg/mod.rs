@@ -24,6 +24,7 @@
 
 mod check;
 mod conn;
+mod migrate;
 mod param;
 mod pipeline;
 mod transaction;

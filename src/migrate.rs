@@ -1,0 +1,447 @@
+//! Versioned, checksummed schema migrations: one runner for the shared database, every
+//! tenant's file, the PostgreSQL schema, and tenantry's own tables.
+//!
+//! Each database records what it has applied in `tenantry_schema_migrations`, one row per
+//! scope and version with the SHA-256 of the migration's SQL. Each migration runs in a
+//! transaction of its own together with its record, so a process killed half-way leaves
+//! it applied or not, never half, and a rerun goes on from there. The transaction takes
+//! the database's write lock (SQLite's `BEGIN IMMEDIATE`, a PostgreSQL advisory lock)
+//! and reads the records again under it, so when two processes start at once the loser
+//! waits, finds the migration recorded, and skips it. A recorded migration whose SQL has
+//! changed since is refused ([`Error::MigrationEdited`]): a released migration is never
+//! edited, a new one is added.
+//!
+//! Version 1 of the application's scopes is the creation of the declared tables: a new
+//! database gets the tables of the current declarations, and every registered migration is
+//! recorded as applied without running (the declarations already include its effect). A
+//! database whose tables predate the records gets version 1 recorded and then every
+//! migration, in order.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::schema::TableInfo;
+use crate::tenant::{Admin, AuditAction, AuditTag};
+
+/// Where each database records what it has applied.
+pub(crate) const RECORDS_DDL: &str = "CREATE TABLE IF NOT EXISTS tenantry_schema_migrations (
+    scope TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (scope, version)
+)";
+
+/// The scope of the application's migrations of the shared database (and PostgreSQL).
+pub(crate) const APP: &str = "app";
+/// The scope of the per-tenant migrations, in each tenant's own file.
+pub(crate) const TENANT: &str = "tenant";
+
+/// The application's schema migrations, after version 1 (the creation of the declared
+/// tables), each registered once with its version, a name for reports and its SQL.
+///
+/// Migration SQL runs without a tenant scope, so registering it takes an [`Admin`]; each
+/// time one runs, the audit hook sees its SQL
+/// ([`AuditAction::Unscoped`]). After each one, every declared owned table must still
+/// have its tenant column leading its keys, or it rolls back.
+///
+/// ```
+/// # fn main() -> tenantry::Result<()> {
+/// use tenantry::{Admin, Database, Migrations};
+/// let admin = Admin::new("schema migrations");
+/// let migrations = Migrations::new(&admin)
+///     .add(2, "audit log", "CREATE TABLE IF NOT EXISTS audit_log (at TEXT NOT NULL, what TEXT NOT NULL)")
+///     .add(3, "audit log index", "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)");
+/// let db = Database::open_in_memory()?;
+/// // A new database: the declared tables are created, the migrations recorded.
+/// let report = db.migrate(&migrations)?;
+/// assert!(report.created);
+/// // Nothing left to do.
+/// assert!(db.migrate(&migrations)?.applied.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Migrations {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) tag: AuditTag,
+    /// Set by [`add`](Self::add) on a version below 2 or given twice; refused when run.
+    invalid: bool,
+    grant: Option<&'static str>,
+}
+
+impl std::fmt::Debug for Migrations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.steps.iter().map(|s| (s.version, s.name))).finish()
+    }
+}
+
+/// One registered migration.
+#[derive(Clone, Copy)]
+pub(crate) struct Step {
+    pub(crate) version: u32,
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+impl Step {
+    pub(crate) fn checksum(&self) -> String {
+        crate::hex::encode(&Sha256::digest(self.sql.as_bytes()))
+    }
+}
+
+/// One migration, in a [`MigrationReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MigrationStep {
+    /// Its version.
+    pub version: u32,
+    /// Its name.
+    pub name: &'static str,
+}
+
+/// What a migration run did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MigrationReport {
+    /// A new database: its declared tables were created, and the registered migrations
+    /// recorded without running.
+    pub created: bool,
+    /// The migrations run, in order.
+    pub applied: Vec<MigrationStep>,
+}
+
+impl Migrations {
+    /// No migrations yet: a database gets the tables of the declarations (version 1).
+    pub fn new(admin: &Admin) -> Self {
+        Migrations { steps: Vec::new(), tag: admin.tag(), invalid: false, grant: None }
+    }
+
+    /// No migrations, registered by nobody (there is nothing to audit).
+    pub(crate) fn none() -> Self {
+        Migrations { steps: Vec::new(), tag: AuditTag::library(), invalid: false, grant: None }
+    }
+
+    /// Registers migration `version` (2 and up, each once; run in version order).
+    /// A version below 2 or given twice makes every run fail with
+    /// [`Error::InvalidMigrations`].
+    pub fn add(mut self, version: u32, name: &'static str, sql: &'static str) -> Self {
+        if version < 2 || self.steps.iter().any(|s| s.version == version) {
+            self.invalid = true;
+        }
+        let at = self.steps.partition_point(|s| s.version < version);
+        self.steps.insert(at, Step { version, name, sql });
+        self
+    }
+
+    /// On PostgreSQL, grants `role` (the application's login role) `SELECT, INSERT,
+    /// UPDATE, DELETE` on every declared table after each run, so a table a migration or
+    /// version 1 creates is usable at once.
+    pub fn postgres_grant(mut self, role: &'static str) -> Self {
+        self.grant = Some(role);
+        self
+    }
+
+    /// The newest version: the one a database is at when every migration is applied.
+    pub fn latest(&self) -> u32 {
+        self.steps.last().map_or(1, |s| s.version.max(1))
+    }
+
+    pub(crate) fn checked(&self) -> Result<&[Step]> {
+        if self.invalid { Err(Error::InvalidMigrations) } else { Ok(&self.steps) }
+    }
+
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn grant(&self) -> Option<&'static str> {
+        self.grant
+    }
+}
+
+/// What a database has recorded, and the version an older build left in its own way
+/// (`PRAGMA user_version` in a tenant file, the account tables' first records table).
+pub(crate) struct Recorded {
+    pub(crate) applied: Vec<(u32, String)>,
+    pub(crate) legacy: u32,
+}
+
+/// What comes next for a database.
+pub(crate) enum Next<'s> {
+    /// An older build's version, adopted: record version 1 and every step up to it.
+    Adopt(u32),
+    /// Version 1: create the declared tables.
+    Baseline,
+    Apply(&'s Step),
+    Done,
+}
+
+/// One scope of migrations and how it starts.
+pub(crate) struct Runner<'a> {
+    pub(crate) scope: &'static str,
+    pub(crate) steps: &'a [Step],
+    pub(crate) tag: AuditTag,
+    /// Version 1 creates these tables from their declarations (`None`: the steps start at 1).
+    pub(crate) baseline: Option<&'a [&'static TableInfo]>,
+    /// Tenant files mirror their version in `PRAGMA user_version`, read on every open.
+    pub(crate) user_version: bool,
+    /// Where an older build recorded its version, if anywhere.
+    pub(crate) legacy: Option<fn(&Connection) -> Result<u32>>,
+}
+
+impl Runner<'_> {
+    /// Decides what comes next from what the database recorded; refuses a recorded
+    /// migration this build does not know, or whose SQL changed.
+    pub(crate) fn next(&self, recorded: &Recorded) -> Result<Next<'_>> {
+        let (scope, baseline) = (self.scope, self.baseline.is_some());
+        for (version, checksum) in &recorded.applied {
+            if *version == 1 && baseline {
+                continue;
+            }
+            match self.steps.iter().find(|s| s.version == *version) {
+                None => return Err(Error::SchemaNewer { scope, version: *version }),
+                Some(step) if step.checksum() != *checksum => {
+                    return Err(Error::MigrationEdited { scope, version: *version, name: step.name });
+                }
+                Some(_) => {}
+            }
+        }
+        if recorded.applied.is_empty() && recorded.legacy > 0 {
+            return Ok(Next::Adopt(recorded.legacy));
+        }
+        if baseline && !recorded.applied.iter().any(|(v, _)| *v == 1) {
+            return Ok(Next::Baseline);
+        }
+        let pending = self.steps.iter().find(|s| !recorded.applied.iter().any(|(v, _)| *v == s.version));
+        Ok(pending.map_or(Next::Done, Next::Apply))
+    }
+
+    /// The steps a database at `recorded` still lacks, and whether it would be created
+    /// (a dry run: nothing is written).
+    pub(crate) fn pending(&self, recorded: &Recorded, fresh: bool) -> Result<MigrationReport> {
+        self.next(recorded)?;
+        let adopted = if recorded.applied.is_empty() { recorded.legacy } else { 0 };
+        let created = self.baseline.is_some() && fresh && adopted == 0 && recorded.applied.is_empty();
+        let applied = if created {
+            Vec::new()
+        } else {
+            self.steps
+                .iter()
+                .filter(|s| s.version > adopted && !recorded.applied.iter().any(|(v, _)| *v == s.version))
+                .map(|s| MigrationStep { version: s.version, name: s.name })
+                .collect()
+        };
+        Ok(MigrationReport { created, applied })
+    }
+
+    /// Runs every pending step on a SQLite database, each in a write transaction of its
+    /// own; with `dry_run`, reports what would run and writes nothing.
+    pub(crate) fn run(&self, db: &Database, dry_run: bool) -> Result<MigrationReport> {
+        let fail = |step: Option<&Step>, e: Error| match (step, e) {
+            (_, e @ (Error::MigrationEdited { .. } | Error::SchemaNewer { .. })) => e,
+            (Some(s), e) => {
+                Error::MigrationFailed { scope: self.scope, version: s.version, name: s.name, source: Box::new(e) }
+            }
+            (None, e) => e,
+        };
+        // Read first, outside a write transaction: an up-to-date database takes no lock.
+        let recorded = db.with_conn(|c| self.read(c))?;
+        if dry_run || matches!(self.next(&recorded)?, Next::Done) {
+            let fresh = db.with_conn(|c| self.fresh(c))?;
+            return if dry_run { self.pending(&recorded, fresh) } else { Ok(MigrationReport::default()) };
+        }
+        let mut report = MigrationReport::default();
+        loop {
+            let mut current = None;
+            let done = db
+                .with_conn(|conn| {
+                    immediate(conn, |conn| {
+                        conn.execute_batch(RECORDS_DDL)?;
+                        let recorded = self.read(conn)?;
+                        match self.next(&recorded)? {
+                            Next::Done => return Ok(true),
+                            Next::Adopt(legacy) => self.adopt(conn, legacy)?,
+                            Next::Baseline => report.created = self.baseline(conn)?,
+                            Next::Apply(step) => {
+                                current = Some(*step);
+                                self.tag.fire(AuditAction::Unscoped { sql: step.sql });
+                                run_step(conn, step.sql)?;
+                                record(conn, self.scope, step.version, step.name, &step.checksum())?;
+                                report.applied.push(MigrationStep { version: step.version, name: step.name });
+                            }
+                        }
+                        // A migration may have rebuilt a table: what the declarations say
+                        // about each tenant column must still hold, or it rolls back.
+                        crate::tablesql::verify_live(conn)?;
+                        if self.user_version {
+                            let version = self.contiguous(&self.read(conn)?);
+                            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+                        }
+                        Ok(false)
+                    })
+                })
+                .map_err(|e| fail(current.as_ref(), e))?;
+            if done {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// The highest version up to which every step is recorded.
+    fn contiguous(&self, recorded: &Recorded) -> u32 {
+        let has = |v: u32| recorded.applied.iter().any(|(a, _)| *a == v);
+        let mut version = if self.baseline.is_none() || has(1) { 1 } else { 0 };
+        for step in self.steps {
+            if !has(step.version) {
+                break;
+            }
+            version = step.version;
+        }
+        version
+    }
+
+    pub(crate) fn read(&self, conn: &Connection) -> Result<Recorded> {
+        let legacy = match self.legacy {
+            Some(read) => read(conn)?,
+            None => 0,
+        };
+        if !crate::tablesql::table_exists(conn, "tenantry_schema_migrations")? {
+            return Ok(Recorded { applied: Vec::new(), legacy });
+        }
+        let mut stmt =
+            conn.prepare_cached("SELECT version, checksum FROM tenantry_schema_migrations WHERE scope = ?1")?;
+        let applied = stmt.query_map([self.scope], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        Ok(Recorded { applied, legacy })
+    }
+
+    /// None of the baseline's tables exists yet.
+    fn fresh(&self, conn: &Connection) -> Result<bool> {
+        for info in self.baseline.unwrap_or_default() {
+            if crate::tablesql::table_exists(conn, info.name)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn adopt(&self, conn: &Connection, legacy: u32) -> Result<()> {
+        if self.baseline.is_some() {
+            record(conn, self.scope, 1, "declared tables", "")?;
+        }
+        for step in self.steps.iter().filter(|s| s.version <= legacy) {
+            record(conn, self.scope, step.version, step.name, &step.checksum())?;
+        }
+        Ok(())
+    }
+
+    /// Version 1. Returns whether the database was new.
+    fn baseline(&self, conn: &Connection) -> Result<bool> {
+        let fresh = self.fresh(conn)?;
+        for info in self.baseline.unwrap_or_default() {
+            for sql in info.ddl() {
+                conn.execute_batch(&sql)?;
+            }
+        }
+        record(conn, self.scope, 1, "declared tables", "")?;
+        if fresh {
+            for step in self.steps {
+                record(conn, self.scope, step.version, step.name, &step.checksum())?;
+            }
+        }
+        Ok(fresh)
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs a migration's SQL: the connection's authorizer then
+    /// refuses transaction control, so the SQL cannot commit part of itself.
+    static RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is running a migration's SQL.
+pub(crate) fn running() -> bool {
+    RUNNING.get()
+}
+
+fn run_step(conn: &Connection, sql: &str) -> Result<()> {
+    RUNNING.set(true);
+    let result = conn.execute_batch(sql);
+    RUNNING.set(false);
+    Ok(result?)
+}
+
+fn record(conn: &Connection, scope: &str, version: u32, name: &str, checksum: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO tenantry_schema_migrations (scope, version, name, checksum, applied_at)
+         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+    )?
+    .execute(rusqlite::params![scope, version, name, checksum])?;
+    Ok(())
+}
+
+/// How long a migration waits for another process's migration to finish.
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// `f` in a `BEGIN IMMEDIATE` transaction, waiting for the write lock past the busy
+/// timeout while another process holds it (a migration can take minutes).
+fn immediate<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    let start = Instant::now();
+    loop {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => break,
+            Err(e)
+                if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy))
+                    && start.elapsed() < LOCK_WAIT => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// A tenant file's version as older builds kept it.
+pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+impl Database {
+    /// Brings this database to the newest of `migrations`, each migration in a
+    /// transaction of its own (see [`Migrations`]). A new database gets the declared
+    /// tables ([`tables`](crate::tables)) and records every migration as applied.
+    ///
+    /// Safe to run from several processes at once (each migration runs once), and after a
+    /// crash (a rerun goes on where the last one stopped). Refuses an applied migration
+    /// whose SQL changed ([`Error::MigrationEdited`]) and a database a newer build
+    /// migrated ([`Error::SchemaNewer`]); a failing migration is
+    /// [`Error::MigrationFailed`], rolled back, with the ones before it kept.
+    pub fn migrate(&self, migrations: &Migrations) -> Result<MigrationReport> {
+        self.app_runner(migrations, |runner| runner.run(self, false))
+    }
+
+    /// What [`migrate`](Self::migrate) would do, without doing it.
+    pub fn pending_migrations(&self, migrations: &Migrations) -> Result<MigrationReport> {
+        self.app_runner(migrations, |runner| runner.run(self, true))
+    }
+
+    fn app_runner<R>(&self, migrations: &Migrations, f: impl FnOnce(&Runner<'_>) -> Result<R>) -> Result<R> {
+        let tables: Vec<&'static TableInfo> = crate::tables().collect();
+        f(&Runner {
+            scope: APP,
+            steps: migrations.checked()?,
+            tag: migrations.tag,
+            baseline: Some(&tables),
+            user_version: false,
+            legacy: None,
+        })
+    }
+}

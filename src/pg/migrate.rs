@@ -1,0 +1,269 @@
+//! The migration runner and the drift check on PostgreSQL: the same records, plan and
+//! comparison as on SQLite ([`crate::migrate`], [`crate::drift`]), read from PostgreSQL's
+//! catalogue.
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::drift::{Drift, DriftKind, Engine, LiveColumn, LiveTable, compare};
+use crate::error::{Error, Result};
+use crate::migrate::{APP, MigrationReport, MigrationStep, Migrations, RECORDS_DDL, Recorded, Runner, Step};
+use crate::schema::{TableInfo, ident};
+use crate::tenant::AuditAction;
+
+use super::PgDatabase;
+
+/// The advisory lock every migration transaction takes first ('tenantry' in ASCII), so two
+/// processes migrating at once run one after the other.
+const LOCK: i64 = 0x7465_6e61_6e74_7279;
+
+impl PgDatabase {
+    /// Brings the PostgreSQL schema to the newest of `migrations`, connected as the owner
+    /// role (`owner_url`), each migration in a transaction of its own with its record.
+    /// A new schema gets every declared table with its row-level security
+    /// ([`schema_postgres`](crate::schema_postgres)) as version 1.
+    ///
+    /// Each transaction first takes an advisory lock, so two processes starting at once
+    /// apply each migration once; a process killed half-way leaves each migration applied
+    /// or not, and a rerun goes on. Same refusals as [`Database::migrate`](crate::Database::migrate).
+    /// Blocks (on a thread of its own, so it may be called anywhere).
+    pub fn migrate(owner_url: &str, migrations: &Migrations) -> Result<MigrationReport> {
+        run(owner_url, migrations, false)
+    }
+
+    /// What [`migrate`](Self::migrate) would do, without doing it.
+    pub fn pending_migrations(owner_url: &str, migrations: &Migrations) -> Result<MigrationReport> {
+        run(owner_url, migrations, true)
+    }
+
+    /// How each declared table in the database differs from its declaration: columns,
+    /// types, nullability, primary and unique keys, indexes, and for an owned table its
+    /// row-level security as [`check_rls`](Self::check_rls) sees it from the application
+    /// role. Empty when they agree; a table not created yet is not a difference.
+    pub fn schema_drift(&self) -> Result<Vec<Drift>> {
+        self.block(self.schema_drift_async())
+    }
+
+    /// Refuses with [`Error::SchemaDrift`] unless [`schema_drift`](Self::schema_drift) is
+    /// empty: call it at start-up, as [`Database::open`](crate::Database::open) does.
+    pub fn check_schema(&self) -> Result<()> {
+        let drift = self.schema_drift()?;
+        if drift.is_empty() { Ok(()) } else { Err(Error::SchemaDrift { drift }) }
+    }
+
+    pub(crate) async fn schema_drift_async(&self) -> Result<Vec<Drift>> {
+        let conn = self.tenants.get().await.map_err(|source| Error::PostgresPool { source })?;
+        let client: &Client = &conn;
+        let mut out = Vec::new();
+        for info in crate::tables() {
+            let Some(live) = live_table(client, info.name).await? else { continue };
+            out.extend(compare(info, &live, Engine::Postgres));
+            if let Some(column) = info.tenant_column() {
+                match super::check::check_relations(client, info.name, column).await {
+                    Ok(()) => {}
+                    Err(Error::RlsBypassed { why, .. }) => {
+                        out.push(Drift { table: info.name, kind: DriftKind::RowSecurity { why }, suggestion: None });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The columns and indexes of `table` in the current schema, or `None` if there is none.
+async fn live_table(client: &Client, table: &str) -> Result<Option<LiveTable>> {
+    let columns = client
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
+                    COALESCE((SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                              WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), 0)
+             FROM pg_attribute a
+             WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum",
+            &[&table],
+        )
+        .await
+        .map_err(Error::Postgres)?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let columns = columns
+        .iter()
+        .map(|r| LiveColumn {
+            name: r.get(0),
+            declared_type: r.get(1),
+            not_null: r.get(2),
+            has_default: r.get(3),
+            pk_position: r.get(4),
+        })
+        .collect();
+    let indexes = client
+        .query(
+            "SELECT i.indisunique,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)
+             FROM pg_index i WHERE i.indrelid = to_regclass(quote_ident($1))",
+            &[&table],
+        )
+        .await
+        .map_err(Error::Postgres)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Ok(Some(LiveTable { columns, indexes }))
+}
+
+fn run(owner_url: &str, migrations: &Migrations, dry_run: bool) -> Result<MigrationReport> {
+    let tables: Vec<&'static TableInfo> = crate::tables().collect();
+    let runner = Runner {
+        scope: APP,
+        steps: migrations.checked()?,
+        tag: migrations.tag,
+        baseline: Some(&tables),
+        user_version: false,
+        legacy: None,
+    };
+    // A thread of its own with a runtime of its own: callable from async code too.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Io { what: "start a runtime for the migration", source: e })?;
+            runtime.block_on(async {
+                let (mut client, connection) =
+                    tokio_postgres::connect(owner_url, NoTls).await.map_err(Error::Postgres)?;
+                let driver = tokio::spawn(connection);
+                let result = migrate(&mut client, &runner, migrations.grant(), &tables, dry_run).await;
+                drop(client);
+                let _ = driver.await;
+                result
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::Io { what: "run the migration", source: std::io::Error::other("the migration thread panicked") })
+        })
+    })
+}
+
+async fn migrate(
+    client: &mut Client,
+    runner: &Runner<'_>,
+    grant: Option<&str>,
+    tables: &[&'static TableInfo],
+    dry_run: bool,
+) -> Result<MigrationReport> {
+    let pg = |e| Error::Postgres(e);
+    let mut report = MigrationReport::default();
+    loop {
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK]).await.map_err(pg)?;
+        tx.batch_execute(RECORDS_DDL).await.map_err(pg)?;
+        let recorded = Recorded {
+            applied: tx
+                .query("SELECT version, checksum FROM tenantry_schema_migrations WHERE scope = $1", &[&APP])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|r| (r.get::<_, i32>(0) as u32, r.get(1)))
+                .collect(),
+            legacy: 0,
+        };
+        let mut missing = Vec::new();
+        for info in tables {
+            let exists: bool = tx
+                .query_one("SELECT to_regclass(quote_ident($1)) IS NOT NULL", &[&info.name])
+                .await
+                .map_err(pg)?
+                .get(0);
+            if !exists {
+                missing.push(*info);
+            }
+        }
+        let fresh = missing.len() == tables.len();
+        if dry_run {
+            return runner.pending(&recorded, fresh);
+        }
+        let mut current: Option<Step> = None;
+        let step = async {
+            let mut done = false;
+            match runner.next(&recorded)? {
+                crate::migrate::Next::Done => done = true,
+                // No older build kept PostgreSQL versions elsewhere.
+                crate::migrate::Next::Adopt(_) => {}
+                crate::migrate::Next::Baseline => {
+                    for info in &missing {
+                        for sql in info.ddl_postgres().into_iter().chain(info.rls_postgres()) {
+                            tx.batch_execute(&sql).await.map_err(pg)?;
+                        }
+                    }
+                    record(&tx, 1, "declared tables", "").await?;
+                    if fresh {
+                        for step in runner.steps {
+                            record(&tx, step.version, step.name, &step.checksum()).await?;
+                        }
+                    }
+                    report.created = fresh;
+                }
+                crate::migrate::Next::Apply(step) => {
+                    current = Some(*step);
+                    runner.tag.fire(AuditAction::Unscoped { sql: step.sql });
+                    // A marker local to this transaction: if the migration's SQL ended the
+                    // transaction (`COMMIT; ..`), it is gone and the run stops.
+                    tx.batch_execute("SET LOCAL tenantry.migration = 'running'").await.map_err(pg)?;
+                    tx.batch_execute(step.sql).await.map_err(pg)?;
+                    let marker: Option<String> = tx
+                        .query_one("SELECT current_setting('tenantry.migration', true)", &[])
+                        .await
+                        .map_err(pg)?
+                        .get(0);
+                    if marker.as_deref() != Some("running") {
+                        return Err(Error::MigrationEndedTransaction);
+                    }
+                    record(&tx, step.version, step.name, &step.checksum()).await?;
+                    report.applied.push(MigrationStep { version: step.version, name: step.name });
+                }
+            }
+            if let Some(role) = grant {
+                let names: Vec<String> = tables.iter().map(|t| ident(t.name)).collect();
+                tx.batch_execute(&format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}",
+                    names.join(", "),
+                    ident(role)
+                ))
+                .await
+                .map_err(pg)?;
+            }
+            Ok(done)
+        }
+        .await;
+        let done = match step {
+            Ok(done) => done,
+            Err(e) => {
+                return Err(match (current, e) {
+                    (Some(s), e) => {
+                        Error::MigrationFailed { scope: APP, version: s.version, name: s.name, source: Box::new(e) }
+                    }
+                    (None, e) => e,
+                });
+            }
+        };
+        tx.commit().await.map_err(pg)?;
+        if done {
+            return Ok(report);
+        }
+    }
+}
+
+async fn record(tx: &tokio_postgres::Transaction<'_>, version: u32, name: &str, checksum: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO tenantry_schema_migrations (scope, version, name, checksum, applied_at)
+         VALUES ($1, $2, $3, $4, to_char(now() AT TIME ZONE 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
+        &[&APP, &(version as i32), &name, &checksum],
+    )
+    .await
+    .map_err(Error::Postgres)?;
+    Ok(())
+}
