@@ -3,7 +3,7 @@
 //!
 //! Guards: the advisory lock and the records read again under it
 //! (`pg::migrate::migrate`; seen failing with the lock taken out: two runners at once
-//! failed on the records' primary key), the checksum comparison (`Runner::next`), the
+//! both created the records table and one failed), the checksum comparison (`Runner::next`), the
 //! transaction marker after each migration, and the catalogue comparison with row-level
 //! security (`PgDatabase::schema_drift`; seen failing with the `check_relations` call
 //! removed: the dropped policy was not reported).
