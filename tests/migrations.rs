@@ -395,3 +395,25 @@ fn records_if_any(path: &Path) -> usize {
     conn.query_row("SELECT COUNT(*) FROM tenantry_schema_migrations", [], |r| r.get::<_, i64>(0))
         .map_or(0, |n| n as usize)
 }
+
+#[test]
+fn a_tenant_file_that_differs_from_the_declarations_is_refused_by_name() {
+    // Guard: the drift check on opening a tenant's file (`TenantDatabases::get`); seen
+    // failing with it removed (the statement ran, then failed on the missing column).
+    let dir = temp("tenant-drift");
+    let layout = || {
+        Layout::builder(Database::open(dir.join("shared.db")).unwrap()).per_tenant(dir.join("tenants")).build().unwrap()
+    };
+    let t = TenantId::generate();
+    layout().execute(Project::insert(&t, NewProject { id: 1, name: "a".into(), thumbnail: None })).unwrap();
+    let file = dir.join("tenants").join(format!("{}.sqlite3", t.as_uuid()));
+    rusqlite::Connection::open(&file).unwrap().execute_batch("ALTER TABLE mg_projects DROP COLUMN thumbnail").unwrap();
+    let Err(Error::SchemaDrift { drift }) = layout().fetch_all(Project::select(&t)) else {
+        panic!("served a drifted file")
+    };
+    assert_eq!(
+        drift.iter().map(|d| d.kind.clone()).collect::<Vec<_>>(),
+        [DriftKind::MissingColumn { column: "thumbnail" }]
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

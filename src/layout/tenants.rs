@@ -169,6 +169,17 @@ impl TenantDatabases {
             return Err(Error::TenantMoving);
         }
         db.with_conn(|c| tablesql::check_owner(c, tenant))?;
+        // Each per-tenant table as declared (checked once per open, not per statement).
+        let drift = db.with_conn(|c| {
+            let mut out = Vec::new();
+            for info in &self.schema.tables {
+                out.extend(crate::drift::table_drift(c, info)?);
+            }
+            Ok(out)
+        })?;
+        if !drift.is_empty() {
+            return Err(Error::SchemaDrift { drift });
+        }
         let identity = identity(&self.path(tenant));
         let mut closing: Vec<Open> = Vec::new();
         let kept = {
