@@ -115,7 +115,9 @@ pub use keys::S3Config;
 pub use keys::{KeyRule, KeySegment, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, ObjectKey, Segment, TenantKey, TenantPrefix};
 #[cfg(feature = "object-store")]
 pub use keys::{ObjectInfo, TenantStore};
-pub use layout::{FleetReport, Layout, LayoutBuilder, Location, TableMerge, TenantExport, WhenBehind};
+pub use layout::{
+    AuditReport, Finding, FleetReport, Layout, LayoutBuilder, Location, TableMerge, TenantExport, WhenBehind,
+};
 pub use migrate::{MigrationReport, MigrationStep, Migrations};
 #[cfg(feature = "postgres")]
 pub use pg::{AsyncPgTransaction, PgDatabase, PgTransaction, schema_postgres};

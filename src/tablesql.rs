@@ -158,6 +158,22 @@ pub(crate) fn count_tenant_rows(info: &TableInfo, tenant: &str) -> String {
     format!("SELECT COUNT(*) FROM {} WHERE {} = ?1", ident(info.name), ident(tenant))
 }
 
+/// How many rows belong to a tenant other than `?1` (in `?1`'s own file: the audit).
+pub(crate) fn count_rows_of_other_tenants(info: &TableInfo, tenant: &str) -> String {
+    format!("SELECT COUNT(*) FROM {} WHERE {} IS NOT ?1", ident(info.name), ident(tenant))
+}
+
+/// How many rows of a per-tenant table in the shared database belong to a tenant that was
+/// not moved into it (the audit).
+pub(crate) fn count_rows_not_moved_in(info: &TableInfo, tenant: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM {} WHERE {} NOT IN \
+         (SELECT tenant FROM tenantry_tenant_locations WHERE location = 'shared')",
+        ident(info.name),
+        ident(tenant)
+    )
+}
+
 /// Re-owns the rows of tenant `?2` to tenant `?1`, leaving those whose key `?1` already
 /// holds (`UPDATE OR IGNORE`).
 pub(crate) fn reown_rows(info: &TableInfo, tenant: &str) -> String {

@@ -198,6 +198,12 @@ impl TenantStore {
         Ok((moved, conflicting))
     }
 
+    /// Every key in the store, tenant or not (the audit's listing).
+    pub(crate) async fn all_keys(&self) -> Result<Vec<String>> {
+        let metas: Vec<_> = self.store.list(None).try_collect().await.map_err(store_error)?;
+        Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+
     /// Deletes every object under `prefix` (for a whole tenant: [`TenantPrefix::root`]).
     /// Returns how many were deleted; a second run deletes nothing.
     pub async fn delete_prefix(&self, prefix: &TenantPrefix) -> Result<usize> {

@@ -29,6 +29,7 @@
 //! # std::fs::remove_dir_all(dir).ok(); Ok(()) }
 //! ```
 
+mod audit;
 mod lifecycle;
 mod locations;
 mod merge;
@@ -42,6 +43,7 @@ use std::sync::{Mutex, RwLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+pub use audit::{AuditReport, Finding};
 pub use lifecycle::{FleetReport, TenantExport};
 pub use merge::TableMerge;
 pub use moves::Location;

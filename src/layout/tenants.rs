@@ -270,6 +270,10 @@ impl TenantDatabases {
     }
 
     /// The tenants that have a database file, sorted.
+    pub(crate) fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     pub(crate) fn tenants_on_disk(&self) -> Result<Vec<TenantId>> {
         let entries = std::fs::read_dir(&self.root)
             .map_err(|source| Error::Io { what: "list the tenants' directory", source })?;
