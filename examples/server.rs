@@ -22,47 +22,12 @@ use tenantry::auth::{
     AsyncAuth, Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
 };
 use tenantry::jobs::Jobs;
-use tenantry::{Admin, Async, Database, Error, Layout, ObjectKey, Table, TenantId, TenantStore};
+use tenantry::{Admin, Async, Database, Error, Layout, ObjectKey, TenantStore};
 use uuid::Uuid;
 
-#[derive(Table, Debug)]
-#[table(name = "projects", owned)]
-struct Project {
-    #[tenant]
-    user_id: TenantId,
-    #[primary_key]
-    id: Uuid,
-    name: String,
-    #[index]
-    created_at: String,
-}
-
-#[derive(Table, Debug)]
-#[table(name = "export_jobs", owned, index(status, created_at))]
-struct ExportJob {
-    #[tenant]
-    user_id: TenantId,
-    #[primary_key]
-    id: Uuid,
-    #[index]
-    project_id: Uuid,
-    status: String,
-    created_at: String,
-}
-
-/// `{user_id}/input/{job_id}/video.mp4`, as in the seed's R2 layout.
-#[derive(ObjectKey)]
-#[key("{tenant}/input/{job_id}/video.mp4")]
-struct InputVideo {
-    job_id: Uuid,
-}
-
-/// `{user_id}/output/{job_id}/video.mp4`: what the worker renders.
-#[derive(ObjectKey)]
-#[key("{tenant}/output/{job_id}/video.mp4")]
-struct OutputVideo {
-    job_id: Uuid,
-}
+#[path = "common/app.rs"]
+mod app;
+use app::{ExportJob, InputVideo, NewExportJob, NewProject, OutputVideo, Project};
 
 #[derive(Clone, FromRef)]
 struct App {
@@ -396,13 +361,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir =
         std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("tenantry-server"));
     std::fs::create_dir_all(&dir)?;
-    let shared = Database::open(dir.join("app.db"))?;
-    let layout = match std::env::var("LAYOUT").as_deref() {
-        Ok("per-tenant") => {
-            Layout::builder(shared).per_tenant(dir.join("tenants")).shared_tables(&[ExportJob::INFO]).build()?
-        }
-        _ => Layout::shared(shared)?,
-    };
+    // The schema's migrations run as the database opens (ops.rs runs the same ones).
+    let migrations = app::migrations(&Admin::new("the server's schema migrations"));
+    let shared = Database::builder(dir.join("app.db")).migrations(&migrations).open()?;
+    let layout = app::layout(shared, &dir).build()?;
     let store = TenantStore::local(dir.join("objects"))?;
     let outbox = dir.join("outbox.txt");
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);

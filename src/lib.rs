@@ -82,6 +82,8 @@
 #[cfg(feature = "tokio")]
 mod asynchronous;
 pub mod auth;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod clock;
 mod db;
 mod drift;

@@ -256,6 +256,14 @@ pub enum AuditAction<'a> {
         /// What the operation is.
         name: &'static str,
     },
+    /// A command of the operator command line (`tenantry::cli`, feature `cli`) began, with the
+    /// reason the operator gave.
+    Command {
+        /// The command line after the program name, as given (`tenant delete 5f0c..`).
+        command: &'a str,
+        /// The operator's reason (`--reason`).
+        reason: &'a str,
+    },
     /// An email address was vouched for as verified (an OAuth provider's callback, say):
     /// the proof that logs in to that address's account.
     VerifiedEmail {

@@ -22,7 +22,7 @@ use crate::value::{IntoSql, SqlKind, SqlType};
 
 /// Every owned row of one tenant, as JSON lines per table (ordered by primary key), and,
 /// when exported with a store, the tenant's object keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct TenantExport {
     /// Table name to rows, one JSON object per line.
@@ -113,6 +113,31 @@ impl Layout {
 
     /// Every owned row of `tenant`, table by table from the registry.
     pub fn export_tenant(&self, tenant: &TenantId) -> Result<TenantExport> {
+        self.export_rows(tenant)
+    }
+
+    /// How many rows `tenant` has in each owned table (the operator's `tenant show`).
+    #[cfg(feature = "cli")]
+    pub(crate) fn row_counts(&self, tenant: &TenantId) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for info in crate::owned_tables() {
+            let Some(col) = info.tenant_column() else { continue };
+            let Some(db) = self.database_for(info, tenant, false)? else {
+                out.push((info.name, 0));
+                continue;
+            };
+            let n = db.with_conn(|conn| {
+                if !tablesql::table_exists(conn, info.name)? {
+                    return Ok(0);
+                }
+                Ok(conn.query_row(&tablesql::count_tenant_rows(info, col), [tenant.to_string()], |r| r.get(0))?)
+            })?;
+            out.push((info.name, n));
+        }
+        Ok(out)
+    }
+
+    fn export_rows(&self, tenant: &TenantId) -> Result<TenantExport> {
         let mut export = TenantExport::default();
         for info in crate::owned_tables() {
             let Some(db) = self.database_for(info, tenant, false)? else { continue };

@@ -115,6 +115,16 @@ impl LayoutBuilder {
     /// Builds the layout and creates the tables that live in the shared database (every
     /// declared table not placed per tenant) if they are missing.
     pub fn build(self) -> Result<Layout> {
+        self.build_with(true)
+    }
+
+    /// The layout without creating anything in the shared database (a dry run's).
+    #[cfg(feature = "cli")]
+    pub(crate) fn build_without_tables(self) -> Result<Layout> {
+        self.build_with(false)
+    }
+
+    fn build_with(self, create: bool) -> Result<Layout> {
         let shared: FxHashSet<usize> = self.shared_tables.iter().map(|t| id(t)).collect();
         let per_tenant: Vec<&'static TableInfo> = match &self.root {
             Some(_) => crate::owned_tables().filter(|t| !shared.contains(&id(t))).collect(),
@@ -138,6 +148,9 @@ impl LayoutBuilder {
                 locks: Mutex::default(),
             }),
         };
+        if !create {
+            return Ok(layout);
+        }
         // Every declared table exists in the shared database: shared tables live there, and
         // a tenant moved into the shared database keeps its per-tenant tables there too.
         layout.inner.shared.write(|conn| {
