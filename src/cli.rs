@@ -30,7 +30,7 @@
 //! ```
 //!
 //! Every command needs `--reason`, which the [audit hook](crate::set_audit_hook) receives
-//! ([`AuditAction::Command`](crate::AuditAction::Command)) before anything runs.
+//! ([`AuditAction::Command`]) before anything runs.
 //! `--json` prints one JSON object on standard output instead of text. Progress bars go to
 //! standard error, only on a terminal. Destructive commands (`tenant delete`, `move`,
 //! `import`) ask to type the tenant's id back, or take `--yes`; without a terminal and

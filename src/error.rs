@@ -370,11 +370,17 @@ pub enum Error {
         /// The unknown version.
         version: u32,
     },
-    /// A migration's SQL ended the transaction it runs in (`COMMIT`), so what it did
-    /// before that may be kept without its record. SQLite refuses such SQL outright;
-    /// PostgreSQL runs it, and the run stops here.
-    #[error("a migration's SQL ended the transaction it runs in; migrations must not COMMIT, ROLLBACK or BEGIN")]
-    MigrationEndedTransaction,
+    /// A registered migration is not applied but a later one is: databases migrated
+    /// since would never get it. Give it a version after the latest. Nothing was run.
+    #[error("migration {version} of `{scope}` is not applied but {latest} is: give it a version after {latest}")]
+    MigrationOutOfOrder {
+        /// See [`MigrationEdited`](Self::MigrationEdited).
+        scope: &'static str,
+        /// The migration not applied.
+        version: u32,
+        /// The latest one applied.
+        latest: u32,
+    },
     /// A migration failed and was rolled back; the ones before it stay applied.
     #[error("migration {version} ({name}) of `{scope}` failed and was rolled back")]
     MigrationFailed {

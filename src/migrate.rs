@@ -12,10 +12,12 @@
 //! edited, a new one is added.
 //!
 //! Version 1 of the application's scopes is the creation of the declared tables: a new
-//! database gets the tables of the current declarations, and every registered migration is
-//! recorded as applied without running (the declarations already include its effect). A
-//! database whose tables predate the records gets version 1 recorded and then every
-//! migration, in order.
+//! database gets the tables of the current declarations. A migration registered with
+//! [`Migrations::add_declared`] (a change the declarations already include: a declared
+//! field's column, a declared index) is recorded on a new database without running; one
+//! registered with [`Migrations::add`] runs on every database, new ones too. A database
+//! whose tables predate the records gets version 1 recorded and then every migration, in
+//! order; declared tables it still lacks are created last.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,15 @@ pub(crate) const TENANT: &str = "tenant";
 /// The application's schema migrations, after version 1 (the creation of the declared
 /// tables), each registered once with its version, a name for reports and its SQL.
 ///
+/// Two kinds: [`add_declared`](Self::add_declared) for a change the declarations already
+/// include (the column of a field you added, a declared index), which a new database gets
+/// from the declarations, so it runs only on databases created before it; and
+/// [`add`](Self::add) for everything else (an undeclared table or index, a trigger, a data
+/// fix), which runs on every database.
+///
+/// On PostgreSQL each migration runs as the body of a PL/pgSQL block (so it cannot end its
+/// transaction): a `SELECT` whose result is not used is written `PERFORM`.
+///
 /// Migration SQL runs without a tenant scope, so registering it takes an [`Admin`]; each
 /// time one runs, the audit hook sees its SQL
 /// ([`AuditAction::Unscoped`]). After each one, every declared owned table must still
@@ -55,12 +66,13 @@ pub(crate) const TENANT: &str = "tenant";
 /// use tenantry::{Admin, Database, Migrations};
 /// let admin = Admin::new("schema migrations");
 /// let migrations = Migrations::new(&admin)
-///     .add(2, "audit log", "CREATE TABLE IF NOT EXISTS audit_log (at TEXT NOT NULL, what TEXT NOT NULL)")
-///     .add(3, "audit log index", "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)");
+///     .add(2, "audit log", "CREATE TABLE audit_log (at TEXT NOT NULL, what TEXT NOT NULL)")
+///     .add(3, "audit log index", "CREATE INDEX audit_log_at ON audit_log (at)");
 /// let db = Database::open_in_memory()?;
-/// // A new database: the declared tables are created, the migrations recorded.
+/// // A new database: the declared tables are created, then both migrations run.
 /// let report = db.migrate(&migrations)?;
 /// assert!(report.created);
+/// assert_eq!(report.applied.len(), 2);
 /// // Nothing left to do.
 /// assert!(db.migrate(&migrations)?.applied.is_empty());
 /// # Ok(()) }
@@ -86,6 +98,8 @@ pub(crate) struct Step {
     pub(crate) version: u32,
     pub(crate) name: &'static str,
     pub(crate) sql: &'static str,
+    /// The declarations include its effect: a new database records it without running it.
+    pub(crate) declared: bool,
 }
 
 impl Step {
@@ -126,15 +140,29 @@ impl Migrations {
         Migrations { steps: Vec::new(), tag: AuditTag::library(), invalid: false, grant: None }
     }
 
-    /// Registers migration `version` (2 and up, each once; run in version order).
-    /// A version below 2 or given twice makes every run fail with
+    /// Registers migration `version`, run on every database, new ones too (an undeclared
+    /// table or index, a trigger, a data fix). Versions are 2 and up (to 2³¹ - 1), each
+    /// once, run in order; anything else makes every run fail with
     /// [`Error::InvalidMigrations`].
-    pub fn add(mut self, version: u32, name: &'static str, sql: &'static str) -> Self {
-        if version < 2 || self.steps.iter().any(|s| s.version == version) {
+    pub fn add(self, version: u32, name: &'static str, sql: &'static str) -> Self {
+        self.push(Step { version, name, sql, declared: false })
+    }
+
+    /// Registers migration `version` for a change the declarations already include (the
+    /// column of a field you added, a declared index): it runs on databases created before
+    /// it, and a new database, whose tables are created from the current declarations,
+    /// records it without running it.
+    pub fn add_declared(self, version: u32, name: &'static str, sql: &'static str) -> Self {
+        self.push(Step { version, name, sql, declared: true })
+    }
+
+    fn push(mut self, step: Step) -> Self {
+        let version = step.version;
+        if !(2..=i32::MAX as u32).contains(&version) || self.steps.iter().any(|s| s.version == version) {
             self.invalid = true;
         }
         let at = self.steps.partition_point(|s| s.version < version);
-        self.steps.insert(at, Step { version, name, sql });
+        self.steps.insert(at, step);
         self
     }
 
@@ -215,7 +243,16 @@ impl Runner<'_> {
             return Ok(Next::Baseline);
         }
         let pending = self.steps.iter().find(|s| !recorded.applied.iter().any(|(v, _)| *v == s.version));
-        Ok(pending.map_or(Next::Done, Next::Apply))
+        let latest = recorded.applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        match pending {
+            // Registered below one already applied: databases migrated since would never
+            // get it (a tenant file at the latest version is not looked at again).
+            Some(step) if step.version < latest => {
+                Err(Error::MigrationOutOfOrder { scope, version: step.version, latest })
+            }
+            Some(step) => Ok(Next::Apply(step)),
+            None => Ok(Next::Done),
+        }
     }
 
     /// The steps a database at `recorded` still lacks, and whether it would be created
@@ -224,15 +261,13 @@ impl Runner<'_> {
         self.next(recorded)?;
         let adopted = if recorded.applied.is_empty() { recorded.legacy } else { 0 };
         let created = self.baseline.is_some() && fresh && adopted == 0 && recorded.applied.is_empty();
-        let applied = if created {
-            Vec::new()
-        } else {
-            self.steps
-                .iter()
-                .filter(|s| s.version > adopted && !recorded.applied.iter().any(|(v, _)| *v == s.version))
-                .map(|s| MigrationStep { version: s.version, name: s.name })
-                .collect()
-        };
+        let applied = self
+            .steps
+            .iter()
+            .filter(|s| !(created && s.declared))
+            .filter(|s| s.version > adopted && !recorded.applied.iter().any(|(v, _)| *v == s.version))
+            .map(|s| MigrationStep { version: s.version, name: s.name })
+            .collect();
         Ok(MigrationReport { created, applied })
     }
 
@@ -248,41 +283,87 @@ impl Runner<'_> {
         };
         // Read first, outside a write transaction: an up-to-date database takes no lock.
         let recorded = db.with_conn(|c| self.read(c))?;
-        if dry_run || matches!(self.next(&recorded)?, Next::Done) {
+        if dry_run {
             let fresh = db.with_conn(|c| self.fresh(c))?;
-            return if dry_run { self.pending(&recorded, fresh) } else { Ok(MigrationReport::default()) };
+            return self.pending(&recorded, fresh);
+        }
+        if matches!(self.next(&recorded)?, Next::Done) && !self.lacks_tables(db)? {
+            return Ok(MigrationReport::default());
         }
         let mut report = MigrationReport::default();
+        // A connection of its own, closed afterwards: what a migration leaves on its
+        // connection (a temporary table shadowing a real one, a pragma) never reaches the
+        // pool. Foreign keys are off while it runs, as SQLite's procedure for schema
+        // changes says (a table rebuilt with DROP TABLE would cascade), and checked before
+        // each commit.
+        //
+        // Not for a tenant file: SQLite keeps a closed connection's descriptor open while
+        // another connection of the process uses the file, one more per cached tenant.
+        // There the pooled connection runs it and gets its foreign keys back after.
+        let own = if self.user_version { None } else { db.watch_connection()? };
+        if let Some(conn) = &own {
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        }
+        let on_conn = |f: &mut dyn FnMut(&Connection) -> Result<bool>| match &own {
+            Some(conn) => f(conn),
+            None => db.with_conn(|conn| {
+                conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+                let result = f(conn);
+                conn.execute_batch("PRAGMA foreign_keys = ON")?;
+                result
+            }),
+        };
         loop {
             let mut current = None;
-            let done = db
-                .with_conn(|conn| {
-                    immediate(conn, |conn| {
-                        conn.execute_batch(RECORDS_DDL)?;
-                        let recorded = self.read(conn)?;
-                        match self.next(&recorded)? {
-                            Next::Done => return Ok(true),
-                            Next::Adopt(legacy) => self.adopt(conn, legacy)?,
-                            Next::Baseline => report.created = self.baseline(conn)?,
-                            Next::Apply(step) => {
-                                current = Some(*step);
-                                self.tag.fire(AuditAction::Unscoped { sql: step.sql });
-                                run_step(conn, step.sql)?;
-                                record(conn, self.scope, step.version, step.name, &step.checksum())?;
-                                report.applied.push(MigrationStep { version: step.version, name: step.name });
+            let done = on_conn(&mut |conn| {
+                immediate(conn, |conn| {
+                    conn.execute_batch(RECORDS_DDL)?;
+                    let recorded = self.read(conn)?;
+                    match self.next(&recorded)? {
+                        Next::Done => {
+                            // Declared tables the database still lacks (a table
+                            // declared since), created from their declarations; not in
+                            // a tenant file a move retired (its tables renamed).
+                            if crate::tablesql::is_retired(conn)? {
+                                return Ok(true);
                             }
+                            for info in self.baseline.unwrap_or_default() {
+                                if !crate::tablesql::table_exists(conn, info.name)? {
+                                    for sql in info.ddl() {
+                                        conn.execute_batch(&sql)?;
+                                    }
+                                }
+                            }
+                            return Ok(true);
                         }
-                        // A migration may have rebuilt a table: what the declarations say
-                        // about each tenant column must still hold, or it rolls back.
-                        crate::tablesql::verify_live(conn)?;
-                        if self.user_version {
-                            let version = self.contiguous(&self.read(conn)?);
-                            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+                        Next::Adopt(legacy) => self.adopt(conn, legacy)?,
+                        Next::Baseline => report.created = self.baseline(conn)?,
+                        Next::Apply(step) => {
+                            current = Some(*step);
+                            self.tag.fire(AuditAction::Unscoped { sql: step.sql });
+                            run_step(conn, step.sql)?;
+                            record(conn, self.scope, step.version, step.name, &step.checksum())?;
+                            report.applied.push(MigrationStep { version: step.version, name: step.name });
                         }
-                        Ok(false)
-                    })
+                    }
+                    // A migration may have rebuilt a table: what the declarations say
+                    // about each tenant column must still hold, and every foreign key
+                    // still point at a row, or it rolls back.
+                    crate::tablesql::verify_live(conn)?;
+                    if conn.prepare("PRAGMA foreign_key_check")?.exists([])? {
+                        return Err(Error::SchemaMismatch {
+                            table: "(foreign keys)",
+                            why: "a row's foreign key points at no row after the migration",
+                        });
+                    }
+                    if self.user_version {
+                        let version = self.contiguous(&self.read(conn)?);
+                        conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+                    }
+                    Ok(false)
                 })
-                .map_err(|e| fail(current.as_ref(), e))?;
+            })
+            .map_err(|e| fail(current.as_ref(), e))?;
             if done {
                 return Ok(report);
             }
@@ -316,6 +397,21 @@ impl Runner<'_> {
         Ok(Recorded { applied, legacy })
     }
 
+    /// Some declared table is missing (declared since the database was made).
+    fn lacks_tables(&self, db: &Database) -> Result<bool> {
+        db.with_conn(|conn| {
+            if crate::tablesql::is_retired(conn)? {
+                return Ok(false);
+            }
+            for info in self.baseline.unwrap_or_default() {
+                if !crate::tablesql::table_exists(conn, info.name)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
     /// None of the baseline's tables exists yet.
     fn fresh(&self, conn: &Connection) -> Result<bool> {
         for info in self.baseline.unwrap_or_default() {
@@ -336,17 +432,19 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Version 1. Returns whether the database was new.
+    /// Version 1. A new database gets every declared table, and the migrations the
+    /// declarations include are recorded; an older one has its tables already (those it
+    /// lacks are created once its migrations ran). Returns whether the database was new.
     fn baseline(&self, conn: &Connection) -> Result<bool> {
         let fresh = self.fresh(conn)?;
-        for info in self.baseline.unwrap_or_default() {
-            for sql in info.ddl() {
-                conn.execute_batch(&sql)?;
-            }
-        }
         record(conn, self.scope, 1, "declared tables", "")?;
         if fresh {
-            for step in self.steps {
+            for info in self.baseline.unwrap_or_default() {
+                for sql in info.ddl() {
+                    conn.execute_batch(&sql)?;
+                }
+            }
+            for step in self.steps.iter().filter(|s| s.declared) {
                 record(conn, self.scope, step.version, step.name, &step.checksum())?;
             }
         }

@@ -147,7 +147,11 @@ fn a_whole_operation_end_to_end() {
 
     let migrate = run(&dir, &["--reason", "first release", "migrate"]);
     assert_eq!(migrate.code, 0, "{}", migrate.stderr);
-    assert!(migrate.stdout.contains("shared database: created the declared tables; up to date"), "{}", migrate.stdout);
+    assert!(
+        migrate.stdout.contains("shared database: created the declared tables; applied 2 (projects by name)"),
+        "{}",
+        migrate.stdout
+    );
     assert!(migrate.stdout.contains("tenant databases: 0 migrated, 0 up to date, 0 failed"), "{}", migrate.stdout);
 
     // Two accounts with the same ids, rows and object names.

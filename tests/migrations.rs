@@ -51,7 +51,7 @@ fn admin() -> Admin {
 }
 
 fn thumbnail(admin: &Admin) -> Migrations {
-    Migrations::new(admin).add(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT")
+    Migrations::new(admin).add_declared(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT")
 }
 
 /// What the database recorded, as (scope, version, name).
@@ -114,7 +114,7 @@ fn an_edited_migration_is_refused_and_nothing_runs() {
     let admin = admin();
     Database::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
     let edited = Migrations::new(&admin)
-        .add(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT DEFAULT 'none'")
+        .add_declared(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT DEFAULT 'none'")
         .add(3, "later", "CREATE TABLE mg_later (x INTEGER)");
     let db = Database::open(&path).unwrap();
     for result in [db.migrate(&edited).map(drop), db.pending_migrations(&edited).map(drop)] {

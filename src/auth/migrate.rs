@@ -18,6 +18,7 @@ const MIGRATIONS: &[Step] = &[
     Step {
         version: 1,
         name: "account tables",
+        declared: false,
         sql: "CREATE TABLE IF NOT EXISTS users (
         id TEXT PRIMARY KEY,
         email TEXT UNIQUE,
@@ -50,12 +51,18 @@ const MIGRATIONS: &[Step] = &[
     },
     // The session that asked for a link: only that session's anonymous data may be merged
     // when the link is used (a link confirmed from another browser signs in without it).
-    Step { version: 2, name: "link requester", sql: "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;" },
+    Step {
+        version: 2,
+        name: "link requester",
+        sql: "ALTER TABLE login_tokens ADD COLUMN requested_by TEXT;",
+        declared: false,
+    },
     // Tenants on their way out: an anonymous user merged into an account, or a deleted
     // account. The record outlives a crash, so the work is finished later, never lost.
     Step {
         version: 3,
         name: "tenants leaving",
+        declared: false,
         sql: "CREATE TABLE IF NOT EXISTS tenantry_leaving (
         tenant TEXT PRIMARY KEY,
         into_tenant TEXT,

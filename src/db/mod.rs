@@ -141,14 +141,16 @@ impl DatabaseBuilder {
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
         conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
-        // Hidden items can describe a table falsely: what each owned declaration says about
-        // its tenant column must hold in this database, or it does not open.
-        crate::tablesql::verify_live(conn.conn())?;
         drop(conn);
+        // Migrations first: one of them may be what puts a tenant column back in place
+        // (the runner checks the tenant columns after each).
         if let Some(migrations) = &db.inner.config.migrations {
             db.migrate(migrations)?;
         }
         let conn = db.inner.acquire()?;
+        // Hidden items can describe a table falsely: what each owned declaration says about
+        // its tenant column must hold in this database, or it does not open.
+        crate::tablesql::verify_live(conn.conn())?;
         if let Some(on) = db.inner.config.on_drift {
             let drift = crate::drift::schema_drift(conn.conn())?;
             match on {

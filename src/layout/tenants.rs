@@ -164,6 +164,12 @@ impl TenantDatabases {
                 }
                 WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
             }
+        } else {
+            // At the version by its header: its records must still agree with this build
+            // (an edited migration, or one registered below the latest, is refused on
+            // every open, not only by a fleet run). Reads only, unless an older build's
+            // file has its versions adopted.
+            self.schema.migrate(&db)?;
         }
         if !moving && db.with_conn(tablesql::is_retired)? {
             return Err(Error::TenantMoving);

@@ -1,7 +1,7 @@
 //! [`PgDatabase::check_rls`]: whether row-level security really binds the application
 //! role, and the catalogue queries it runs.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use crate::error::{Error, Result};
 
@@ -103,6 +103,16 @@ const RELATIONS_SQL: &str = "
 
 /// Checks one owned table, and every child table or partition of it, for `check_rls`.
 pub(super) async fn check_relations(client: &Client, table: &'static str, column: &str) -> Result<()> {
+    relations(client, table, column, true).await
+}
+
+/// The same checks of the table itself, without those of the connection's role (the
+/// migration runner's, which is the owner).
+pub(super) async fn check_policies(client: &impl GenericClient, table: &'static str, column: &str) -> Result<()> {
+    relations(client, table, column, false).await
+}
+
+async fn relations(client: &impl GenericClient, table: &'static str, column: &str, roles: bool) -> Result<()> {
     let rows = client.query(RELATIONS_SQL, &[&table, &POLICY_EXPR, &column]).await.map_err(Error::Postgres)?;
     if !rows.first().is_some_and(|r| r.get::<_, bool>(0)) {
         return Err(Error::RlsBypassed { why: "the table does not exist", table: Some(table) });
@@ -110,26 +120,26 @@ pub(super) async fn check_relations(client: &Client, table: &'static str, column
     let refuse = |why| Err(Error::RlsBypassed { why, table: Some(table) });
     for row in &rows {
         let child = !row.get::<_, bool>(0);
-        if row.get::<_, bool>(1) {
+        if roles && row.get::<_, bool>(1) {
             return refuse(if child {
                 "the role owns a child table or partition of the table; make the owner role own it"
             } else {
                 "the role owns the table"
             });
         }
-        if row.get::<_, bool>(2) {
+        if roles && row.get::<_, bool>(2) {
             return refuse(
                 "the role may TRUNCATE the table (or a child), which ignores row-level security; \
                  REVOKE TRUNCATE (grant only SELECT, INSERT, UPDATE, DELETE)",
             );
         }
-        if row.get::<_, bool>(3) {
+        if roles && row.get::<_, bool>(3) {
             return refuse(
                 "the role may create triggers on the table (or a child), whose code then runs for whoever \
                  writes it, the admin role included; REVOKE TRIGGER (grant only SELECT, INSERT, UPDATE, DELETE)",
             );
         }
-        if row.get::<_, bool>(4) {
+        if roles && row.get::<_, bool>(4) {
             return refuse(
                 "the role may reference the table (or a child) from a foreign key, whose checks see every \
                  tenant's keys; REVOKE REFERENCES (grant only SELECT, INSERT, UPDATE, DELETE)",

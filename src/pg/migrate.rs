@@ -2,11 +2,11 @@
 //! comparison as on SQLite ([`crate::migrate`], [`crate::drift`]), read from PostgreSQL's
 //! catalogue.
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
 use crate::drift::{Drift, DriftKind, Engine, LiveColumn, LiveTable, compare};
 use crate::error::{Error, Result};
-use crate::migrate::{APP, MigrationReport, MigrationStep, Migrations, RECORDS_DDL, Recorded, Runner, Step};
+use crate::migrate::{APP, MigrationReport, MigrationStep, Migrations, Next, RECORDS_DDL, Recorded, Runner, Step};
 use crate::schema::{TableInfo, ident};
 use crate::tenant::AuditAction;
 
@@ -72,7 +72,7 @@ impl PgDatabase {
 }
 
 /// The columns and indexes of `table` in the current schema, or `None` if there is none.
-async fn live_table(client: &Client, table: &str) -> Result<Option<LiveTable>> {
+async fn live_table(client: &impl GenericClient, table: &str) -> Result<Option<LiveTable>> {
     let columns = client
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef,
@@ -102,8 +102,10 @@ async fn live_table(client: &Client, table: &str) -> Result<Option<LiveTable>> {
         .query(
             "SELECT i.indisunique,
                     ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)
-             FROM pg_index i WHERE i.indrelid = to_regclass(quote_ident($1))",
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                          WHERE k.ord <= i.indnkeyatts ORDER BY k.ord)
+             FROM pg_index i WHERE i.indrelid = to_regclass(quote_ident($1))
+               AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL",
             &[&table],
         )
         .await
@@ -190,43 +192,39 @@ async fn migrate(
         let step = async {
             let mut done = false;
             match runner.next(&recorded)? {
-                crate::migrate::Next::Done => done = true,
-                // No older build kept PostgreSQL versions elsewhere.
-                crate::migrate::Next::Adopt(_) => {}
-                crate::migrate::Next::Baseline => {
+                Next::Done => {
+                    // Declared tables the schema still lacks (declared since), with their
+                    // row-level security.
                     for info in &missing {
-                        for sql in info.ddl_postgres().into_iter().chain(info.rls_postgres()) {
-                            tx.batch_execute(&sql).await.map_err(pg)?;
-                        }
+                        create(&tx, info).await?;
                     }
+                    done = true;
+                }
+                // No older build kept PostgreSQL versions elsewhere.
+                Next::Adopt(_) => {}
+                Next::Baseline => {
                     record(&tx, 1, "declared tables", "").await?;
                     if fresh {
-                        for step in runner.steps {
+                        for info in &missing {
+                            create(&tx, info).await?;
+                        }
+                        for step in runner.steps.iter().filter(|s| s.declared) {
                             record(&tx, step.version, step.name, &step.checksum()).await?;
                         }
                     }
                     report.created = fresh;
                 }
-                crate::migrate::Next::Apply(step) => {
+                Next::Apply(step) => {
                     current = Some(*step);
                     runner.tag.fire(AuditAction::Unscoped { sql: step.sql });
-                    // A marker local to this transaction: if the migration's SQL ended the
-                    // transaction (`COMMIT; ..`), it is gone and the run stops.
-                    tx.batch_execute("SET LOCAL tenantry.migration = 'running'").await.map_err(pg)?;
-                    tx.batch_execute(step.sql).await.map_err(pg)?;
-                    let marker: Option<String> = tx
-                        .query_one("SELECT current_setting('tenantry.migration', true)", &[])
-                        .await
-                        .map_err(pg)?
-                        .get(0);
-                    if marker.as_deref() != Some("running") {
-                        return Err(Error::MigrationEndedTransaction);
-                    }
+                    tx.batch_execute(&plpgsql_block(step.sql)?).await.map_err(pg)?;
+                    protect(&tx, tables).await?;
                     record(&tx, step.version, step.name, &step.checksum()).await?;
                     report.applied.push(MigrationStep { version: step.version, name: step.name });
                 }
             }
-            if let Some(role) = grant {
+            // Once every table exists: the last transaction of the run.
+            if let Some(role) = grant.filter(|_| done) {
                 let names: Vec<String> = tables.iter().map(|t| ident(t.name)).collect();
                 tx.batch_execute(&format!(
                     "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {} TO {}",
@@ -255,6 +253,85 @@ async fn migrate(
             return Ok(report);
         }
     }
+}
+
+/// Creates a declared table with its row-level security.
+async fn create(tx: &Transaction<'_>, info: &TableInfo) -> Result<()> {
+    for sql in info.ddl_postgres().into_iter().chain(info.rls_postgres()) {
+        tx.batch_execute(&sql).await.map_err(Error::Postgres)?;
+    }
+    Ok(())
+}
+
+/// The delimiter of the block a migration runs in.
+const BLOCK: &str = "$tenantry_migration$";
+
+/// A migration's SQL as the body of a PL/pgSQL block: PostgreSQL refuses `COMMIT`,
+/// `ROLLBACK` and the like inside it when it runs in a transaction, so a migration cannot
+/// commit part of itself without its record.
+fn plpgsql_block(sql: &str) -> Result<String> {
+    if sql.contains(BLOCK) {
+        return Err(Error::InvalidMigrations);
+    }
+    let body = sql.trim_end();
+    let end = if body.ends_with(';') { "" } else { ";" };
+    Ok(format!("DO {BLOCK} BEGIN\n{body}{end}\nEND {BLOCK}"))
+}
+
+/// After a migration, every declared owned table that exists has tenantry's row-level
+/// security (added to a table the migration created without any) and its tenant column
+/// leading its keys; otherwise the migration rolls back.
+async fn protect(tx: &Transaction<'_>, tables: &[&'static TableInfo]) -> Result<()> {
+    for info in tables {
+        let Some(column) = info.tenant_column() else { continue };
+        let Some(live) = live_table(tx, info.name).await? else { continue };
+        let bare: bool = tx
+            .query_one(
+                "SELECT NOT c.relrowsecurity AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
+                 FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))",
+                &[&info.name],
+            )
+            .await
+            .map_err(Error::Postgres)?
+            .get(0);
+        if bare {
+            for sql in info.rls_postgres() {
+                tx.batch_execute(&sql).await.map_err(Error::Postgres)?;
+            }
+        }
+        super::check::check_policies(tx, info.name, column).await?;
+        if let Some(why) = tenant_keys(info, column, &live) {
+            return Err(Error::SchemaMismatch { table: info.name, why });
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with the live table's keys, if its tenant column does not lead the
+/// primary key and every unique key not declared global.
+fn tenant_keys(info: &TableInfo, column: &str, live: &LiveTable) -> Option<&'static str> {
+    let leads = |cols: &[String]| cols.first().is_some_and(|c| c == column);
+    let pk: Vec<String> = {
+        let mut pk: Vec<&LiveColumn> = live.columns.iter().filter(|c| c.pk_position > 0).collect();
+        pk.sort_by_key(|c| c.pk_position);
+        pk.into_iter().map(|c| c.name.clone()).collect()
+    };
+    if !leads(&pk) {
+        return Some("the declared tenant column does not lead the primary key");
+    }
+    let global: Vec<Vec<&str>> = info
+        .unique
+        .iter()
+        .filter(|u| u.global)
+        .map(|u| u.columns.iter().map(|&c| info.columns[c].name).collect())
+        .collect();
+    for (unique, cols) in &live.indexes {
+        let declared_global = global.iter().any(|g| g.len() == cols.len() && g.iter().zip(cols).all(|(a, b)| a == b));
+        if *unique && !leads(cols) && !declared_global {
+            return Some("a unique key does not lead with the declared tenant column");
+        }
+    }
+    None
 }
 
 async fn record(tx: &tokio_postgres::Transaction<'_>, version: u32, name: &str, checksum: &str) -> Result<()> {
