@@ -71,7 +71,8 @@ pub struct Operator<'a> {
     database: PathBuf,
     migrations: Option<Migrations>,
     layout: Option<MakeLayout<'a>>,
-    store: Option<TenantStore>,
+    /// The bucket, or why it could not be opened (reported by each command that needs it).
+    store: Option<std::result::Result<TenantStore, String>>,
     accounts: bool,
     #[cfg(feature = "postgres")]
     postgres: Option<(String, Migrations)>,
@@ -211,19 +212,21 @@ impl<'a> Operator<'a> {
 
     /// The application's bucket, for `tenant show|export|delete` and `audit`.
     pub fn objects(mut self, store: TenantStore) -> Self {
-        self.store = Some(store);
+        self.store = Some(Ok(store));
         self
     }
 
-    /// The local object store under `root` ([`TenantStore::local`]), opened when a command
-    /// needs it.
-    pub fn objects_at(self, root: impl Into<PathBuf>) -> Self {
+    /// The local object store under `root` ([`TenantStore::local`]). A directory that does
+    /// not exist is an error for every command that needs the bucket (a mistyped path must
+    /// not read as an empty bucket).
+    pub fn objects_at(mut self, root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        match TenantStore::local(&root) {
-            Ok(store) => self.objects(store),
-            // Reported by the command that needs it.
-            Err(_) => self,
-        }
+        self.store = Some(if root.is_dir() {
+            TenantStore::local(&root).map_err(|e| e.to_string())
+        } else {
+            Err(format!("the object store directory {} does not exist", root.display()))
+        });
+        self
     }
 
     /// The application uses tenantry's accounts ([`Auth`](crate::auth::Auth)): `migrate`
@@ -308,16 +311,43 @@ impl<'a> Operator<'a> {
         }
     }
 
+    /// The layout over the existing database, creating nothing in it (commands other than
+    /// `migrate` never make tables: a database is made by its migrations).
     fn open_layout(&self) -> Result<Layout> {
+        if !self.database.is_file() {
+            return Err(Error::Io {
+                what: "open the database",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{} does not exist; run `migrate` first", self.database.display()),
+                ),
+            });
+        }
         let db = self.database()?;
-        self.layout_of(db)
+        match &self.layout {
+            Some(make) => make(db).build_without_tables(),
+            None => Layout::builder(db).build_without_tables(),
+        }
     }
 
-    fn store(&self) -> Option<&TenantStore> {
-        self.store.as_ref()
+    /// The bucket, if the application has one.
+    fn store(&self) -> Result<Option<&TenantStore>> {
+        match &self.store {
+            None => Ok(None),
+            Some(Ok(store)) => Ok(Some(store)),
+            Some(Err(why)) => {
+                Err(Error::Io { what: "open the object store", source: std::io::Error::other(why.clone()) })
+            }
+        }
     }
 
     fn migrate(&self, dry_run: bool, quiet: bool) -> Result<Outcome> {
+        if dry_run && !self.database.is_file() {
+            // Nothing to open, and a dry run creates nothing: a new database.
+            let text = format!("shared database: {} does not exist: migrate creates it", self.database.display());
+            let json = json!({ "command": "migrate", "dry_run": true, "shared": { "created": true, "applied": [] } });
+            return Ok(Outcome::ok(text, json));
+        }
         let db = self.database()?;
         let none = Migrations::new(self.admin);
         let migrations = self.migrations.as_ref().unwrap_or(&none);
@@ -334,14 +364,7 @@ impl<'a> Operator<'a> {
             text.push(format!("account tables: {n} migration(s) applied"));
             out["accounts"] = json!({ "applied": n });
         }
-        let layout = if dry_run {
-            match &self.layout {
-                Some(make) => make(db.clone()).build_without_tables()?,
-                None => Layout::builder(db.clone()).build_without_tables()?,
-            }
-        } else {
-            self.layout_of(db.clone())?
-        };
+        let layout = if dry_run { self.open_layout()? } else { self.layout_of(db.clone())? };
         let bar = bar(quiet);
         let draw = |p: Progress<'_>| draw(&bar, p);
         let fleet =
@@ -400,7 +423,7 @@ impl<'a> Operator<'a> {
                 };
                 let file = layout.tenant_path(&t).filter(|p| p.exists());
                 let rows = layout.row_counts(&t)?;
-                let objects = match self.store() {
+                let objects = match self.store()? {
                     Some(store) => Some(block_on(store.list(&crate::TenantPrefix::root(&t)))?.len()),
                     None => None,
                 };
@@ -423,7 +446,7 @@ impl<'a> Operator<'a> {
             TenantCommand::Export { tenant, out } => {
                 let t = admin.tenant(*tenant);
                 let mut export = layout.export_tenant(&t)?;
-                if let Some(store) = self.store() {
+                if let Some(store) = self.store()? {
                     let keys = block_on(store.list(&crate::TenantPrefix::root(&t)))?;
                     export.objects = keys.iter().map(|k| k.as_str().to_owned()).collect();
                 }
@@ -460,9 +483,10 @@ impl<'a> Operator<'a> {
                 if !confirmed(*tenant, "delete every row, the file and every object of", *yes) {
                     return Ok(not_confirmed());
                 }
+                let store = self.store()?;
                 let t = admin.tenant(*tenant);
                 let rows = layout.delete_tenant(&t)?;
-                let objects = match self.store() {
+                let objects = match store {
                     Some(store) => block_on(store.delete_prefix(&crate::TenantPrefix::root(&t)))?,
                     None => 0,
                 };
@@ -492,7 +516,7 @@ impl<'a> Operator<'a> {
         let mut report = layout.audit(self.admin, |p| draw(&bar, p))?;
         bar.finish_and_clear();
         let mut objects_scanned = false;
-        if let Some(store) = self.store() {
+        if let Some(store) = self.store()? {
             report.findings.extend(block_on(store.audit(self.admin, &report.known_tenants))?);
             objects_scanned = true;
         }
@@ -521,8 +545,8 @@ impl<'a> Operator<'a> {
                 source: std::io::Error::other("this application does not use tenantry's accounts (Operator::accounts)"),
             });
         }
-        let db = self.database()?;
-        let layout = self.layout_of(db.clone())?;
+        let layout = self.open_layout()?;
+        let db = layout.shared_database().clone();
         let auth = crate::auth::Auth::builder(self.admin, db).layout(layout).build()?;
         let s = auth.sweep(self.admin)?;
         Ok(Outcome::ok(
@@ -571,6 +595,7 @@ fn finding_json(f: &crate::Finding) -> Json {
         F::MisplacedRows { .. } => "misplaced_rows",
         F::TenantKeys { .. } => "tenant_keys",
         F::StrayFile { .. } => "stray_file",
+        F::UnreadableFile { .. } => "unreadable_file",
         F::UnknownTenantFile { .. } => "unknown_tenant_file",
         F::ObjectOutsideTenant { .. } => "object_outside_tenant",
         F::UnknownTenantPrefix { .. } => "unknown_tenant_prefix",
@@ -618,13 +643,14 @@ fn not_confirmed() -> Outcome {
     }
 }
 
-/// Writes a new file (never over an existing one: an export is not a place to lose data).
+/// Writes a new file (never over an existing one: an export is not a place to lose data),
+/// readable by its owner only (it holds a tenant's data).
 fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|source| Error::Io { what: "create the export file", source })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|source| Error::Io { what: "create the export file", source })?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|source| Error::Io { what: "write the export file", source })

@@ -109,6 +109,8 @@ fn each_planted_fault_is_found() {
     let ghost_file = s.dir.join("tenants").join(format!("{ghost}.sqlite3"));
     sql(&file(&s, &s.alice), &format!("VACUUM INTO '{}'", ghost_file.display()));
     std::fs::write(s.dir.join("tenants").join("backup.sqlite3"), b"not a database at all, just bytes").unwrap();
+    let stray_dir = s.dir.join("tenants").join(format!("{}.sqlite3", Uuid::new_v4()));
+    std::fs::create_dir(&stray_dir).unwrap();
     // Objects outside any tenant, and under an unknown tenant's prefix.
     std::fs::create_dir_all(s.dir.join("bucket").join("loose")).unwrap();
     std::fs::write(s.dir.join("bucket").join("loose").join("x.txt"), b"x").unwrap();
@@ -131,6 +133,7 @@ fn each_planted_fault_is_found() {
         // The copy holds Alice's rows (and Bob's planted one) under the ghost's name.
         Finding::MisplacedRows { database: format!("{ghost}.sqlite3"), table: "au_notes", rows: 2 },
         Finding::StrayFile { path: s.dir.join("tenants").join("backup.sqlite3") },
+        Finding::StrayFile { path: stray_dir.clone() },
         Finding::ObjectOutsideTenant { key: "loose/x.txt".into() },
         Finding::ObjectOutsideTenant { key: "top.txt".into() },
         Finding::UnknownTenantPrefix { tenant: stranger, objects: 1 },

@@ -139,11 +139,7 @@ fn a_whole_operation_end_to_end() {
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     let json = dry.json();
     assert_eq!((json["ok"].as_bool(), json["shared"]["created"].as_bool()), (Some(true), Some(true)));
-    let conn = rusqlite::Connection::open(dir.join("app.db")).unwrap();
-    let tables: i64 =
-        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).unwrap();
-    assert_eq!(tables, 0, "the dry run created nothing");
-    drop(conn);
+    assert!(!dir.join("app.db").exists(), "the dry run created nothing");
 
     let migrate = run(&dir, &["--reason", "first release", "migrate"]);
     assert_eq!(migrate.code, 0, "{}", migrate.stderr);
@@ -153,6 +149,12 @@ fn a_whole_operation_end_to_end() {
         migrate.stdout
     );
     assert!(migrate.stdout.contains("tenant databases: 0 migrated, 0 up to date, 0 failed"), "{}", migrate.stdout);
+
+    // The bucket's directory does not exist yet: a command that needs it fails, by name,
+    // rather than reading an empty bucket.
+    let no_bucket = run(&dir, &["--reason", "ticket 0", "tenant", "show", &Uuid::new_v4().to_string()]);
+    assert_eq!(no_bucket.code, 1, "{}", no_bucket.stdout);
+    assert!(no_bucket.stderr.contains("objects does not exist"), "{}", no_bucket.stderr);
 
     // Two accounts with the same ids, rows and object names.
     let admin = Admin::new("cli test seeds two accounts");
@@ -189,6 +191,12 @@ fn a_whole_operation_end_to_end() {
     let export = dir.join("alice.json");
     let exported = run(&dir, &["--reason", "ticket 2", "tenant", "export", &a, "--out", export.to_str().unwrap()]);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&export).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "an export holds a tenant's data: its owner's only");
+    }
     let file: Json = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(file["tables"]["cli_projects"].as_array().unwrap().len(), 1);
     assert_eq!(file["objects"][0], format!("{a}/uploads/a.txt"));

@@ -417,3 +417,66 @@ fn a_tenant_file_that_differs_from_the_declarations_is_refused_by_name() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn on_a_new_database_declared_migrations_are_recorded_and_the_others_run() {
+    let dir = temp("kinds");
+    let admin = admin();
+    let m = thumbnail(&admin).add(3, "undeclared log", "CREATE TABLE mg_events (at TEXT NOT NULL)");
+    let db = Database::builder(dir.join("app.db")).migrations(&m).open().unwrap();
+    assert_eq!(records(&dir.join("app.db")).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2, 3]);
+    // 2 did not run (the declared table has the column already, ADD COLUMN would fail); 3 did.
+    let conn = rusqlite::Connection::open(dir.join("app.db")).unwrap();
+    conn.execute_batch("INSERT INTO mg_events VALUES ('now')").unwrap();
+    assert!(db.schema_drift().unwrap().is_empty());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_migration_registered_below_an_applied_one_is_refused() {
+    let dir = temp("order");
+    let path = first_release(&dir);
+    let admin = admin();
+    let later = thumbnail(&admin).add(4, "four", "CREATE TABLE mg_four (x INTEGER)");
+    Database::builder(&path).migrations(&later).open().unwrap();
+    let inserted = later.clone().add(3, "three", "CREATE TABLE mg_three (x INTEGER)");
+    let err = Database::open(&path).unwrap().migrate(&inserted).unwrap_err();
+    assert!(matches!(err, Error::MigrationOutOfOrder { version: 3, latest: 4, .. }), "{err:?}");
+    assert_eq!(err.to_string(), "migration 3 of `app` is not applied but 4 is: give it a version after 4");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[derive(Table, Debug)]
+#[table(name = "mg_clips", owned)]
+struct Clip {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    /// Added with migration 2, with its index.
+    #[index]
+    pinned: Option<i64>,
+}
+
+#[test]
+fn an_older_database_gets_a_declared_index_on_a_new_column_from_its_migration() {
+    // The declared index's column does not exist until migration 2 runs: nothing may
+    // create the index before it (the database would never open).
+    let dir = temp("index");
+    let path = first_release(&dir);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE mg_clips (user_id TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (user_id, id))")
+        .unwrap();
+    let admin = admin();
+    let m = thumbnail(&admin).add_declared(
+        3,
+        "pinned clips",
+        "ALTER TABLE mg_clips ADD COLUMN pinned INTEGER; CREATE INDEX mg_clips_pinned ON mg_clips (user_id, pinned)",
+    );
+    let db = Database::builder(&path).migrations(&m).open().unwrap();
+    assert!(db.schema_drift().unwrap().is_empty(), "{:?}", db.schema_drift());
+    let t = TenantId::generate();
+    db.execute(Clip::insert(&t, NewClip { id: 1, pinned: Some(1) })).unwrap();
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -46,6 +46,14 @@ pub enum Finding {
         /// Its path.
         path: PathBuf,
     },
+    /// A tenant's database file that could not be scanned (locked past the busy timeout,
+    /// unreadable); the rest of the audit went on.
+    UnreadableFile {
+        /// Its path.
+        path: PathBuf,
+        /// Why, as the engine said it (a category, never a value).
+        why: String,
+    },
     /// A tenant's file whose tenant is not known (no account, or, without the account
     /// tables, no record of the file).
     UnknownTenantFile {
@@ -76,6 +84,7 @@ impl std::fmt::Display for Finding {
             Finding::StrayFile { path } => {
                 write!(f, "{}: in the tenants' directory, not a tenant's database", path.display())
             }
+            Finding::UnreadableFile { path, why } => write!(f, "{}: could not be scanned: {why}", path.display()),
             Finding::UnknownTenantFile { tenant } => write!(f, "{tenant}.sqlite3: no known tenant {tenant}"),
             Finding::ObjectOutsideTenant { key } => write!(f, "object {key:?}: not under any tenant's prefix"),
             Finding::UnknownTenantPrefix { tenant, objects } => {
@@ -189,7 +198,6 @@ impl Layout {
         let entries: Vec<PathBuf> = std::fs::read_dir(tenants.root())
             .map_err(|source| Error::Io { what: "list the tenants' directory", source })?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
             .collect();
         let files: Vec<&PathBuf> = entries.iter().filter(|p| !is_companion(p)).collect();
         for (done, path) in files.iter().enumerate() {
@@ -204,7 +212,8 @@ impl Layout {
 fn scan_file(path: &std::path::Path, per_tenant: &[&'static TableInfo], report: &mut AuditReport) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let tenant = name.strip_suffix(".sqlite3").and_then(|id| crate::tenant::parse_canonical_uuid(id.as_bytes()));
-    let Some(tenant) = tenant else {
+    // A directory, a link to nowhere, or a name that is no tenant's.
+    let Some(tenant) = tenant.filter(|_| path.is_file()) else {
         report.findings.push(Finding::StrayFile { path: path.to_owned() });
         return Ok(());
     };
@@ -214,14 +223,19 @@ fn scan_file(path: &std::path::Path, per_tenant: &[&'static TableInfo], report: 
     }
     let owner = tenant.to_string();
     let scanned = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|conn| conn.busy_timeout(std::time::Duration::from_secs(5)).map(|()| conn))
         .map_err(Error::from)
         .and_then(|conn| scan_tables(&conn, name, per_tenant, Belongs::Only(&owner), &mut report.findings));
     match scanned {
-        Err(Error::Corrupt { .. } | Error::CannotOpen { .. }) => {
+        Ok(()) => Ok(()),
+        Err(Error::Corrupt { .. }) => {
             report.findings.push(Finding::StrayFile { path: path.to_owned() });
             Ok(())
         }
-        other => other,
+        Err(e) => {
+            report.findings.push(Finding::UnreadableFile { path: path.to_owned(), why: e.to_string() });
+            Ok(())
+        }
     }
 }
 
