@@ -47,6 +47,10 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 const TABLE: &str = "tenantry_jobs";
 
 /// The queue's SQL: constant text, values bound as parameters.
+/// The job queue's table, as versioned migrations of its own (append only).
+const JOBS_SCHEMA: &[crate::migrate::Step] =
+    &[crate::migrate::Step { version: 1, name: "job queue", sql: sql::CREATE, declared: false }];
+
 mod sql {
     /// The table and the claim's index. The index leads with the state, not the tenant:
     /// the claim looks across tenants. `seq` orders jobs enqueued in the same millisecond.
@@ -366,7 +370,7 @@ impl Jobs {
     /// `tenantry_jobs` and index if they are missing.
     pub fn new(layout: &Layout) -> Result<Self> {
         let db = layout.shared_database().clone();
-        db.write(|conn| Ok(conn.execute_batch(sql::CREATE)?))?;
+        crate::migrate::library(&db, "tenantry.jobs", JOBS_SCHEMA)?;
         Ok(Jobs {
             db,
             clock: Arc::new(SystemClock),

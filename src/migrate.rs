@@ -507,6 +507,13 @@ fn immediate<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> 
     }
 }
 
+/// Brings one of tenantry's own tables (the job queue, the tenant locations) to `steps`,
+/// under its own scope in the records: the same runner as the application's.
+pub(crate) fn library(db: &Database, scope: &'static str, steps: &[Step]) -> Result<()> {
+    let runner = Runner { scope, steps, tag: AuditTag::library(), baseline: None, user_version: false, legacy: None };
+    runner.run(db, false).map(drop)
+}
+
 /// A tenant file's version as older builds kept it.
 pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)

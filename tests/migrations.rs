@@ -480,3 +480,28 @@ fn an_older_database_gets_a_declared_index_on_a_new_column_from_its_migration() 
     db.execute(Clip::insert(&t, NewClip { id: 1, pinned: Some(1) })).unwrap();
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn tenantrys_own_tables_are_versioned_by_the_same_runner() {
+    let dir = temp("library");
+    let path = dir.join("app.db");
+    let layout = Layout::shared(Database::open(&path).unwrap()).unwrap();
+    tenantry::jobs::Jobs::new(&layout).unwrap();
+    Auth::migrate(&admin(), layout.shared_database()).unwrap();
+    let library: Vec<(String, u32)> =
+        records(&path).into_iter().filter(|r| r.0.starts_with("tenantry.")).map(|r| (r.0, r.1)).collect();
+    let expected = [
+        ("tenantry.auth", 1),
+        ("tenantry.auth", 2),
+        ("tenantry.auth", 3),
+        ("tenantry.jobs", 1),
+        ("tenantry.layout", 1),
+    ];
+    assert_eq!(library, expected.map(|(s, v)| (s.to_owned(), v)));
+    // Opened again by a later build: nothing runs twice.
+    drop(layout);
+    let again = Layout::shared(Database::open(&path).unwrap()).unwrap();
+    tenantry::jobs::Jobs::new(&again).unwrap();
+    assert_eq!(records(&path).iter().filter(|r| r.0.starts_with("tenantry.")).count(), 5);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -112,8 +112,10 @@ pub struct AuditReport {
 fn known_tenants(conn: &Connection) -> Result<BTreeSet<Uuid>> {
     let sql = if tablesql::table_exists(conn, "users")? {
         "SELECT id FROM users"
-    } else {
+    } else if tablesql::table_exists(conn, "tenantry_tenant_files")? {
         "SELECT tenant FROM tenantry_tenant_files UNION SELECT tenant FROM tenantry_tenant_locations"
+    } else {
+        return Ok(BTreeSet::new());
     };
     let ids: Vec<String> = conn.prepare(sql)?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())

@@ -56,6 +56,11 @@ use crate::schema::TableInfo;
 use crate::tenant::TenantId;
 use tenants::{Schema, TenantDatabases};
 
+/// The tables where tenants live (`tenantry_tenant_locations`, `tenantry_tenant_files`), as
+/// versioned migrations of their own (append only).
+const LAYOUT_SCHEMA: &[crate::migrate::Step] =
+    &[crate::migrate::Step { version: 1, name: "tenant locations", sql: moves::LOCATIONS_DDL, declared: false }];
+
 /// Settings for a [`Layout`].
 pub struct LayoutBuilder {
     shared: Database,
@@ -159,9 +164,9 @@ impl LayoutBuilder {
                     conn.execute_batch(&sql)?;
                 }
             }
-            conn.execute_batch(moves::LOCATIONS_DDL)?;
             crate::tablesql::verify_live(conn)
         })?;
+        crate::migrate::library(&layout.inner.shared, "tenantry.layout", LAYOUT_SCHEMA)?;
         Ok(layout)
     }
 }
