@@ -280,9 +280,10 @@ impl<'a> Operator<'a> {
                 map.entry("ok").or_insert(Json::Bool(outcome.code == EXIT_OK));
                 map.insert("exit".into(), json!(outcome.code));
             }
-            println!("{json}");
+            // A closed pipe (`ops .. | head`) is not an error of the command.
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
         } else if outcome.code == EXIT_OK || outcome.code == EXIT_FINDINGS {
-            println!("{}", outcome.text);
+            let _ = writeln!(std::io::stdout().lock(), "{}", outcome.text);
         } else {
             eprintln!("{}", outcome.text);
         }

@@ -68,6 +68,13 @@ pub enum DriftKind {
         /// What is wrong, and the fix.
         why: &'static str,
     },
+    /// PostgreSQL only (SQLite refuses to open such a table, `Error::SchemaMismatch`): the
+    /// tenant column does not lead the primary key or a unique key not declared global, so
+    /// one tenant's rows can collide with another's.
+    TenantKeys {
+        /// What is wrong.
+        why: &'static str,
+    },
     /// A declared unique key or index (columns in order) the table does not have.
     MissingIndex {
         /// Its columns, in order.
@@ -102,6 +109,7 @@ impl std::fmt::Display for Drift {
                 write!(f, "{t}: primary key declared ({}), the database has ({})", declared.join(", "), live.join(", "))
             }
             DriftKind::RowSecurity { why } => write!(f, "{t}: row-level security: {why}"),
+            DriftKind::TenantKeys { why } => write!(f, "{t}: {why}"),
             DriftKind::MissingIndex { columns, unique } => write!(
                 f,
                 "{t}: {} ({}) declared, not in the database: add a migration",

@@ -13,9 +13,9 @@
 //!
 //! Version 1 of the application's scopes is the creation of the declared tables: a new
 //! database gets the tables of the current declarations. A migration registered with
-//! [`Migrations::add_declared`] (a change the declarations already include: a declared
-//! field's column, a declared index) is recorded on a new database without running; one
-//! registered with [`Migrations::add`] runs on every database, new ones too. A database
+//! [`Migrations::upgrade`] (a change the declarations already include, or a fix of old
+//! data) is recorded on a new database without running; one registered with
+//! [`Migrations::add`] runs on every database, new ones too. A database
 //! whose tables predate the records gets version 1 recorded and then every migration, in
 //! order; declared tables it still lacks are created last.
 
@@ -47,14 +47,17 @@ pub(crate) const TENANT: &str = "tenant";
 /// The application's schema migrations, after version 1 (the creation of the declared
 /// tables), each registered once with its version, a name for reports and its SQL.
 ///
-/// Two kinds: [`add_declared`](Self::add_declared) for a change the declarations already
-/// include (the column of a field you added, a declared index), which a new database gets
-/// from the declarations, so it runs only on databases created before it; and
-/// [`add`](Self::add) for everything else (an undeclared table or index, a trigger, a data
-/// fix), which runs on every database.
+/// Two kinds: [`upgrade`](Self::upgrade) brings a database made before it up to date: a
+/// change the declarations already include (the column of a field you added, a declared
+/// index) or a fix of old data. A new database, made from the current declarations with
+/// no old data, records it without running it. [`add`](Self::add) is for what the
+/// declarations do not describe (an undeclared table or index, a trigger, seed rows): it
+/// runs on every database, new ones too, so write it against the tables as declared now.
 ///
 /// On PostgreSQL each migration runs as the body of a PL/pgSQL block (so it cannot end its
-/// transaction): a `SELECT` whose result is not used is written `PERFORM`.
+/// transaction): a `SELECT` whose result is not used is written `PERFORM`, an
+/// `INSERT .. RETURNING` needs `INTO`, and what cannot run in a transaction
+/// (`CREATE INDEX CONCURRENTLY`, `VACUUM`) cannot be a migration.
 ///
 /// Migration SQL runs without a tenant scope, so registering it takes an [`Admin`]; each
 /// time one runs, the audit hook sees its SQL
@@ -148,17 +151,19 @@ impl Migrations {
         self.push(Step { version, name, sql, declared: false })
     }
 
-    /// Registers migration `version` for a change the declarations already include (the
-    /// column of a field you added, a declared index): it runs on databases created before
-    /// it, and a new database, whose tables are created from the current declarations,
-    /// records it without running it.
-    pub fn add_declared(self, version: u32, name: &'static str, sql: &'static str) -> Self {
+    /// Registers migration `version` for databases made before it: a change the
+    /// declarations already include (the column of a field you added, a declared index) or
+    /// a fix of old data. A new database, whose tables are created from the current
+    /// declarations, records it without running it.
+    pub fn upgrade(self, version: u32, name: &'static str, sql: &'static str) -> Self {
         self.push(Step { version, name, sql, declared: true })
     }
 
     fn push(mut self, step: Step) -> Self {
         let version = step.version;
-        if !(2..=i32::MAX as u32).contains(&version) || self.steps.iter().any(|s| s.version == version) {
+        // The delimiter of the PL/pgSQL block a migration runs in on PostgreSQL.
+        let delimiter = step.sql.contains("$tenantry_migration$");
+        if !(2..=i32::MAX as u32).contains(&version) || self.steps.iter().any(|s| s.version == version) || delimiter {
             self.invalid = true;
         }
         let at = self.steps.partition_point(|s| s.version < version);
@@ -243,7 +248,10 @@ impl Runner<'_> {
             return Ok(Next::Baseline);
         }
         let pending = self.steps.iter().find(|s| !recorded.applied.iter().any(|(v, _)| *v == s.version));
-        let latest = recorded.applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        // Only migrations that ran count: a new database records the `upgrade` ones
+        // without running them, ahead of `add` ones registered before them.
+        let ran = |v: u32| !self.steps.iter().any(|s| s.version == v && s.declared);
+        let latest = recorded.applied.iter().map(|(v, _)| *v).filter(|v| ran(*v)).max().unwrap_or(0);
         match pending {
             // Registered below one already applied: databases migrated since would never
             // get it (a tenant file at the latest version is not looked at again).
@@ -350,12 +358,8 @@ impl Runner<'_> {
                     // about each tenant column must still hold, and every foreign key
                     // still point at a row, or it rolls back.
                     crate::tablesql::verify_live(conn)?;
-                    if conn.prepare("PRAGMA foreign_key_check")?.exists([])? {
-                        return Err(Error::SchemaMismatch {
-                            table: "(foreign keys)",
-                            why: "a row's foreign key points at no row after the migration",
-                        });
-                    }
+                    // tenantry's own migrations do not touch foreign keys.
+                    check_after_step(conn, !self.scope.starts_with("tenantry."))?;
                     if self.user_version {
                         let version = self.contiguous(&self.read(conn)?);
                         conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
@@ -450,6 +454,40 @@ impl Runner<'_> {
         }
         Ok(fresh)
     }
+}
+
+/// What a migration must leave behind: no temporary table, view or trigger (it would
+/// shadow the real one on this connection, and writes to it would be lost), and, with
+/// `foreign_keys`, no row of a table that declares a foreign key pointing at no row (the
+/// migration ran with foreign keys off, as SQLite's procedure for rebuilding a table
+/// says; only tables that declare one are scanned).
+fn check_after_step(conn: &Connection, foreign_keys: bool) -> Result<()> {
+    if conn.prepare("SELECT 1 FROM sqlite_temp_master")?.exists([])? {
+        return Err(Error::SchemaMismatch {
+            table: "(temporary objects)",
+            why: "a migration left a temporary table, view or trigger, which would shadow the real one",
+        });
+    }
+    if !foreign_keys {
+        return Ok(());
+    }
+    let children: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL \
+             AND lower(sql) LIKE '%references%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for child in children {
+        let check = format!("PRAGMA foreign_key_check({})", crate::schema::ident(&child));
+        if conn.prepare(&check)?.exists([])? {
+            return Err(Error::SchemaMismatch {
+                table: "(foreign keys)",
+                why: "after the migration, a row's foreign key points at no row",
+            });
+        }
+    }
+    Ok(())
 }
 
 thread_local! {

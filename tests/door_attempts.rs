@@ -285,10 +285,9 @@ fn a_migration_cannot_vacuum_into_another_tenants_file() {
         "{err:?}"
     );
     assert!(!victim_path.exists(), "VACUUM INTO wrote a file at the victim's path");
-    // The victim has no file: a read runs on an empty database with the same schema, which
-    // the careless migration cannot build either: refused, and still no file.
-    let err = layout.fetch_all(Project::select(&victim)).unwrap_err();
-    assert!(matches!(err, Error::MigrationFailed { version: 2, .. }), "{err:?}");
+    // The victim has no file: a read runs on an empty database of the declared tables
+    // (no migration runs there), and creates none.
+    assert!(layout.fetch_all(Project::select(&victim)).unwrap().is_empty());
     assert!(!victim_path.exists());
     std::fs::remove_dir_all(dir).ok();
 }

@@ -177,7 +177,7 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
         .migrations(
             &Migrations::new(&Admin::new("test registers per-tenant migrations"))
                 // As if the declarations had this index: a new tenant's file skips it.
-                .add_declared(2, "tags by tag", "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)")
+                .upgrade(2, "tags by tag", "CREATE INDEX IF NOT EXISTS idx_rt_tags_tag ON rt_tags (user_id, tag)")
                 // Not in the declarations: every file gets it, new ones too.
                 .add(3, "second tag", "ALTER TABLE rt_tags ADD COLUMN tag2 TEXT"),
         )

@@ -51,7 +51,7 @@ fn admin() -> Admin {
 }
 
 fn thumbnail(admin: &Admin) -> Migrations {
-    Migrations::new(admin).add_declared(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT")
+    Migrations::new(admin).upgrade(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT")
 }
 
 /// What the database recorded, as (scope, version, name).
@@ -114,7 +114,7 @@ fn an_edited_migration_is_refused_and_nothing_runs() {
     let admin = admin();
     Database::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
     let edited = Migrations::new(&admin)
-        .add_declared(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT DEFAULT 'none'")
+        .upgrade(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT DEFAULT 'none'")
         .add(3, "later", "CREATE TABLE mg_later (x INTEGER)");
     let db = Database::open(&path).unwrap();
     for result in [db.migrate(&edited).map(drop), db.pending_migrations(&edited).map(drop)] {
@@ -469,7 +469,7 @@ fn an_older_database_gets_a_declared_index_on_a_new_column_from_its_migration() 
         .execute_batch("CREATE TABLE mg_clips (user_id TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (user_id, id))")
         .unwrap();
     let admin = admin();
-    let m = thumbnail(&admin).add_declared(
+    let m = thumbnail(&admin).upgrade(
         3,
         "pinned clips",
         "ALTER TABLE mg_clips ADD COLUMN pinned INTEGER; CREATE INDEX mg_clips_pinned ON mg_clips (user_id, pinned)",
@@ -503,5 +503,49 @@ fn tenantrys_own_tables_are_versioned_by_the_same_runner() {
     let again = Layout::shared(Database::open(&path).unwrap()).unwrap();
     tenantry::jobs::Jobs::new(&again).unwrap();
     assert_eq!(records(&path).iter().filter(|r| r.0.starts_with("tenantry.")).count(), 5);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_add_registered_before_an_upgrade_runs_on_a_new_database_and_it_reopens() {
+    // A new database records the upgrade (3) without running it, ahead of the add (2),
+    // which then runs: not "out of order".
+    let dir = temp("add-then-upgrade");
+    let admin = admin();
+    let m = Migrations::new(&admin).add(2, "events", "CREATE TABLE mg_events (at TEXT NOT NULL)").upgrade(
+        3,
+        "project thumbnails",
+        "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT",
+    );
+    for _ in 0..2 {
+        Database::builder(dir.join("app.db")).migrations(&m).open().unwrap();
+    }
+    assert_eq!(records(&dir.join("app.db")).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2, 3]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_migration_that_leaves_a_temporary_table_or_an_orphan_rolls_back() {
+    // Guard: `check_after_step`.
+    let dir = temp("leftovers");
+    let path = first_release(&dir);
+    let admin = admin();
+    let temp_table = thumbnail(&admin).add(3, "shadow", "CREATE TEMP TABLE mg_projects (x INTEGER)");
+    let err = Database::builder(&path).migrations(&temp_table).open().unwrap_err();
+    assert!(matches!(&err, Error::MigrationFailed { version: 3, .. }), "{err:?}");
+    // A parent rebuilt without a row its child points at.
+    let orphan = thumbnail(&admin)
+        .add(
+            3,
+            "parent and child",
+            "CREATE TABLE mg_parent (id INTEGER PRIMARY KEY); INSERT INTO mg_parent VALUES (1);
+             CREATE TABLE mg_child (parent INTEGER REFERENCES mg_parent (id)); INSERT INTO mg_child VALUES (1);",
+        )
+        .add(4, "rebuild parent", "DROP TABLE mg_parent; CREATE TABLE mg_parent (id INTEGER PRIMARY KEY);");
+    let err = Database::builder(&path).migrations(&orphan).open().unwrap_err();
+    assert!(matches!(&err, Error::MigrationFailed { version: 4, .. }), "{err:?}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let parents: i64 = conn.query_row("SELECT COUNT(*) FROM mg_parent", [], |r| r.get(0)).unwrap();
+    assert_eq!(parents, 1, "migration 4 rolled back whole");
     std::fs::remove_dir_all(dir).ok();
 }

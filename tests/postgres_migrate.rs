@@ -64,7 +64,7 @@ fn schema(urls: &Urls) -> Schema {
 fn migrations(urls: &Urls) -> Migrations {
     let role: &'static str = String::leak(role_of(&urls.app).trim_matches('"').to_owned());
     Migrations::new(&Admin::new("test migrates PostgreSQL"))
-        .add_declared(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned boolean")
+        .upgrade(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned boolean")
         .postgres_grant(role)
 }
 
@@ -166,7 +166,7 @@ fn two_runners_at_once_apply_each_migration_once() {
     let s = schema(&urls);
     first_release(&s);
     let slow = Migrations::new(&Admin::new("test migrates from two connections"))
-        .add_declared(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
+        .upgrade(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
         .add(3, "log", "CREATE TABLE pm_log (version int); INSERT INTO pm_log VALUES (3); PERFORM pg_sleep(0.3)")
         .add(4, "log again", "INSERT INTO pm_log VALUES (4); PERFORM pg_sleep(0.3)");
     let reports: Vec<_> = std::thread::scope(|scope| {
@@ -189,7 +189,7 @@ fn a_failing_migration_or_one_that_commits_stops_the_run() {
     first_release(&s);
     let admin = Admin::new("test: a careless migration");
     let failing = Migrations::new(&admin)
-        .add_declared(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
+        .upgrade(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
         .add(3, "broken", "CREATE TABLE pm_half (x int); INSERT INTO pm_nowhere VALUES (1)");
     let err = PgDatabase::migrate(&s.owner, &failing).unwrap_err();
     assert!(matches!(&err, Error::MigrationFailed { version: 3, .. }), "{err:?}");
@@ -197,7 +197,7 @@ fn a_failing_migration_or_one_that_commits_stops_the_run() {
     let mut owner = Client::connect(&s.owner, NoTls).unwrap();
     assert!(owner.query("SELECT 1 FROM pm_half", &[]).is_err());
     let commits = Migrations::new(&admin)
-        .add_declared(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
+        .upgrade(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
         .add(3, "commits", "CREATE TABLE pm_before (x int); COMMIT; CREATE TABLE pm_after (x int)");
     // Guard: the PL/pgSQL block the migration runs in (seen failing with the SQL sent as
     // it is: pm_before was committed, 3 not recorded, and every rerun failed).
@@ -223,7 +223,7 @@ fn a_migration_that_creates_an_owned_table_gets_its_row_level_security_and_one_t
     let admin = Admin::new("test: migrations that rebuild the notes table");
     let rebuild = |sql: &'static str| {
         Migrations::new(&admin)
-            .add_declared(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
+            .upgrade(2, "pinned notes", "ALTER TABLE pm_notes ADD COLUMN pinned bigint")
             .add(3, "rebuild", sql)
     };
     // Rebuilt with its keys: the new table gets tenantry's policy.

@@ -41,6 +41,8 @@ pub struct DatabaseBuilder {
     on_drift: Option<OnDrift>,
     /// Run by [`open`](Self::open) before the drift check.
     migrations: Option<crate::Migrations>,
+    /// Whether a missing file is created (tenantry's fleet runs open only what exists).
+    create: bool,
 }
 
 /// What opening a database does when a declared table in it differs from its
@@ -123,6 +125,13 @@ impl DatabaseBuilder {
         self
     }
 
+    /// Opens only a file that exists (a fleet run must not recreate a tenant's file that
+    /// was deleted after it was listed).
+    pub(crate) fn existing_only(mut self) -> Self {
+        self.create = false;
+        self
+    }
+
     /// Opens without comparing declarations (a tenant file, migrated right after).
     pub(crate) fn without_drift_check(mut self) -> Self {
         self.on_drift = None;
@@ -167,7 +176,11 @@ impl DatabaseBuilder {
         let mut conn = match &self.target {
             Target::File(path) => Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                if self.create {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                } else {
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                },
             )?,
             Target::Memory => Connection::open_in_memory()?,
         };
@@ -411,6 +424,7 @@ impl Database {
             stable_plans: true,
             on_drift: Some(OnDrift::Refuse),
             migrations: None,
+            create: true,
         }
     }
 

@@ -110,7 +110,11 @@ pub struct AuditReport {
 
 /// The tenants the shared database knows.
 fn known_tenants(conn: &Connection) -> Result<BTreeSet<Uuid>> {
-    let sql = if tablesql::table_exists(conn, "users")? {
+    // tenantry's accounts, if this database has them (an application table that happens
+    // to be called `users` is not).
+    let accounts = tablesql::table_exists(conn, "tenantry_schema_migrations")?
+        && conn.prepare("SELECT 1 FROM tenantry_schema_migrations WHERE scope = 'tenantry.auth'")?.exists([])?;
+    let sql = if accounts {
         "SELECT id FROM users"
     } else if tablesql::table_exists(conn, "tenantry_tenant_files")? {
         "SELECT tenant FROM tenantry_tenant_files UNION SELECT tenant FROM tenantry_tenant_locations"

@@ -326,8 +326,15 @@ impl Layout {
             let result = crate::Database::builder(tenants.path(tenant))
                 .max_connections(1)
                 .without_drift_check()
+                .existing_only()
                 .open()
-                .and_then(|db| runner.run(&db, dry_run));
+                .and_then(|db| {
+                    // A retired file (a move or deletion began) has its tables renamed.
+                    if db.with_conn(tablesql::is_retired)? {
+                        return Err(Error::TenantMoving);
+                    }
+                    runner.run(&db, dry_run)
+                });
             match result {
                 Ok(r) if r.applied.is_empty() && !r.created => report.up_to_date += 1,
                 Ok(_) => report.migrated += 1,

@@ -142,17 +142,24 @@ impl TenantDatabases {
         };
         drop(stale);
         let db = Database::builder(self.path(tenant)).max_connections(1).without_drift_check().open()?;
-        let have = Schema::version_of(&db)?;
         let key = tenant.to_string();
-        if have == 0 {
-            let recorded: bool = shared
-                .with_conn(|c| Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([&key], |r| r.get(0))?))?;
-            if recorded {
-                return Err(Error::TenantFileLost);
-            }
+        // Whether the shared database records the file, read before the file's version:
+        // another opener may create, migrate and record it in between, and a version 0
+        // read before that with "recorded" read after would look like a lost file.
+        let recorded: bool = shared
+            .with_conn(|c| Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([&key], |r| r.get(0))?))?;
+        let have = Schema::version_of(&db)?;
+        if have == 0 && recorded {
+            return Err(Error::TenantFileLost);
         }
         if have > self.schema.version() {
             return Err(Error::TenantBehind { have, want: self.schema.version() });
+        }
+        // A retired file (a move out began) has its tables renamed: no migration can run
+        // on it. Only the move reads it, and that handle is not kept, so the next open,
+        // after the move is undone or done, migrates it.
+        if have > 0 && db.with_conn(tablesql::is_retired)? {
+            return if moving { Ok(db) } else { Err(Error::TenantMoving) };
         }
         if have < self.schema.version() {
             match self.when_behind {
@@ -170,9 +177,6 @@ impl TenantDatabases {
             // every open, not only by a fleet run). Reads only, unless an older build's
             // file has its versions adopted.
             self.schema.migrate(&db)?;
-        }
-        if !moving && db.with_conn(tablesql::is_retired)? {
-            return Err(Error::TenantMoving);
         }
         db.with_conn(|c| tablesql::check_owner(c, tenant))?;
         // Each per-tenant table as declared (checked once per open, not per statement).
@@ -248,8 +252,17 @@ impl TenantDatabases {
         if let Some(db) = self.empty.get() {
             return Ok(db.clone());
         }
+        // The declared tables only: reads name nothing else, and the application's
+        // migrations (its own SQL, audited) are for real files.
         let db = Database::open_in_memory()?;
-        self.schema.migrate(&db)?;
+        db.write(|conn| {
+            for info in &self.schema.tables {
+                for sql in info.ddl() {
+                    conn.execute_batch(&sql)?;
+                }
+            }
+            Ok(())
+        })?;
         Ok(self.empty.get_or_init(|| db).clone())
     }
 

@@ -58,6 +58,9 @@ impl PgDatabase {
             let Some(live) = live_table(client, info.name).await? else { continue };
             out.extend(compare(info, &live, Engine::Postgres));
             if let Some(column) = info.tenant_column() {
+                if let Some(why) = tenant_keys(info, column, &live, &unique_keys(client, info.name).await?) {
+                    out.push(Drift { table: info.name, kind: DriftKind::TenantKeys { why }, suggestion: None });
+                }
                 match super::check::check_relations(client, info.name, column).await {
                     Ok(()) => {}
                     Err(Error::RlsBypassed { why, .. }) => {
@@ -274,7 +277,10 @@ fn plpgsql_block(sql: &str) -> Result<String> {
         return Err(Error::InvalidMigrations);
     }
     let body = sql.trim_end();
-    let end = if body.ends_with(';') { "" } else { ";" };
+    // The last statement's terminator, on a line of its own (the SQL may end in a
+    // comment), unless its last line of code already ends with one.
+    let last_code = body.lines().rev().map(|l| l.split("--").next().unwrap_or("").trim()).find(|l| !l.is_empty());
+    let end = if last_code.is_some_and(|l| l.ends_with(';')) { "" } else { "\n;" };
     Ok(format!("DO {BLOCK} BEGIN\n{body}{end}\nEND {BLOCK}"))
 }
 
@@ -300,16 +306,32 @@ async fn protect(tx: &Transaction<'_>, tables: &[&'static TableInfo]) -> Result<
             }
         }
         super::check::check_policies(tx, info.name, column).await?;
-        if let Some(why) = tenant_keys(info, column, &live) {
+        if let Some(why) = tenant_keys(info, column, &live, &unique_keys(tx, info.name).await?) {
             return Err(Error::SchemaMismatch { table: info.name, why });
         }
     }
     Ok(())
 }
 
+/// The key columns of every unique index on `table`, partial ones included (a partial
+/// unique index is still unique across the rows it covers); an expression is `""`.
+async fn unique_keys(client: &impl GenericClient, table: &str) -> Result<Vec<Vec<String>>> {
+    let rows = client
+        .query(
+            "SELECT ARRAY(SELECT COALESCE(a.attname::text, '') FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+                          LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                          WHERE k.ord <= i.indnkeyatts ORDER BY k.ord)
+             FROM pg_index i WHERE i.indrelid = to_regclass(quote_ident($1)) AND i.indisunique",
+            &[&table],
+        )
+        .await
+        .map_err(Error::Postgres)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// What is wrong with the live table's keys, if its tenant column does not lead the
 /// primary key and every unique key not declared global.
-fn tenant_keys(info: &TableInfo, column: &str, live: &LiveTable) -> Option<&'static str> {
+fn tenant_keys(info: &TableInfo, column: &str, live: &LiveTable, unique: &[Vec<String>]) -> Option<&'static str> {
     let leads = |cols: &[String]| cols.first().is_some_and(|c| c == column);
     let pk: Vec<String> = {
         let mut pk: Vec<&LiveColumn> = live.columns.iter().filter(|c| c.pk_position > 0).collect();
@@ -325,9 +347,9 @@ fn tenant_keys(info: &TableInfo, column: &str, live: &LiveTable) -> Option<&'sta
         .filter(|u| u.global)
         .map(|u| u.columns.iter().map(|&c| info.columns[c].name).collect())
         .collect();
-    for (unique, cols) in &live.indexes {
+    for cols in unique {
         let declared_global = global.iter().any(|g| g.len() == cols.len() && g.iter().zip(cols).all(|(a, b)| a == b));
-        if *unique && !leads(cols) && !declared_global {
+        if !leads(cols) && !declared_global {
             return Some("a unique key does not lead with the declared tenant column");
         }
     }
