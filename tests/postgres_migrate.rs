@@ -281,3 +281,33 @@ fn row_level_security_that_is_not_tenantrys_is_drift() {
     assert!(matches!(&drift[..], [d] if matches!(d.kind, DriftKind::RowSecurity { .. })), "{drift:?}");
     assert!(drift[0].to_string().starts_with("pm_notes: row-level security: "), "{}", drift[0]);
 }
+
+#[test]
+fn a_partial_or_expression_unique_index_without_the_tenant_rolls_back_and_is_drift() {
+    // Guard: `tenant_keys` over every unique index (`unique_keys`); a partial unique index
+    // on `body` alone would let one tenant learn from a conflict that another has a value.
+    let Some(urls) = urls() else { return };
+    let s = schema(&urls);
+    PgDatabase::migrate(&s.owner, &migrations(&urls)).unwrap();
+    let admin = Admin::new("test: a unique index across tenants");
+    for (i, sql) in [
+        "CREATE UNIQUE INDEX pm_body ON pm_notes (body) WHERE pinned IS NULL",
+        "CREATE UNIQUE INDEX pm_body ON pm_notes (lower(body), user_id)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = migrations(&urls).add(3, "unique bodies", sql);
+        let err = PgDatabase::migrate(&s.owner, &m).unwrap_err();
+        assert!(
+            matches!(&err, Error::MigrationFailed { version: 3, source, .. } if matches!(**source, Error::SchemaMismatch { table: "pm_notes", .. })),
+            "{i}: {err:?}"
+        );
+    }
+    // Made by hand: drift, by name.
+    let mut owner = Client::connect(&s.owner, NoTls).unwrap();
+    owner.batch_execute("CREATE UNIQUE INDEX pm_body ON pm_notes (body) WHERE pinned IS NULL").unwrap();
+    let db = PgDatabase::connect(&s.app, 2).unwrap();
+    let drift = db.schema_drift().unwrap();
+    assert!(matches!(&drift[..], [d] if matches!(d.kind, DriftKind::TenantKeys { .. })), "{drift:?}");
+}
