@@ -224,7 +224,20 @@ pub(crate) struct Runner<'a> {
     pub(crate) legacy: Option<fn(&Connection) -> Result<u32>>,
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
+    /// The application's scope of a database (SQLite's shared one, or PostgreSQL's):
+    /// version 1 is every declared table.
+    pub(crate) fn app(migrations: &'a Migrations, tables: &'a [&'static TableInfo]) -> Result<Self> {
+        Ok(Runner {
+            scope: APP,
+            steps: migrations.checked()?,
+            tag: migrations.tag,
+            baseline: Some(tables),
+            user_version: false,
+            legacy: None,
+        })
+    }
+
     /// Decides what comes next from what the database recorded; refuses a recorded
     /// migration this build does not know, or whose SQL changed.
     pub(crate) fn next(&self, recorded: &Recorded) -> Result<Next<'_>> {
@@ -578,13 +591,6 @@ impl Database {
 
     fn app_runner<R>(&self, migrations: &Migrations, f: impl FnOnce(&Runner<'_>) -> Result<R>) -> Result<R> {
         let tables: Vec<&'static TableInfo> = crate::tables().collect();
-        f(&Runner {
-            scope: APP,
-            steps: migrations.checked()?,
-            tag: migrations.tag,
-            baseline: Some(&tables),
-            user_version: false,
-            legacy: None,
-        })
+        f(&Runner::app(migrations, &tables)?)
     }
 }

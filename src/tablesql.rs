@@ -92,12 +92,6 @@ pub(crate) fn verify_table(conn: &Connection, info: &'static TableInfo) -> Resul
     if !leads_pk {
         return Err(mismatch("the declared tenant column does not lead the primary key"));
     }
-    let global: Vec<Vec<&str>> = info
-        .unique
-        .iter()
-        .filter(|u| u.global)
-        .map(|u| u.columns.iter().map(|&c| info.columns[c].name).collect())
-        .collect();
     let indexes: Vec<(String, bool)> = conn
         .prepare(&format!("PRAGMA index_list({})", ident(info.name)))?
         .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))?
@@ -109,13 +103,20 @@ pub(crate) fn verify_table(conn: &Connection, info: &'static TableInfo) -> Resul
             .map(|c| c.map(|c| c.unwrap_or_default()))
             .collect::<rusqlite::Result<_>>()?;
         let leads = cols.first().is_some_and(|c| c.eq_ignore_ascii_case(tenant));
-        let declared_global =
-            global.iter().any(|g| g.len() == cols.len() && g.iter().zip(&cols).all(|(a, b)| a.eq_ignore_ascii_case(b)));
-        if !leads && !declared_global {
+        if !leads && !declared_global(info, &cols) {
             return Err(mismatch("a unique key does not lead with the declared tenant column"));
         }
     }
     Ok(())
+}
+
+/// Whether a live unique key on `cols` is one `info` declares `global` (unique across
+/// tenants on purpose), so it need not lead with the tenant column.
+pub(crate) fn declared_global(info: &TableInfo, cols: &[String]) -> bool {
+    info.unique.iter().filter(|u| u.global).any(|u| {
+        u.columns.len() == cols.len()
+            && u.columns.iter().zip(cols).all(|(&c, live)| info.columns[c].name.eq_ignore_ascii_case(live))
+    })
 }
 
 /// `SELECT` every column of `info`, from the table named `table` (its own name, or its

@@ -289,7 +289,6 @@ fn a_partial_or_expression_unique_index_without_the_tenant_rolls_back_and_is_dri
     let Some(urls) = urls() else { return };
     let s = schema(&urls);
     PgDatabase::migrate(&s.owner, &migrations(&urls)).unwrap();
-    let admin = Admin::new("test: a unique index across tenants");
     for (i, sql) in [
         "CREATE UNIQUE INDEX pm_body ON pm_notes (body) WHERE pinned IS NULL",
         "CREATE UNIQUE INDEX pm_body ON pm_notes (lower(body), user_id)",

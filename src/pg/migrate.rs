@@ -121,14 +121,7 @@ async fn live_table(client: &impl GenericClient, table: &str) -> Result<Option<L
 
 fn run(owner_url: &str, migrations: &Migrations, dry_run: bool) -> Result<MigrationReport> {
     let tables: Vec<&'static TableInfo> = crate::tables().collect();
-    let runner = Runner {
-        scope: APP,
-        steps: migrations.checked()?,
-        tag: migrations.tag,
-        baseline: Some(&tables),
-        user_version: false,
-        legacy: None,
-    };
+    let runner = Runner::app(migrations, &tables)?;
     // A thread of its own with a runtime of its own: callable from async code too.
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -341,15 +334,8 @@ fn tenant_keys(info: &TableInfo, column: &str, live: &LiveTable, unique: &[Vec<S
     if !leads(&pk) {
         return Some("the declared tenant column does not lead the primary key");
     }
-    let global: Vec<Vec<&str>> = info
-        .unique
-        .iter()
-        .filter(|u| u.global)
-        .map(|u| u.columns.iter().map(|&c| info.columns[c].name).collect())
-        .collect();
     for cols in unique {
-        let declared_global = global.iter().any(|g| g.len() == cols.len() && g.iter().zip(cols).all(|(a, b)| a == b));
-        if !leads(cols) && !declared_global {
+        if !leads(cols) && !crate::tablesql::declared_global(info, cols) {
             return Some("a unique key does not lead with the declared tenant column");
         }
     }
