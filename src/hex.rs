@@ -12,14 +12,21 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     out
 }
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Each byte's value as a hex digit, or 0xff: one load per character.
+const NIBBLES: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = match c as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => 0xff,
+        };
+        c += 1;
     }
-}
+    table
+};
 
 /// The bytes of a hex string, or `None` for an odd length or a character that is not a
 /// hex digit.
@@ -28,7 +35,16 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
-    text.chunks_exact(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
+    // Sized once: collecting into `Option<Vec<_>>` would grow the vector as it goes.
+    let mut out = Vec::with_capacity(text.len() / 2);
+    for pair in text.chunks_exact(2) {
+        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
+        if (high | low) > 15 {
+            return None;
+        }
+        out.push(high << 4 | low);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -222,15 +222,12 @@ impl<S: Source> Keyset<S> {
             return Err(bad());
         }
         let bytes = crate::hex::decode(text).ok_or_else(bad)?;
-        let body: Json = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if body.get("b").and_then(Json::as_str) != Some(self.binding.as_str()) {
+        // Read straight into the cursor's shape (no JSON tree in between).
+        let body: Body<'_> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if body.b != self.binding || body.v.len() != self.terms.len() {
             return Err(bad());
         }
-        let values = body.get("v").and_then(Json::as_array).ok_or_else(bad)?;
-        if values.len() != self.terms.len() {
-            return Err(bad());
-        }
-        let values = values.iter().map(from_json).collect::<Option<Vec<Value>>>().ok_or_else(bad)?;
+        let values = body.v.into_iter().map(Tagged::value).collect::<Option<Vec<Value>>>().ok_or_else(bad)?;
         Ok(Cursor { values, binding: self.binding.clone(), text: text.to_owned(), _s: PhantomData })
     }
 }
@@ -247,15 +244,76 @@ fn to_json(v: &Value) -> Json {
     }
 }
 
-fn from_json(v: &Json) -> Option<Value> {
-    let (tag, value) = v.as_object().filter(|o| o.len() == 1)?.iter().next()?;
-    Some(match tag.as_str() {
-        "n" => Value::Null,
-        "i" => Value::Integer(value.as_i64()?),
-        "r" => Value::Real(f64::from_bits(value.as_u64()?)),
-        "s" => Value::Text(value.as_str()?.to_owned()),
-        "b" => Value::Blob(crate::hex::decode(value.as_str()?)?),
-        "u" => Value::Uuid(crate::tenant::parse_canonical_uuid(value.as_str()?.as_bytes())?),
-        _ => return None,
-    })
+/// A cursor's body, as [`Keyset::cursor`] writes it.
+#[derive(serde::Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    b: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    v: Vec<Tagged<'a>>,
+}
+
+/// One value of a cursor: `{"i": 5}`, `{"s": "text"}`, .. (see `to_json`).
+#[derive(serde::Deserialize)]
+enum Tagged<'a> {
+    #[serde(rename = "n")]
+    Null(()),
+    #[serde(rename = "i")]
+    Integer(i64),
+    #[serde(rename = "r")]
+    Real(u64),
+    #[serde(rename = "s", borrow)]
+    Text(std::borrow::Cow<'a, str>),
+    #[serde(rename = "b", borrow)]
+    Blob(std::borrow::Cow<'a, str>),
+    #[serde(rename = "u", borrow)]
+    Uuid(std::borrow::Cow<'a, str>),
+}
+
+impl Tagged<'_> {
+    fn value(self) -> Option<Value> {
+        Some(match self {
+            Tagged::Null(()) => Value::Null,
+            Tagged::Integer(i) => Value::Integer(i),
+            Tagged::Real(bits) => Value::Real(f64::from_bits(bits)),
+            Tagged::Text(s) => Value::Text(s.into_owned()),
+            Tagged::Blob(hex) => Value::Blob(crate::hex::decode(&hex)?),
+            Tagged::Uuid(u) => Value::Uuid(crate::tenant::parse_canonical_uuid(u.as_bytes())?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_value_comes_back_from_a_cursor_exactly() {
+        let values = [
+            Value::Null,
+            Value::Integer(i64::MIN),
+            Value::Real(f64::NAN),
+            Value::Real(-0.0),
+            Value::Text("quote \" backslash \\ é \u{1}".into()),
+            Value::Blob(vec![0, 255, 16]),
+            Value::Uuid(uuid::Uuid::from_u128(0x1234)),
+        ];
+        let text = json!({ "b": "binding", "v": values.iter().map(to_json).collect::<Vec<_>>() }).to_string();
+        let body: Body<'_> = serde_json::from_str(&text).unwrap();
+        assert_eq!(body.b, "binding");
+        let back: Vec<Value> = body.v.into_iter().map(|t| t.value().unwrap()).collect();
+        for (a, b) in values.iter().zip(&back) {
+            match (a, b) {
+                (Value::Real(x), Value::Real(y)) => assert_eq!(x.to_bits(), y.to_bits()),
+                _ => assert_eq!(a, b),
+            }
+        }
+        for bad in
+            [r#"{"b":"x","v":[{"i":1,"s":"2"}]}"#, r#"{"b":"x","v":[{"q":1}]}"#, r#"{"b":"x","v":[{"u":"not"}]}"#]
+        {
+            let parsed: Option<Vec<Value>> =
+                serde_json::from_str::<Body<'_>>(bad).ok().and_then(|b| b.v.into_iter().map(Tagged::value).collect());
+            assert!(parsed.is_none(), "{bad}");
+        }
+    }
 }
