@@ -504,7 +504,6 @@ impl<'a> Operator<'a> {
                 if !confirmed(*tenant, "move the per-tenant tables of", *yes) {
                     return Ok(not_confirmed());
                 }
-                let _ = quiet;
                 layout.move_tenant(&admin.tenant(*tenant), to)?;
                 Ok(Outcome::ok(format!("moved to {name}"), json!({ "command": "tenant move", "to": name })))
             }
