@@ -17,15 +17,21 @@ pub(crate) struct Rendered {
     pub(crate) slots: Vec<Slot>,
 }
 
-/// Per-table render slots for the by-key shapes, kept in the table's static declaration.
+/// Per-table render slots for the shapes every owned table has (by-key get and delete, a
+/// one-row insert), kept in the table's static declaration; one per dialect.
 #[derive(Debug)]
 pub(crate) struct KeyedShapes {
     pub(crate) get: [OnceLock<Rendered>; 2],
     pub(crate) delete: [OnceLock<Rendered>; 2],
+    pub(crate) insert: [OnceLock<Rendered>; 2],
 }
 
 impl KeyedShapes {
     pub(crate) const fn new() -> Self {
-        KeyedShapes { get: [OnceLock::new(), OnceLock::new()], delete: [OnceLock::new(), OnceLock::new()] }
+        KeyedShapes {
+            get: [OnceLock::new(), OnceLock::new()],
+            delete: [OnceLock::new(), OnceLock::new()],
+            insert: [OnceLock::new(), OnceLock::new()],
+        }
     }
 }

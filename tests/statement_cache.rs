@@ -46,3 +46,62 @@ fn the_same_shape_serves_every_tenant_and_every_value() {
         assert!(db.fetch_all(list).unwrap().is_empty());
     }
 }
+
+fn new_project(id: Uuid, name: &str) -> NewProject {
+    NewProject { id, name: name.into(), created_at: "2026".into() }
+}
+
+#[test]
+fn the_one_row_insert_slot_is_not_served_for_an_upsert_or_a_multi_row_insert() {
+    // Guard: the structural check in `InsertShape::keyed_slot` (one row, no conflict clause).
+    let (db, t, id) = setup();
+    // The slot now holds the plain one-row insert; an upsert of the same row must update it.
+    assert_eq!(db.execute(Project::upsert(&t, new_project(id, "upserted"))).unwrap(), 1);
+    assert_eq!(db.fetch_one(Project::get(&t, id)).unwrap().name, "upserted");
+    let do_nothing = Project::insert(&t, new_project(id, "ignored")).on_conflict((Project::id(),)).do_nothing();
+    assert_eq!(db.execute(do_nothing).unwrap(), 0);
+    assert_eq!(db.fetch_one(Project::get(&t, id)).unwrap().name, "upserted");
+    // Two rows after one: both are written.
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    assert_eq!(db.execute(Project::insert_many(&t, [new_project(a, "a"), new_project(b, "b")])).unwrap(), 2);
+    assert_eq!(db.fetch_all(Project::select(&t)).unwrap().len(), 3);
+}
+
+#[test]
+fn a_transaction_keeps_its_last_statement_without_serving_it_for_another() {
+    // Guard: `LastStatement` is reused only for the same SQL text (`exec::Sqlite::prepare`).
+    let (db, t, kept) = setup();
+    let other = TenantId::generate();
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    db.transaction(|tx| {
+        for id in &ids {
+            assert_eq!(tx.execute(Project::insert(&t, new_project(*id, "new")))?, 1);
+            // A different statement in between, then the insert again.
+            assert_eq!(tx.fetch_one(Project::get(&t, *id))?.name, "new");
+            assert!(tx.fetch_optional(Project::get(&other, *id))?.is_none());
+        }
+        // A failed run of the kept statement leaves it usable.
+        let again = tx.execute(Project::insert(&t, new_project(ids[0], "dup")));
+        assert!(matches!(again, Err(tenantry::Error::Conflict { .. })), "{again:?}");
+        assert_eq!(tx.execute(Project::insert(&other, new_project(ids[0], "theirs")))?, 1);
+        assert_eq!(tx.execute(Project::update(&t).set(Project::name(), "renamed").filter(Project::id().eq(kept)))?, 1);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.fetch_all(Project::select(&t)).unwrap().len(), 6);
+    assert_eq!(db.fetch_one(Project::get(&t, kept)).unwrap().name, "renamed");
+    assert_eq!(db.fetch_one(Project::get(&other, ids[0])).unwrap().name, "theirs");
+    assert_eq!(db.fetch_one(Project::get(&t, ids[0])).unwrap().name, "new");
+
+    // A transaction that fails after running statements rolls all of them back, and the
+    // connection (the in-memory database's only one) is back in the pool, usable.
+    let gone = Uuid::new_v4();
+    let failed: tenantry::Result<()> = db.transaction(|tx| {
+        tx.execute(Project::insert(&t, new_project(gone, "gone")))?;
+        tx.execute(Project::insert(&t, new_project(kept, "conflict")))?;
+        Ok(())
+    });
+    assert!(matches!(failed, Err(tenantry::Error::Conflict { .. })), "{failed:?}");
+    assert!(db.fetch_optional(Project::get(&t, gone)).unwrap().is_none());
+    assert_eq!(db.fetch_all(Project::select(&t)).unwrap().len(), 6);
+}

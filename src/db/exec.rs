@@ -1,7 +1,9 @@
 //! The SQLite engine adapter: one rendered statement on one rusqlite connection. How a
 //! plan becomes statements is `query::run`, shared with PostgreSQL.
 
-use rusqlite::{Connection, ErrorCode};
+use std::cell::{RefCell, RefMut};
+
+use rusqlite::{CachedStatement, Connection, ErrorCode};
 
 use crate::error::{Error, Result};
 use crate::query::run::{Binds, Engine, audit};
@@ -9,8 +11,83 @@ use crate::query::shape::{Dialect, Rendered};
 use crate::query::{Plan, PlanKind, Scope};
 use crate::value::{AsciiText, Value, bind};
 
-/// A rusqlite connection as an [`Engine`].
-pub(crate) struct Sqlite<'c>(pub(crate) &'c Connection);
+/// A rusqlite connection as an [`Engine`], with the slot of a transaction that keeps its
+/// last statement prepared (`None` outside one).
+pub(crate) struct Sqlite<'s, 'c> {
+    conn: &'c Connection,
+    last: Option<&'s LastStatement<'c>>,
+}
+
+impl<'c> Sqlite<'_, 'c> {
+    /// One statement at a time on `conn`, each from the connection's statement cache.
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Sqlite { conn, last: None }
+    }
+}
+
+impl<'s, 'c> Sqlite<'s, 'c> {
+    /// Statements of one transaction: the last one stays prepared in `last`, so a loop
+    /// that runs the same statement (a row-by-row insert) prepares it once.
+    pub(crate) fn keeping(conn: &'c Connection, last: &'s LastStatement<'c>) -> Self {
+        Sqlite { conn, last: Some(last) }
+    }
+
+    /// A prepared statement for `sql`: the transaction's last one when it has the same
+    /// text, else one from the statement cache (which then becomes the last one).
+    fn prepare(&self, sql: &str) -> Result<Prepared<'s, 'c>> {
+        // A statement run while the last one is in use (a nested call from a row
+        // callback) takes the cache's path.
+        let Some(mut held) = self.last.and_then(|l| l.0.try_borrow_mut().ok()) else {
+            return Ok(Prepared::Cached(self.conn.prepare_cached(sql)?));
+        };
+        if held.as_ref().is_none_or(|(text, _)| **text != *sql) {
+            // The statement it replaces goes back to the cache first.
+            *held = None;
+            *held = Some((sql.into(), self.conn.prepare_cached(sql)?));
+        }
+        RefMut::filter_map(held, |h| h.as_mut().map(|(_, stmt)| stmt))
+            .map(Prepared::Held)
+            .map_err(|_| Error::Internal { why: "a transaction's statement slot emptied while in use" })
+    }
+}
+
+/// A transaction's last statement and its SQL text. Dropping it returns the statement to
+/// the connection's cache.
+#[derive(Default)]
+pub(crate) struct LastStatement<'c>(RefCell<Option<(Box<str>, CachedStatement<'c>)>>);
+
+impl LastStatement<'_> {
+    /// Returns the statement to the connection's cache.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut held) = self.0.try_borrow_mut() {
+            *held = None;
+        }
+    }
+}
+
+enum Prepared<'s, 'c> {
+    Held(RefMut<'s, CachedStatement<'c>>),
+    Cached(CachedStatement<'c>),
+}
+
+impl<'c> std::ops::Deref for Prepared<'_, 'c> {
+    type Target = rusqlite::Statement<'c>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Prepared::Held(s) => s,
+            Prepared::Cached(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Prepared<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Held(s) => s,
+            Prepared::Cached(s) => s,
+        }
+    }
+}
 
 /// Binds each `?` to its slot's value; the tenant's slot binds its canonical text.
 #[inline]
@@ -40,7 +117,7 @@ pub(crate) fn map_write_error(e: rusqlite::Error, table: &'static str) -> Error 
     }
 }
 
-impl Engine for Sqlite<'_> {
+impl Engine for Sqlite<'_, '_> {
     const DIALECT: Dialect = Dialect::Sqlite;
     type Row<'r> = rusqlite::Row<'r>;
 
@@ -49,7 +126,7 @@ impl Engine for Sqlite<'_> {
     where
         F: for<'r> FnMut(&rusqlite::Row<'r>) -> Result<bool>,
     {
-        let mut stmt = self.0.prepare_cached(&sql.sql)?;
+        let mut stmt = self.prepare(&sql.sql)?;
         bind_all(&mut stmt, sql, binds)?;
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next()? {
@@ -62,13 +139,13 @@ impl Engine for Sqlite<'_> {
 
     #[inline]
     fn write(&mut self, sql: &Rendered, binds: Binds<'_>, table: &'static str) -> Result<usize> {
-        let mut stmt = self.0.prepare_cached(&sql.sql)?;
+        let mut stmt = self.prepare(&sql.sql)?;
         bind_all(&mut stmt, sql, binds)?;
         stmt.raw_execute().map_err(|e| map_write_error(e, table))
     }
 
     fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         for (i, v) in values.iter().enumerate() {
             bind(&mut stmt, i + 1, v)?;
         }
@@ -76,7 +153,7 @@ impl Engine for Sqlite<'_> {
     }
 
     fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
-        let conn = self.0;
+        let conn = self.conn;
         in_savepoint(conn, |_| f(self))
     }
 }

@@ -343,13 +343,13 @@ macro_rules! executor_methods {
     () => {
         /// All rows of a query.
         pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-            self.with_conn(|conn| run::fetch_all(&mut exec::Sqlite(conn), &query))
+            self.engine(|engine| run::fetch_all(engine, &query))
         }
 
         /// The first row of a query, or `None`. A row of another tenant is never seen, so
         /// it looks exactly like a missing row.
         pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-            self.with_conn(|conn| run::fetch_optional(&mut exec::Sqlite(conn), &query))
+            self.engine(|engine| run::fetch_optional(engine, &query))
         }
 
         /// The first row of a query, or [`Error::NotFound`].
@@ -359,7 +359,7 @@ macro_rules! executor_methods {
 
         /// Runs an insert, update, delete or raw statement; returns the rows changed.
         pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-            self.with_conn(|conn| run::execute(&mut exec::Sqlite(conn), &statement.__plan()))
+            self.engine(|engine| run::execute(engine, &statement.__plan()))
         }
 
         /// Runs audited raw SQL and maps each row with `f`.
@@ -480,6 +480,11 @@ impl Database {
         f(conn.conn())
     }
 
+    /// Runs `f` with a pooled connection as the engine of one call.
+    fn engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        self.with_conn(|conn| f(&mut exec::Sqlite::new(conn)))
+    }
+
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`) on one pooled connection.
     pub(crate) fn write<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         self.with_conn(|conn| exec::in_savepoint(conn, f))
@@ -493,13 +498,19 @@ impl Database {
     pub fn begin(&self) -> Result<Transaction<'_>> {
         let conn = self.inner.acquire()?;
         conn.conn().execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Transaction { conn, open: true })
+        Ok(Transaction { conn: TxConn::Owned(conn), open: true, last: exec::LastStatement::default() })
     }
 
     /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls back when it
     /// returns `Err` or panics.
+    ///
+    /// Inside `f` the last statement run stays prepared, so a loop that runs the same
+    /// statement (inserting row by row) prepares it once.
     pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
-        let tx = self.begin()?;
+        let conn = self.inner.acquire()?;
+        conn.conn().execute_batch("BEGIN IMMEDIATE")?;
+        // Borrowed from this frame, so the transaction may keep a statement of it.
+        let tx = Transaction { conn: TxConn::Borrowed(conn.conn()), open: true, last: exec::LastStatement::default() };
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -507,9 +518,20 @@ impl Database {
 }
 
 /// A write transaction. Rolls back on drop unless committed.
+///
+/// Like rusqlite's own transaction, it is used on the thread that began it (it is not
+/// `Send`): in [`Database::transaction`] it keeps its last statement prepared.
 pub struct Transaction<'db> {
-    conn: Pooled<'db>,
+    conn: TxConn<'db>,
     open: bool,
+    /// Empty unless the connection is borrowed (`Database::transaction`).
+    last: exec::LastStatement<'db>,
+}
+
+/// The connection of a transaction: its own (`begin`), or one that outlives it.
+enum TxConn<'db> {
+    Owned(Pooled<'db>),
+    Borrowed(&'db Connection),
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -518,9 +540,25 @@ impl std::fmt::Debug for Transaction<'_> {
     }
 }
 
-impl Transaction<'_> {
+impl<'db> Transaction<'db> {
+    fn conn(&self) -> &Connection {
+        match &self.conn {
+            TxConn::Owned(pooled) => pooled.conn(),
+            TxConn::Borrowed(conn) => conn,
+        }
+    }
+
     fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        f(self.conn.conn())
+        f(self.conn())
+    }
+
+    /// Runs `f` with this transaction's connection as the engine; a borrowed connection
+    /// keeps the last statement prepared.
+    fn engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        match &self.conn {
+            TxConn::Owned(pooled) => f(&mut exec::Sqlite::new(pooled.conn())),
+            TxConn::Borrowed(conn) => f(&mut exec::Sqlite::keeping(conn, &self.last)),
+        }
     }
 
     executor_methods!();
@@ -528,8 +566,9 @@ impl Transaction<'_> {
     /// Commits. On error the transaction is rolled back.
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
-        if let Err(e) = self.conn.conn().execute_batch("COMMIT") {
-            let _ = self.conn.conn().execute_batch("ROLLBACK");
+        self.last.clear();
+        if let Err(e) = self.conn().execute_batch("COMMIT") {
+            let _ = self.conn().execute_batch("ROLLBACK");
             return Err(e.into());
         }
         Ok(())
@@ -538,15 +577,17 @@ impl Transaction<'_> {
     /// Rolls back explicitly (dropping does the same).
     pub fn rollback(mut self) -> Result<()> {
         self.open = false;
-        Ok(self.conn.conn().execute_batch("ROLLBACK")?)
+        self.last.clear();
+        Ok(self.conn().execute_batch("ROLLBACK")?)
     }
 }
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         if self.open {
+            self.last.clear();
             // Nothing to report to: the pool discards the connection if this fails.
-            let _ = self.conn.conn().execute_batch("ROLLBACK");
+            let _ = self.conn().execute_batch("ROLLBACK");
         }
     }
 }

@@ -302,8 +302,8 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         Ok(Rendered { sql, slots })
     }
 
-    /// The per-table slots for this shape, when it is one of the by-key shapes every table
-    /// has (`get`, `delete_by_key`); those skip the hash lookup.
+    /// The per-table slots for this shape, when it is one every owned table has (`get`,
+    /// `delete_by_key`, a one-row `insert`); those skip the hash lookup.
     fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
         None
     }
@@ -383,6 +383,14 @@ impl Shape for SelectShape {
 impl Shape for InsertShape {
     fn scoped(&self) -> bool {
         self.scoped
+    }
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
+        let one_row = self.scoped
+            && self.table.0.tenant.is_some()
+            && self.table.1 == 0
+            && self.rows == 1
+            && self.conflict.is_none();
+        one_row.then_some(&self.table.0.keyed.insert)
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.table);
