@@ -63,7 +63,9 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         Part::Field(_) => None,
     });
     let construct = if matches!(data.fields, Fields::Unit) { quote!(#ident) } else { quote!(#ident { #(#fields,)* }) };
+    let limits = limits(&template, &parts);
     Ok(quote! {
+        #limits
         #[automatically_derived]
         impl ::tenantry::ObjectKey for #ident {
             const TEMPLATE: &'static str = #template;
@@ -77,6 +79,39 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// Compile-time checks of the template against the run time's own limits
+/// (`tenantry::MAX_SEGMENT_BYTES`, `tenantry::MAX_KEY_BYTES`): one source, so a template that
+/// compiles makes keys the stores keep and list back. The shortest key has a one-byte
+/// segment for each placeholder after the 36-byte tenant.
+fn limits(template: &LitStr, parts: &[Part]) -> TokenStream {
+    let longest = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Literal(l) => Some(l.len()),
+            Part::Field(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let shortest_key: usize = 36
+        + parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => 1 + l.len(),
+                Part::Field(_) => 2,
+            })
+            .sum::<usize>();
+    quote::quote_spanned! {template.span()=>
+        const _: () = {
+            if #longest > ::tenantry::MAX_SEGMENT_BYTES {
+                ::core::panic!("a literal segment of this key template is longer than `tenantry::MAX_SEGMENT_BYTES`: shorten it");
+            }
+            if #shortest_key > ::tenantry::MAX_KEY_BYTES {
+                ::core::panic!("every key of this template is longer than `tenantry::MAX_KEY_BYTES`: shorten its literal segments");
+            }
+        };
+    }
 }
 
 fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<Part> {
@@ -114,8 +149,6 @@ fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<P
             errors.at(lit, format!("literal segment `{seg}` is not allowed: `.` and `..` are path traversal"));
         } else if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
             errors.at(lit, format!("literal segment `{seg}` may use only `A-Z a-z 0-9 . _ -`"));
-        } else if seg.len() > 255 {
-            errors.at(lit, "a literal segment is at most 255 bytes");
         } else {
             parts.push(Part::Literal(seg.to_owned()));
         }
