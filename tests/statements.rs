@@ -251,9 +251,14 @@ fn keyset_pages_cover_every_row_once_and_cursors_stay_with_their_tenant_and_quer
     let by_label = Clip::select(&alice).keyset((Clip::label().asc(),)).unwrap();
     let theirs = by_label.cursor(&db.fetch_all(by_label.first(1)).unwrap()[0]);
     assert!(matches!(alices.after(&theirs, 5), Err(Error::InvalidCursor)));
-    // Altered or made up.
-    let altered = text.replacen("7b", "7c", 1);
+    // Altered (a digit of its binding, after the format byte) or made up.
+    let flip = if text.as_bytes()[2] == b'0' { "1" } else { "0" };
+    let altered = format!("{}{flip}{}", &text[..2], &text[3..]);
+    assert_ne!(altered, text);
     assert!(matches!(alices.parse_cursor(&altered), Err(Error::InvalidCursor)));
+    // Cut short, or with a byte more.
+    assert!(matches!(alices.parse_cursor(&text[..text.len() - 2]), Err(Error::InvalidCursor)));
+    assert!(matches!(alices.parse_cursor(&format!("{text}00")), Err(Error::InvalidCursor)));
     for junk in ["", "zz", "7b7d", &"a".repeat(40_000)] {
         assert!(matches!(alices.parse_cursor(junk), Err(Error::InvalidCursor)), "{junk:.20}");
     }

@@ -3,12 +3,10 @@
 
 use std::marker::PhantomData;
 
-use serde_json::{Value as Json, json};
-
 use crate::error::{Error, Result};
 use crate::query::expr::OrderBy;
 use crate::query::select::Select;
-use crate::query::shape::{CmpOp, ColRef, Dialect, Node, Shape};
+use crate::query::shape::{CmpOp, ColRef, Dialect, Node, Shape, Slot};
 use crate::query::source::Source;
 use crate::value::Value;
 
@@ -70,7 +68,7 @@ pub struct Keyset<S> {
     select: Select<S>,
     terms: Vec<(ColRef, bool)>,
     /// What a cursor is bound to: the statement's shape and the keyset, and its tenant.
-    binding: String,
+    binding: u64,
 }
 
 impl<S> std::fmt::Debug for Keyset<S> {
@@ -87,21 +85,20 @@ impl<S> std::fmt::Debug for Keyset<S> {
 pub struct Cursor<S> {
     values: Vec<Value>,
     /// The binding of the keyset that made or read it.
-    binding: String,
-    text: String,
+    binding: u64,
     _s: PhantomData<fn() -> S>,
 }
 
 impl<S> std::fmt::Debug for Cursor<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Cursor").field(&self.text).finish()
+        f.debug_tuple("Cursor").field(&encode_cursor(self.binding, &self.values)).finish()
     }
 }
 
 /// The opaque text to hand to the client.
 impl<S> std::fmt::Display for Cursor<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&encode_cursor(self.binding, &self.values))
     }
 }
 
@@ -141,9 +138,9 @@ impl<S: Source> Select<S> {
 }
 
 /// What a cursor is bound to: a 64-bit FNV-1a digest of the statement's SQL, the keyset
-/// and the tenant, in hex. Not a secret and not a signature (a cursor only positions a
-/// page within its tenant's rows): a check that it came from this query.
-fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> String {
+/// and the tenant. Not a secret and not a signature (a cursor only positions a page within
+/// its tenant's rows): a check that it came from this query.
+fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -158,7 +155,7 @@ fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> String {
     if let Value::Uuid(t) = tenant {
         eat(t.as_bytes());
     }
-    crate::hex::encode(&h.to_be_bytes())
+    h
 }
 
 impl<S: Source> Keyset<S> {
@@ -182,21 +179,24 @@ impl<S: Source> Keyset<S> {
             return Err(Error::InvalidCursor);
         }
         let mut select = self.select.clone();
-        let slots: Vec<_> = cursor.values.iter().map(|v| select.push(v.clone())).collect();
+        // The cursor's values in consecutive slots.
+        let first = select.params.len() as Slot;
+        select.params.extend(cursor.values.iter().cloned());
+        let slot = |k: usize| first + k as Slot;
         // One direction throughout: a row-value comparison, which the planners turn into
         // one index range. Mixed directions: written out term by term.
         if self.terms.iter().all(|(_, desc)| *desc == self.terms[0].1) {
             let op = if self.terms[0].1 { CmpOp::Lt } else { CmpOp::Gt };
             let cols = self.terms.iter().map(|(c, _)| *c).collect();
-            let after = Node::RowCmp { cols, op, slots };
+            let after = Node::RowCmp { cols, op, first };
             select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
             select.shape.order = self.terms.clone();
             return Ok(select.limit(size));
         }
         let mut any = Vec::new();
         for (k, (col, desc)) in self.terms.iter().enumerate() {
-            let mut all: Vec<Node> = (0..k).map(|j| Node::Cmp(self.terms[j].0, CmpOp::Eq, slots[j])).collect();
-            all.push(Node::Cmp(*col, if *desc { CmpOp::Lt } else { CmpOp::Gt }, slots[k]));
+            let mut all: Vec<Node> = (0..k).map(|j| Node::Cmp(self.terms[j].0, CmpOp::Eq, slot(j))).collect();
+            all.push(Node::Cmp(*col, if *desc { CmpOp::Lt } else { CmpOp::Gt }, slot(k)));
             any.push(if all.len() == 1 { all.remove(0) } else { Node::And(all) });
         }
         let after = if any.len() == 1 { any.remove(0) } else { Node::Or(any) };
@@ -208,9 +208,7 @@ impl<S: Source> Keyset<S> {
     /// The cursor after `last`, a row of a page of this keyset.
     pub fn cursor(&self, last: &S::Row) -> Cursor<S> {
         let values: Vec<Value> = self.terms.iter().map(|(c, _)| S::__first_value(last, usize::from(c.index))).collect();
-        let body = json!({ "b": self.binding, "v": values.iter().map(to_json).collect::<Vec<_>>() });
-        let text = crate::hex::encode(body.to_string().as_bytes());
-        Cursor { values, binding: self.binding.clone(), text, _s: PhantomData }
+        Cursor { values, binding: self.binding, _s: PhantomData }
     }
 
     /// Reads a cursor that came back from a client. One made by another keyset, another
@@ -222,65 +220,91 @@ impl<S: Source> Keyset<S> {
             return Err(bad());
         }
         let bytes = crate::hex::decode(text).ok_or_else(bad)?;
-        // Read straight into the cursor's shape (no JSON tree in between).
-        let body: Body<'_> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if body.b != self.binding || body.v.len() != self.terms.len() {
+        let (binding, values) = decode_cursor(&bytes, self.terms.len()).ok_or_else(bad)?;
+        if binding != self.binding || values.len() != self.terms.len() {
             return Err(bad());
         }
-        let values = body.v.into_iter().map(Tagged::value).collect::<Option<Vec<Value>>>().ok_or_else(bad)?;
-        Ok(Cursor { values, binding: self.binding.clone(), text: text.to_owned(), _s: PhantomData })
+        Ok(Cursor { values, binding, _s: PhantomData })
     }
 }
 
-fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null => json!({ "n": null }),
-        Value::Integer(i) => json!({ "i": i }),
-        // By its bits: exact, and NaN and infinities too.
-        Value::Real(r) => json!({ "r": r.to_bits() }),
-        Value::Text(s) => json!({ "s": s }),
-        Value::Blob(b) => json!({ "b": crate::hex::encode(b) }),
-        Value::Uuid(u) => json!({ "u": u.to_string() }),
+/// The first byte of a cursor's bytes: the layout below.
+const CURSOR_FORMAT: u8 = 1;
+
+/// A cursor as text: lower-case hex of its bytes, which are the format byte, the binding
+/// (8 bytes, big-endian), then each value as a tag byte and its bytes: `0` null; `1` an
+/// integer and `2` a float's bits (8 bytes, big-endian); `3` text and `4` a blob (a 4-byte
+/// big-endian length, then the bytes); `5` a UUID (16 bytes). Exact for every value (NaN
+/// and -0.0 included), and read without parsing text.
+fn encode_cursor(binding: u64, values: &[Value]) -> String {
+    let mut bytes = Vec::with_capacity(16 + values.len() * 24);
+    bytes.push(CURSOR_FORMAT);
+    bytes.extend_from_slice(&binding.to_be_bytes());
+    let sized = |bytes: &mut Vec<u8>, tag, body: &[u8]| {
+        bytes.push(tag);
+        // A value longer than 4 GiB is not a key of a page; its length saturates, and the
+        // cursor is refused when read back.
+        bytes.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes());
+        bytes.extend_from_slice(body);
+    };
+    for value in values {
+        match value {
+            Value::Null => bytes.push(0),
+            Value::Integer(i) => {
+                bytes.push(1);
+                bytes.extend_from_slice(&i.to_be_bytes());
+            }
+            Value::Real(r) => {
+                bytes.push(2);
+                bytes.extend_from_slice(&r.to_bits().to_be_bytes());
+            }
+            Value::Text(t) => sized(&mut bytes, 3, t.as_bytes()),
+            Value::Blob(b) => sized(&mut bytes, 4, b),
+            Value::Uuid(u) => {
+                bytes.push(5);
+                bytes.extend_from_slice(u.as_bytes());
+            }
+        }
     }
+    crate::hex::encode(&bytes)
 }
 
-/// A cursor's body, as [`Keyset::cursor`] writes it.
-#[derive(serde::Deserialize)]
-struct Body<'a> {
-    #[serde(borrow)]
-    b: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    v: Vec<Tagged<'a>>,
-}
-
-/// One value of a cursor: `{"i": 5}`, `{"s": "text"}`, .. (see `to_json`).
-#[derive(serde::Deserialize)]
-enum Tagged<'a> {
-    #[serde(rename = "n")]
-    Null(()),
-    #[serde(rename = "i")]
-    Integer(i64),
-    #[serde(rename = "r")]
-    Real(u64),
-    #[serde(rename = "s", borrow)]
-    Text(std::borrow::Cow<'a, str>),
-    #[serde(rename = "b", borrow)]
-    Blob(std::borrow::Cow<'a, str>),
-    #[serde(rename = "u", borrow)]
-    Uuid(std::borrow::Cow<'a, str>),
-}
-
-impl Tagged<'_> {
-    fn value(self) -> Option<Value> {
-        Some(match self {
-            Tagged::Null(()) => Value::Null,
-            Tagged::Integer(i) => Value::Integer(i),
-            Tagged::Real(bits) => Value::Real(f64::from_bits(bits)),
-            Tagged::Text(s) => Value::Text(s.into_owned()),
-            Tagged::Blob(hex) => Value::Blob(crate::hex::decode(&hex)?),
-            Tagged::Uuid(u) => Value::Uuid(crate::tenant::parse_canonical_uuid(u.as_bytes())?),
-        })
+/// The binding and the values of a cursor's bytes (at most `max` values), or `None` for
+/// anything [`encode_cursor`] does not write.
+fn decode_cursor(mut bytes: &[u8], max: usize) -> Option<(u64, Vec<Value>)> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = bytes.split_at_checked(n)?;
+        *bytes = rest;
+        Some(head)
     }
+    fn array<const N: usize>(bytes: &mut &[u8]) -> Option<[u8; N]> {
+        take(bytes, N)?.try_into().ok()
+    }
+    fn sized<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(array(bytes)?);
+        take(bytes, usize::try_from(len).ok()?)
+    }
+    if array::<1>(&mut bytes)? != [CURSOR_FORMAT] {
+        return None;
+    }
+    let binding = u64::from_be_bytes(array(&mut bytes)?);
+    let mut values = Vec::with_capacity(max);
+    while !bytes.is_empty() {
+        if values.len() == max {
+            return None;
+        }
+        let [tag] = array(&mut bytes)?;
+        values.push(match tag {
+            0 => Value::Null,
+            1 => Value::Integer(i64::from_be_bytes(array(&mut bytes)?)),
+            2 => Value::Real(f64::from_bits(u64::from_be_bytes(array(&mut bytes)?))),
+            3 => Value::Text(std::str::from_utf8(sized(&mut bytes)?).ok()?.to_owned()),
+            4 => Value::Blob(sized(&mut bytes)?.to_vec()),
+            5 => Value::Uuid(uuid::Uuid::from_bytes(array(&mut bytes)?)),
+            _ => return None,
+        });
+    }
+    Some((binding, values))
 }
 
 #[cfg(test)]
@@ -295,25 +319,34 @@ mod tests {
             Value::Real(f64::NAN),
             Value::Real(-0.0),
             Value::Text("quote \" backslash \\ é \u{1}".into()),
+            Value::Text(String::new()),
             Value::Blob(vec![0, 255, 16]),
             Value::Uuid(uuid::Uuid::from_u128(0x1234)),
         ];
-        let text = json!({ "b": "binding", "v": values.iter().map(to_json).collect::<Vec<_>>() }).to_string();
-        let body: Body<'_> = serde_json::from_str(&text).unwrap();
-        assert_eq!(body.b, "binding");
-        let back: Vec<Value> = body.v.into_iter().map(|t| t.value().unwrap()).collect();
+        let text = encode_cursor(0xfeed, &values);
+        let bytes = crate::hex::decode(&text).unwrap();
+        let (binding, back) = decode_cursor(&bytes, values.len()).unwrap();
+        assert_eq!(binding, 0xfeed);
+        assert_eq!(back.len(), values.len());
         for (a, b) in values.iter().zip(&back) {
             match (a, b) {
                 (Value::Real(x), Value::Real(y)) => assert_eq!(x.to_bits(), y.to_bits()),
                 _ => assert_eq!(a, b),
             }
         }
-        for bad in
-            [r#"{"b":"x","v":[{"i":1,"s":"2"}]}"#, r#"{"b":"x","v":[{"q":1}]}"#, r#"{"b":"x","v":[{"u":"not"}]}"#]
-        {
-            let parsed: Option<Vec<Value>> =
-                serde_json::from_str::<Body<'_>>(bad).ok().and_then(|b| b.v.into_iter().map(Tagged::value).collect());
-            assert!(parsed.is_none(), "{bad}");
+        // More values than the keyset has, or one cut short anywhere, is refused.
+        assert!(decode_cursor(&bytes, values.len() - 1).is_none());
+        for end in 0..bytes.len() {
+            let cut = decode_cursor(&bytes[..end], values.len());
+            // Cutting exactly between two values leaves a shorter, well-formed cursor.
+            assert!(cut.is_none_or(|(_, v)| v.len() < values.len()), "cut at {end}");
         }
+        let refused = |bytes: &[u8]| decode_cursor(bytes, 4).is_none();
+        assert!(refused(&[]));
+        assert!(refused(&[2, 0, 0, 0, 0, 0, 0, 0, 0]), "another format");
+        let head = [CURSOR_FORMAT, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(refused(&[&head[..], &[9]].concat()), "an unknown tag");
+        assert!(refused(&[&head[..], &[3, 0, 0, 0, 2, 0xff, 0xfe]].concat()), "text that is not UTF-8");
+        assert!(refused(&[&head[..], &[3, 0xff, 0xff, 0xff, 0xff, b'a']].concat()), "a length past the end");
     }
 }

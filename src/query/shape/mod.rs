@@ -83,11 +83,12 @@ pub(crate) enum CmpOp {
 pub(crate) enum Node {
     Cmp(ColRef, CmpOp, Slot),
     ColCmp(ColRef, CmpOp, ColRef),
-    /// `(a, b, ..) <op> (?, ?, ..)`: a row-value comparison (a keyset page).
+    /// `(a, b, ..) <op> (?, ?, ..)`: a row-value comparison (a keyset page), its values
+    /// in consecutive slots from `first`.
     RowCmp {
         cols: Vec<ColRef>,
         op: CmpOp,
-        slots: Vec<Slot>,
+        first: Slot,
     },
     In {
         col: ColRef,
@@ -138,7 +139,7 @@ impl Node {
             Node::In { first, .. } => *first += by,
             Node::Like { pattern, .. } => *pattern += by,
             Node::ColCmp(..) | Node::Null { .. } => {}
-            Node::RowCmp { slots, .. } => slots.iter_mut().for_each(|s| *s += by),
+            Node::RowCmp { first, .. } => *first += by,
             Node::And(nodes) | Node::Or(nodes) => nodes.iter_mut().for_each(|n| n.shift(by)),
             Node::Not(node) => node.shift(by),
             Node::InSub { sub, .. } | Node::Exists { sub, .. } => {

@@ -47,9 +47,9 @@ impl Node {
         match self {
             Node::Cmp(col, op, slot) => Condition::all().add(compare(col.expr(m), *op, m.mark(*slot))),
             Node::ColCmp(a, op, b) => Condition::all().add(compare(a.expr(m), *op, b.expr(m))),
-            Node::RowCmp { cols, op, slots } => {
+            Node::RowCmp { cols, op, first } => {
                 let left = Expr::tuple(cols.iter().map(|c| c.expr(m)));
-                let right = Expr::tuple(slots.iter().map(|s| m.mark(*s)));
+                let right = Expr::tuple((*first..).take(cols.len()).map(|s| m.mark(s)));
                 Condition::all().add(compare(left, *op, right))
             }
             Node::In { col, first, len, negated } => {
