@@ -180,7 +180,7 @@ impl<T: Table> UpdateBuilder<T> {
             shape: UpdateShape {
                 scoped: self.scope.is_scoped(),
                 table: TableRef::of(T::INFO),
-                sets: Vec::new(),
+                sets: smallvec::SmallVec::new(),
                 cond: None,
             },
             params: params_with_tenant_slot(),

@@ -240,7 +240,8 @@ pub(crate) struct Conflict {
 pub(crate) struct UpdateShape {
     pub(crate) scoped: bool,
     pub(crate) table: TableRef,
-    pub(crate) sets: Vec<(ColRef, Slot)>,
+    /// Inline for the usual one or two columns: no allocation per update.
+    pub(crate) sets: smallvec::SmallVec<[(ColRef, Slot); 2]>,
     pub(crate) cond: Option<Node>,
 }
 
