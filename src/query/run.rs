@@ -138,6 +138,12 @@ pub(crate) fn fetch_optional<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query
 /// Runs a writing plan; returns the rows changed (what the engine reports: an upsert that
 /// did nothing counts 0).
 pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
+    // One row, one statement: what row-by-row inserts run, without the list of steps.
+    if let PlanKind::Insert { base, values, rows: 1 } = &plan.kind {
+        let sql = chunk_shape(base, 1).rendered_in(E::DIALECT)?;
+        audit(plan.scope, &sql.sql);
+        return engine.write(&sql, Binds { scope: plan.scope, values, shift: 1 }, base.table.0.name);
+    }
     let steps = write_steps(plan, E::DIALECT)?;
     let run = |engine: &mut E| {
         steps.iter().try_fold(0, |changed, step| {

@@ -40,7 +40,10 @@ impl<T: Table> Insert<T> {
                 .map(|i| i as u16)
                 .collect(),
         });
-        let mut values = Vec::new();
+        let rows = rows.into_iter();
+        // Sized once for the rows the iterator says it has (one, for `insert`).
+        let per_row = info.columns.len() - usize::from(info.tenant.is_some());
+        let mut values = Vec::with_capacity(rows.size_hint().0.saturating_mul(per_row));
         let mut count = 0;
         for row in rows {
             T::__push_new(row, &mut values);
