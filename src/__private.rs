@@ -9,9 +9,6 @@ pub use crate::schema::{GlobalSeal, OwnedSeal, Reader, RowSource, TableSeal};
 pub use crate::value::SqlKind;
 pub use inventory;
 
-/// A result row, whatever engine produced it.
-pub type Row<'a> = dyn RowSource + 'a;
-
 use crate::error::Result;
 use crate::query::Scope;
 use crate::query::expr::Sub;

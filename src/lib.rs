@@ -58,6 +58,8 @@
 //!   every tenant, and values never appear in SQL text.
 
 #![warn(missing_docs)]
+// On docs.rs, every feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, imports one way (each module uses only those above it in this list):
 //

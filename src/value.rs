@@ -280,7 +280,7 @@ macro_rules! into_option {
 }
 into_option!(String, i64, i32, f64, bool, Vec<u8>, Uuid);
 
-/// Binds the tenant as text without allocating.
+/// The tenant as a statement value (a UUID, bound as its canonical text).
 pub(crate) fn tenant_value(t: &TenantId) -> Value {
     Value::Uuid(t.as_uuid())
 }

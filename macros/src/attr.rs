@@ -27,6 +27,9 @@ impl Errors {
     pub(crate) fn at(&mut self, span: impl Spanned, msg: impl std::fmt::Display) {
         self.push(syn::Error::new(span.span(), msg));
     }
+    pub(crate) fn has_errors(&self) -> bool {
+        self.0.is_some()
+    }
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
@@ -57,7 +60,12 @@ pub(crate) fn table_attr(attrs: &[Attribute], errors: &mut Errors) -> TableAttr 
         let parsed = attr.parse_nested_meta(|meta| {
             let path = &meta.path;
             if path.is_ident(NAME) {
-                out.name = Some(meta.value()?.parse()?);
+                let name: LitStr = meta.value()?.parse()?;
+                if out.name.is_some() {
+                    errors.at(&name, format!("`{NAME}` is given twice: keep one"));
+                } else {
+                    out.name = Some(name);
+                }
             } else if path.is_ident(OWNED) {
                 out.ownership.push((Ownership::Owned, path.require_ident()?.clone()));
             } else if path.is_ident(GLOBAL) {
@@ -69,6 +77,9 @@ pub(crate) fn table_attr(attrs: &[Attribute], errors: &mut Errors) -> TableAttr 
                     Ok(())
                 })?;
                 if path.is_ident(INDEX) {
+                    if out.indexes.contains(&cols) {
+                        errors.at(path, "the same `index(...)` is declared twice: keep one");
+                    }
                     out.indexes.push(cols);
                 } else {
                     out.cross_indexes.push((path.require_ident()?.clone(), cols));
@@ -107,13 +118,16 @@ pub(crate) fn field_attr(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr 
                 errors.push(e);
                 continue;
             }
-            let ident = path.get_ident().cloned();
-            if path.is_ident(TENANT) {
-                out.tenant = ident;
+            let Some(ident) = path.get_ident().cloned() else { continue };
+            let repeated = if path.is_ident(TENANT) {
+                out.tenant.replace(ident.clone()).is_some()
             } else if path.is_ident(PRIMARY_KEY) {
-                out.primary_key = ident;
+                out.primary_key.replace(ident.clone()).is_some()
             } else {
-                out.index = true;
+                std::mem::replace(&mut out.index, true)
+            };
+            if repeated {
+                errors.at(attr, format!("`#[{ident}]` appears twice on the field: keep one"));
             }
         } else if path.is_ident(UNIQUE) {
             let mut global = false;
@@ -130,7 +144,9 @@ pub(crate) fn field_attr(attrs: &[Attribute], errors: &mut Errors) -> FieldAttr 
                     errors.push(e);
                 }
             }
-            out.unique = Some(global);
+            if out.unique.replace(global).is_some() {
+                errors.at(attr, format!("`#[{UNIQUE}]` appears twice on the field: keep one (`#[{UNIQUE}({GLOBAL})]` for a key across tenants)"));
+            }
         }
     }
     out

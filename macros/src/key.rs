@@ -32,19 +32,28 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     }
     let mut templates = input.attrs.iter().filter(|a| a.path().is_ident(KEY));
     let Some(attr) = templates.next() else {
-        return Err(syn::Error::new_spanned(
+        errors.at(
             ident,
             format!(
                 "add the key template: `#[key(\"{TENANT}/...\")]`, e.g. `#[key(\"{TENANT}/input/{{job_id}}/video.mp4\")]`"
             ),
-        ));
+        );
+        return Ok(with_fallback(input, errors));
     };
     if let Some(extra) = templates.next() {
         errors.at(extra, "one `#[key(...)]` per type");
     }
-    let template: LitStr = attr.parse_args()?;
+    let template: LitStr = match attr.parse_args() {
+        Ok(template) => template,
+        Err(e) => {
+            errors.push(e);
+            return Ok(with_fallback(input, errors));
+        }
+    };
     let parts = parse_template(&template, &fields, &mut errors);
-    errors.finish()?;
+    if errors.has_errors() {
+        return Ok(with_fallback(input, errors));
+    }
 
     let write = parts.iter().map(|p| match p {
         Part::Literal(l) => quote!(w.literal(#l);),
@@ -79,6 +88,32 @@ pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     })
+}
+
+/// The errors, and an `ObjectKey` impl that type-checks: a mistake in the declaration gives
+/// its own errors, not one more for each use of the key type. (The crate does not compile,
+/// so the impl never runs.)
+fn with_fallback(input: &DeriveInput, errors: Errors) -> TokenStream {
+    let errors = errors.finish().err().map(syn::Error::into_compile_error);
+    if !input.generics.params.is_empty() {
+        // A generic type has no impl that fits: its error says so.
+        return quote!(#errors);
+    }
+    let ident = &input.ident;
+    quote! {
+        #errors
+        #[automatically_derived]
+        impl ::tenantry::ObjectKey for #ident {
+            const TEMPLATE: &'static str = "";
+            const PREFIX: &'static [&'static str] = &[];
+            fn __write(&self, _: &mut ::tenantry::__private::KeyWriter) {
+                ::core::unreachable!()
+            }
+            fn __read(_: &mut ::tenantry::__private::KeyReader<'_>) -> ::tenantry::Result<Self> {
+                ::core::unreachable!()
+            }
+        }
+    }
 }
 
 /// Compile-time checks of the template against the run time's own limits

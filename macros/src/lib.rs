@@ -1,5 +1,6 @@
-//! Implementation detail of `tenantry`: the `#[derive(Table)]` macro. Use it through the
-//! `tenantry` crate, which re-exports it; the generated code calls `::tenantry::__private`.
+//! Implementation detail of `tenantry`: the `#[derive(Table)]`, `#[derive(ObjectKey)]` and
+//! `#[derive(Projection)]` macros. Use them through the `tenantry` crate, which re-exports
+//! them; the generated code calls `::tenantry::__private`.
 
 mod ast;
 mod attr;

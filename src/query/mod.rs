@@ -142,7 +142,7 @@ pub(crate) enum PlanKind<'a> {
     Select(&'a SelectShape, &'a [Value]),
     Update(&'a UpdateShape, &'a [Value]),
     Delete(&'a DeleteShape, &'a [Value]),
-    /// Rows of values (tenant column excluded), `per_row` values each.
+    /// `rows` rows of values (tenant column excluded), the same number of values each.
     Insert {
         base: &'a InsertShape,
         values: &'a [Value],

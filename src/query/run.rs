@@ -179,9 +179,11 @@ pub(crate) fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
     InsertShape { rows: rows as u32, ..base.clone() }
 }
 
-/// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
+/// Stands in for the tenant where `chunk_value` takes one: `explain` fills the tenant's
+/// slot from the statement's scope itself (the row values never carry the tenant).
 pub(crate) static PLACEHOLDER: Value = TENANT_PLACEHOLDER;
 
+/// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
 pub(crate) fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
     if s == TENANT_SLOT { tenant } else { &values[start + s as usize - 1] }
 }
