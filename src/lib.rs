@@ -146,7 +146,7 @@ pub use schema::{ColumnInfo, Global, Owned, Table, TableInfo, UniqueInfo};
 pub use tenant::{Admin, AuditAction, AuditEvent, TenantId, set_audit_hook};
 pub use value::{IntoSql, SqlKind, SqlType, Value};
 
-/// Declares an object key type: `#[derive(ObjectKey)]` with `#[key("{tenant}/...")]`.
+#[doc = include_str!("../docs/derive-object-key.md")]
 pub use tenantry_macros::ObjectKey;
 /// A struct that the rows of a projection decode into: its fields, in order, have the
 /// types of the projected columns (see [`Projected::into_rows`]).
@@ -168,8 +168,5 @@ pub use tenantry_macros::ObjectKey;
 /// # Ok(()) }
 /// ```
 pub use tenantry_macros::Projection;
-/// Declares a table: `#[derive(Table)]` with `#[table(name = "...", owned)]` or `global`,
-/// optional `index(a, b)` (led by the tenant column) and `index_across_tenants(a, b)` (for
-/// work across tenants, such as a job queue's claim); fields marked `#[tenant]`,
-/// `#[primary_key]`, `#[unique]`, `#[unique(global)]`, `#[index]`.
+#[doc = include_str!("../docs/derive-table.md")]
 pub use tenantry_macros::Table;
