@@ -77,6 +77,18 @@ impl<S: Source> Select<S> {
     }
 
     /// Adds a condition, ANDed with earlier ones and with the tenant predicate.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_filter", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::words().gt(100));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = ? AND "words" > ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = $1 AND "words" > $2"#);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(mut self, cond: Cond<S>) -> Self {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
@@ -84,18 +96,51 @@ impl<S: Source> Select<S> {
     }
 
     /// Adds an ordering term (`Project::created_at().desc()`).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_order_by", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).order_by(Note::words().desc());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_order_by" WHERE "user_id" = ? ORDER BY "words" DESC"#);
+    /// # Ok(()) }
+    /// ```
     pub fn order_by(mut self, order: OrderBy<S>) -> Self {
         self.shape.order.push((order.col, order.desc));
         self
     }
 
     /// At most `n` rows (a bound parameter, so one cached statement serves every limit).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_limit", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).limit(10);
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_limit" WHERE "user_id" = ? LIMIT ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn limit(mut self, n: u64) -> Self {
         self.shape.limit = Some(self.push(count_value(n)));
         self
     }
 
     /// Skips the first `n` rows.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_offset", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).order_by(Note::id().asc()).limit(10).offset(20);
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_offset" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ? OFFSET ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn offset(mut self, n: u64) -> Self {
         if self.shape.limit.is_none() {
             // SQLite needs a LIMIT before an OFFSET; i64::MAX means "no limit" to SQLite and
@@ -109,6 +154,19 @@ impl<S: Source> Select<S> {
     /// `INNER JOIN` another owned table (or an alias of one, [`As`](crate::As), to join a
     /// table to itself), `on` a condition over both. The joined table gets its own tenant
     /// predicate, bound to this statement's tenant, inside the `ON` clause.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_join", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # #[derive(Table, Debug)] #[table(name = "doc_folders_join", owned)]
+    /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).join::<Folder>(Folder::id().eq_col(Note::folder_id()));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ? AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn join<U: Joinable>(self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
@@ -206,11 +264,34 @@ impl<S: Source> Select<S> {
     }
 
     /// `SELECT COUNT(*)`.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_count", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).count();
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT COUNT(*) FROM "doc_notes_count" WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn count(self) -> Aggregate<S, i64> {
         self.aggregate(Agg::Count)
     }
 
     /// `SELECT SUM(column)`; `None` when no row matches.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_sum", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).sum(Note::words());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT SUM("words") FROM "doc_notes_sum" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT CAST(SUM("words") AS BIGINT) FROM "doc_notes_sum" WHERE "user_id" = $1"#);
+    /// # Ok(()) }
+    /// ```
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
         T: Named + InSource<S, I>,
@@ -219,6 +300,18 @@ impl<S: Source> Select<S> {
     }
 
     /// `SELECT AVG(column)`; `None` when no row matches.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_avg", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).avg(Note::words());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT AVG("words") FROM "doc_notes_avg" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT CAST(AVG("words") AS DOUBLE PRECISION) FROM "doc_notes_avg" WHERE "user_id" = $1"#);
+    /// # Ok(()) }
+    /// ```
     pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
     where
         T: Named + InSource<S, I>,
@@ -227,6 +320,17 @@ impl<S: Source> Select<S> {
     }
 
     /// `SELECT MIN(column)`; `None` when no row matches.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_min", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).min(Note::title());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT MIN("title") FROM "doc_notes_min" WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
         T: Named + InSource<S, I>,
@@ -235,6 +339,17 @@ impl<S: Source> Select<S> {
     }
 
     /// `SELECT MAX(column)`; `None` when no row matches.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_max", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).max(Note::words());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT MAX("words") FROM "doc_notes_max" WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
     where
         T: Named + InSource<S, I>,

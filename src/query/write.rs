@@ -178,6 +178,18 @@ impl<T: Table> UpdateBuilder<T> {
     }
 
     /// `SET column = value`.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_update_set", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::update(&t).set(Note::title(), "renamed").filter(Note::id().eq(1));
+    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_set" SET "title" = ? WHERE "user_id" = ? AND "id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"UPDATE "doc_notes_update_set" SET "title" = $1 WHERE "user_id" = $2 AND "id" = $3"#);
+    /// # Ok(()) }
+    /// ```
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> UnfilteredUpdate<T> {
         let update = Update {
             shape: UpdateShape {
@@ -218,16 +230,49 @@ impl<T> std::fmt::Debug for UnfilteredUpdate<T> {
 
 impl<T: Table> UnfilteredUpdate<T> {
     /// Another `SET column = value`.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_update_set_more", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::update(&t).set(Note::title(), "renamed").set(Note::words(), 0).all_rows();
+    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_set_more" SET "title" = ?, "words" = ? WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Self {
         UnfilteredUpdate(self.0.set(column, value))
     }
 
     /// Restricts the rows updated (ANDed with the tenant predicate).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_update_filter", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::update(&t).set(Note::words(), 0).filter(Note::words().lt(0));
+    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_filter" SET "words" = ? WHERE "user_id" = ? AND "words" < ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Update<T> {
         self.0.filter(cond)
     }
 
     /// Updates every row of the tenant, on purpose.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_update_all_rows", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::update(&t).set(Note::words(), 0).all_rows();
+    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_all_rows" SET "words" = ? WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn all_rows(self) -> Update<T> {
         self.0
     }
@@ -302,11 +347,34 @@ impl<T: Table> DeleteBuilder<T> {
     }
 
     /// Deletes the rows matching `cond` (and the tenant predicate).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_delete_filter", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::delete(&t).filter(Note::words().lt(1));
+    /// assert_eq!(q.to_sql()?.sql, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = ? AND "words" < ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = $1 AND "words" < $2"#);
+    /// # Ok(()) }
+    /// ```
     pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Delete<T> {
         self.all_rows().filter(cond)
     }
 
     /// Deletes every row of `T` in scope (all of the tenant's rows).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Table, TenantId};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_delete_all_rows", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::delete(&t).all_rows();
+    /// assert_eq!(q.to_sql()?.sql, r#"DELETE FROM "doc_notes_delete_all_rows" WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn all_rows(self) -> Delete<T> {
         Delete {
             shape: DeleteShape { scoped: self.scope.is_scoped(), table: TableRef::of(T::INFO), cond: None },
