@@ -84,6 +84,14 @@
 #[cfg(feature = "tokio")]
 mod asynchronous;
 pub mod auth;
+/// Guides: longer walks through tenantry than the reference pages, each example compiled
+/// and run as a doctest.
+pub mod guide {
+    #[doc = include_str!("../docs/guide-getting-started.md")]
+    pub mod getting_started {}
+    #[doc = include_str!("../docs/guide-layouts.md")]
+    pub mod layouts {}
+}
 #[cfg(feature = "cli")]
 pub mod cli;
 mod clock;
