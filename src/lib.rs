@@ -91,6 +91,14 @@ pub mod guide {
     pub mod getting_started {}
     #[doc = include_str!("../docs/guide-layouts.md")]
     pub mod layouts {}
+    #[cfg(feature = "object-store")]
+    #[doc = include_str!("../docs/guide-object-keys.md")]
+    pub mod object_keys {}
+    #[cfg(feature = "postgres")]
+    #[doc = include_str!("../docs/guide-postgres.md")]
+    pub mod postgres {}
+    #[doc = include_str!("../docs/guide-operating.md")]
+    pub mod operating {}
 }
 #[cfg(feature = "cli")]
 pub mod cli;
