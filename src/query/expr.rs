@@ -163,16 +163,49 @@ impl<S> Cond<S> {
     }
 
     /// Both conditions.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_and", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::words().gt(10).and(Note::words().lt(100)).or(Note::title().eq("x")));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_and" WHERE "user_id" = ? AND (("words" > ? AND "words" < ?) OR "title" = ?)"#);
+    /// # Ok(()) }
+    /// ```
     pub fn and(self, other: Cond<S>) -> Self {
         self.combine(other, true)
     }
 
     /// Either condition (still within the tenant: the tenant predicate is outside it).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_or", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::title().eq("a").or(Note::title().eq("b")));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_or" WHERE "user_id" = ? AND ("title" = ? OR "title" = ?)"#);
+    /// # Ok(()) }
+    /// ```
     pub fn or(self, other: Cond<S>) -> Self {
         self.combine(other, false)
     }
 
     /// The negation (still within the tenant).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_not", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::title().eq("x").not());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not" WHERE "user_id" = ? AND (NOT "title" = ?)"#);
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::should_implement_trait, reason = "builder reads better as a method; `!` also works")]
     pub fn not(self) -> Self {
         Cond::new(Node::Not(Box::new(self.node)), self.values)
@@ -253,6 +286,18 @@ impl<T: Named, V: SqlType> Column<T, V> {
     }
 
     /// `column IN (v1, v2, ...)`; an empty list matches nothing.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_is_in", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::id().is_in([1, 2, 3]));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = ? AND "id" IN (?, ?, ?)"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = $1 AND "id" IN ($2, $3, $4)"#);
+    /// # Ok(()) }
+    /// ```
     pub fn is_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -261,6 +306,17 @@ impl<T: Named, V: SqlType> Column<T, V> {
     }
 
     /// `column NOT IN (v1, v2, ...)`; an empty list matches everything (of the tenant).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_not_in", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::id().not_in([1, 2]));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not_in" WHERE "user_id" = ? AND "id" NOT IN (?, ?)"#);
+    /// # Ok(()) }
+    /// ```
     pub fn not_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -291,6 +347,19 @@ impl<T: Named, V: SqlType> Column<T, V> {
 
     /// `column IN (SELECT ...)` over a subquery made with `Table::sub()`; in a scoped
     /// statement the subquery carries the same tenant predicate.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_in_sub", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # #[derive(Table, Debug)] #[table(name = "doc_folders_in_sub", owned)]
+    /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::id().in_sub(Folder::sub().select(Folder::id()).filter(Folder::name().eq("inbox"))));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ? AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ? AND "doc_folders_in_sub"."name" = ?)"#);
+    /// # Ok(()) }
+    /// ```
     pub fn in_sub<S, I, Q>(self, sub: Q) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -329,6 +398,17 @@ impl<T: Named, V: SqlType> Column<T, V> {
 
 impl<T: Named, V: SqlType> Column<T, Option<V>> {
     /// `column IS NULL`
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_is_null", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::folder_id().is_null());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_null" WHERE "user_id" = ? AND "folder_id" IS NULL"#);
+    /// # Ok(()) }
+    /// ```
     pub fn is_null<S, I>(self) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -336,6 +416,17 @@ impl<T: Named, V: SqlType> Column<T, Option<V>> {
         Cond::new(Node::Null { col: self.col_ref(), negated: false }, Params::new())
     }
     /// `column IS NOT NULL`
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_is_not_null", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::folder_id().is_not_null());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_not_null" WHERE "user_id" = ? AND "folder_id" IS NOT NULL"#);
+    /// # Ok(()) }
+    /// ```
     pub fn is_not_null<S, I>(self) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -366,6 +457,17 @@ impl TextColumn for Option<String> {}
 
 impl<T: Named, V: SqlType + TextColumn> Column<T, V> {
     /// `column LIKE pattern` (SQLite's `LIKE`: `%` and `_` wildcards, ASCII case-insensitive).
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_like", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).filter(Note::title().like("%clip%"));
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_like" WHERE "user_id" = ? AND "title" LIKE ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn like<S, I>(self, pattern: &str) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -444,6 +546,19 @@ impl<T: Owned, O, P> Sub<T, O, P> {
 }
 
 /// `EXISTS (subquery)`.
+///
+/// ```
+/// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+/// # #[derive(Table, Debug)] #[table(name = "doc_notes_exists", owned)]
+/// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+/// # #[derive(Table, Debug)] #[table(name = "doc_folders_exists", owned)]
+/// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
+/// # fn main() -> tenantry::Result<()> {
+/// # let t = TenantId::generate();
+/// let q = Folder::select(&t).filter(exists(Note::sub().filter(Note::folder_id().eq_col(Folder::id()))));
+/// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ? AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ? AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
+/// # Ok(()) }
+/// ```
 pub fn exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
     let SubParts(shape, values) = sub.__into_parts();
     Cond::new(Node::Exists { sub: Box::new(shape), negated: false }, values)

@@ -154,6 +154,17 @@ impl<S: Source, R> Projected<S, R> {
     }
 
     /// `SELECT DISTINCT`: each different row once.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_distinct", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).columns((Note::title(),)).distinct();
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT DISTINCT "title" FROM "doc_notes_distinct" WHERE "user_id" = ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn distinct(mut self) -> Self {
         self.select.shape.distinct = true;
         self
@@ -216,6 +227,17 @@ impl<S, K> std::fmt::Debug for Grouped<S, K> {
 impl<S: Source, K: SqlType> Grouped<S, K> {
     /// `HAVING` a condition on an aggregate of the group (`Having::count().ge(2)`); several
     /// are ANDed.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_having", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).group_by(Note::title()).having(Having::count().ge(2)).count();
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "title", COUNT(*) FROM "doc_notes_having" WHERE "user_id" = ? GROUP BY "title" HAVING COUNT(*) >= ?"#);
+    /// # Ok(()) }
+    /// ```
     pub fn having(mut self, having: Having<S>) -> Self {
         let slot = self.select.push(having.value);
         self.select.shape.having.push(HavingShape { agg: having.agg, op: having.op, slot });
@@ -234,6 +256,18 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     }
 
     /// `key, SUM(column)` per group.
+    ///
+    /// ```
+    /// # use tenantry::{Dialect, Having, Table, TenantId, exists};
+    /// # #[derive(Table, Debug)] #[table(name = "doc_notes_group_sum", owned)]
+    /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64>, title: String, words: i64 }
+    /// # fn main() -> tenantry::Result<()> {
+    /// # let t = TenantId::generate();
+    /// let q = Note::select(&t).group_by(Note::title()).sum(Note::words());
+    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "title", SUM("words") FROM "doc_notes_group_sum" WHERE "user_id" = ? GROUP BY "title""#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "title", CAST(SUM("words") AS BIGINT) FROM "doc_notes_group_sum" WHERE "user_id" = $1 GROUP BY "title""#);
+    /// # Ok(()) }
+    /// ```
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
     where
         T: Named + InSource<S, I>,
