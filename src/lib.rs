@@ -91,6 +91,8 @@ pub mod guide {
     pub mod getting_started {}
     #[doc = include_str!("../docs/guide-layouts.md")]
     pub mod layouts {}
+    #[doc = include_str!("../docs/guide-auth.md")]
+    pub mod auth {}
     #[cfg(feature = "object-store")]
     #[doc = include_str!("../docs/guide-object-keys.md")]
     pub mod object_keys {}
