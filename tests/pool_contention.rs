@@ -59,3 +59,58 @@ fn sixteen_threads_on_two_connections_never_time_out() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn transactions_keeping_their_statement_share_two_connections_among_eight_threads() {
+    // Guard: a transaction's kept statement (`LastStatement`) is returned to its
+    // connection's cache before COMMIT or ROLLBACK, and the connection goes back to the
+    // pool usable. Every third transaction fails after its inserts and must leave nothing.
+    let dir = std::env::temp_dir().join(format!("tenantry-pool-tx-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Database::builder(dir.join("app.db"))
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .busy_timeout(Duration::from_secs(30))
+        .open()
+        .unwrap();
+    db.create_table::<Project>().unwrap();
+    let db = Arc::new(db);
+    const THREADS: u128 = 8;
+    const ROUNDS: u128 = 30;
+    const ROWS: u128 = 10;
+    let handles: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || {
+                let t = TenantId::generate();
+                let mut kept = 0;
+                for round in 0..ROUNDS {
+                    let fails = round % 3 == 2;
+                    let outcome: tenantry::Result<()> = db.transaction(|tx| {
+                        for i in 0..ROWS {
+                            let id = Uuid::from_u128(round * ROWS + i);
+                            let row = NewProject { id, name: format!("{n}/{round}/{i}"), created_at: "now".into() };
+                            assert_eq!(tx.execute(Project::insert(&t, row))?, 1);
+                            // Another statement between two runs of the kept one.
+                            assert!(tx.fetch_optional(Project::get(&t, id))?.is_some());
+                        }
+                        if fails { Err(Error::NotFound) } else { Ok(()) }
+                    });
+                    match outcome {
+                        Ok(()) => kept += ROWS,
+                        Err(Error::NotFound) if fails => {}
+                        Err(e) => panic!("unexpected: {e:?}"),
+                    }
+                }
+                (t, kept)
+            })
+        })
+        .collect();
+    let results: Vec<(TenantId, u128)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for (t, kept) in &results {
+        // Exactly the committed rounds' rows, and only this tenant's.
+        assert_eq!(db.fetch_one(Project::select(t).count()).unwrap(), *kept as i64);
+        assert_eq!(*kept, (ROUNDS - ROUNDS / 3) * ROWS);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -496,9 +496,14 @@ impl Database {
     /// so it never fails half-way with "database is locked"). It rolls back on drop
     /// unless [`Transaction::commit`] is called.
     pub fn begin(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::new(TxConn::Owned(self.begun()?)))
+    }
+
+    /// A pooled connection inside `BEGIN IMMEDIATE`.
+    fn begun(&self) -> Result<Pooled<'_>> {
         let conn = self.inner.acquire()?;
         conn.conn().execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Transaction { conn: TxConn::Owned(conn), open: true, last: exec::LastStatement::default() })
+        Ok(conn)
     }
 
     /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls back when it
@@ -507,10 +512,9 @@ impl Database {
     /// Inside `f` the last statement run stays prepared, so a loop that runs the same
     /// statement (inserting row by row) prepares it once.
     pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
-        let conn = self.inner.acquire()?;
-        conn.conn().execute_batch("BEGIN IMMEDIATE")?;
+        let conn = self.begun()?;
         // Borrowed from this frame, so the transaction may keep a statement of it.
-        let tx = Transaction { conn: TxConn::Borrowed(conn.conn()), open: true, last: exec::LastStatement::default() };
+        let tx = Transaction::new(TxConn::Borrowed(conn.conn()));
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -541,6 +545,10 @@ impl std::fmt::Debug for Transaction<'_> {
 }
 
 impl<'db> Transaction<'db> {
+    fn new(conn: TxConn<'db>) -> Self {
+        Transaction { conn, open: true, last: exec::LastStatement::default() }
+    }
+
     fn conn(&self) -> &Connection {
         match &self.conn {
             TxConn::Owned(pooled) => pooled.conn(),
