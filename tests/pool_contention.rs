@@ -62,9 +62,10 @@ fn sixteen_threads_on_two_connections_never_time_out() {
 
 #[test]
 fn transactions_keeping_their_statement_share_two_connections_among_eight_threads() {
-    // Guard: a transaction's kept statement (`LastStatement`) is returned to its
-    // connection's cache before COMMIT or ROLLBACK, and the connection goes back to the
-    // pool usable. Every third transaction fails after its inserts and must leave nothing.
+    // Guard: a transaction's kept statement (`LastStatement` in `exec::Sqlite::prepare`)
+    // is reused only for the same SQL; seen failing with that check removed. Under
+    // contention, every connection goes back to the pool usable, and every third
+    // transaction fails after its inserts and must leave nothing.
     let dir = std::env::temp_dir().join(format!("tenantry-pool-tx-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = Database::builder(dir.join("app.db"))
