@@ -1,5 +1,5 @@
-//! The async executor's hop (feature `tokio`): a get by id through `Async<Database>` on a
-//! tokio runtime, beside the same get through the sync `Database`, and beside hand-written
+//! The async executor's hop (feature `tokio`): a get by id through `Async<SqliteDatabase>` on a
+//! tokio runtime, beside the same get through the sync `SqliteDatabase`, and beside hand-written
 //! rusqlite inside `tokio::task::spawn_blocking` (what an application would write without
 //! tenantry).
 //!

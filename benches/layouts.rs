@@ -2,7 +2,7 @@
 //! - cold open + first query of a per-tenant database, vs the same by hand with rusqlite
 //!   (open, the same connection settings, one prepared query);
 //! - a warm by-key read in layout B vs the same read in layout A;
-//! - the routing cost of layout C (a `Layout`) vs the `Database` it routes to, for a
+//! - the routing cost of layout C (a `Layout`) vs the `SqliteDatabase` it routes to, for a
 //!   per-tenant table and for a shared one.
 
 use std::hint::black_box;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rusqlite::OptionalExtension as _;
-use tenantry::{Admin, Database, Layout, Table, TenantId};
+use tenantry::{Admin, Layout, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -41,16 +41,16 @@ fn bench(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("tenantry-bench-layouts-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let admin = Admin::new("layout benchmark mints its tenants");
-    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
+    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.mint_tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
     let row = Uuid::from_u128(1);
     // Layout B with one open database at a time: every read of another tenant is cold.
-    let cold = Layout::builder(Database::open(dir.join("shared-b.db")).unwrap())
+    let cold = Layout::builder(SqliteDatabase::open(dir.join("shared-b.db")).unwrap())
         .per_tenant(dir.join("b"))
         .max_open(1)
         .build()
         .unwrap();
-    let shared = Layout::shared(Database::open(dir.join("shared-a.db")).unwrap()).unwrap();
-    let hybrid_db = Database::open(dir.join("shared-c.db")).unwrap();
+    let shared = Layout::shared(SqliteDatabase::open(dir.join("shared-a.db")).unwrap()).unwrap();
+    let hybrid_db = SqliteDatabase::open(dir.join("shared-c.db")).unwrap();
     let hybrid =
         Layout::builder(hybrid_db.clone()).per_tenant(dir.join("c")).shared_tables(&[ExportJob::INFO]).build().unwrap();
     for t in &tenants {
@@ -59,8 +59,10 @@ fn bench(c: &mut Criterion) {
             layout.execute(ExportJob::insert(t, NewExportJob { id: row, status: "queued".into() })).unwrap();
         }
     }
-    let warm_b =
-        Layout::builder(Database::open(dir.join("shared-b.db")).unwrap()).per_tenant(dir.join("b")).build().unwrap();
+    let warm_b = Layout::builder(SqliteDatabase::open(dir.join("shared-b.db")).unwrap())
+        .per_tenant(dir.join("b"))
+        .build()
+        .unwrap();
 
     let mut i = 0usize;
     let mut next = || {

@@ -52,7 +52,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension as _, config::DbConfig};
-use tenantry::{Admin, Database, Layout, Table, TenantId};
+use tenantry::{Admin, Layout, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -350,7 +350,7 @@ fn seed(layout: &Layout, tenants: &[TenantId]) {
 
 fn run_tenantry(run: Run, cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
     let setup = Instant::now();
-    let shared = Database::open(dir.join("shared.sqlite3")).unwrap();
+    let shared = SqliteDatabase::open(dir.join("shared.sqlite3")).unwrap();
     let layout = match run {
         Run::A => Layout::shared(shared),
         Run::B => Layout::builder(shared).per_tenant(dir.join("tenants")).max_open(64).build(),
@@ -481,7 +481,7 @@ fn run_baseline(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
     let setup = Instant::now();
     let path = dir.join("shared.sqlite3");
     // Same schema and rows as layout A, written by tenantry, then closed.
-    seed(&Layout::shared(Database::open(&path).unwrap()).unwrap(), tenants);
+    seed(&Layout::shared(SqliteDatabase::open(&path).unwrap()).unwrap(), tenants);
     let setup = setup.elapsed();
     let names: Vec<String> = tenants.iter().map(|t| t.as_uuid().hyphenated().to_string()).collect();
     let mut out = drive(
@@ -501,7 +501,7 @@ fn run_baseline(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
 fn run_baseline_files(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
     let setup = Instant::now();
     let paths: Vec<PathBuf> = {
-        let layout = Layout::builder(Database::open(dir.join("shared.sqlite3")).unwrap())
+        let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.sqlite3")).unwrap())
             .per_tenant(dir.join("tenants"))
             .max_open(64)
             .build()
@@ -691,7 +691,7 @@ fn main() {
     }
 
     let admin = Admin::new("load benchmark mints its tenants");
-    let tenants: Vec<TenantId> = (0..cfg.tenants).map(|i| admin.tenant(tenant_uuid(i))).collect();
+    let tenants: Vec<TenantId> = (0..cfg.tenants).map(|i| admin.mint_tenant(tenant_uuid(i))).collect();
     let root: PathBuf = std::env::temp_dir().join(format!("tenantry-bench-load-{}", Uuid::new_v4()));
     let mut rows = Vec::new();
     let (mut baseline, mut baseline_files) = (None, None);

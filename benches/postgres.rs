@@ -219,7 +219,7 @@ fn main() {
     common::pg::reset_schema(&urls);
     let seed = PgDatabase::connect(&urls.app, 2).unwrap();
     let admin = Admin::new("postgres benchmark mints its tenants");
-    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
+    let tenants: Vec<TenantId> = (0..TENANTS).map(|i| admin.mint_tenant(Uuid::from_u128(0xbe00 + i as u128))).collect();
     for t in &tenants {
         seed.execute(Project::insert_many(
             t,

@@ -5,7 +5,7 @@
 //! Run: `cargo run --example quickstart --features object-store` (add a directory to keep
 //! the database and the objects elsewhere).
 
-use tenantry::{Admin, Database, Execute, Fetch, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
+use tenantry::{Admin, Execute, Fetch, ObjectKey, SqliteDatabase, Table, TenantId, TenantPrefix, TenantStore};
 use uuid::Uuid;
 
 /// The seed's `projects` table: owned by a user.
@@ -44,7 +44,7 @@ struct InputVideo {
 
 /// Prints a statement's SQL and parameters, then runs it.
 fn run<E: Execute>(
-    db: &Database,
+    db: &SqliteDatabase,
     label: &str,
     statement: E,
     sql: tenantry::Result<tenantry::Sql>,
@@ -54,7 +54,7 @@ fn run<E: Execute>(
 }
 
 fn fetch<Q: Fetch>(
-    db: &Database,
+    db: &SqliteDatabase,
     label: &str,
     query: Q,
     sql: tenantry::Result<tenantry::Sql>,
@@ -69,7 +69,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 fn show(label: &str, sql: tenantry::Sql) {
-    println!("\n-- {label}\n{}\n   params: {:?}", sql.sql, sql.params);
+    println!("\n-- {label}\n{}\n   params: {:?}", sql.text, sql.params);
 }
 
 fn main() -> tenantry::Result<()> {
@@ -80,7 +80,7 @@ fn main() -> tenantry::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the example's directory");
     let path = dir.join("app.db");
-    let db = Database::open(&path)?;
+    let db = SqliteDatabase::open(&path)?;
     let store = TenantStore::local(dir.join("objects"))?;
     db.create_all_tables()?;
     println!("database: {}", path.display());

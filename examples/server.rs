@@ -22,7 +22,7 @@ use tenantry::auth::{
     AsyncAuth, Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
 };
 use tenantry::jobs::Jobs;
-use tenantry::{Admin, Async, Database, Error, Layout, ObjectKey, TenantStore};
+use tenantry::{Admin, Async, Error, Layout, ObjectKey, SqliteDatabase, TenantStore};
 use uuid::Uuid;
 
 #[path = "common/app.rs"]
@@ -363,7 +363,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     // The schema's migrations run as the database opens (ops.rs runs the same ones).
     let migrations = app::migrations(&Admin::new("the server's schema migrations"));
-    let shared = Database::builder(dir.join("app.db")).migrations(&migrations).open()?;
+    let shared = SqliteDatabase::builder(dir.join("app.db")).migrations(&migrations).open()?;
     let layout = app::layout(shared, &dir).build()?;
     let store = TenantStore::local(dir.join("objects"))?;
     let outbox = dir.join("outbox.txt");

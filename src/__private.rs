@@ -11,17 +11,17 @@ pub use inventory;
 
 use crate::error::Result;
 use crate::query::Scope;
-use crate::query::expr::Sub;
+use crate::query::expr::Subquery;
 use crate::query::select::Select;
 use crate::query::shape::TableRef;
-use crate::query::source::{Nil, Src};
+use crate::query::source::{End, Tables};
 use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
 use crate::schema::{Global, Owned, Table};
 use crate::tenant::{Admin, TenantId};
-use crate::value::{IntoSql, SqlType, Value};
+use crate::value::{ColumnValue, IntoSql, Value};
 
 #[inline]
-pub fn decode<V: SqlType, R: RowSource + ?Sized>(
+pub fn decode<V: ColumnValue, R: RowSource + ?Sized>(
     row: &R,
     at: usize,
     info: &'static TableInfo,
@@ -40,15 +40,15 @@ pub fn decode_tenant<R: RowSource + ?Sized>(
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 
-pub fn push<V: SqlType>(value: V, out: &mut Vec<Value>) {
+pub fn push<V: ColumnValue>(value: V, out: &mut Vec<Value>) {
     out.push(value.into_value());
 }
 
-pub fn select<T: Owned>(tenant: &TenantId) -> Select<Src<T, Nil>> {
+pub fn select<T: Owned>(tenant: &TenantId) -> Select<Tables<T, End>> {
     Select::new(TableRef::of(T::INFO), Scope::tenant(tenant))
 }
 
-pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Select<Src<T, Nil>> {
+pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Select<Tables<T, End>> {
     Select::by_key(TableRef::of(T::INFO), Scope::tenant(tenant), value.into_value())
 }
 
@@ -76,11 +76,11 @@ pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) 
     Delete::by_key(Scope::tenant(tenant), value.into_value())
 }
 
-pub fn sub<T: Owned, O>() -> Sub<T, O, ()> {
-    Sub::__new()
+pub fn subquery<T: Owned, O>() -> Subquery<T, O, ()> {
+    Subquery::__new()
 }
 
-pub fn admin_select<T: Table>(admin: &Admin) -> Select<Src<T, Nil>> {
+pub fn admin_select<T: Table>(admin: &Admin) -> Select<Tables<T, End>> {
     Select::new(TableRef::of(T::INFO), admin.scope())
 }
 
@@ -129,7 +129,7 @@ pub trait GlobalTableHasNoTenant<T>: crate::query::sealed::Never {}
 #[diagnostic::on_unimplemented(
     message = "rows of `{T}` belong to a tenant: insert them with the tenant's `TenantId`",
     label = "not available on an owned table",
-    note = "use `{T}::insert(&tenant, row)`; to act for an existing tenant from an admin job, mint it with `admin.tenant(id)`"
+    note = "use `{T}::insert(&tenant, row)`; to act for an existing tenant from an admin job, mint it with `admin.mint_tenant(id)`"
 )]
 pub trait OwnedRowsNeedATenant<T>: crate::query::sealed::Never {}
 
@@ -137,6 +137,6 @@ pub trait OwnedRowsNeedATenant<T>: crate::query::sealed::Never {}
 pub use crate::query::sealed::Values as ValuesSeal;
 
 /// Decodes value `index` of a projected row, for `#[derive(Projection)]`.
-pub fn decode_value<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
+pub fn decode_value<V: ColumnValue, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
     crate::query::project::decode(row, index, table)
 }

@@ -1,4 +1,4 @@
-//! Async executors for tokio (feature `tokio`): [`Async`] runs each call of a [`Database`],
+//! Async executors for tokio (feature `tokio`): [`Async`] runs each call of a [`SqliteDatabase`],
 //! [`Layout`] or any other [`Executor`] on tokio's blocking pool, so a statement, and a
 //! wait on SQLite's write lock, never blocks a runtime worker thread. The statements,
 //! rules and errors are the sync ones; this is one implementation behind both.
@@ -6,12 +6,12 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> tenantry::Result<()> {
-//! use tenantry::{Async, Database, Layout, Table, TenantId};
+//! use tenantry::{Async, SqliteDatabase, Layout, Table, TenantId};
 //! #[derive(Table, Debug)]
 //! #[table(name = "async_doc_notes", owned)]
 //! struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
 //!
-//! let db = Async::new(Layout::shared(Database::open_in_memory()?)?);
+//! let db = Async::new(Layout::shared(SqliteDatabase::open_in_memory()?)?);
 //! let t = TenantId::generate();
 //! db.execute(Note::insert(&t, NewNote { id: 1, body: "from a handler".into() })).await?;
 //! assert_eq!(db.fetch_one(Note::get(&t, 1)).await?.body, "from a handler");
@@ -32,7 +32,7 @@ use crate::db::Executor;
 use crate::error::Result;
 use crate::query::{Execute, Fetch};
 
-/// An executor [`Async`] can drive: SQLite's ([`Database`](crate::Database),
+/// An executor [`Async`] can drive: SQLite's ([`SqliteDatabase`](crate::SqliteDatabase),
 /// [`Layout`](crate::Layout)) on tokio's blocking pool, PostgreSQL's
 /// ([`PgDatabase`](crate::PgDatabase), feature `postgres`) natively. Sealed: implemented
 /// by tenantry's executors only.
@@ -57,7 +57,7 @@ pub trait AsyncExecutor: Executor + Clone + Send + Sync + 'static {
     }
 }
 
-impl AsyncExecutor for crate::Database {}
+impl AsyncExecutor for crate::SqliteDatabase {}
 impl AsyncExecutor for crate::Layout {}
 
 #[cfg(feature = "postgres")]
@@ -95,7 +95,7 @@ pub struct Async<E> {
 }
 
 impl<E: AsyncExecutor> Async<E> {
-    /// Wraps a `Database`, a `Layout` or a `PgDatabase`.
+    /// Wraps a `SqliteDatabase`, a `Layout` or a `PgDatabase`.
     pub fn new(inner: E) -> Self {
         Async { inner }
     }

@@ -49,7 +49,7 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::{Admin, AuditAction, Database, Layout, LayoutBuilder, Location, Migrations, Progress, TenantStore};
+use crate::{Admin, AuditAction, Layout, LayoutBuilder, Location, Migrations, Progress, SqliteDatabase, TenantStore};
 
 /// Done; for `audit`, nothing found.
 pub const EXIT_OK: u8 = 0;
@@ -62,7 +62,7 @@ pub const EXIT_FINDINGS: u8 = 3;
 /// A destructive command was not confirmed.
 pub const EXIT_NOT_CONFIRMED: u8 = 4;
 
-type MakeLayout<'a> = Box<dyn Fn(Database) -> LayoutBuilder + 'a>;
+type MakeLayout<'a> = Box<dyn Fn(SqliteDatabase) -> LayoutBuilder + 'a>;
 
 /// The application's storage, as the command line operates it. Built from an [`Admin`]:
 /// every command works across tenants.
@@ -197,7 +197,7 @@ impl<'a> Operator<'a> {
         }
     }
 
-    /// The shared database's migrations ([`Database::migrate`]).
+    /// The shared database's migrations ([`SqliteDatabase::migrate`]).
     pub fn migrations(mut self, migrations: &Migrations) -> Self {
         self.migrations = Some(migrations.clone());
         self
@@ -205,7 +205,7 @@ impl<'a> Operator<'a> {
 
     /// The application's layout, from its shared database (default: layout A). Give it
     /// the same per-tenant root, shared tables and tenant migrations as the application.
-    pub fn layout(mut self, layout: impl Fn(Database) -> LayoutBuilder + 'a) -> Self {
+    pub fn layout(mut self, layout: impl Fn(SqliteDatabase) -> LayoutBuilder + 'a) -> Self {
         self.layout = Some(Box::new(layout));
         self
     }
@@ -301,11 +301,11 @@ impl<'a> Operator<'a> {
 
     /// The shared database, opened without the drift check (a migration may be what
     /// brings it in line; `audit` and `migrate` report drift themselves).
-    fn database(&self) -> Result<Database> {
-        Database::builder(&self.database).without_drift_check().open()
+    fn database(&self) -> Result<SqliteDatabase> {
+        SqliteDatabase::builder(&self.database).without_drift_check().open()
     }
 
-    fn layout_of(&self, db: Database) -> Result<Layout> {
+    fn layout_of(&self, db: SqliteDatabase) -> Result<Layout> {
         match &self.layout {
             Some(make) => make(db).build(),
             None => Layout::shared(db),
@@ -417,9 +417,9 @@ impl<'a> Operator<'a> {
         let admin = self.admin;
         match command {
             TenantCommand::Show { tenant } => {
-                let t = admin.tenant(*tenant);
+                let t = admin.mint_tenant(*tenant);
                 let location = match layout.location(&t)? {
-                    Location::Own => "own",
+                    Location::OwnFile => "own",
                     Location::Shared => "shared",
                 };
                 let file = layout.tenant_path(&t).filter(|p| p.exists());
@@ -445,7 +445,7 @@ impl<'a> Operator<'a> {
                 Ok(Outcome::ok(text.join("\n"), json))
             }
             TenantCommand::Export { tenant, out } => {
-                let t = admin.tenant(*tenant);
+                let t = admin.mint_tenant(*tenant);
                 let mut export = layout.export_tenant(&t)?;
                 if let Some(store) = self.store()? {
                     let keys = block_on(store.list(&crate::TenantPrefix::root(&t)))?;
@@ -477,7 +477,7 @@ impl<'a> Operator<'a> {
                 if !confirmed(*tenant, "import rows for", *yes) {
                     return Ok(not_confirmed());
                 }
-                let n = layout.import_tenant(&admin.tenant(*tenant), &export)?;
+                let n = layout.import_tenant(&admin.mint_tenant(*tenant), &export)?;
                 Ok(Outcome::ok(format!("imported {n} row(s)"), json!({ "command": "tenant import", "rows": n })))
             }
             TenantCommand::Delete { tenant, yes } => {
@@ -485,7 +485,7 @@ impl<'a> Operator<'a> {
                     return Ok(not_confirmed());
                 }
                 let store = self.store()?;
-                let t = admin.tenant(*tenant);
+                let t = admin.mint_tenant(*tenant);
                 let rows = layout.delete_tenant(&t)?;
                 let objects = match store {
                     Some(store) => block_on(store.delete_prefix(&crate::TenantPrefix::root(&t)))?,
@@ -498,13 +498,13 @@ impl<'a> Operator<'a> {
             }
             TenantCommand::Move { tenant, to, yes } => {
                 let (to, name) = match to {
-                    Place::Own => (Location::Own, "own"),
+                    Place::Own => (Location::OwnFile, "own"),
                     Place::Shared => (Location::Shared, "shared"),
                 };
                 if !confirmed(*tenant, "move the per-tenant tables of", *yes) {
                     return Ok(not_confirmed());
                 }
-                layout.move_tenant(&admin.tenant(*tenant), to)?;
+                layout.move_tenant(&admin.mint_tenant(*tenant), to)?;
                 Ok(Outcome::ok(format!("moved to {name}"), json!({ "command": "tenant move", "to": name })))
             }
         }

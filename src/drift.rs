@@ -200,8 +200,8 @@ impl Engine {
 
     fn ddl(self, info: &TableInfo) -> Vec<String> {
         match self {
-            Engine::Sqlite => info.ddl(),
-            Engine::Postgres => info.ddl_postgres(),
+            Engine::Sqlite => info.sqlite_ddl(),
+            Engine::Postgres => info.postgres_ddl(),
         }
     }
 }

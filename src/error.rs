@@ -52,7 +52,7 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// Another connection kept the database locked past the busy timeout (`SQLITE_BUSY`,
-    /// `SQLITE_LOCKED`): retry later, or raise [`busy_timeout`](crate::DatabaseBuilder::busy_timeout).
+    /// `SQLITE_LOCKED`): retry later, or raise [`busy_timeout`](crate::SqliteDatabaseBuilder::busy_timeout).
     #[error("the database stayed locked by another connection past the busy timeout")]
     Busy {
         /// The engine's error.
@@ -288,7 +288,7 @@ pub enum Error {
         table: &'static str,
     },
     /// An owned table cannot be distributed by its tenant column on Citus
-    /// ([`TableInfo::citus_postgres`](crate::TableInfo::citus_postgres)): it has a
+    /// ([`TableInfo::citus_distribution`](crate::TableInfo::citus_distribution)): it has a
     /// `#[unique(global)]` key, and Citus enforces uniqueness only on keys that include the
     /// distribution column.
     #[error(
@@ -488,7 +488,7 @@ pub enum KeyRule {
     /// The key belongs to another tenant.
     ForeignTenant,
     /// The key does not match the expected template.
-    Shape,
+    TemplateMismatch,
     /// The key is not under the expected prefix.
     OutsidePrefix,
 }
@@ -507,7 +507,7 @@ impl std::fmt::Display for KeyRule {
             KeyRule::SegmentTooLong => "a segment is longer than 240 bytes",
             KeyRule::TooLong => "the key is longer than 1024 bytes",
             KeyRule::ForeignTenant => "the key does not belong to this tenant",
-            KeyRule::Shape => "the key does not match the expected template",
+            KeyRule::TemplateMismatch => "the key does not match the expected template",
             KeyRule::OutsidePrefix => "the key is not under the expected prefix",
         })
     }

@@ -30,7 +30,7 @@ use rusqlite::{OptionalExtension as _, Row, params};
 use uuid::Uuid;
 
 use crate::clock::{Clock, SystemClock};
-use crate::db::{Database, Transaction};
+use crate::db::{SqliteDatabase, SqliteTransaction};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::query::Scope;
@@ -326,9 +326,9 @@ impl ClaimedJob {
 /// # fn main() -> tenantry::Result<()> {
 /// use std::time::Duration;
 /// use tenantry::jobs::{JobState, Jobs};
-/// use tenantry::{Admin, Database, Layout, TenantId};
+/// use tenantry::{Admin, SqliteDatabase, Layout, TenantId};
 ///
-/// let layout = Layout::shared(Database::open_in_memory()?)?;
+/// let layout = Layout::shared(SqliteDatabase::open_in_memory()?)?;
 /// let jobs = Jobs::new(&layout)?;
 /// let alice = TenantId::generate();
 /// let id = jobs.enqueue(&alice, "export", r#"{"project": "cup-final"}"#)?;
@@ -349,7 +349,7 @@ impl ClaimedJob {
 /// ```
 #[derive(Clone)]
 pub struct Jobs {
-    db: Database,
+    db: SqliteDatabase,
     clock: Arc<dyn Clock>,
     backoff_base: Duration,
     backoff_max: Duration,
@@ -576,7 +576,7 @@ impl Jobs {
     pub fn complete_with<R>(
         &self,
         job: ClaimedJob,
-        work: impl FnOnce(&Transaction<'_>, &ClaimedJob) -> Result<R>,
+        work: impl FnOnce(&SqliteTransaction<'_>, &ClaimedJob) -> Result<R>,
     ) -> Result<R> {
         let tx = self.db.begin()?;
         let now = self.now();
@@ -753,7 +753,7 @@ mod tests {
     /// every tenant's jobs, and the queued lookup needs no sort.
     #[test]
     fn the_claim_searches_its_index() {
-        let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+        let layout = Layout::shared(SqliteDatabase::open_in_memory().unwrap()).unwrap();
         let jobs = Jobs::new(&layout).unwrap();
         for _ in 0..20 {
             let t = TenantId::generate();
@@ -780,7 +780,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
-        let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+        let layout = Layout::shared(SqliteDatabase::open_in_memory().unwrap()).unwrap();
         let jobs = Jobs::new(&layout).unwrap().backoff(Duration::from_secs(10), Duration::from_secs(60));
         let waits: Vec<u64> = (1..=6).map(|a| jobs.retry_delay(a).as_secs()).collect();
         assert_eq!(waits, [10, 20, 40, 60, 60, 60]);

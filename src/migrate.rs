@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::{Error, Result};
 use crate::schema::TableInfo;
 use crate::tenant::{Admin, AuditAction, AuditTag};
@@ -66,12 +66,12 @@ pub(crate) const TENANT: &str = "tenant";
 ///
 /// ```
 /// # fn main() -> tenantry::Result<()> {
-/// use tenantry::{Admin, Database, Migrations};
+/// use tenantry::{Admin, SqliteDatabase, Migrations};
 /// let admin = Admin::new("schema migrations");
 /// let migrations = Migrations::new(&admin)
 ///     .add(2, "audit log", "CREATE TABLE audit_log (at TEXT NOT NULL, what TEXT NOT NULL)")
 ///     .add(3, "audit log index", "CREATE INDEX audit_log_at ON audit_log (at)");
-/// let db = Database::open_in_memory()?;
+/// let db = SqliteDatabase::open_in_memory()?;
 /// // A new database: the declared tables are created, then both migrations run.
 /// let report = db.migrate(&migrations)?;
 /// assert!(report.created);
@@ -294,7 +294,7 @@ impl<'a> Runner<'a> {
 
     /// Runs every pending step on a SQLite database, each in a write transaction of its
     /// own; with `dry_run`, reports what would run and writes nothing.
-    pub(crate) fn run(&self, db: &Database, dry_run: bool) -> Result<MigrationReport> {
+    pub(crate) fn run(&self, db: &SqliteDatabase, dry_run: bool) -> Result<MigrationReport> {
         let fail = |step: Option<&Step>, e: Error| match (step, e) {
             (_, e @ (Error::MigrationEdited { .. } | Error::SchemaNewer { .. })) => e,
             (Some(s), e) => {
@@ -350,7 +350,7 @@ impl<'a> Runner<'a> {
                             }
                             for info in self.baseline.unwrap_or_default() {
                                 if !crate::tablesql::table_exists(conn, info.name)? {
-                                    for sql in info.ddl() {
+                                    for sql in info.sqlite_ddl() {
                                         conn.execute_batch(&sql)?;
                                     }
                                 }
@@ -415,7 +415,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Some declared table is missing (declared since the database was made).
-    fn lacks_tables(&self, db: &Database) -> Result<bool> {
+    fn lacks_tables(&self, db: &SqliteDatabase) -> Result<bool> {
         db.with_conn(|conn| {
             if crate::tablesql::is_retired(conn)? {
                 return Ok(false);
@@ -457,7 +457,7 @@ impl<'a> Runner<'a> {
         record(conn, self.scope, 1, "declared tables", "")?;
         if fresh {
             for info in self.baseline.unwrap_or_default() {
-                for sql in info.ddl() {
+                for sql in info.sqlite_ddl() {
                     conn.execute_batch(&sql)?;
                 }
             }
@@ -560,7 +560,7 @@ fn immediate<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> 
 
 /// Brings one of tenantry's own tables (the job queue, the tenant locations) to `steps`,
 /// under its own scope in the records: the same runner as the application's.
-pub(crate) fn library(db: &Database, scope: &'static str, steps: &[Step]) -> Result<()> {
+pub(crate) fn library(db: &SqliteDatabase, scope: &'static str, steps: &[Step]) -> Result<()> {
     let runner = Runner { scope, steps, tag: AuditTag::library(), baseline: None, user_version: false, legacy: None };
     runner.run(db, false).map(drop)
 }
@@ -570,7 +570,7 @@ pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-impl Database {
+impl SqliteDatabase {
     /// Brings this database to the newest of `migrations`, each migration in a
     /// transaction of its own (see [`Migrations`]). A new database gets the declared
     /// tables ([`tables`](crate::tables)) and records every migration as applied.

@@ -94,7 +94,7 @@ impl ColumnInfo {
     }
 
     /// A column of Rust type `V`.
-    pub const fn of<V: crate::value::SqlType>(name: &'static str) -> Self {
+    pub const fn of<V: crate::value::ColumnValue>(name: &'static str) -> Self {
         ColumnInfo { name, kind: V::KIND, nullable: V::NULLABLE, accepts: |v| V::from_sql(v).is_some() }
     }
 }
@@ -128,7 +128,7 @@ impl TableInfo {
     /// The primary key and every unique key of an owned table lead with the tenant column,
     /// so two tenants may hold the same ids without conflict and a conflict never reveals
     /// another tenant's row.
-    pub fn ddl(&self) -> Vec<String> {
+    pub fn sqlite_ddl(&self) -> Vec<String> {
         self.ddl_with::<SqliteQueryBuilder>(|def, kind| match kind {
             SqlKind::Text | SqlKind::Uuid => def.text(),
             SqlKind::Integer => def.integer(),
@@ -202,7 +202,7 @@ impl TableInfo {
     /// The PostgreSQL DDL: `CREATE TABLE` (UUIDs as `uuid`, the tenant column leading the
     /// primary key and every unique key, so the table can be distributed by it) and one
     /// `CREATE INDEX` per declared index, leading with the tenant column.
-    pub fn ddl_postgres(&self) -> Vec<String> {
+    pub fn postgres_ddl(&self) -> Vec<String> {
         self.ddl_with::<sea_query::PostgresQueryBuilder>(|def, kind| match kind {
             SqlKind::Text => def.text(),
             SqlKind::Integer => def.big_integer(),
@@ -217,7 +217,7 @@ impl TableInfo {
     /// reading and writing (`WITH CHECK`), only when its tenant column equals the
     /// transaction's `tenantry.tenant_id` setting. An unset or empty setting matches no
     /// row.
-    pub fn rls_postgres(&self) -> Vec<String> {
+    pub fn postgres_row_security(&self) -> Vec<String> {
         let Some(col) = self.tenant_column() else { return Vec::new() };
         let setting = "NULLIF(current_setting('tenantry.tenant_id', true), '')::uuid";
         let (table, col) = (ident(self.name), ident(col));
@@ -239,7 +239,7 @@ impl TableInfo {
     /// scoped statements may join it). [`Error::NotDistributable`] for an owned table
     /// with a `#[unique(global)]` key, which Citus cannot enforce across workers.
     /// tenantry does not run Citus; see the README for what Citus forwards and checks.
-    pub fn citus_postgres(&self) -> Result<String, Error> {
+    pub fn citus_distribution(&self) -> Result<String, Error> {
         // Both arguments are text literals; declared names are plain identifiers (checked
         // when registered), so they hold no quote.
         let name = self.name;
@@ -318,7 +318,7 @@ pub trait Owned: Table + OwnedSeal {}
 pub trait Global: Table + GlobalSeal {}
 
 /// Decodes column `index` of `info` at result position `at`.
-pub(crate) fn decode_column<V: crate::SqlType, R: RowSource + ?Sized>(
+pub(crate) fn decode_column<V: crate::ColumnValue, R: RowSource + ?Sized>(
     row: &R,
     at: usize,
     info: &'static TableInfo,

@@ -135,7 +135,7 @@ impl Tenant {
 /// ```
 /// use tenantry::Admin;
 /// let admin = Admin::new("export worker claims the next job");
-/// let tenant = admin.tenant(uuid::Uuid::new_v4());
+/// let tenant = admin.mint_tenant(uuid::Uuid::new_v4());
 /// assert_eq!(admin.reason(), "export worker claims the next job");
 /// # let _ = tenant;
 /// ```
@@ -209,7 +209,7 @@ impl Admin {
     }
 
     /// Acts for an existing tenant, e.g. one whose id was read from a job row. Audited.
-    pub fn tenant(&self, id: Uuid) -> TenantId {
+    pub fn mint_tenant(&self, id: Uuid) -> TenantId {
         self.tag.fire(AuditAction::MintTenant { tenant: id });
         TenantId::from_trusted(id)
     }
@@ -237,7 +237,7 @@ pub struct AuditEvent<'a> {
 pub enum AuditAction<'a> {
     /// The capability was created.
     Created,
-    /// A [`TenantId`] was minted for an existing tenant: by [`Admin::tenant`], or from
+    /// A [`TenantId`] was minted for an existing tenant: by [`Admin::mint_tenant`], or from
     /// the tenant column of a row read by a cross-tenant statement (one event per row).
     MintTenant {
         /// The tenant acted for.

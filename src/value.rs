@@ -88,12 +88,12 @@ mod sealed {
     message = "`{Self}` cannot be stored in a tenantry column",
     note = "use String, i64, i32, f64, bool, Vec<u8>, uuid::Uuid, or an Option of one of them"
 )]
-pub trait SqlType: sealed::Sealed + Sized {
+pub trait ColumnValue: sealed::Sealed + Sized {
     /// Declared storage class.
     const KIND: SqlKind;
     /// The type that may also be `NULL`: `Option<Self>`, or `Self` when it already is an
     /// `Option` (a column of a left-joined table decodes as this).
-    type Nullable: SqlType;
+    type Nullable: ColumnValue;
     /// Whether the column accepts `NULL`.
     const NULLABLE: bool = false;
     /// Name used in decode errors.
@@ -111,7 +111,7 @@ pub trait SqlType: sealed::Sealed + Sized {
 macro_rules! integer_type {
     ($t:ty, $name:literal) => {
         impl sealed::Sealed for $t {}
-        impl SqlType for $t {
+        impl ColumnValue for $t {
             const KIND: SqlKind = SqlKind::Integer;
             type Nullable = Option<Self>;
             const EXPECTED: &'static str = $name;
@@ -131,7 +131,7 @@ integer_type!(i64, "64-bit integer");
 integer_type!(i32, "32-bit integer");
 
 impl sealed::Sealed for bool {}
-impl SqlType for bool {
+impl ColumnValue for bool {
     const KIND: SqlKind = SqlKind::Integer;
     type Nullable = Option<Self>;
     const EXPECTED: &'static str = "boolean (0 or 1)";
@@ -148,7 +148,7 @@ impl SqlType for bool {
 }
 
 impl sealed::Sealed for f64 {}
-impl SqlType for f64 {
+impl ColumnValue for f64 {
     const KIND: SqlKind = SqlKind::Real;
     type Nullable = Option<Self>;
     const EXPECTED: &'static str = "floating-point number";
@@ -166,7 +166,7 @@ impl SqlType for f64 {
 }
 
 impl sealed::Sealed for String {}
-impl SqlType for String {
+impl ColumnValue for String {
     const KIND: SqlKind = SqlKind::Text;
     type Nullable = Option<Self>;
     const EXPECTED: &'static str = "UTF-8 text";
@@ -185,7 +185,7 @@ impl SqlType for String {
 }
 
 impl sealed::Sealed for Vec<u8> {}
-impl SqlType for Vec<u8> {
+impl ColumnValue for Vec<u8> {
     const KIND: SqlKind = SqlKind::Blob;
     type Nullable = Option<Self>;
     const EXPECTED: &'static str = "blob";
@@ -204,7 +204,7 @@ impl SqlType for Vec<u8> {
 }
 
 impl sealed::Sealed for Uuid {}
-impl SqlType for Uuid {
+impl ColumnValue for Uuid {
     const KIND: SqlKind = SqlKind::Uuid;
     type Nullable = Option<Self>;
     const EXPECTED: &'static str = "canonical lower-case hyphenated UUID";
@@ -216,8 +216,8 @@ impl SqlType for Uuid {
     }
 }
 
-impl<T: SqlType> sealed::Sealed for Option<T> {}
-impl<T: SqlType> SqlType for Option<T> {
+impl<T: ColumnValue> sealed::Sealed for Option<T> {}
+impl<T: ColumnValue> ColumnValue for Option<T> {
     const KIND: SqlKind = T::KIND;
     type Nullable = Self;
     const NULLABLE: bool = true;
@@ -249,12 +249,12 @@ pub trait IntoSql<V> {
     fn into_value(self) -> Value;
 }
 
-impl<V: SqlType> IntoSql<V> for V {
+impl<V: ColumnValue> IntoSql<V> for V {
     fn into_value(self) -> Value {
-        SqlType::into_value(self)
+        ColumnValue::into_value(self)
     }
 }
-impl<V: SqlType> IntoSql<V> for &V {
+impl<V: ColumnValue> IntoSql<V> for &V {
     fn into_value(self) -> Value {
         self.to_value()
     }
@@ -273,7 +273,7 @@ macro_rules! into_option {
     ($($t:ty),*) => {$(
         impl IntoSql<Option<$t>> for $t {
             fn into_value(self) -> Value {
-                SqlType::into_value(self)
+                ColumnValue::into_value(self)
             }
         }
     )*};
@@ -291,7 +291,7 @@ impl From<&str> for Value {
     }
 }
 
-impl<T: SqlType> From<T> for Value {
+impl<T: ColumnValue> From<T> for Value {
     fn from(v: T) -> Value {
         v.into_value()
     }

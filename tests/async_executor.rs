@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tenantry::{Admin, Async, Database, Error, Layout, Table, TenantId};
+use tenantry::{Admin, Async, Error, Layout, SqliteDatabase, Table, TenantId};
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "as_notes", owned)]
@@ -28,7 +28,7 @@ fn one_worker_thread_serves_a_second_request_while_the_first_waits_on_the_write_
     // with the call run inline on the worker: the writer blocked the only worker thread
     // while it waited for the lock, so the reader that releases it never ran.
     let dir = temp();
-    let db = Database::builder(dir.join("app.db")).busy_timeout(Duration::from_secs(20)).open().unwrap();
+    let db = SqliteDatabase::builder(dir.join("app.db")).busy_timeout(Duration::from_secs(20)).open().unwrap();
     db.create_table::<Note>().unwrap();
     let layout = Async::new(Layout::shared(db.clone()).unwrap());
     let (alice, bob) = (TenantId::generate(), TenantId::generate());
@@ -77,7 +77,7 @@ fn one_worker_thread_serves_a_second_request_while_the_first_waits_on_the_write_
 
 #[tokio::test]
 async fn async_calls_keep_the_sync_rules_and_errors() {
-    let db = Async::new(Database::open_in_memory().unwrap());
+    let db = Async::new(SqliteDatabase::open_in_memory().unwrap());
     db.run(|db| db.create_table::<Note>()).await.unwrap();
     let (alice, bob) = (TenantId::generate(), TenantId::generate());
     db.execute(Note::insert(&alice, NewNote { id: 1, body: "mine".into() })).await.unwrap();

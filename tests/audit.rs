@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use tenantry::{Admin, Database, Finding, Layout, Location, ObjectKey, Segment, Table, TenantId, TenantStore};
+use tenantry::{Admin, Finding, Layout, Location, ObjectKey, Segment, SqliteDatabase, Table, TenantId, TenantStore};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -49,7 +49,7 @@ impl Drop for Setup {
 fn setup() -> Setup {
     let dir = std::env::temp_dir().join(format!("tenantry-audit-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .build()
         .unwrap();

@@ -9,7 +9,7 @@ use common::{NewProject, NewSetting, Project, Setting};
 use tenantry::auth::{
     Auth, Clock, Identity, MemoryMailer, Merge, SESSION_COOKIE, VerifiedEmail, logout_cookie, token_from_cookie_header,
 };
-use tenantry::{Admin, Database, Error, TenantId};
+use tenantry::{Admin, Error, SqliteDatabase, TenantId};
 use uuid::Uuid;
 
 /// A clock the test moves by hand.
@@ -31,7 +31,7 @@ impl Clock for TestClock {
 }
 
 struct Env {
-    db: Database,
+    db: SqliteDatabase,
     auth: Auth,
     mail: Arc<MemoryMailer>,
     clock: Arc<TestClock>,
@@ -47,7 +47,7 @@ impl Drop for Env {
 fn env() -> Env {
     let dir = std::env::temp_dir().join(format!("tenantry-auth-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = Database::open(dir.join("app.db")).unwrap();
+    let db = SqliteDatabase::open(dir.join("app.db")).unwrap();
     db.create_table::<Project>().unwrap();
     db.create_table::<Setting>().unwrap();
     let mail = Arc::new(MemoryMailer::default());
@@ -336,7 +336,7 @@ fn migrations_started_twice_at_once_apply_once() {
         .map(|_| {
             let (path, barrier) = (path.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let db = Database::open(&path).unwrap();
+                let db = SqliteDatabase::open(&path).unwrap();
                 barrier.wait();
                 Auth::migrate(&Admin::new("auth test migrates the account tables"), &db).unwrap()
             })
@@ -349,7 +349,7 @@ fn migrations_started_twice_at_once_apply_once() {
     applied.sort();
     let all = tenantry::auth::AUTH_SCHEMA_VERSION as usize;
     assert_eq!(applied, [0, all], "one opener applies every migration, the other none");
-    let db = Database::open(&path).unwrap();
+    let db = SqliteDatabase::open(&path).unwrap();
     assert_eq!(Auth::migrate(&Admin::new("auth test migrates the account tables"), &db).unwrap(), 0);
     std::fs::remove_dir_all(dir).unwrap();
 }

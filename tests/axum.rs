@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
 use tenantry::auth::{Auth, CurrentUser, MaybeUser, Visitor, anonymous_session};
-use tenantry::{Admin, Database};
+use tenantry::{Admin, SqliteDatabase};
 use tower::ServiceExt;
 
 async fn whoami(CurrentUser(me): CurrentUser) -> String {
@@ -25,10 +25,10 @@ async fn maybe(MaybeUser(me): MaybeUser) -> String {
 }
 
 fn auth() -> Auth {
-    auth_over(Database::open_in_memory().unwrap())
+    auth_over(SqliteDatabase::open_in_memory().unwrap())
 }
 
-fn auth_over(db: Database) -> Auth {
+fn auth_over(db: SqliteDatabase) -> Auth {
     Auth::builder(&Admin::new("axum tests build the auth service"), db)
         .anonymous_limit(50, std::time::Duration::from_secs(3600))
         .build()
@@ -94,7 +94,7 @@ async fn visits_that_do_not_write_create_no_user_and_creation_is_rate_limited() 
     // Guard: only `Visitor` creates users, through `start_anonymous_for`'s per-caller limit.
     // Seen failing before: 500 requests without a cookie (404s, reads, forged cookies)
     // made 500 users.
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     let auth = auth_over(db.clone());
     let app = app(auth);
     let forged = format!("__Host-session={}", "f".repeat(64));
@@ -103,8 +103,9 @@ async fn visits_that_do_not_write_create_no_user_and_creation_is_rate_limited() 
         call(&app, path, if i % 2 == 0 { Some(forged.as_str()) } else { None }).await;
     }
     let admin = Admin::new("axum test counts users");
-    let users =
-        |db: &Database| -> i64 { db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM users"), |r| r.get(0)).unwrap()[0] };
+    let users = |db: &SqliteDatabase| -> i64 {
+        db.fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM users"), |r| r.get(0)).unwrap()[0]
+    };
     assert_eq!(users(&db), 0);
     // Writes from one caller: 50 users in the window, then 429 and nothing created.
     for _ in 0..50 {

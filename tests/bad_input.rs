@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread;
 
 use common::{NewProject, Project};
-use tenantry::{Admin, Database, Error, OptionalExtension, Table, TenantId};
+use tenantry::{Admin, Error, OptionalExtension, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 /// Every column type, to check each one round-trips byte-exact.
@@ -49,7 +49,7 @@ fn nasty_strings() -> Vec<String> {
 
 #[test]
 fn values_round_trip_byte_exact_and_never_enter_sql_text() {
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Sample>().unwrap();
     let t = TenantId::generate();
     for (i, s) in nasty_strings().into_iter().enumerate() {
@@ -65,7 +65,7 @@ fn values_round_trip_byte_exact_and_never_enter_sql_text() {
             maybe: (i % 3 != 0).then(|| s.clone()),
         };
         let insert = Sample::insert(&t, row.clone());
-        let sql = insert.to_sql().unwrap().sql;
+        let sql = insert.to_sql().unwrap().text;
         if !s.is_empty() && s != "?" {
             assert!(!sql.contains(&s), "value leaked into SQL text");
         }
@@ -84,7 +84,7 @@ fn values_round_trip_byte_exact_and_never_enter_sql_text() {
 #[test]
 fn failed_multi_row_insert_leaves_nothing_behind() {
     let dir = temp_dir("chunks");
-    let db = Database::open(dir.join("db.sqlite")).unwrap();
+    let db = SqliteDatabase::open(dir.join("db.sqlite")).unwrap();
     db.create_table::<Project>().unwrap();
     let t = TenantId::generate();
     let existing = Uuid::new_v4();
@@ -131,11 +131,11 @@ fn transaction_rolls_back_on_drop_and_on_error() {
 #[test]
 fn eight_writer_threads_finish_with_exact_totals() {
     let dir = temp_dir("writers");
-    let db = Arc::new(Database::open(dir.join("db.sqlite")).unwrap());
+    let db = Arc::new(SqliteDatabase::open(dir.join("db.sqlite")).unwrap());
     db.create_table::<Project>().unwrap();
     db.create_table::<common::Setting>().unwrap();
     let admin = Admin::new("writer test mints one shared counter tenant");
-    let shared = admin.tenant(Uuid::from_u128(7));
+    let shared = admin.mint_tenant(Uuid::from_u128(7));
     db.execute(common::Setting::insert(&shared, common::NewSetting { key: "counter".into(), value: "0".into() }))
         .unwrap();
 
@@ -179,10 +179,10 @@ fn eight_writer_threads_finish_with_exact_totals() {
 
 #[test]
 fn stored_values_that_do_not_decode_give_typed_errors() {
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Sample>().unwrap();
     let admin = Admin::new("bad input test tampers with rows behind tenantry's back");
-    let t = admin.tenant(Uuid::from_u128(1));
+    let t = admin.mint_tenant(Uuid::from_u128(1));
     let insert = |sql: &'static str| db.execute(admin.raw_sql(sql)).unwrap();
     // Upper-case (non-canonical) id, a text in an integer column, a 2 in a bool column.
     insert(
@@ -217,7 +217,7 @@ fn stored_values_that_do_not_decode_give_typed_errors() {
 fn a_row_with_a_tampered_tenant_is_withheld() {
     let db = common::open_seed_db();
     let admin = Admin::new("bad input test rewrites a tenant column to upper case");
-    let t = admin.tenant(Uuid::from_u128(0xabc));
+    let t = admin.mint_tenant(Uuid::from_u128(0xabc));
     let id = Uuid::new_v4();
     db.execute(Project::insert(&t, NewProject { id, name: "n".into(), created_at: "2026".into() })).unwrap();
     db.execute(admin.raw_sql("UPDATE projects SET user_id = upper(user_id)")).unwrap();
@@ -248,10 +248,10 @@ fn a_corrupt_file_or_a_directory_is_an_error() {
     let dir = temp_dir("corrupt");
     let path = dir.join("not-a-db.sqlite");
     std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
-    let err = Database::open(&path).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
     assert_eq!(err.to_string(), "the database file is corrupt or is not a database");
-    let err = Database::open(&dir).unwrap_err();
+    let err = SqliteDatabase::open(&dir).unwrap_err();
     assert!(matches!(err, Error::CannotOpen { .. }), "{err:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -261,7 +261,7 @@ fn a_full_disk_is_a_typed_error_and_writes_nothing() {
     // SQLite's page limit stands in for the disk: past it, writes fail with SQLITE_FULL.
     let dir = temp_dir("full");
     // One connection: the page limit is a setting of the connection it is made on.
-    let db = Database::builder(dir.join("app.db")).max_connections(1).open().unwrap();
+    let db = SqliteDatabase::builder(dir.join("app.db")).max_connections(1).open().unwrap();
     db.create_table::<Project>().unwrap();
     let admin = Admin::new("bad-input test caps the database size");
     // A fresh database with one table and its indexes has fewer than 8 pages; 200 rows of
@@ -282,8 +282,11 @@ fn a_full_disk_is_a_typed_error_and_writes_nothing() {
 fn a_read_only_database_and_a_held_lock_are_typed_errors() {
     let dir = temp_dir("readonly");
     let path = dir.join("app.db");
-    let db =
-        Database::builder(&path).max_connections(1).busy_timeout(std::time::Duration::from_millis(50)).open().unwrap();
+    let db = SqliteDatabase::builder(&path)
+        .max_connections(1)
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .open()
+        .unwrap();
     db.create_table::<Project>().unwrap();
     let t = TenantId::generate();
     let row = || NewProject { id: Uuid::new_v4(), name: "n".into(), created_at: "now".into() };

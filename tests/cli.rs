@@ -14,7 +14,9 @@ use std::process::{Command, ExitCode, Stdio};
 use serde_json::Value as Json;
 use tenantry::auth::{Auth, Merge, VerifiedEmail};
 use tenantry::cli::Operator;
-use tenantry::{Admin, Database, Layout, LayoutBuilder, Migrations, ObjectKey, Segment, Table, TenantId, TenantStore};
+use tenantry::{
+    Admin, Layout, LayoutBuilder, Migrations, ObjectKey, Segment, SqliteDatabase, Table, TenantId, TenantStore,
+};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -41,7 +43,7 @@ fn migrations(admin: &Admin) -> Migrations {
     )
 }
 
-fn layout(db: Database, dir: &Path) -> LayoutBuilder {
+fn layout(db: SqliteDatabase, dir: &Path) -> LayoutBuilder {
     Layout::builder(db).per_tenant(dir.join("tenants"))
 }
 
@@ -127,7 +129,7 @@ fn usage_errors_exit_2() {
 }
 
 fn rows(dir: &Path, t: &TenantId) -> Vec<String> {
-    let db = Database::open(dir.join("app.db")).unwrap();
+    let db = SqliteDatabase::open(dir.join("app.db")).unwrap();
     let layout = layout(db, dir).build().unwrap();
     layout.fetch_all(Project::select(t)).unwrap().into_iter().map(|p| p.name).collect()
 }
@@ -159,7 +161,7 @@ fn a_whole_operation_end_to_end() {
     // Two accounts with the same ids, rows and object names.
     let admin = Admin::new("cli test seeds two accounts");
     let (alice, bob) = {
-        let db = Database::open(dir.join("app.db")).unwrap();
+        let db = SqliteDatabase::open(dir.join("app.db")).unwrap();
         let layout = layout(db.clone(), &dir).build().unwrap();
         let auth = Auth::builder(&admin, db).layout(layout).build().unwrap();
         let account = |email: &str| {
@@ -169,7 +171,7 @@ fn a_whole_operation_end_to_end() {
         (account("alice@example.com"), account("bob@example.com"))
     };
     {
-        let layout = layout(Database::open(dir.join("app.db")).unwrap(), &dir).build().unwrap();
+        let layout = layout(SqliteDatabase::open(dir.join("app.db")).unwrap(), &dir).build().unwrap();
         let store = TenantStore::local(dir.join("objects")).unwrap();
         for (t, name) in [(&alice, "alice's"), (&bob, "bob's")] {
             layout.execute(Project::insert(t, NewProject { id: 1, name: name.into() })).unwrap();

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use common::{ExportJob, NewExportJob, NewProject, Project};
 use tenantry::auth::{Auth, MemoryMailer, Merge};
 use tenantry::{
-    Admin, Database, Error, KeyRule, KeySegment, Layout, Location, Migrations, ObjectKey, Segment, Table, TenantExport,
-    TenantId, TenantKey, TenantPrefix, TenantStore,
+    Admin, Error, KeyRule, KeySegment, Layout, Location, Migrations, ObjectKey, Segment, SqliteDatabase, Table,
+    TenantExport, TenantId, TenantKey, TenantPrefix, TenantStore,
 };
 use uuid::Uuid;
 
@@ -26,7 +26,7 @@ const VICTIM: &str = "a77ac4e5-0000-4000-8000-000000000002";
 /// The two tenants, as their own sessions would give them (minted here by the test harness).
 fn tenants() -> (TenantId, TenantId) {
     let setup = Admin::new("test harness: the attacker's and the victim's own sessions");
-    (setup.tenant(Uuid::parse_str(ATTACKER).unwrap()), setup.tenant(Uuid::parse_str(VICTIM).unwrap()))
+    (setup.mint_tenant(Uuid::parse_str(ATTACKER).unwrap()), setup.mint_tenant(Uuid::parse_str(VICTIM).unwrap()))
 }
 
 fn temp_dir(tag: &str) -> std::path::PathBuf {
@@ -44,14 +44,14 @@ fn text(t: &TenantId) -> String {
 }
 
 /// A shared database with the seed tables and one victim project (id 7).
-fn seeded() -> (Database, TenantId, TenantId) {
+fn seeded() -> (SqliteDatabase, TenantId, TenantId) {
     let db = common::open_seed_db();
     let (attacker, victim) = tenants();
     db.execute(Project::insert(&victim, project(7, "victim secret"))).unwrap();
     (db, attacker, victim)
 }
 
-fn victim_rows(db: &Database, victim: &TenantId) -> Vec<Project> {
+fn victim_rows(db: &SqliteDatabase, victim: &TenantId) -> Vec<Project> {
     db.fetch_all(Project::select(victim)).unwrap()
 }
 
@@ -110,7 +110,7 @@ fn a_live_unique_key_without_the_tenant_column_is_refused() {
     let dir = temp_dir("unique");
     let path = dir.join("shared.db");
     {
-        let db = Database::open(&path).unwrap();
+        let db = SqliteDatabase::open(&path).unwrap();
         let admin = Admin::new("test harness: another tool made the table with a bad unique key");
         db.execute(admin.raw_sql(
             "CREATE TABLE projects (user_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL UNIQUE, \
@@ -120,7 +120,7 @@ fn a_live_unique_key_without_the_tenant_column_is_refused() {
         let err = db.create_table::<Project>().unwrap_err();
         assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
     }
-    let err = Database::open(&path).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap_err();
     assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
     std::fs::remove_dir_all(dir).ok();
 }
@@ -203,14 +203,14 @@ fn export_and_delete_of_my_tenant_leave_the_neighbour_alone() {
 
 /// A layout B (every owned table per tenant, but the job queue shared) under `dir`.
 fn per_tenant_layout(dir: &std::path::Path) -> Layout {
-    Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
         .build()
         .unwrap()
 }
 
-// Attempt 8: open the victim's tenant file directly with `Database::open` (its path is a
+// Attempt 8: open the victim's tenant file directly with `SqliteDatabase::open` (its path is a
 // function of the victim's id, which is not a secret), then read and write it with the
 // attacker's own `TenantId`. Guard: statements still carry the tenant predicate and the
 // decoded rows are checked against the token, so the victim's rows stay unseen and
@@ -224,7 +224,7 @@ fn opening_the_victims_file_directly_shows_none_of_its_rows() {
     layout.execute(Project::insert(&victim, project(7, "victim secret"))).unwrap();
     let victim_path = dir.join("tenants").join(format!("{VICTIM}.sqlite3"));
     assert_eq!(layout.tenant_path(&victim).unwrap(), victim_path);
-    let file = Database::open(&victim_path).unwrap();
+    let file = SqliteDatabase::open(&victim_path).unwrap();
     assert!(file.fetch_all(Project::select(&attacker)).unwrap().is_empty());
     assert_eq!(file.execute(Project::update(&attacker).set(Project::name(), "pwned").all_rows()).unwrap(), 0);
     assert_eq!(file.execute(Project::delete(&attacker).all_rows()).unwrap(), 0);
@@ -273,7 +273,7 @@ fn a_migration_cannot_vacuum_into_another_tenants_file() {
     let victim_path = dir.join("tenants").join(format!("{VICTIM}.sqlite3"));
     let sql: &'static str = format!("VACUUM INTO '{}'", victim_path.display()).leak();
     let admin = Admin::new("test: a careless migration author");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
         .migrations(&Migrations::new(&admin).add(2, "careless", sql))
@@ -299,7 +299,7 @@ fn a_migration_cannot_vacuum_into_another_tenants_file() {
 #[test]
 fn vacuum_into_through_admin_raw_sql_is_denied_by_the_authorizer() {
     let dir = temp_dir("vacuum-raw");
-    let db = Database::open(dir.join("a.db")).unwrap();
+    let db = SqliteDatabase::open(dir.join("a.db")).unwrap();
     let target = dir.join(format!("{VICTIM}.sqlite3"));
     let sql: &'static str = format!("VACUUM INTO '{}'", target.display()).leak();
     let admin = Admin::new("test: raw SQL that copies a database");
@@ -322,7 +322,7 @@ fn a_migration_adding_a_unique_key_without_the_tenant_rolls_back() {
     let (attacker, _victim) = tenants();
     per_tenant_layout(&dir).execute(Project::insert(&attacker, project(1, "mine"))).unwrap();
     let admin = Admin::new("test: a migration that forgets the tenant in a unique key");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
         .migrations(&Migrations::new(&admin).add(
@@ -347,7 +347,7 @@ fn a_migration_adding_a_unique_key_without_the_tenant_rolls_back() {
 #[test]
 fn claim_next_refuses_a_per_tenant_table() {
     let dir = temp_dir("claim");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .build()
         .unwrap();
@@ -419,7 +419,7 @@ fn moving_my_tenant_leaves_the_neighbours_file_alone() {
     layout.execute(Project::insert(&victim, project(7, "victim secret"))).unwrap();
     layout.execute(Project::insert(&attacker, project(7, "mine"))).unwrap();
     layout.move_tenant(&attacker, Location::Shared).unwrap();
-    layout.move_tenant(&attacker, Location::Own).unwrap();
+    layout.move_tenant(&attacker, Location::OwnFile).unwrap();
     layout.delete_tenant(&attacker).unwrap();
     assert!(layout.tenant_path(&victim).unwrap().exists());
     assert_eq!(layout.fetch_one(Project::get(&victim, Uuid::from_u128(7))).unwrap().name, "victim secret");
@@ -431,7 +431,7 @@ fn moving_my_tenant_leaves_the_neighbours_file_alone() {
 // ---------------------------------------------------------------------------------------
 
 struct Env {
-    db: Database,
+    db: SqliteDatabase,
     auth: Auth,
     mail: Arc<MemoryMailer>,
     admin: Admin,
@@ -781,7 +781,7 @@ fn the_tenant_is_never_in_the_sql_text() {
     let q = Project::select(&attacker).filter(Project::name().eq(format!("x' OR user_id = '{VICTIM}")));
     for dialect in [tenantry::Dialect::Sqlite, tenantry::Dialect::Postgres] {
         let sql = q.to_sql_in(dialect).unwrap();
-        assert!(!sql.sql.contains(ATTACKER) && !sql.sql.contains(VICTIM), "{}", sql.sql);
+        assert!(!sql.text.contains(ATTACKER) && !sql.text.contains(VICTIM), "{}", sql.text);
     }
     assert_eq!(text(&attacker), ATTACKER);
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use common::{NewProject, Project};
 use tenantry::__private::{OwnedSeal, Reader, RowSource, TableInfo, TableSeal};
 use tenantry::auth::{Auth, MemoryMailer, Merge};
-use tenantry::{Admin, Column, ColumnInfo, Database, Error, Owned, SqlKind, Table, TenantId, Value};
+use tenantry::{Admin, Column, ColumnInfo, Error, Owned, SqlKind, SqliteDatabase, Table, TenantId, Value};
 use uuid::Uuid;
 
 /// The attacker knows its own account id (it is in its object keys) and hard-codes it.
@@ -90,7 +90,7 @@ static USERS: TableInfo = TableInfo::new("users", &USER_COLUMNS, Some(0), 1, &[]
 hand_written!(ForgedUsers, USERS, (), |_new, _out| {});
 
 fn attacker() -> TenantId {
-    Admin::new("test harness: the attacker's own session").tenant(Uuid::parse_str(ATTACKER).unwrap())
+    Admin::new("test harness: the attacker's own session").mint_tenant(Uuid::parse_str(ATTACKER).unwrap())
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -105,7 +105,7 @@ fn sha256_hex(text: &str) -> String {
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
-fn auth_over(db: &Database) -> (Auth, Arc<MemoryMailer>) {
+fn auth_over(db: &SqliteDatabase) -> (Auth, Arc<MemoryMailer>) {
     let mail = Arc::new(MemoryMailer::default());
     let admin = Admin::new("test harness: the application's auth service");
     (Auth::builder(&admin, db.clone()).mailer(mail.clone()).build().unwrap(), mail)

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use common::{NewProject, Project};
 use tenantry::auth::{Auth, MemoryMailer, Merge, VerifiedEmail};
-use tenantry::{Admin, Database, Error, Layout, Migrations, ObjectKey, Table, TenantId, TenantPrefix};
+use tenantry::{Admin, Error, Layout, Migrations, ObjectKey, SqliteDatabase, Table, TenantId, TenantPrefix};
 use uuid::Uuid;
 
 /// Audit events seen by this binary, as (reason, action) text.
@@ -47,7 +47,7 @@ fn project(n: u128, name: &str) -> NewProject {
 fn a_verified_email_is_an_audited_proof() {
     record_audit();
     let admin = Admin::new("doors test: oauth provider verified the address");
-    let auth = Auth::builder(&admin, Database::open_in_memory().unwrap())
+    let auth = Auth::builder(&admin, SqliteDatabase::open_in_memory().unwrap())
         .mailer(std::sync::Arc::new(MemoryMailer::default()))
         .build()
         .unwrap();
@@ -67,7 +67,7 @@ fn a_verified_email_is_an_audited_proof() {
 #[test]
 fn building_a_second_auth_service_is_audited() {
     record_audit();
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     let first = Admin::new("doors test: the application's auth service");
     let second = Admin::new("doors test: a second auth service over the same database");
     let _a = Auth::builder(&first, db.clone()).build().unwrap();
@@ -81,7 +81,7 @@ fn building_a_second_auth_service_is_audited() {
 }
 
 /// Finding 4: a migration on one's own tenant file ATTACHes the victim's file and copies
-/// its rows in. Guard: the SQLite authorizer every connection gets (`DatabaseBuilder`'s
+/// its rows in. Guard: the SQLite authorizer every connection gets (`SqliteDatabaseBuilder`'s
 /// `connect`) denies ATTACH; seen failing with the authorizer removed (the attacker's
 /// file then held the victim's 3 rows).
 #[test]
@@ -89,9 +89,9 @@ fn a_migration_cannot_attach_another_tenants_file() {
     record_audit();
     let dir = temp_dir("attach");
     let admin = Admin::new("doors test: two tenants in their own files");
-    let (victim, attacker) = (admin.tenant(Uuid::from_u128(0xb0b)), admin.tenant(Uuid::from_u128(0xa77)));
+    let (victim, attacker) = (admin.mint_tenant(Uuid::from_u128(0xb0b)), admin.mint_tenant(Uuid::from_u128(0xa77)));
     {
-        let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("tenants"))
             .build()
             .unwrap();
@@ -107,7 +107,7 @@ fn a_migration_cannot_attach_another_tenants_file() {
         victim_file.display()
     ));
     let migrating = Admin::new("doors test: a hostile migration");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(&Migrations::new(&migrating).add(2, "hostile", sql))
         .build()
@@ -143,7 +143,7 @@ fn a_migration_cannot_attach_another_tenants_file() {
 #[test]
 fn raw_sql_cannot_attach_or_detach() {
     let dir = temp_dir("attach-raw");
-    let db = Database::open(dir.join("app.db")).unwrap();
+    let db = SqliteDatabase::open(dir.join("app.db")).unwrap();
     let admin = Admin::new("doors test: raw attach");
     let attach: &'static str = String::leak(format!("ATTACH DATABASE '{}' AS other", dir.join("other.db").display()));
     // `VACUUM INTO` writes a copy of the database to a new file (it could plant a file
@@ -168,9 +168,9 @@ fn raw_sql_cannot_attach_or_detach() {
 fn a_migration_that_drops_the_tenant_from_the_key_rolls_back() {
     let dir = temp_dir("rekey");
     let admin = Admin::new("doors test: tenant in its own file");
-    let t = admin.tenant(Uuid::from_u128(7));
+    let t = admin.mint_tenant(Uuid::from_u128(7));
     {
-        let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("tenants"))
             .build()
             .unwrap();
@@ -178,7 +178,7 @@ fn a_migration_that_drops_the_tenant_from_the_key_rolls_back() {
     }
     let rekey = "CREATE TABLE projects_new (user_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (id));
                  INSERT INTO projects_new SELECT * FROM projects; DROP TABLE projects; ALTER TABLE projects_new RENAME TO projects;";
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(
             &Migrations::new(&Admin::new("doors test: a migration that re-keys projects")).add(2, "rekey", rekey),
@@ -236,7 +236,7 @@ fn a_hidden_key_writer_cannot_climb_out_of_the_tenant() {
 #[test]
 fn admin_reads_of_owned_rows_audit_every_minted_tenant() {
     record_audit();
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Project>().unwrap();
     let (a, b) = (TenantId::generate(), TenantId::generate());
     db.execute(Project::insert(&a, project(1, "a"))).unwrap();
@@ -262,7 +262,7 @@ fn admin_reads_of_owned_rows_audit_every_minted_tenant() {
 fn the_sweep_is_audited() {
     record_audit();
     let admin = Admin::new("doors test: nightly sweep");
-    let auth = Auth::builder(&admin, Database::open_in_memory().unwrap()).build().unwrap();
+    let auth = Auth::builder(&admin, SqliteDatabase::open_in_memory().unwrap()).build().unwrap();
     auth.start_anonymous().unwrap();
     auth.sweep(&admin).unwrap();
     assert!(events_for("doors test: nightly sweep").iter().any(|a| a.contains("sweep")));
@@ -271,7 +271,7 @@ fn the_sweep_is_audited() {
 /// `Project` is a real declaration; the registry accepts it, and its live table matches.
 #[test]
 fn ordinary_declarations_open() {
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Project>().unwrap();
     assert!(tenantry::tables().any(|t| t.name == Project::INFO.name));
 }
@@ -279,11 +279,11 @@ fn ordinary_declarations_open() {
 /// SQLite's legacy "double-quoted string literal" fallback is off on every connection: a
 /// double-quoted name that matches no column is an error, so a statement naming a column
 /// the live table lacks cannot silently compare two strings. Guard: `DQS_DML`/`DQS_DDL`
-/// off in `DatabaseBuilder::connect`; seen failing without it (the query ran and returned
+/// off in `SqliteDatabaseBuilder::connect`; seen failing without it (the query ran and returned
 /// every row, `"no_such_column" = 'no_such_column'` being true).
 #[test]
 fn a_double_quoted_unknown_name_is_an_error_not_a_string() {
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Project>().unwrap();
     db.execute(Project::insert(&TenantId::generate(), project(1, "a"))).unwrap();
     let admin = Admin::new("doors test: raw SQL naming a missing column");
@@ -303,7 +303,7 @@ fn a_double_quoted_unknown_name_is_an_error_not_a_string() {
 fn idle_job_polls_are_not_audit_events_and_a_claim_is_one() {
     use common::{ExportJob, NewExportJob};
     record_audit();
-    let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+    let layout = Layout::shared(SqliteDatabase::open_in_memory().unwrap()).unwrap();
     let admin = Admin::new("doors test: an export worker polls for jobs");
     let poll = || {
         layout.claim_next(

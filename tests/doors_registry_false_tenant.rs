@@ -5,12 +5,12 @@
 //! against the live database at open. In its own test binary because it poisons the
 //! registry.
 //!
-//! Guard: `tablesql::verify_live` in `DatabaseBuilder::open` (and `verify_table` in
+//! Guard: `tablesql::verify_live` in `SqliteDatabaseBuilder::open` (and `verify_table` in
 //! `create_table`); seen failing with it removed (the database opened, and a select
 //! "scoped" to a tenant id written into `name` returned the victim's row).
 
 use tenantry::__private::{ColumnInfo, Registered, SqlKind, TableInfo, inventory};
-use tenantry::{Database, Error};
+use tenantry::{Error, SqliteDatabase};
 
 static COLUMNS: [ColumnInfo; 4] = [
     ColumnInfo::new("user_id", SqlKind::Text, false),
@@ -39,14 +39,14 @@ fn a_declaration_naming_another_column_as_the_tenant_does_not_open() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("app.db");
     live_projects(&path);
-    let err = Database::open(&path).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap_err();
     assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         "table `projects` in the database does not match its declaration: the declared tenant column does not lead the primary key"
     );
     // Without a live table there is nothing to disagree with: the database opens.
-    assert!(Database::open_in_memory().is_ok());
+    assert!(SqliteDatabase::open_in_memory().is_ok());
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -66,7 +66,7 @@ fn a_unique_key_not_led_by_the_declared_tenant_column_is_refused() {
     )
     .unwrap();
     drop(c);
-    let err = Database::open(&path).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap_err();
     assert!(matches!(err, Error::SchemaMismatch { table: "projects", .. }), "{err:?}");
     assert!(err.to_string().ends_with("a unique key does not lead with the declared tenant column"), "{err}");
     std::fs::remove_dir_all(dir).ok();

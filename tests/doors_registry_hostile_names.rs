@@ -10,7 +10,7 @@
 //! Seen failing before the fix: the database opened and the export held the victim's rows.
 
 use tenantry::__private::{ColumnInfo, Registered, SqlKind, TableInfo, inventory};
-use tenantry::{Database, Error};
+use tenantry::{Error, SqliteDatabase};
 
 static COLUMNS: [ColumnInfo; 3] = [
     ColumnInfo::new("user_id\" IS NOT NULL OR \"user_id", SqlKind::Uuid, false),
@@ -35,7 +35,7 @@ fn hostile_identifiers_never_reach_sql() {
         )
         .unwrap();
     }
-    for open in [Database::open(&path), Database::open_in_memory()] {
+    for open in [SqliteDatabase::open(&path), SqliteDatabase::open_in_memory()] {
         let err = open.unwrap_err();
         assert!(matches!(err, Error::InvalidDeclaration { .. }), "{err:?}");
     }

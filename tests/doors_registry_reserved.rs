@@ -3,11 +3,11 @@
 //! refuses the name (`tests/ui/doors_fail`); this is the same declaration made through the
 //! hidden registry, in its own test binary because it poisons the registry.
 //!
-//! Guard: `check_declaration`'s reserved-name check, run by `Database::open`; seen failing
+//! Guard: `check_declaration`'s reserved-name check, run by `SqliteDatabase::open`; seen failing
 //! before the fix (the database opened, and `resolve` then returned the victim).
 
 use tenantry::__private::{ColumnInfo, Registered, SqlKind, TableInfo, inventory};
-use tenantry::{Database, Error};
+use tenantry::{Error, SqliteDatabase};
 
 static COLUMNS: [ColumnInfo; 4] = [
     ColumnInfo::new("id", SqlKind::Text, false),
@@ -22,7 +22,7 @@ inventory::submit! { Registered(&SESSIONS) }
 
 #[test]
 fn a_declaration_over_the_sessions_table_is_refused_at_open() {
-    let err = Database::open_in_memory().unwrap_err();
+    let err = SqliteDatabase::open_in_memory().unwrap_err();
     assert!(matches!(err, Error::ReservedTable { table: "Sessions" }), "{err:?}");
     assert_eq!(err.to_string(), "table `Sessions` is reserved for tenantry's own use and cannot be declared");
 }

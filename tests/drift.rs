@@ -2,13 +2,13 @@
 //! declaration is found and named, none on a database tenantry created, and opening
 //! refuses (or, when asked, warns).
 //!
-//! Guard: `drift::table_drift`, run by `DatabaseBuilder::open`. Seen failing with the
+//! Guard: `drift::table_drift`, run by `SqliteDatabaseBuilder::open`. Seen failing with the
 //! comparison skipped at open: the database whose `dr_notes` lacks `pinned` opened
 //! (the two refusal tests failed).
 
 use std::path::PathBuf;
 
-use tenantry::{Admin, Database, Drift, DriftKind, Error, OnDrift, Table, TenantId};
+use tenantry::{Admin, Drift, DriftKind, Error, OnDrift, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -58,17 +58,17 @@ fn made_by_hand(sql: &str) -> PathBuf {
 }
 
 fn drift_of(path: &PathBuf) -> Vec<Drift> {
-    Database::builder(path).on_drift(OnDrift::Warn).open().unwrap().schema_drift().unwrap()
+    SqliteDatabase::builder(path).on_drift(OnDrift::Warn).open().unwrap().schema_drift().unwrap()
 }
 
 #[test]
 fn a_database_tenantry_created_has_no_drift() {
     let path = temp();
-    let db = Database::open(&path).unwrap();
+    let db = SqliteDatabase::open(&path).unwrap();
     db.create_all_tables().unwrap();
     assert_eq!(db.schema_drift().unwrap(), vec![]);
     drop(db);
-    Database::open(&path).unwrap(); // and opens again
+    SqliteDatabase::open(&path).unwrap(); // and opens again
     std::fs::remove_file(path).ok();
 }
 
@@ -82,7 +82,7 @@ fn a_declared_column_missing_from_the_database_refuses_to_open_with_a_suggestion
            INSERT INTO dr_notes VALUES ('00000000-0000-0000-0000-00000000000a', 1, 'a', 'x'),
                                        ('00000000-0000-0000-0000-00000000000b', 1, 'b', 'x');"#,
     );
-    let err = Database::open(&path).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap_err();
     let Error::SchemaDrift { drift } = &err else { panic!("{err:?}") };
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(drift[0].kind, DriftKind::MissingColumn { column: "pinned" });
@@ -92,7 +92,7 @@ fn a_declared_column_missing_from_the_database_refuses_to_open_with_a_suggestion
     // The suggestion, applied by a person, makes the database match; both tenants' rows stay.
     let sql = drift[0].suggestion.clone().unwrap();
     rusqlite::Connection::open(&path).unwrap().execute_batch(&sql).unwrap();
-    let db = Database::open(&path).unwrap();
+    let db = SqliteDatabase::open(&path).unwrap();
     let admin = Admin::new("drift test counts every tenant's notes");
     assert_eq!(db.fetch_all(Note::admin_select(&admin)).unwrap().len(), 2);
     std::fs::remove_file(path).ok();
@@ -138,7 +138,7 @@ fn every_kind_of_difference_is_named() {
         println!("{d}");
     }
     // Refused by default, every difference in the one message.
-    let err = Database::open(&path).unwrap_err().to_string();
+    let err = SqliteDatabase::open(&path).unwrap_err().to_string();
     assert!(
         err.contains("dr_clips: primary key declared (user_id, id), the database has (user_id, start_ms)"),
         "{err}"
@@ -154,6 +154,6 @@ fn extra_columns_that_accept_null_or_have_a_default_are_not_drift() {
                "note" text, "rank" integer NOT NULL DEFAULT 0);"#,
     );
     assert_eq!(drift_of(&path), vec![]);
-    Database::open(&path).unwrap();
+    SqliteDatabase::open(&path).unwrap();
     std::fs::remove_file(path).ok();
 }

@@ -1,9 +1,9 @@
 //! A program that declares one SQL table twice cannot open a database: a second
 //! declaration could put `#[tenant]` on another column and let inserts write any tenant
 //! (red-team finding 3). Names compare without case, as SQLite does. This test has its own
-//! binary because the duplicate makes every `Database::open` in the program fail.
+//! binary because the duplicate makes every `SqliteDatabase::open` in the program fail.
 //!
-//! Guard: `registry::check_unique`, called by `DatabaseBuilder::open`; seen failing (the
+//! Guard: `registry::check_unique`, called by `SqliteDatabaseBuilder::open`; seen failing (the
 //! open succeeded) with the call removed.
 
 use tenantry::{Error, TenantId};
@@ -34,7 +34,7 @@ struct Forged {
 
 #[test]
 fn a_second_declaration_of_a_table_stops_the_program_from_opening_a_database() {
-    let err = tenantry::Database::open_in_memory().unwrap_err();
+    let err = tenantry::SqliteDatabase::open_in_memory().unwrap_err();
     assert!(matches!(err, Error::DuplicateTable { .. }), "{err:?}");
     assert!(err.to_string().contains("declared more than once"));
 }

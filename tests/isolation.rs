@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use common::{ExportJob, NewExportJob, NewProject, NewWorkingClip, Project, WorkingClip};
 use proptest::prelude::*;
-use tenantry::{Admin, Database, Error, Execute, Executor, Fetch, Having, Layout, Table, TenantId, exists};
+use tenantry::{Admin, Error, Execute, Executor, Fetch, Having, Layout, SqliteDatabase, Table, TenantId, exists};
 use uuid::Uuid;
 
 const TENANTS: usize = 3;
@@ -206,7 +206,7 @@ type AllRows<'a> = &'a dyn Fn(&[TenantId]) -> Vec<(usize, u128, String)>;
 
 fn tenants() -> Vec<TenantId> {
     let admin = Admin::new("isolation test mints its three tenants");
-    (0..TENANTS).map(|i| admin.tenant(Uuid::from_u128(0xa0 + i as u128))).collect()
+    (0..TENANTS).map(|i| admin.mint_tenant(Uuid::from_u128(0xa0 + i as u128))).collect()
 }
 
 /// What the body needs of an executor: every sync one, and the async ones (driven to
@@ -551,10 +551,9 @@ fn run<E: Run>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result
                 }
             }
             Op::InSub { t } => {
-                let rows =
-                    db.fetch_all(Project::select(&tenants[t]).filter(Project::id().in_sub(
-                        ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()),
-                    )));
+                let rows = db.fetch_all(Project::select(&tenants[t]).filter(Project::id().in_subquery(
+                    ExportJob::subquery().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()),
+                )));
                 if !mixed {
                     prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
                     continue;
@@ -568,7 +567,7 @@ fn run<E: Run>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result
             Op::Exists { t } => {
                 let rows = db.fetch_all(
                     Project::select(&tenants[t])
-                        .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())))),
+                        .filter(exists(ExportJob::subquery().filter(ExportJob::project_id().eq_col(Project::id())))),
                 );
                 if !mixed {
                     prop_assert!(matches!(rows, Err(Error::Placement { .. })), "{rows:?}");
@@ -590,7 +589,7 @@ fn run<E: Run>(db: &E, ops: &[Op], all_rows: AllRows<'_>, mixed: bool) -> Result
 }
 
 /// Layout A: the whole table, read through the audited admin path.
-fn shared_rows(db: &Database) -> impl Fn(&[TenantId]) -> Vec<(usize, u128, String)> + '_ {
+fn shared_rows(db: &SqliteDatabase) -> impl Fn(&[TenantId]) -> Vec<(usize, u128, String)> + '_ {
     move |tenants| {
         let admin = Admin::new("isolation test reads the whole projects table");
         project_rows(db.fetch_all(Project::admin_select(&admin)).unwrap(), tenants)
@@ -622,7 +621,7 @@ fn file_rows(layout: &Layout) -> impl Fn(&[TenantId]) -> Vec<(usize, u128, Strin
 
 fn layout(hybrid: bool) -> (Layout, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("tenantry-isolation-{}", Uuid::new_v4()));
-    let mut builder = Layout::builder(Database::open_in_memory().unwrap()).per_tenant(dir.join("tenants"));
+    let mut builder = Layout::builder(SqliteDatabase::open_in_memory().unwrap()).per_tenant(dir.join("tenants"));
     if hybrid {
         builder = builder.shared_tables(&[ExportJob::INFO]);
     }

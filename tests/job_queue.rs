@@ -2,7 +2,7 @@
 //! an index that does not lead with the tenant column, instead of scanning every tenant's
 //! jobs on each poll.
 
-use tenantry::{Admin, Database, Layout, Table, TenantId};
+use tenantry::{Admin, Layout, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -19,14 +19,14 @@ struct RenderJob {
 #[test]
 fn the_claim_uses_the_index_across_tenants() {
     // The DDL: the ordinary primary key leads with the tenant; the declared index does not.
-    let ddl = RenderJob::INFO.ddl();
+    let ddl = RenderJob::INFO.sqlite_ddl();
     assert_eq!(
         ddl[1],
         r#"CREATE INDEX IF NOT EXISTS "idx_render_jobs_x_status_created_at" ON "render_jobs" ("status", "created_at")"#
     );
-    assert!(RenderJob::INFO.ddl_postgres()[1].contains(r#"("status", "created_at")"#));
+    assert!(RenderJob::INFO.postgres_ddl()[1].contains(r#"("status", "created_at")"#));
 
-    let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+    let layout = Layout::shared(SqliteDatabase::open_in_memory().unwrap()).unwrap();
     let tenants: Vec<TenantId> = (0..50).map(|_| TenantId::generate()).collect();
     for (n, t) in tenants.iter().enumerate() {
         for k in 0..20u128 {
@@ -43,7 +43,7 @@ fn the_claim_uses_the_index_across_tenants() {
         .filter(RenderJob::status().eq("queued"))
         .order_by(RenderJob::created_at().asc())
         .limit(1);
-    let sql: &'static str = format!("EXPLAIN QUERY PLAN {}", claim.to_sql().unwrap().sql).leak();
+    let sql: &'static str = format!("EXPLAIN QUERY PLAN {}", claim.to_sql().unwrap().text).leak();
     let plan: Vec<String> =
         layout.shared_database().fetch_raw(admin.raw_sql(sql).bind("queued").bind(1), |r| r.get(3)).unwrap();
     assert!(plan.iter().any(|p| p.contains("USING INDEX idx_render_jobs_x_status_created_at")), "{plan:?}");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tenantry::auth::Clock;
 use tenantry::jobs::{ClaimedJob, DEFAULT_MAX_ATTEMPTS, JobState, Jobs, NewJob};
-use tenantry::{Admin, Database, Error, Layout, Table, TenantId};
+use tenantry::{Admin, Error, Layout, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 /// What a job's work writes, in the transaction that completes it: one row per
@@ -62,7 +62,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 /// An in-memory layout and its queue on a hand-moved clock.
 fn queue() -> (Layout, Jobs, Arc<TestClock>) {
-    let layout = Layout::shared(Database::open_in_memory().unwrap()).unwrap();
+    let layout = Layout::shared(SqliteDatabase::open_in_memory().unwrap()).unwrap();
     let clock = TestClock::at(T0);
     let jobs =
         Jobs::new(&layout).unwrap().clock(clock.clone()).backoff(Duration::from_secs(10), Duration::from_secs(60));
@@ -409,7 +409,7 @@ fn temp(tag: &str) -> PathBuf {
 
 /// The queue in a database file, opened as a new process would.
 fn open_file(dir: &Path, connections: usize) -> (Layout, Jobs) {
-    let db = Database::builder(dir.join("queue.db")).max_connections(connections).open().unwrap();
+    let db = SqliteDatabase::builder(dir.join("queue.db")).max_connections(connections).open().unwrap();
     let layout = Layout::shared(db).unwrap();
     let jobs = Jobs::new(&layout).unwrap();
     (layout, jobs)

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tenantry::{Admin, Database, Error, Layout, Location, Migrations, Table, TenantExport, TenantId};
+use tenantry::{Admin, Error, Layout, Location, Migrations, SqliteDatabase, Table, TenantExport, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -48,7 +48,10 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn per_tenant(dir: &Path) -> Layout {
-    Layout::builder(Database::open(dir.join("shared.db")).unwrap()).per_tenant(dir.join("tenants")).build().unwrap()
+    Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .build()
+        .unwrap()
 }
 
 fn note(id: i64) -> NewRtNote {
@@ -69,7 +72,7 @@ fn a_database_first_used_as_layout_a_keeps_its_tenants_readable_and_moves_them_i
     let dir = temp("a2b");
     let t = TenantId::generate();
     {
-        let a = Layout::shared(Database::open(dir.join("shared.db")).unwrap()).unwrap();
+        let a = Layout::shared(SqliteDatabase::open(dir.join("shared.db")).unwrap()).unwrap();
         for i in 0..3 {
             a.execute(RtNote::insert(&t, note(i))).unwrap();
         }
@@ -77,10 +80,10 @@ fn a_database_first_used_as_layout_a_keeps_its_tenants_readable_and_moves_them_i
     let b = per_tenant(&dir);
     assert_eq!(b.location(&t).unwrap(), Location::Shared);
     assert_eq!(b.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
-    b.move_tenant(&t, Location::Own).unwrap();
+    b.move_tenant(&t, Location::OwnFile).unwrap();
     assert_eq!(shared_count(&b, &t), 0);
     assert_eq!(b.fetch_all(RtNote::select(&t)).unwrap().len(), 3, "moved, not lost");
-    b.move_tenant(&t, Location::Own).unwrap();
+    b.move_tenant(&t, Location::OwnFile).unwrap();
     assert_eq!(b.fetch_all(RtNote::select(&t)).unwrap().len(), 3, "a second move changes nothing");
     std::fs::remove_dir_all(dir).ok();
 }
@@ -100,10 +103,10 @@ fn a_move_by_another_layout_instance_loses_no_write() {
     p2.move_tenant(&t, Location::Shared).unwrap();
     p1.execute(RtNote::insert(&t, note(2))).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 2);
-    p2.move_tenant(&t, Location::Own).unwrap();
+    p2.move_tenant(&t, Location::OwnFile).unwrap();
     p1.execute(RtNote::insert(&t, note(3))).unwrap();
     assert_eq!(p2.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
-    p2.move_tenant(&t, Location::Own).unwrap();
+    p2.move_tenant(&t, Location::OwnFile).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 3);
     // Deleted by the other instance while p1 holds its location and file handle: the
     // deletion retires the file first, so p1's next write lands in the new file everyone
@@ -137,7 +140,7 @@ fn a_writer_racing_moves_in_the_same_process_loses_nothing() {
     };
     for _ in 0..6 {
         layout.move_tenant(&u, Location::Shared).unwrap();
-        layout.move_tenant(&u, Location::Own).unwrap();
+        layout.move_tenant(&u, Location::OwnFile).unwrap();
     }
     stop.store(true, Ordering::Relaxed);
     let acknowledged = writer.join().unwrap();
@@ -172,7 +175,7 @@ fn deleting_a_tenant_removes_a_leftover_file_too() {
 #[test]
 fn a_new_tenant_gets_current_tables_and_skips_migrations() {
     let dir = temp("migrate");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(
             &Migrations::new(&Admin::new("test registers per-tenant migrations"))
@@ -191,7 +194,7 @@ fn a_new_tenant_gets_current_tables_and_skips_migrations() {
         Migrations::new(&admin).add(1, "one", "SELECT 1"),
         Migrations::new(&admin).add(2, "two", "SELECT 1").add(2, "two again", "SELECT 2"),
     ] {
-        let err = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        let err = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("t2"))
             .migrations(&bad)
             .build();
@@ -287,7 +290,7 @@ fn a_truncated_or_deleted_tenant_file_is_an_error_not_an_empty_tenant() {
     assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 1);
     // A move out of its own file and back keeps working (the record follows the file).
     layout.move_tenant(&t, Location::Shared).unwrap();
-    layout.move_tenant(&t, Location::Own).unwrap();
+    layout.move_tenant(&t, Location::OwnFile).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -304,7 +307,7 @@ fn an_import_is_all_or_nothing_per_database() {
             let layout = if per_tenant_files {
                 per_tenant(&dir)
             } else {
-                Layout::shared(Database::open(dir.join("shared.db")).unwrap()).unwrap()
+                Layout::shared(SqliteDatabase::open(dir.join("shared.db")).unwrap()).unwrap()
             };
             let t = TenantId::generate();
             layout.execute(RtTag::insert(&t, NewRtTag { id: 1, tag: "kept".into() })).unwrap();
@@ -329,12 +332,12 @@ fn two_layouts_over_one_in_memory_database_see_each_others_moves() {
     // when it was never checked there (the first layout kept writing to the file the
     // second had removed).
     let dir = temp("memory-two");
-    let shared = Database::open_in_memory().unwrap();
+    let shared = SqliteDatabase::open_in_memory().unwrap();
     let build = || Layout::builder(shared.clone()).per_tenant(dir.join("tenants")).build().unwrap();
     let (first, second) = (build(), build());
     let t = TenantId::generate();
     first.execute(RtNote::insert(&t, note(1))).unwrap();
-    assert_eq!(first.location(&t).unwrap(), Location::Own);
+    assert_eq!(first.location(&t).unwrap(), Location::OwnFile);
     second.move_tenant(&t, Location::Shared).unwrap();
     first.execute(RtNote::insert(&t, note(2))).unwrap();
     assert_eq!(second.fetch_all(RtNote::select(&t)).unwrap().len(), 2);
@@ -363,7 +366,7 @@ fn a_move_killed_after_retiring_the_file_is_undone_by_the_next_read_and_a_runnin
     // What a move out of the file does first, then the process dies.
     let file = dir.join("tenants").join(format!("{t}.sqlite3"));
     let admin = Admin::new("regression test retires a tenant file as a killed move would");
-    let db = Database::open(&file).unwrap();
+    let db = SqliteDatabase::open(&file).unwrap();
     for sql in [
         "ALTER TABLE rt_notes RENAME TO tenantry_moving_rt_notes",
         "ALTER TABLE rt_tags RENAME TO tenantry_moving_rt_tags",
@@ -390,7 +393,7 @@ fn a_move_killed_after_retiring_the_file_is_undone_by_the_next_read_and_a_runnin
     // The mover is gone: the next read brings the file back, every row there.
     assert_eq!(layout.fetch_all(RtNote::select(&t)).unwrap().len(), 3);
     assert_eq!(layout.fetch_all(RtTag::select(&t)).unwrap().len(), 1);
-    assert_eq!(layout.location(&t).unwrap(), Location::Own);
+    assert_eq!(layout.location(&t).unwrap(), Location::OwnFile);
     layout.execute(RtNote::insert(&t, note(9))).unwrap();
     assert_eq!(per_tenant(&dir).fetch_all(RtNote::select(&t)).unwrap().len(), 4);
     std::fs::remove_dir_all(dir).ok();

@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use common::{ExportJob, NewExportJob, NewProject, NewSetting, Project, Setting};
-use tenantry::{Admin, Database, Error, Layout, Location, Migrations, Table, TenantId, WhenBehind};
+use tenantry::{Admin, Error, Layout, Location, Migrations, OnBehind, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -15,11 +15,14 @@ fn temp(name: &str) -> std::path::PathBuf {
 }
 
 fn per_tenant(dir: &std::path::Path) -> Layout {
-    Layout::builder(Database::open(dir.join("shared.db")).unwrap()).per_tenant(dir.join("tenants")).build().unwrap()
+    Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
+        .per_tenant(dir.join("tenants"))
+        .build()
+        .unwrap()
 }
 
 fn hybrid(dir: &std::path::Path) -> Layout {
-    Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .shared_tables(&[ExportJob::INFO])
         .build()
@@ -52,13 +55,13 @@ fn open_fds(dir: &std::path::Path) -> usize {
 #[test]
 fn ten_thousand_tenants_with_64_open_databases() {
     let dir = temp("fleet");
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .max_open(64)
         .build()
         .unwrap();
     let admin = Admin::new("layout test mints 10,000 tenants with fixed ids");
-    let tenants: Vec<TenantId> = (0..10_000u128).map(|i| admin.tenant(Uuid::from_u128(0xabc0_0000 + i))).collect();
+    let tenants: Vec<TenantId> = (0..10_000u128).map(|i| admin.mint_tenant(Uuid::from_u128(0xabc0_0000 + i))).collect();
     let baseline = open_fds(&dir);
     let mut most = 0;
     for (i, t) in tenants.iter().enumerate() {
@@ -100,14 +103,14 @@ fn a_tenant_database_behind_is_migrated_on_first_use_or_refused() {
         "projects by name",
         "CREATE INDEX IF NOT EXISTS idx_projects_name ON projects (user_id, name)",
     );
-    let strict = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let strict = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(&migration)
-        .when_behind(WhenBehind::Refuse)
+        .on_behind(OnBehind::Refuse)
         .build()
         .unwrap();
     assert!(matches!(strict.fetch_all(Project::select(&t)), Err(Error::TenantBehind { have: 1, want: 2 })));
-    let v2 = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let v2 = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(&migration)
         .build()
@@ -139,10 +142,10 @@ fn big_migration() -> Migrations {
 fn fleet_migration_child() {
     let Ok(dir) = std::env::var("TENANTRY_FLEET_CHILD") else { return };
     let dir = std::path::PathBuf::from(dir);
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(&big_migration())
-        .when_behind(WhenBehind::Refuse)
+        .on_behind(OnBehind::Refuse)
         .build()
         .unwrap();
     let admin = Admin::new("fleet migration child process");
@@ -164,7 +167,7 @@ fn fleet_migration_child() {
 fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
     let dir = temp("fleet-kill");
     let admin = Admin::new("layout test mints 40 tenants");
-    let tenants: Vec<TenantId> = (0..40u128).map(|i| admin.tenant(Uuid::from_u128(0xf1ee_0000 + i))).collect();
+    let tenants: Vec<TenantId> = (0..40u128).map(|i| admin.mint_tenant(Uuid::from_u128(0xf1ee_0000 + i))).collect();
     let v1 = per_tenant(&dir);
     for t in &tenants {
         v1.execute(Project::insert(t, project(7))).unwrap();
@@ -184,10 +187,10 @@ fn a_fleet_migration_killed_half_way_is_finished_by_a_rerun() {
     child.kill().unwrap(); // SIGKILL, mid-fleet
     child.wait().unwrap();
 
-    let layout = Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+    let layout = Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
         .per_tenant(dir.join("tenants"))
         .migrations(&big_migration())
-        .when_behind(WhenBehind::Refuse)
+        .on_behind(OnBehind::Refuse)
         .build()
         .unwrap();
     let before: usize = tenants.iter().filter(|t| layout.fetch_all(Project::select(t)).is_ok()).count();
@@ -210,7 +213,7 @@ fn export_delete_import_gives_back_identical_rows_and_others_are_untouched() {
     for (name, layout) in [("A", None), ("B", Some(false)), ("C", Some(true))] {
         let dir = temp("lifecycle");
         let layout = match layout {
-            None => Layout::shared(Database::open(dir.join("shared.db")).unwrap()).unwrap(),
+            None => Layout::shared(SqliteDatabase::open(dir.join("shared.db")).unwrap()).unwrap(),
             Some(false) => per_tenant(&dir),
             Some(true) => hybrid(&dir),
         };
@@ -326,7 +329,7 @@ fn seed_rows(layout: &Layout, t: &TenantId, n: u128) {
 fn rows_in_each_place(layout: &Layout, dir: &std::path::Path, t: &TenantId) -> (i64, i64) {
     let admin = Admin::new("move test counts rows in each place");
     // A kill can leave a tenant file created but not yet given its tables: it holds 0 rows.
-    let count = |db: &Database| -> i64 {
+    let count = |db: &SqliteDatabase| -> i64 {
         let has: Vec<i64> = db
             .fetch_raw(admin.raw_sql("SELECT COUNT(*) FROM sqlite_master WHERE name = 'projects'"), |r| r.get(0))
             .unwrap();
@@ -338,7 +341,7 @@ fn rows_in_each_place(layout: &Layout, dir: &std::path::Path, t: &TenantId) -> (
     };
     let shared = count(layout.shared_database());
     let file = dir.join("tenants").join(format!("{t}.sqlite3"));
-    let own = if file.exists() { count(&Database::builder(&file).max_connections(1).open().unwrap()) } else { 0 };
+    let own = if file.exists() { count(&SqliteDatabase::builder(&file).max_connections(1).open().unwrap()) } else { 0 };
     (shared, own)
 }
 
@@ -354,8 +357,8 @@ fn moving_a_tenant_from_shared_to_its_own_file_and_back_preserves_every_row() {
     let others = layout.export_tenant(&other).unwrap();
     assert_eq!(rows_in_each_place(&layout, &dir, &t), (50, 0));
 
-    layout.move_tenant(&t, Location::Own).unwrap();
-    assert_eq!(layout.location(&t).unwrap(), Location::Own);
+    layout.move_tenant(&t, Location::OwnFile).unwrap();
+    assert_eq!(layout.location(&t).unwrap(), Location::OwnFile);
     assert_eq!(rows_in_each_place(&layout, &dir, &t), (0, 50));
     assert_eq!(layout.export_tenant(&t).unwrap(), snapshot);
 
@@ -376,10 +379,10 @@ fn move_child() {
     };
     let dir = std::path::PathBuf::from(dir);
     let layout = per_tenant(&dir);
-    let t = Admin::new("move child acts for the moving tenant").tenant(Uuid::parse_str(&tenant).unwrap());
+    let t = Admin::new("move child acts for the moving tenant").mint_tenant(Uuid::parse_str(&tenant).unwrap());
     println!("STARTED");
     loop {
-        layout.move_tenant(&t, Location::Own).unwrap();
+        layout.move_tenant(&t, Location::OwnFile).unwrap();
         layout.move_tenant(&t, Location::Shared).unwrap();
     }
 }
@@ -425,7 +428,7 @@ fn a_move_killed_at_random_points_never_loses_or_duplicates_a_row() {
         assert_eq!(exported, snapshot, "run {run}: rows lost or duplicated ({here:?}, {shared}/{own})");
         match here {
             Location::Shared => assert_eq!(shared, 300, "run {run}"),
-            Location::Own => assert_eq!((shared, own), (0, 300), "run {run}"),
+            Location::OwnFile => assert_eq!((shared, own), (0, 300), "run {run}"),
             _ => unreachable!(),
         }
     }

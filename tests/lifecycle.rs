@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use tenantry::auth::{AsyncAuth, Auth, Identity, MemoryMailer, Merge};
 use tenantry::jobs::Jobs;
-use tenantry::{Admin, Async, Database, Execute, Fetch, Layout, ObjectKey, Table, TenantId, TenantPrefix, TenantStore};
+use tenantry::{
+    Admin, Async, Execute, Fetch, Layout, ObjectKey, SqliteDatabase, Table, TenantId, TenantPrefix, TenantStore,
+};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -80,7 +82,7 @@ fn open(dir: &Path, kind: Kind) -> Env {
 }
 
 fn open_via(dir: &Path, kind: Kind, via: Via) -> Env {
-    let shared = Database::open(dir.join("shared.db")).unwrap();
+    let shared = SqliteDatabase::open(dir.join("shared.db")).unwrap();
     let layout = match kind {
         Kind::A => Layout::shared(shared).unwrap(),
         Kind::B => Layout::builder(shared).per_tenant(dir.join("tenants")).build().unwrap(),
@@ -180,7 +182,7 @@ impl Env {
 
 /// Tenants whose ids share leading characters (the bystander's prefix is a sibling).
 fn bystander() -> TenantId {
-    Admin::new("lifecycle tests use a fixed bystander").tenant(Uuid::from_u128(0xb0))
+    Admin::new("lifecycle tests use a fixed bystander").mint_tenant(Uuid::from_u128(0xb0))
 }
 
 async fn lifecycle(kind: Kind, via: Via) {
@@ -319,8 +321,8 @@ async fn lifecycle_child() {
         let login = env.auth.verify_link(&link, Some(&visitor), Merge::IntoAccount).unwrap();
         env.auth.finish_login(&login).await.unwrap();
     } else {
-        let account =
-            Admin::new("kill test deletes the account").tenant(std::env::var("LC_ACCOUNT").unwrap().parse().unwrap());
+        let account = Admin::new("kill test deletes the account")
+            .mint_tenant(std::env::var("LC_ACCOUNT").unwrap().parse().unwrap());
         env.auth.delete_account(&account).unwrap();
         env.auth.finish_account_deletion(&account).await.unwrap();
     }

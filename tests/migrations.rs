@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tenantry::auth::Auth;
-use tenantry::{Admin, Database, DriftKind, Error, Layout, Migrations, Table, TenantId};
+use tenantry::{Admin, DriftKind, Error, Layout, Migrations, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -66,7 +66,7 @@ fn records(path: &Path) -> Vec<(String, u32, String)> {
 fn a_new_database_gets_the_declared_tables_and_records_every_migration() {
     let dir = temp("new");
     let admin = admin();
-    let db = Database::open(dir.join("app.db")).unwrap();
+    let db = SqliteDatabase::open(dir.join("app.db")).unwrap();
     let report = db.migrate(&thumbnail(&admin)).unwrap();
     assert!(report.created);
     assert!(report.applied.is_empty(), "the declarations already have the column: {report:?}");
@@ -86,22 +86,22 @@ fn an_older_database_is_refused_until_migrated_then_opens_without_drift() {
     let dir = temp("older");
     let path = first_release(&dir);
     // The issue's service: a field added, no migration: refused at open, by name.
-    let Err(Error::SchemaDrift { drift }) = Database::open(&path) else { panic!("opened a drifted database") };
+    let Err(Error::SchemaDrift { drift }) = SqliteDatabase::open(&path) else { panic!("opened a drifted database") };
     assert!(drift.iter().any(|d| d.kind == DriftKind::MissingColumn { column: "thumbnail" }), "{drift:?}");
 
     let admin = admin();
     let migrations = thumbnail(&admin);
     // A dry run says what would run, and writes nothing.
-    let dry = Database::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
+    let dry = SqliteDatabase::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
     let pending = dry.pending_migrations(&migrations).unwrap();
     assert!(!pending.created);
     assert_eq!(pending.applied.iter().map(|s| (s.version, s.name)).collect::<Vec<_>>(), [(2, "project thumbnails")]);
     drop(dry);
     assert!(rusqlite::Connection::open(&path).unwrap().prepare("SELECT thumbnail FROM mg_projects").is_err());
 
-    let db = Database::builder(&path).migrations(&migrations).open().unwrap();
+    let db = SqliteDatabase::builder(&path).migrations(&migrations).open().unwrap();
     assert!(db.schema_drift().unwrap().is_empty());
-    let kept = db.fetch_all(Project::select(&admin.tenant(Uuid::from_u128(1)))).unwrap();
+    let kept = db.fetch_all(Project::select(&admin.mint_tenant(Uuid::from_u128(1)))).unwrap();
     assert_eq!((kept[0].name.as_str(), kept[0].thumbnail.as_deref()), ("kept", None));
     assert_eq!(records(&path).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2]);
     std::fs::remove_dir_all(dir).ok();
@@ -112,11 +112,11 @@ fn an_edited_migration_is_refused_and_nothing_runs() {
     let dir = temp("edited");
     let path = first_release(&dir);
     let admin = admin();
-    Database::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
+    SqliteDatabase::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
     let edited = Migrations::new(&admin)
         .upgrade(2, "project thumbnails", "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT DEFAULT 'none'")
         .add(3, "later", "CREATE TABLE mg_later (x INTEGER)");
-    let db = Database::open(&path).unwrap();
+    let db = SqliteDatabase::open(&path).unwrap();
     for result in [db.migrate(&edited).map(drop), db.pending_migrations(&edited).map(drop)] {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::MigrationEdited { scope: "app", version: 2, .. }), "{err:?}");
@@ -128,7 +128,7 @@ fn an_edited_migration_is_refused_and_nothing_runs() {
     assert_eq!(records(&path).len(), 2, "migration 3 did not run");
     // Opening with the edited set refuses too.
     assert!(matches!(
-        Database::builder(&path).migrations(&edited).open(),
+        SqliteDatabase::builder(&path).migrations(&edited).open(),
         Err(Error::MigrationEdited { version: 2, .. })
     ));
     std::fs::remove_dir_all(dir).ok();
@@ -140,8 +140,8 @@ fn a_database_a_newer_build_migrated_is_refused() {
     let path = first_release(&dir);
     let admin = admin();
     let newer = thumbnail(&admin).add(3, "later", "CREATE TABLE mg_later (x INTEGER)");
-    Database::builder(&path).migrations(&newer).open().unwrap();
-    let err = Database::open(&path).unwrap().migrate(&thumbnail(&admin)).unwrap_err();
+    SqliteDatabase::builder(&path).migrations(&newer).open().unwrap();
+    let err = SqliteDatabase::open(&path).unwrap().migrate(&thumbnail(&admin)).unwrap_err();
     assert!(matches!(err, Error::SchemaNewer { scope: "app", version: 3 }), "{err:?}");
     std::fs::remove_dir_all(dir).ok();
 }
@@ -153,7 +153,7 @@ fn a_failing_migration_rolls_back_and_keeps_the_ones_before() {
     let admin = admin();
     let failing =
         thumbnail(&admin).add(3, "half", "CREATE TABLE mg_half (x INTEGER); INSERT INTO mg_nowhere VALUES (1)");
-    let db = Database::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
+    let db = SqliteDatabase::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
     let err = db.migrate(&failing).unwrap_err();
     assert!(matches!(&err, Error::MigrationFailed { version: 3, name: "half", .. }), "{err:?}");
     assert!(std::error::Error::source(&err).is_some(), "the engine's error is kept as the source");
@@ -176,17 +176,17 @@ fn a_migration_that_takes_the_tenant_out_of_a_key_rolls_back() {
          INSERT INTO mg_new SELECT user_id, id, name, thumbnail FROM mg_projects;
          DROP TABLE mg_projects; ALTER TABLE mg_new RENAME TO mg_projects;",
     );
-    let err = Database::builder(&path).migrations(&rebuild).open().unwrap_err();
+    let err = SqliteDatabase::builder(&path).migrations(&rebuild).open().unwrap_err();
     assert!(matches!(&err, Error::MigrationFailed { version: 3, .. }), "{err:?}");
     assert_eq!(records(&path).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2]);
-    Database::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
+    SqliteDatabase::builder(&path).migrations(&thumbnail(&admin)).open().unwrap();
     std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
 fn versions_below_two_or_given_twice_are_refused() {
     let admin = admin();
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     for bad in [
         Migrations::new(&admin).add(1, "one", "SELECT 1"),
         Migrations::new(&admin).add(2, "two", "SELECT 1").add(2, "again", "SELECT 2"),
@@ -208,7 +208,7 @@ fn each_run_of_a_migration_reaches_the_audit_hook() {
     });
     let dir = temp("audit");
     let path = first_release(&dir);
-    Database::builder(&path).migrations(&thumbnail(&Admin::new("release 2 migrations"))).open().unwrap();
+    SqliteDatabase::builder(&path).migrations(&thumbnail(&Admin::new("release 2 migrations"))).open().unwrap();
     assert!(SEEN.lock().unwrap().iter().any(|r| r == "release 2 migrations"));
     std::fs::remove_dir_all(dir).ok();
 }
@@ -218,7 +218,7 @@ fn the_account_tables_adopt_an_older_builds_records() {
     let dir = temp("auth");
     let admin = admin();
     // A fresh database: the three account migrations run, then none.
-    let fresh = Database::open(dir.join("fresh.db")).unwrap();
+    let fresh = SqliteDatabase::open(dir.join("fresh.db")).unwrap();
     assert_eq!(Auth::migrate(&admin, &fresh).unwrap(), 3);
     assert_eq!(Auth::migrate(&admin, &fresh).unwrap(), 0);
     // An older build's database: its own records table says 1..3 are applied.
@@ -241,7 +241,7 @@ fn the_account_tables_adopt_an_older_builds_records() {
     )
     .unwrap();
     drop(conn);
-    assert_eq!(Auth::migrate(&admin, &Database::open(&old).unwrap()).unwrap(), 0, "nothing applied twice");
+    assert_eq!(Auth::migrate(&admin, &SqliteDatabase::open(&old).unwrap()).unwrap(), 0, "nothing applied twice");
     assert_eq!(records(&old).iter().filter(|r| r.0 == "tenantry.auth").map(|r| r.1).collect::<Vec<_>>(), [1, 2, 3]);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -252,7 +252,7 @@ fn a_tenant_file_of_an_older_build_adopts_its_version_and_gets_the_rest() {
     let admin = admin();
     let v2 = Migrations::new(&admin).add(2, "name index", "CREATE INDEX mg_by_name ON mg_projects (user_id, name)");
     let layout = |m: &Migrations| {
-        Layout::builder(Database::open(dir.join("shared.db")).unwrap())
+        Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
             .per_tenant(dir.join("tenants"))
             .migrations(m)
             .build()
@@ -311,7 +311,7 @@ fn slow() -> Migrations {
 fn migrate_child() {
     let Ok(path) = std::env::var("TENANTRY_MIGRATE_CHILD") else { return };
     println!("STARTED");
-    let db = Database::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
+    let db = SqliteDatabase::builder(&path).on_drift(tenantry::OnDrift::Warn).open().unwrap();
     let report = db.migrate(&slow()).unwrap();
     println!("APPLIED {:?}", report.applied.iter().map(|s| s.version).collect::<Vec<_>>());
 }
@@ -381,7 +381,7 @@ fn a_migration_killed_at_any_point_is_finished_by_a_rerun() {
         if (1..7).contains(&records_if_any(&path)) {
             mid_way += 1;
         }
-        let db = Database::builder(&path).migrations(&slow()).open().unwrap();
+        let db = SqliteDatabase::builder(&path).migrations(&slow()).open().unwrap();
         assert!(db.schema_drift().unwrap().is_empty());
         drop(db);
         assert_applied_once(&path);
@@ -402,7 +402,10 @@ fn a_tenant_file_that_differs_from_the_declarations_is_refused_by_name() {
     // failing with it removed (the statement ran, then failed on the missing column).
     let dir = temp("tenant-drift");
     let layout = || {
-        Layout::builder(Database::open(dir.join("shared.db")).unwrap()).per_tenant(dir.join("tenants")).build().unwrap()
+        Layout::builder(SqliteDatabase::open(dir.join("shared.db")).unwrap())
+            .per_tenant(dir.join("tenants"))
+            .build()
+            .unwrap()
     };
     let t = TenantId::generate();
     layout().execute(Project::insert(&t, NewProject { id: 1, name: "a".into(), thumbnail: None })).unwrap();
@@ -423,7 +426,7 @@ fn on_a_new_database_declared_migrations_are_recorded_and_the_others_run() {
     let dir = temp("kinds");
     let admin = admin();
     let m = thumbnail(&admin).add(3, "undeclared log", "CREATE TABLE mg_events (at TEXT NOT NULL)");
-    let db = Database::builder(dir.join("app.db")).migrations(&m).open().unwrap();
+    let db = SqliteDatabase::builder(dir.join("app.db")).migrations(&m).open().unwrap();
     assert_eq!(records(&dir.join("app.db")).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2, 3]);
     // 2 did not run (the declared table has the column already, ADD COLUMN would fail); 3 did.
     let conn = rusqlite::Connection::open(dir.join("app.db")).unwrap();
@@ -438,9 +441,9 @@ fn a_migration_registered_below_an_applied_one_is_refused() {
     let path = first_release(&dir);
     let admin = admin();
     let later = thumbnail(&admin).add(4, "four", "CREATE TABLE mg_four (x INTEGER)");
-    Database::builder(&path).migrations(&later).open().unwrap();
+    SqliteDatabase::builder(&path).migrations(&later).open().unwrap();
     let inserted = later.clone().add(3, "three", "CREATE TABLE mg_three (x INTEGER)");
-    let err = Database::open(&path).unwrap().migrate(&inserted).unwrap_err();
+    let err = SqliteDatabase::open(&path).unwrap().migrate(&inserted).unwrap_err();
     assert!(matches!(err, Error::MigrationOutOfOrder { version: 3, latest: 4, .. }), "{err:?}");
     assert_eq!(err.to_string(), "migration 3 of `app` is not applied but 4 is: give it a version after 4");
     std::fs::remove_dir_all(dir).ok();
@@ -474,7 +477,7 @@ fn an_older_database_gets_a_declared_index_on_a_new_column_from_its_migration() 
         "pinned clips",
         "ALTER TABLE mg_clips ADD COLUMN pinned INTEGER; CREATE INDEX mg_clips_pinned ON mg_clips (user_id, pinned)",
     );
-    let db = Database::builder(&path).migrations(&m).open().unwrap();
+    let db = SqliteDatabase::builder(&path).migrations(&m).open().unwrap();
     assert!(db.schema_drift().unwrap().is_empty(), "{:?}", db.schema_drift());
     let t = TenantId::generate();
     db.execute(Clip::insert(&t, NewClip { id: 1, pinned: Some(1) })).unwrap();
@@ -485,7 +488,7 @@ fn an_older_database_gets_a_declared_index_on_a_new_column_from_its_migration() 
 fn tenantrys_own_tables_are_versioned_by_the_same_runner() {
     let dir = temp("library");
     let path = dir.join("app.db");
-    let layout = Layout::shared(Database::open(&path).unwrap()).unwrap();
+    let layout = Layout::shared(SqliteDatabase::open(&path).unwrap()).unwrap();
     tenantry::jobs::Jobs::new(&layout).unwrap();
     Auth::migrate(&admin(), layout.shared_database()).unwrap();
     let library: Vec<(String, u32)> =
@@ -500,7 +503,7 @@ fn tenantrys_own_tables_are_versioned_by_the_same_runner() {
     assert_eq!(library, expected.map(|(s, v)| (s.to_owned(), v)));
     // Opened again by a later build: nothing runs twice.
     drop(layout);
-    let again = Layout::shared(Database::open(&path).unwrap()).unwrap();
+    let again = Layout::shared(SqliteDatabase::open(&path).unwrap()).unwrap();
     tenantry::jobs::Jobs::new(&again).unwrap();
     assert_eq!(records(&path).iter().filter(|r| r.0.starts_with("tenantry.")).count(), 5);
     std::fs::remove_dir_all(dir).ok();
@@ -518,7 +521,7 @@ fn an_add_registered_before_an_upgrade_runs_on_a_new_database_and_it_reopens() {
         "ALTER TABLE mg_projects ADD COLUMN thumbnail TEXT",
     );
     for _ in 0..2 {
-        Database::builder(dir.join("app.db")).migrations(&m).open().unwrap();
+        SqliteDatabase::builder(dir.join("app.db")).migrations(&m).open().unwrap();
     }
     assert_eq!(records(&dir.join("app.db")).iter().map(|r| r.1).collect::<Vec<_>>(), [1, 2, 3]);
     std::fs::remove_dir_all(dir).ok();
@@ -531,7 +534,7 @@ fn a_migration_that_leaves_a_temporary_table_or_an_orphan_rolls_back() {
     let path = first_release(&dir);
     let admin = admin();
     let temp_table = thumbnail(&admin).add(3, "shadow", "CREATE TEMP TABLE mg_projects (x INTEGER)");
-    let err = Database::builder(&path).migrations(&temp_table).open().unwrap_err();
+    let err = SqliteDatabase::builder(&path).migrations(&temp_table).open().unwrap_err();
     assert!(matches!(&err, Error::MigrationFailed { version: 3, .. }), "{err:?}");
     // A parent rebuilt without a row its child points at.
     let orphan = thumbnail(&admin)
@@ -542,7 +545,7 @@ fn a_migration_that_leaves_a_temporary_table_or_an_orphan_rolls_back() {
              CREATE TABLE mg_child (parent INTEGER REFERENCES mg_parent (id)); INSERT INTO mg_child VALUES (1);",
         )
         .add(4, "rebuild parent", "DROP TABLE mg_parent; CREATE TABLE mg_parent (id INTEGER PRIMARY KEY);");
-    let err = Database::builder(&path).migrations(&orphan).open().unwrap_err();
+    let err = SqliteDatabase::builder(&path).migrations(&orphan).open().unwrap_err();
     assert!(matches!(&err, Error::MigrationFailed { version: 4, .. }), "{err:?}");
     let conn = rusqlite::Connection::open(&path).unwrap();
     let parents: i64 = conn.query_row("SELECT COUNT(*) FROM mg_parent", [], |r| r.get(0)).unwrap();

@@ -27,7 +27,7 @@ struct Thumbnail {
 }
 
 fn tenant(n: u128) -> TenantId {
-    Admin::new("object key tests use fixed tenants").tenant(Uuid::from_u128(n))
+    Admin::new("object key tests use fixed tenants").mint_tenant(Uuid::from_u128(n))
 }
 
 fn rule(r: tenantry::Result<impl std::fmt::Debug>) -> KeyRule {

@@ -38,7 +38,7 @@ struct LongestLiterals {
 /// leading characters once the trailing `/` is ignored).
 fn tenants() -> (TenantId, TenantId) {
     let admin = Admin::new("object store tests use fixed, prefix-sharing tenants");
-    (admin.tenant(Uuid::from_u128(0xa)), admin.tenant(Uuid::from_u128(0xab)))
+    (admin.mint_tenant(Uuid::from_u128(0xa)), admin.mint_tenant(Uuid::from_u128(0xab)))
 }
 
 async fn isolation(store: TenantStore) {
@@ -177,7 +177,7 @@ fn the_store_works_from_synchronous_code() {
 #[tokio::test]
 async fn deleting_a_tenant_removes_its_rows_and_objects_and_nothing_of_anyone_else() {
     // Guard: the tenant predicate and the tenant prefix in delete_tenant_with_objects.
-    use tenantry::{Database, Layout, Table};
+    use tenantry::{Layout, SqliteDatabase, Table};
     #[derive(Table, Debug)]
     #[table(name = "clips", owned)]
     struct Clip {
@@ -187,7 +187,8 @@ async fn deleting_a_tenant_removes_its_rows_and_objects_and_nothing_of_anyone_el
         id: Uuid,
     }
     let dir = std::env::temp_dir().join(format!("tenantry-lifecycle-{}", Uuid::new_v4()));
-    let layout = Layout::builder(Database::open_in_memory().unwrap()).per_tenant(dir.join("tenants")).build().unwrap();
+    let layout =
+        Layout::builder(SqliteDatabase::open_in_memory().unwrap()).per_tenant(dir.join("tenants")).build().unwrap();
     let store = TenantStore::local(dir.join("objects")).unwrap();
     let (a, b) = tenants();
     for t in [&a, &b] {

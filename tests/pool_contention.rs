@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{NewProject, Project};
-use tenantry::{Database, Error, TenantId};
+use tenantry::{Error, SqliteDatabase, TenantId};
 use uuid::Uuid;
 
 #[test]
 fn sixteen_threads_on_two_connections_never_time_out() {
     let dir = std::env::temp_dir().join(format!("tenantry-pool-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = Database::builder(dir.join("app.db"))
+    let db = SqliteDatabase::builder(dir.join("app.db"))
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(2))
         .busy_timeout(Duration::from_secs(30))
@@ -68,7 +68,7 @@ fn transactions_keeping_their_statement_share_two_connections_among_eight_thread
     // transaction fails after its inserts and must leave nothing.
     let dir = std::env::temp_dir().join(format!("tenantry-pool-tx-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = Database::builder(dir.join("app.db"))
+    let db = SqliteDatabase::builder(dir.join("app.db"))
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
         .busy_timeout(Duration::from_secs(30))

@@ -33,7 +33,7 @@ fn postgres_backend() {
     reset_schema(&urls);
     let db = PgDatabase::connect(&urls.app, 1).unwrap().with_admin(&urls.admin, 1).unwrap();
     let admin = Admin::new("postgres test mints two tenants");
-    let (a, b) = (admin.tenant(Uuid::from_u128(0xa)), admin.tenant(Uuid::from_u128(0xb)));
+    let (a, b) = (admin.mint_tenant(Uuid::from_u128(0xa)), admin.mint_tenant(Uuid::from_u128(0xb)));
 
     // The scoped API: same ids for both tenants, each sees its own.
     db.execute(Project::insert_many(&a, (0..30).map(project))).unwrap();
@@ -49,7 +49,7 @@ fn postgres_backend() {
     assert_eq!(db.fetch_all(Project::admin_select(&admin)).unwrap().len(), 33, "the admin pool sees every tenant");
 
     // The second wall on its own: raw SQL through the application role, no tenant
-    // predicate at all. Guard: the policies from TableInfo::rls_postgres; seen failing with
+    // predicate at all. Guard: the policies from TableInfo::postgres_row_security; seen failing with
     // them removed (the raw count was 33: every tenant's rows).
     let mut app = Client::connect(&urls.app, NoTls).unwrap();
     let mut tx = app.transaction().unwrap();
@@ -179,7 +179,7 @@ fn refused(db: &PgDatabase, table: Option<&str>, says: &str) {
 
 /// Re-runs tenantry's row-level-security statements for `info` as the owner.
 fn restore_policy(owner: &mut Client, info: &tenantry::TableInfo) {
-    for sql in info.rls_postgres() {
+    for sql in info.postgres_row_security() {
         owner.batch_execute(&sql).unwrap();
     }
 }

@@ -76,7 +76,7 @@ fn first_release(s: &Schema) {
             "CREATE TABLE pm_notes (user_id uuid NOT NULL, id bigint NOT NULL, body text NOT NULL, PRIMARY KEY (user_id, id))",
         )
         .unwrap();
-    for sql in Note::INFO.rls_postgres() {
+    for sql in Note::INFO.postgres_row_security() {
         owner.batch_execute(&sql).unwrap();
     }
 }

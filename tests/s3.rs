@@ -81,7 +81,7 @@ async fn s3_store_put_get_list_delete_and_presigned_urls() {
     let Some(config) = config() else { return };
     let store = TenantStore::s3(config).unwrap();
     let admin = Admin::new("S3 test mints two tenants with fresh ids");
-    let (a, b) = (admin.tenant(Uuid::new_v4()), admin.tenant(Uuid::new_v4()));
+    let (a, b) = (admin.mint_tenant(Uuid::new_v4()), admin.mint_tenant(Uuid::new_v4()));
     let job_id = Uuid::new_v4();
     let (ka, kb) = (InputVideo { job_id }.key(&a).unwrap(), InputVideo { job_id }.key(&b).unwrap());
 

@@ -22,7 +22,7 @@ struct AllProjects {
 impl tenantry::__private::OwnedSeal for AllProjects {}
 impl tenantry::Owned for AllProjects {}
 
-fn setup() -> (tenantry::Database, TenantId, TenantId) {
+fn setup() -> (tenantry::SqliteDatabase, TenantId, TenantId) {
     let db = common::open_seed_db();
     db.create_table::<AllProjects>().unwrap();
     let (alice, mallory) = (TenantId::generate(), TenantId::generate());
@@ -42,8 +42,9 @@ fn a_table_without_tenant_column_is_refused_in_a_scoped_statement() {
     let (db, _alice, mallory) = setup();
     let join = Setting::select(&mallory).join::<AllProjects>(AllProjects::name().ne(""));
     assert!(matches!(db.fetch_all(join), Err(Error::NotOwned { table: "projects_mirror" })));
-    let sub = Setting::select(&mallory)
-        .filter(Setting::key().in_sub(tenantry::__private::sub::<AllProjects, _>().select(AllProjects::user_id())));
+    let sub = Setting::select(&mallory).filter(
+        Setting::key().in_subquery(tenantry::__private::subquery::<AllProjects, _>().select(AllProjects::user_id())),
+    );
     assert!(matches!(db.fetch_all(sub), Err(Error::NotOwned { .. })));
 }
 

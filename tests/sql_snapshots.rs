@@ -11,11 +11,11 @@ use common::{
     WorkingClip,
 };
 use insta::assert_snapshot;
-use tenantry::{Admin, Database, Dialect, Error, Having, Layout, Sql, Table, TenantId, exists, not_exists};
+use tenantry::{Admin, Dialect, Error, Having, Layout, Sql, SqliteDatabase, Table, TenantId, exists, not_exists};
 use uuid::Uuid;
 
 fn tenant() -> TenantId {
-    Admin::new("sql snapshots use a fixed tenant").tenant(Uuid::from_u128(0xa))
+    Admin::new("sql snapshots use a fixed tenant").mint_tenant(Uuid::from_u128(0xa))
 }
 
 fn id(n: u128) -> Uuid {
@@ -25,7 +25,7 @@ fn id(n: u128) -> Uuid {
 fn show(sql: tenantry::Result<Sql>) -> String {
     let sql = sql.expect("renders");
     let params: Vec<String> = sql.params.iter().map(|p| format!("{p:?}")).collect();
-    format!("{}\n-- params: [{}]", sql.sql, params.join(", "))
+    format!("{}\n-- params: [{}]", sql.text, params.join(", "))
 }
 
 fn new_project(n: u128) -> NewProject {
@@ -35,7 +35,7 @@ fn new_project(n: u128) -> NewProject {
 #[test]
 fn ddl() {
     let all = [Project::INFO, ExportJob::INFO, WorkingClip::INFO, Setting::INFO, FeatureFlag::INFO];
-    let text: Vec<String> = all.iter().flat_map(|info| info.ddl()).collect();
+    let text: Vec<String> = all.iter().flat_map(|info| info.sqlite_ddl()).collect();
     assert_snapshot!("ddl", text.join(";\n"));
 }
 
@@ -214,17 +214,17 @@ fn cases() -> Vec<Case> {
             .having(Having::sum(ExportJob::progress()).gt(100))
             .having(Having::max(ExportJob::created_at()).ge("2026-11-01"))
             .sum(ExportJob::progress())),
-        fetch!("in_subquery", |t, admin| Project::select(t).filter(
-            Project::id()
-                .in_sub(ExportJob::sub().filter(ExportJob::status().eq("done")).select(ExportJob::project_id()))
-        )),
+        fetch!("in_subquery", |t, admin| Project::select(t).filter(Project::id().in_subquery(
+            ExportJob::subquery().filter(ExportJob::status().eq("done")).select(ExportJob::project_id())
+        ))),
         fetch!("not_in_subquery", |t, admin| Project::select(t)
-            .filter(Project::id().not_in_sub(WorkingClip::sub().select(WorkingClip::project_id())))),
+            .filter(Project::id().not_in_subquery(WorkingClip::subquery().select(WorkingClip::project_id())))),
         fetch!("exists_correlated", |t, admin| Project::select(t)
-            .filter(exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id()))))
-            .filter(not_exists(WorkingClip::sub().filter(WorkingClip::project_id().eq_col(Project::id()))))),
+            .filter(exists(ExportJob::subquery().filter(ExportJob::project_id().eq_col(Project::id()))))
+            .filter(not_exists(WorkingClip::subquery().filter(WorkingClip::project_id().eq_col(Project::id()))))),
         exec!("delete_with_subquery", |t, admin| WorkingClip::delete(t).filter(
-            WorkingClip::project_id().in_sub(Project::sub().filter(Project::name().eq("old")).select(Project::id()))
+            WorkingClip::project_id()
+                .in_subquery(Project::subquery().filter(Project::name().eq("old")).select(Project::id()))
         )),
         exec!("insert_one", |t, admin| Project::insert(t, new_project(5))),
         exec!("insert_many_first_chunk_of_three", |t, admin| Project::insert_many(t, (0..3).map(new_project))),
@@ -301,8 +301,8 @@ fn statement_shapes_postgres() {
 
 fn tenantry_schema_text(all: &[&'static tenantry::TableInfo]) -> String {
     let mut text: Vec<String> =
-        all.iter().flat_map(|info| info.ddl_postgres().into_iter().chain(info.rls_postgres())).collect();
-    text.extend(all.iter().map(|info| info.citus_postgres().expect("every seed table is distributable")));
+        all.iter().flat_map(|info| info.postgres_ddl().into_iter().chain(info.postgres_row_security())).collect();
+    text.extend(all.iter().map(|info| info.citus_distribution().expect("every seed table is distributable")));
     text.join(";\n")
 }
 
@@ -320,11 +320,11 @@ fn citus_refuses_a_table_with_a_key_unique_across_tenants() {
         #[unique(global)]
         handle: String,
     }
-    let err = Handle::INFO.citus_postgres().unwrap_err();
+    let err = Handle::INFO.citus_distribution().unwrap_err();
     assert!(matches!(err, Error::NotDistributable { table: "citus_handles" }), "{err:?}");
     assert!(err.to_string().contains("make the key per tenant"), "{err}");
     assert_eq!(
-        FeatureFlag::INFO.citus_postgres().unwrap(),
+        FeatureFlag::INFO.citus_distribution().unwrap(),
         "SELECT create_reference_table('feature_flags')",
         "a global table is copied to every worker"
     );
@@ -346,7 +346,7 @@ fn every_statement_runs_on_every_layout() {
         let make = |pass: &str| {
             let dir = dir.join(pass);
             std::fs::create_dir_all(&dir).unwrap();
-            let db = Database::open(dir.join("shared.db")).unwrap();
+            let db = SqliteDatabase::open(dir.join("shared.db")).unwrap();
             match shared {
                 None => Layout::shared(db).unwrap(),
                 Some(tables) => {
@@ -407,7 +407,7 @@ fn every_statement_runs_on_postgres() {
     common::pg::reset_schema(&urls);
     let mut owner = postgres::Client::connect(&urls.owner, postgres::NoTls).unwrap();
     owner.batch_execute("DROP TABLE IF EXISTS feature_flags").unwrap();
-    for sql in FeatureFlag::INFO.ddl_postgres() {
+    for sql in FeatureFlag::INFO.postgres_ddl() {
         owner.batch_execute(&sql).unwrap();
     }
     owner

@@ -8,7 +8,7 @@ use common::{NewProject, Project};
 use tenantry::TenantId;
 use uuid::Uuid;
 
-fn setup() -> (tenantry::Database, TenantId, Uuid) {
+fn setup() -> (tenantry::SqliteDatabase, TenantId, Uuid) {
     let db = common::open_seed_db();
     let t = TenantId::generate();
     let id = Uuid::new_v4();

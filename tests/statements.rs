@@ -2,7 +2,7 @@
 //! tenants whose ids and values overlap: upserts on a declared unique key, and their
 //! refusals.
 
-use tenantry::{Admin, Database, Error, Table, TenantId};
+use tenantry::{Admin, Error, SqliteDatabase, Table, TenantId};
 
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "st_clips", owned)]
@@ -29,12 +29,12 @@ struct Handle {
     handle: String,
 }
 
-fn db() -> (Database, TenantId, TenantId) {
-    let db = Database::open_in_memory().unwrap();
+fn db() -> (SqliteDatabase, TenantId, TenantId) {
+    let db = SqliteDatabase::open_in_memory().unwrap();
     db.create_table::<Clip>().unwrap();
     db.create_table::<Handle>().unwrap();
     let admin = Admin::new("statement tests use fixed tenants");
-    (db, admin.tenant(uuid::Uuid::from_u128(0xa)), admin.tenant(uuid::Uuid::from_u128(0xb)))
+    (db, admin.mint_tenant(uuid::Uuid::from_u128(0xa)), admin.mint_tenant(uuid::Uuid::from_u128(0xb)))
 }
 
 fn clip(id: i64, label: &str, hits: i64) -> NewClip {
@@ -205,7 +205,7 @@ fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
             .join::<J6>(J6::id().eq_col(J5::link()))
     };
     let sql = chain(&alice).to_sql().unwrap();
-    assert_eq!(sql.sql.matches("\"user_id\" = ?").count(), 6, "{}", sql.sql);
+    assert_eq!(sql.text.matches("\"user_id\" = ?").count(), 6, "{}", sql.text);
     assert_eq!(db.fetch_all(chain(&alice)).unwrap().len(), 1);
     assert!(db.fetch_all(chain(&bob)).unwrap().is_empty(), "Alice's last link never completes Bob's chain");
     let (a, _, _, _, _, f) = db.fetch_all(chain(&alice)).unwrap().remove(0);
@@ -355,7 +355,7 @@ fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
             .join::<Parent>(Parent::col(Node::id()).eq_col(Node::parent()))
             .join::<Grandparent>(Grandparent::col(Node::id()).eq_col(Parent::col(Node::parent())))
     };
-    let sql = chain(&alice).to_sql().unwrap().sql;
+    let sql = chain(&alice).to_sql().unwrap().text;
     assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_1" ON "st_tree_1"."user_id" = ?"#), "{sql}");
     assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_2" ON "st_tree_2"."user_id" = ?"#), "{sql}");
     let rows = db.fetch_all(chain(&alice)).unwrap();

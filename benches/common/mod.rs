@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension as _, config::DbConfig};
-use tenantry::{Admin, Database, Table, TenantId};
+use tenantry::{Admin, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -54,7 +54,7 @@ pub struct RawJob {
 
 pub struct Fixture {
     pub dir: PathBuf,
-    pub db: Database,
+    pub db: SqliteDatabase,
     pub conn: Connection,
     pub tenants: Vec<TenantId>,
 }
@@ -95,11 +95,11 @@ pub fn fixture(tenants: usize, per_tenant: usize) -> Fixture {
     let dir = std::env::temp_dir().join(format!("tenantry-bench-{}-{}", std::process::id(), Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.sqlite");
-    let db = Database::builder(&path).max_connections(1).stable_plans(stable_plans()).open().unwrap();
+    let db = SqliteDatabase::builder(&path).max_connections(1).stable_plans(stable_plans()).open().unwrap();
     db.create_table::<Project>().unwrap();
     db.create_table::<ExportJob>().unwrap();
     let admin = Admin::new("benchmark fixture mints its tenants");
-    let tenants: Vec<TenantId> = (0..tenants).map(|t| admin.tenant(tenant_uuid(t))).collect();
+    let tenants: Vec<TenantId> = (0..tenants).map(|t| admin.mint_tenant(tenant_uuid(t))).collect();
     for t in &tenants {
         db.transaction(|tx| {
             tx.execute(Project::insert_many(
@@ -131,7 +131,7 @@ pub fn fixture(tenants: usize, per_tenant: usize) -> Fixture {
     // touches (about 27 instructions each): charged to one side only, that is not the
     // library's cost.
     drop(db);
-    let db = Database::builder(&path).max_connections(1).stable_plans(stable_plans()).open().unwrap();
+    let db = SqliteDatabase::builder(&path).max_connections(1).stable_plans(stable_plans()).open().unwrap();
     let conn = hand_connection(&path);
     Fixture { dir, db, conn, tenants }
 }
@@ -396,7 +396,8 @@ impl Drop for Layouts {
 pub fn layouts_fixture(tenants: usize, per_tenant: usize) -> Layouts {
     let dir = std::env::temp_dir().join(format!("tenantry-bench-layouts-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let open = |name: &str| Database::builder(dir.join(name)).max_connections(1).stable_plans(stable_plans()).open();
+    let open =
+        |name: &str| SqliteDatabase::builder(dir.join(name)).max_connections(1).stable_plans(stable_plans()).open();
     let a = tenantry::Layout::shared(open("a.sqlite").unwrap()).unwrap();
     let b = tenantry::Layout::builder(open("b-shared.sqlite").unwrap())
         .per_tenant(dir.join("b-tenants"))
@@ -404,7 +405,7 @@ pub fn layouts_fixture(tenants: usize, per_tenant: usize) -> Layouts {
         .build()
         .unwrap();
     let admin = Admin::new("layout benchmark fixture mints its tenants");
-    let tenants: Vec<TenantId> = (0..tenants).map(|t| admin.tenant(tenant_uuid(t))).collect();
+    let tenants: Vec<TenantId> = (0..tenants).map(|t| admin.mint_tenant(tenant_uuid(t))).collect();
     for t in &tenants {
         for layout in [&a, &b] {
             layout

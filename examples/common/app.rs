@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use tenantry::{Admin, Database, LayoutBuilder, Migrations, ObjectKey, Table, TenantId};
+use tenantry::{Admin, LayoutBuilder, Migrations, ObjectKey, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -59,7 +59,7 @@ pub fn migrations(admin: &Admin) -> Migrations {
 
 /// Where the data lives: `LAYOUT=per-tenant` keeps each tenant's projects in a file of its
 /// own (layout C: export jobs stay shared, for the worker); otherwise one database.
-pub fn layout(shared: Database, dir: &Path) -> LayoutBuilder {
+pub fn layout(shared: SqliteDatabase, dir: &Path) -> LayoutBuilder {
     let builder = tenantry::Layout::builder(shared);
     match std::env::var("LAYOUT").as_deref() {
         Ok("per-tenant") => builder.per_tenant(dir.join("tenants")).shared_tables(&[ExportJob::INFO]),

@@ -131,7 +131,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
         if f.attr.tenant.is_some() {
             quote!(#i => ::tenantry::Value::Uuid(<#ty as ::tenantry::__private::TenantField>::to_tenant(&self.#fi).as_uuid()))
         } else {
-            quote!(#i => ::tenantry::SqlType::to_value(&self.#fi))
+            quote!(#i => ::tenantry::ColumnValue::to_value(&self.#fi))
         }
     });
 
@@ -166,7 +166,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
         }
     });
 
-    let one = quote!(::tenantry::Select<::tenantry::Src<#ident, ::tenantry::Nil>>);
+    let one = quote!(::tenantry::Select<::tenantry::source::Tables<#ident, ::tenantry::source::End>>);
     let constructors = if owned {
         quote! {
             /// `SELECT` of this tenant's rows.
@@ -215,8 +215,8 @@ fn expand(table: &Table<'_>) -> TokenStream {
             }
             /// A subquery over this table, for `IN (...)` and `EXISTS`; it takes the enclosing
             /// statement's tenant.
-            #vis fn sub<O>() -> ::tenantry::Sub<#ident, O> {
-                ::tenantry::__private::sub::<#ident, O>()
+            #vis fn subquery<O>() -> ::tenantry::Subquery<#ident, O> {
+                ::tenantry::__private::subquery::<#ident, O>()
             }
         }
     } else {
@@ -317,7 +317,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
                     #(#push_fields)*
                 }
                 fn __key(&self) -> ::tenantry::Value {
-                    ::tenantry::SqlType::to_value(&self.#pk_ident)
+                    ::tenantry::ColumnValue::to_value(&self.#pk_ident)
                 }
                 fn __value(&self, index: usize) -> ::tenantry::Value {
                     match index {

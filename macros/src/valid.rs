@@ -13,7 +13,7 @@ const RESERVED: &[&str] = &[
     "update",
     "delete",
     "delete_by_key",
-    "sub",
+    "subquery",
     "admin_select",
     "admin_update",
     "admin_delete",

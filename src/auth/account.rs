@@ -139,7 +139,7 @@ impl Auth {
     ///
     /// Takes the tenant's own token: a user deletes their own account (an operator
     /// deleting someone's account mints their token through an audited
-    /// [`Admin::tenant`] first). Idempotent and crash-safe: the deletion is recorded in
+    /// [`Admin::mint_tenant`] first). Idempotent and crash-safe: the deletion is recorded in
     /// the transaction that ends the sessions, and a rerun, or [`Auth::finish_leaving`],
     /// finishes whatever a kill interrupted. With an object store
     /// ([`AuthBuilder::objects`](super::AuthBuilder::objects)) the objects go in

@@ -19,7 +19,7 @@ use crate::tenant::{Admin, TenantId};
 /// let admin = tenantry::Admin::new("the application's auth service");
 /// let mail = Arc::new(MemoryMailer::default());
 /// let auth = AsyncAuth::new(
-///     Auth::builder(&admin, tenantry::Database::open_in_memory()?)
+///     Auth::builder(&admin, tenantry::SqliteDatabase::open_in_memory()?)
 ///         .verify_url("https://clips.example/auth/verify")
 ///         .mailer(mail.clone())
 ///         .build()?,

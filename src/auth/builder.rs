@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::Result;
 use crate::tenant::Admin;
 
@@ -15,7 +15,7 @@ const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Settings for [`Auth`].
 pub struct AuthBuilder {
-    pub(super) db: Database,
+    pub(super) db: SqliteDatabase,
     pub(super) session_ttl: Duration,
     pub(super) anonymous_ttl: Duration,
     pub(super) anonymous_limit: (u32, Duration),
@@ -119,7 +119,7 @@ impl Auth {
     /// capability: it shares the accounts, sessions and links (a link requested through
     /// one can be used through the other, since the token in the mail is what proves the
     /// address), and sends its links through its own mailer.
-    pub fn builder(admin: &Admin, db: Database) -> AuthBuilder {
+    pub fn builder(admin: &Admin, db: SqliteDatabase) -> AuthBuilder {
         admin.tag().fire(crate::AuditAction::Operation { name: "build the auth service" });
         AuthBuilder {
             db,
@@ -143,7 +143,7 @@ impl Auth {
     /// Applies the account migrations to `db` (also done by [`AuthBuilder::build`]), as
     /// an audited [`Admin`] operation. Returns how many were applied; running it again
     /// applies none.
-    pub fn migrate(admin: &Admin, db: &Database) -> Result<usize> {
+    pub fn migrate(admin: &Admin, db: &SqliteDatabase) -> Result<usize> {
         admin.tag().fire(crate::AuditAction::Operation { name: "migrate the account tables" });
         migrate::migrate(db, admin.tag())
     }

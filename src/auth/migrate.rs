@@ -7,7 +7,7 @@
 
 use rusqlite::Connection;
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::Result;
 use crate::migrate::{Runner, Step};
 use crate::tenant::AuditTag;
@@ -78,7 +78,7 @@ pub const AUTH_SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 /// Applies the migrations this database lacks, each in a write transaction of its own
 /// (the same runner as the application's: checksummed, safe from several processes at
 /// once). Returns how many it applied.
-pub(crate) fn migrate(db: &Database, tag: AuditTag) -> Result<usize> {
+pub(crate) fn migrate(db: &SqliteDatabase, tag: AuditTag) -> Result<usize> {
     let runner = Runner {
         scope: "tenantry.auth",
         steps: MIGRATIONS,

@@ -6,7 +6,7 @@
 //! use std::sync::Arc;
 //!
 //! # fn main() -> tenantry::Result<()> {
-//! let db = tenantry::Database::open_in_memory()?;
+//! let db = tenantry::SqliteDatabase::open_in_memory()?;
 //! let mail = Arc::new(MemoryMailer::default());
 //! let admin = tenantry::Admin::new("the application's auth service");
 //! let auth = Auth::builder(&admin, db).verify_url("https://clips.example/auth/verify").mailer(mail.clone()).build()?;

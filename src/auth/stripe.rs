@@ -55,7 +55,7 @@ impl Auth {
             None => Ok(None),
             Some((id, user)) => {
                 let uuid = parse_user_id(&id)?.as_uuid();
-                Ok(Some((admin.tenant(uuid), user)))
+                Ok(Some((admin.mint_tenant(uuid), user)))
             }
         }
     }

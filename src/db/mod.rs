@@ -15,13 +15,13 @@ use crate::query::write::RawSql;
 use crate::query::{Execute, Fetch, run};
 use crate::schema::Table;
 
-/// How a [`Database`] opens and pools its connections.
+/// How a [`SqliteDatabase`] opens and pools its connections.
 ///
 /// ```
 /// use std::time::Duration;
 /// let dir = std::env::temp_dir().join(format!("tenantry-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let db = tenantry::Database::builder(dir.join("app.db"))
+/// let db = tenantry::SqliteDatabase::builder(dir.join("app.db"))
 ///     .max_connections(4)
 ///     .busy_timeout(Duration::from_secs(10))
 ///     .open()
@@ -29,7 +29,7 @@ use crate::schema::Table;
 /// # drop(db); std::fs::remove_dir_all(dir).unwrap();
 /// ```
 #[derive(Debug, Clone)]
-pub struct DatabaseBuilder {
+pub struct SqliteDatabaseBuilder {
     target: Target,
     max_connections: usize,
     busy_timeout: Duration,
@@ -46,7 +46,7 @@ pub struct DatabaseBuilder {
 }
 
 /// What opening a database does when a declared table in it differs from its
-/// declaration ([`Database::schema_drift`]).
+/// declaration ([`SqliteDatabase::schema_drift`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum OnDrift {
@@ -64,7 +64,7 @@ enum Target {
     Memory,
 }
 
-impl DatabaseBuilder {
+impl SqliteDatabaseBuilder {
     /// Most connections open at once (default 8; an in-memory database always uses 1).
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
@@ -106,16 +106,16 @@ impl DatabaseBuilder {
     }
 
     /// Brings the database to the newest of `migrations` while opening, before the
-    /// declarations are compared with it ([`Database::migrate`]): a service that adds a
+    /// declarations are compared with it ([`SqliteDatabase::migrate`]): a service that adds a
     /// field and its migration starts on the migrated schema.
     ///
     /// ```
     /// # fn main() -> tenantry::Result<()> {
-    /// use tenantry::{Admin, Database, Migrations};
+    /// use tenantry::{Admin, SqliteDatabase, Migrations};
     /// let migrations = Migrations::new(&Admin::new("schema migrations"))
     ///     .add(2, "notes", "CREATE TABLE IF NOT EXISTS notes (body TEXT)");
     /// let path = std::env::temp_dir().join(format!("tenantry-migrate-doc-{}.db", uuid::Uuid::new_v4()));
-    /// let db = Database::builder(&path).migrations(&migrations).open()?;
+    /// let db = SqliteDatabase::builder(&path).migrations(&migrations).open()?;
     /// assert!(db.pending_migrations(&migrations)?.applied.is_empty());
     /// # drop(db); for end in ["", "-wal", "-shm"] { std::fs::remove_file(format!("{}{end}", path.display())).ok(); }
     /// # Ok(()) }
@@ -140,13 +140,13 @@ impl DatabaseBuilder {
 
     /// Opens the database (creating the file if needed) and checks that it is a usable
     /// SQLite database whose declared tables match their declarations (see
-    /// [`Database::schema_drift`] and [`on_drift`](Self::on_drift)).
-    pub fn open(self) -> Result<Database> {
+    /// [`SqliteDatabase::schema_drift`] and [`on_drift`](Self::on_drift)).
+    pub fn open(self) -> Result<SqliteDatabase> {
         crate::registry::check_registry()?;
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
-        let db = Database { inner: Arc::new(Inner { config: self, max, pool }) };
+        let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
         conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
@@ -247,7 +247,7 @@ struct Pool {
 }
 
 struct Inner {
-    config: DatabaseBuilder,
+    config: SqliteDatabaseBuilder,
     max: usize,
     pool: Pool,
 }
@@ -327,18 +327,18 @@ impl Drop for Pooled<'_> {
 /// statement cache. It runs only statements that tenantry built ([`Fetch`], [`Execute`]);
 /// raw SQL needs an [`Admin`](crate::Admin) capability. Cheap to clone (shared pool).
 #[derive(Clone)]
-pub struct Database {
+pub struct SqliteDatabase {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for Database {
+impl std::fmt::Debug for SqliteDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("target", &self.inner.config.target).finish_non_exhaustive()
+        f.debug_struct("SqliteDatabase").field("target", &self.inner.config.target).finish_non_exhaustive()
     }
 }
 
 /// `fetch_all`, `fetch_optional`, `fetch_one`, `execute`, `fetch_raw` and `create_table`,
-/// shared by [`Database`] (one pooled connection per call) and [`Transaction`].
+/// shared by [`SqliteDatabase`] (one pooled connection per call) and [`SqliteTransaction`].
 macro_rules! executor_methods {
     () => {
         /// All rows of a query.
@@ -377,7 +377,7 @@ macro_rules! executor_methods {
             self.with_conn(|conn| {
                 exec::in_savepoint(conn, |conn| {
                     for info in crate::tables() {
-                        for sql in info.ddl() {
+                        for sql in info.sqlite_ddl() {
                             conn.execute_batch(&sql)?;
                         }
                         crate::tablesql::verify_table(conn, info)?;
@@ -391,7 +391,7 @@ macro_rules! executor_methods {
         pub fn create_table<T: Table>(&self) -> Result<()> {
             self.with_conn(|conn| {
                 exec::in_savepoint(conn, |conn| {
-                    for sql in T::INFO.ddl() {
+                    for sql in T::INFO.sqlite_ddl() {
                         conn.execute_batch(&sql)?;
                     }
                     // The table may have existed before, made by other SQL.
@@ -402,7 +402,7 @@ macro_rules! executor_methods {
     };
 }
 
-impl Database {
+impl SqliteDatabase {
     /// Opens (or creates) a database file with the default settings.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::builder(path).open()
@@ -410,12 +410,12 @@ impl Database {
 
     /// A private in-memory database (one connection), for tests and examples.
     pub fn open_in_memory() -> Result<Self> {
-        DatabaseBuilder { target: Target::Memory, ..Self::builder("") }.open()
+        SqliteDatabaseBuilder { target: Target::Memory, ..Self::builder("") }.open()
     }
 
     /// Settings for opening a database file.
-    pub fn builder(path: impl AsRef<Path>) -> DatabaseBuilder {
-        DatabaseBuilder {
+    pub fn builder(path: impl AsRef<Path>) -> SqliteDatabaseBuilder {
+        SqliteDatabaseBuilder {
             target: Target::File(path.as_ref().to_path_buf()),
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
@@ -435,7 +435,7 @@ impl Database {
     /// migration for a plain additive change as a suggestion; nothing is applied.
     ///
     /// ```
-    /// use tenantry::{Database, DriftKind, Table, TenantId};
+    /// use tenantry::{SqliteDatabase, DriftKind, Table, TenantId};
     ///
     /// #[derive(Table)]
     /// #[table(name = "drift_doc_notes", owned)]
@@ -447,10 +447,10 @@ impl Database {
     /// rusqlite::Connection::open(&path).unwrap().execute_batch(
     ///     r#"CREATE TABLE drift_doc_notes ("user_id" text NOT NULL, "id" integer NOT NULL,
     ///        "body" text NOT NULL, PRIMARY KEY ("user_id", "id"))"#).unwrap();
-    /// let refused = Database::open(&path).unwrap_err();
+    /// let refused = SqliteDatabase::open(&path).unwrap_err();
     /// assert!(refused.to_string().contains("drift_doc_notes.pinned: declared, not in the database"));
     ///
-    /// let db = Database::builder(&path).on_drift(tenantry::OnDrift::Warn).open()?;
+    /// let db = SqliteDatabase::builder(&path).on_drift(tenantry::OnDrift::Warn).open()?;
     /// let drift = db.schema_drift()?;
     /// assert!(matches!(drift[0].kind, DriftKind::MissingColumn { column: "pinned" }));
     /// assert_eq!(drift[0].suggestion.as_deref(), Some(r#"ALTER TABLE "drift_doc_notes" ADD COLUMN "pinned" INTEGER"#));
@@ -462,7 +462,7 @@ impl Database {
     }
 
     /// Whether `other` is a handle of this same pool.
-    pub(crate) fn same_as(&self, other: &Database) -> bool {
+    pub(crate) fn same_as(&self, other: &SqliteDatabase) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
@@ -494,9 +494,9 @@ impl Database {
 
     /// Begins a write transaction (`BEGIN IMMEDIATE`: the write lock is taken up front,
     /// so it never fails half-way with "database is locked"). It rolls back on drop
-    /// unless [`Transaction::commit`] is called.
-    pub fn begin(&self) -> Result<Transaction<'_>> {
-        Ok(Transaction::new(TxConn::Owned(self.begun()?)))
+    /// unless [`SqliteTransaction::commit`] is called.
+    pub fn begin(&self) -> Result<SqliteTransaction<'_>> {
+        Ok(SqliteTransaction::new(TxConn::Owned(self.begun()?)))
     }
 
     /// A pooled connection inside `BEGIN IMMEDIATE`.
@@ -511,10 +511,10 @@ impl Database {
     ///
     /// Inside `f` the last statement run stays prepared, so a loop that runs the same
     /// statement (inserting row by row) prepares it once.
-    pub fn transaction<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+    pub fn transaction<R>(&self, f: impl FnOnce(&SqliteTransaction<'_>) -> Result<R>) -> Result<R> {
         let conn = self.begun()?;
         // Borrowed from this frame, so the transaction may keep a statement of it.
-        let tx = Transaction::new(TxConn::Borrowed(conn.conn()));
+        let tx = SqliteTransaction::new(TxConn::Borrowed(conn.conn()));
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -524,11 +524,11 @@ impl Database {
 /// A write transaction. Rolls back on drop unless committed.
 ///
 /// Like rusqlite's own transaction, it is used on the thread that began it (it is not
-/// `Send`): in [`Database::transaction`] it keeps its last statement prepared.
-pub struct Transaction<'db> {
+/// `Send`): in [`SqliteDatabase::transaction`] it keeps its last statement prepared.
+pub struct SqliteTransaction<'db> {
     conn: TxConn<'db>,
     open: bool,
-    /// Empty unless the connection is borrowed (`Database::transaction`).
+    /// Empty unless the connection is borrowed (`SqliteDatabase::transaction`).
     last: exec::LastStatement<'db>,
 }
 
@@ -538,15 +538,15 @@ enum TxConn<'db> {
     Borrowed(&'db Connection),
 }
 
-impl std::fmt::Debug for Transaction<'_> {
+impl std::fmt::Debug for SqliteTransaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("open", &self.open).finish_non_exhaustive()
+        f.debug_struct("SqliteTransaction").field("open", &self.open).finish_non_exhaustive()
     }
 }
 
-impl<'db> Transaction<'db> {
+impl<'db> SqliteTransaction<'db> {
     fn new(conn: TxConn<'db>) -> Self {
-        Transaction { conn, open: true, last: exec::LastStatement::default() }
+        SqliteTransaction { conn, open: true, last: exec::LastStatement::default() }
     }
 
     fn conn(&self) -> &Connection {
@@ -590,7 +590,7 @@ impl<'db> Transaction<'db> {
     }
 }
 
-impl Drop for Transaction<'_> {
+impl Drop for SqliteTransaction<'_> {
     fn drop(&mut self) {
         if self.open {
             self.last.clear();
@@ -600,7 +600,7 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// What runs statements: a [`Database`], a [`Transaction`], or a
+/// What runs statements: a [`SqliteDatabase`], a [`SqliteTransaction`], or a
 /// [`Layout`](crate::Layout). Write code against it to run unchanged on every layout.
 ///
 /// ```
@@ -638,4 +638,4 @@ macro_rules! executor_impl {
         }
     )*};
 }
-executor_impl!(Database, Transaction<'_>, crate::Layout);
+executor_impl!(SqliteDatabase, SqliteTransaction<'_>, crate::Layout);

@@ -16,7 +16,7 @@
 //!     job_id: Uuid,
 //! }
 //!
-//! let tenant = tenantry::Admin::new("doc example").tenant(Uuid::from_u128(1));
+//! let tenant = tenantry::Admin::new("doc example").mint_tenant(Uuid::from_u128(1));
 //! let key = InputVideo { job_id: Uuid::from_u128(2) }.key(&tenant)?;
 //! assert_eq!(key.as_str(), "00000000-0000-0000-0000-000000000001/input/00000000-0000-0000-0000-000000000002/video.mp4");
 //! assert_eq!(InputVideo::prefix(&tenant).as_str(), "00000000-0000-0000-0000-000000000001/input/");
@@ -281,7 +281,7 @@ impl<'a> KeyReader<'a> {
             return Err(Error::InvalidKey { rule: KeyRule::TooLong });
         }
         let mut buf = [0u8; 36];
-        let (first, rest) = key.split_once('/').ok_or(Error::InvalidKey { rule: KeyRule::Shape })?;
+        let (first, rest) = key.split_once('/').ok_or(Error::InvalidKey { rule: KeyRule::TemplateMismatch })?;
         if first != tenant.encode(&mut buf) {
             // Never say whose key it is: the caller only learns that it is not theirs.
             return Err(Error::InvalidKey { rule: KeyRule::ForeignTenant });
@@ -290,7 +290,7 @@ impl<'a> KeyReader<'a> {
     }
 
     fn segment_text(&mut self) -> Result<&'a str> {
-        let rest = self.rest.ok_or(Error::InvalidKey { rule: KeyRule::Shape })?;
+        let rest = self.rest.ok_or(Error::InvalidKey { rule: KeyRule::TemplateMismatch })?;
         let (seg, tail) = match rest.split_once('/') {
             Some((seg, tail)) => (seg, Some(tail)),
             None => (rest, None),
@@ -304,20 +304,20 @@ impl<'a> KeyReader<'a> {
     pub fn literal(&mut self, literal: &'static str) -> Result<()> {
         match self.segment_text()? {
             seg if seg == literal => Ok(()),
-            _ => Err(Error::InvalidKey { rule: KeyRule::Shape }),
+            _ => Err(Error::InvalidKey { rule: KeyRule::TemplateMismatch }),
         }
     }
 
     /// The next segment, parsed as `S`.
     pub fn segment<S: KeySegment>(&mut self) -> Result<S> {
         let seg = self.segment_text()?;
-        S::read_segment(seg).ok_or(Error::InvalidKey { rule: KeyRule::Shape })
+        S::read_segment(seg).ok_or(Error::InvalidKey { rule: KeyRule::TemplateMismatch })
     }
 
     fn end(&self) -> Result<()> {
         match self.rest {
             None => Ok(()),
-            Some(_) => Err(Error::InvalidKey { rule: KeyRule::Shape }),
+            Some(_) => Err(Error::InvalidKey { rule: KeyRule::TemplateMismatch }),
         }
     }
 }

@@ -66,7 +66,7 @@ fn store_error(e: object_store::Error) -> Error {
 
 fn path(key: &TenantKey) -> Result<Path> {
     // Every segment was validated, so this parse keeps the key byte for byte.
-    Path::parse(key.as_str()).map_err(|_| Error::InvalidKey { rule: KeyRule::Shape })
+    Path::parse(key.as_str()).map_err(|_| Error::InvalidKey { rule: KeyRule::TemplateMismatch })
 }
 
 impl TenantStore {
@@ -145,7 +145,7 @@ impl TenantStore {
     /// Every key under `prefix`. A listed key outside the prefix (which a well-behaved
     /// store never returns) is left out rather than returned.
     pub async fn list(&self, prefix: &TenantPrefix) -> Result<Vec<TenantKey>> {
-        let dir = Path::parse(prefix.as_str()).map_err(|_| Error::InvalidKey { rule: KeyRule::Shape })?;
+        let dir = Path::parse(prefix.as_str()).map_err(|_| Error::InvalidKey { rule: KeyRule::TemplateMismatch })?;
         let metas: Vec<_> = self.store.list(Some(&dir)).try_collect().await.map_err(store_error)?;
         let mut keys: Vec<TenantKey> = metas.iter().filter_map(|m| prefix.key(m.location.as_ref()).ok()).collect();
         keys.sort();

@@ -182,8 +182,8 @@ impl Layout {
     ///
     /// ```
     /// # fn main() -> tenantry::Result<()> {
-    /// use tenantry::{Admin, Database, Layout};
-    /// let layout = Layout::shared(Database::open_in_memory()?)?;
+    /// use tenantry::{Admin, SqliteDatabase, Layout};
+    /// let layout = Layout::shared(SqliteDatabase::open_in_memory()?)?;
     /// let report = layout.audit(&Admin::new("nightly isolation audit"), |_| {})?;
     /// assert!(report.findings.is_empty());
     /// # Ok(()) }

@@ -13,12 +13,12 @@ use crate::query::Scope;
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::select::Select;
 use crate::query::shape::TableRef;
-use crate::query::source::{Nil, Src};
+use crate::query::source::{End, Tables};
 use crate::query::write::UpdateBuilder;
 use crate::schema::{Owned, TableInfo};
 use crate::tablesql;
 use crate::tenant::{Admin, TenantId};
-use crate::value::{IntoSql, SqlKind, SqlType};
+use crate::value::{ColumnValue, IntoSql, SqlKind};
 
 /// Every owned row of one tenant, as JSON lines per table (ordered by primary key), and,
 /// when exported with a store, the tenant's object keys.
@@ -100,7 +100,7 @@ impl Layout {
         info: &'static TableInfo,
         tenant: &TenantId,
         create: bool,
-    ) -> Result<Option<crate::Database>> {
+    ) -> Result<Option<crate::SqliteDatabase>> {
         if !self.is_per_tenant(info) || self.location(tenant)? == crate::layout::Location::Shared {
             return Ok(Some(self.shared_database().clone()));
         }
@@ -183,7 +183,7 @@ impl Layout {
         let me = tenant.to_string();
         // Rows for the tenant's own file, and rows for the shared database.
         let (mut own, mut shared): (Vec<Parsed>, Vec<Parsed>) = (Vec::new(), Vec::new());
-        let in_own_file = self.inner.tenants.is_some() && self.location(tenant)? == crate::layout::Location::Own;
+        let in_own_file = self.inner.tenants.is_some() && self.location(tenant)? == crate::layout::Location::OwnFile;
         for info in owned {
             let Some(lines) = export.tables.get(info.name) else { continue };
             let rows = lines
@@ -216,7 +216,7 @@ impl Layout {
                 .collect::<Result<Vec<_>>>()?;
             if in_own_file && self.is_per_tenant(info) { own.push((info, rows)) } else { shared.push((info, rows)) }
         }
-        let write_all = |db: &crate::Database, tables: &[Parsed]| -> Result<usize> {
+        let write_all = |db: &crate::SqliteDatabase, tables: &[Parsed]| -> Result<usize> {
             db.write(|conn| {
                 let mut count = 0;
                 for (info, rows) in tables {
@@ -274,7 +274,7 @@ impl Layout {
         let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
             (Some(tenants), Some(path)) if path.exists() => {
                 tenants.close(tenant);
-                let file = crate::Database::builder(&path).max_connections(1).without_drift_check().open()?;
+                let file = crate::SqliteDatabase::builder(&path).max_connections(1).without_drift_check().open()?;
                 let per_tenant: Vec<&'static TableInfo> =
                     tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
                 deleted += file.write(|conn| {
@@ -323,7 +323,7 @@ impl Layout {
         let all = tenants.tenants_on_disk()?;
         let mut report = FleetReport::default();
         for (done, tenant) in all.iter().enumerate() {
-            let result = crate::Database::builder(tenants.path(tenant))
+            let result = crate::SqliteDatabase::builder(tenants.path(tenant))
                 .max_connections(1)
                 .without_drift_check()
                 .existing_only()
@@ -352,11 +352,11 @@ impl Layout {
     /// [`Operation`](crate::AuditAction::Operation) and the claimed row's
     /// [`MintTenant`](crate::AuditAction::MintTenant)); a poll that finds nothing is not an
     /// event, so idle workers do not flood the audit log.
-    pub fn claim_next<T: Owned, V: SqlType>(
+    pub fn claim_next<T: Owned, V: ColumnValue>(
         &self,
         admin: &Admin,
-        queued: Cond<Src<T, Nil>>,
-        order: OrderBy<Src<T, Nil>>,
+        queued: Cond<Tables<T, End>>,
+        order: OrderBy<Tables<T, End>>,
         mark: Column<T, V>,
         to: impl IntoSql<V>,
     ) -> Result<Option<(TenantId, T)>> {
@@ -365,7 +365,7 @@ impl Layout {
         }
         let tx = self.shared_database().begin()?;
         let quiet = Scope::Admin(admin.tag().quiet());
-        let next = Select::<Src<T, Nil>>::new(TableRef::of(T::INFO), quiet).filter(queued).order_by(order).limit(1);
+        let next = Select::<Tables<T, End>>::new(TableRef::of(T::INFO), quiet).filter(queued).order_by(order).limit(1);
         let Some(row) = tx.fetch_optional(next)? else { return Ok(None) };
         let tenant = row.__tenant().ok_or(Error::NotOwned { table: T::INFO.name })?;
         let key = row.__key();
@@ -375,7 +375,7 @@ impl Layout {
             .filter(Cond::primary_key_eq::<T>(key.clone()));
         tx.execute(update)?;
         let claimed =
-            tx.fetch_one(Select::<Src<T, Nil>>::by_key(TableRef::of(T::INFO), Scope::tenant(&tenant), key))?;
+            tx.fetch_one(Select::<Tables<T, End>>::by_key(TableRef::of(T::INFO), Scope::tenant(&tenant), key))?;
         tx.commit()?;
         admin.tag().fire(crate::AuditAction::Operation { name: "claim the next queued row across tenants" });
         admin.tag().fire(crate::AuditAction::MintTenant { tenant: tenant.as_uuid() });

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::Result;
 use crate::layout::Location;
 use crate::tenant::TenantId;
@@ -24,7 +24,7 @@ enum Watch {
     File(Mutex<Connection>),
     /// An in-memory shared database has one connection, which every change goes through:
     /// its count of changes is the version.
-    Memory(Database),
+    Memory(SqliteDatabase),
 }
 
 #[derive(Default)]
@@ -34,7 +34,7 @@ struct State {
 }
 
 impl Locations {
-    pub(crate) fn new(shared: &Database) -> Result<Self> {
+    pub(crate) fn new(shared: &SqliteDatabase) -> Result<Self> {
         let watch = match shared.watch_connection()? {
             Some(conn) => Watch::File(Mutex::new(conn)),
             None => Watch::Memory(shared.clone()),
@@ -78,7 +78,7 @@ impl Locations {
     /// shared database changed since: for a statement on an open handle of that file,
     /// which a move out retires first (`Layout::routed`).
     pub(crate) fn cached_own(&self, tenant: &TenantId) -> bool {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).map.get(&tenant.as_uuid()) == Some(&Location::Own)
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).map.get(&tenant.as_uuid()) == Some(&Location::OwnFile)
     }
 
     pub(crate) fn forget(&self, tenant: &TenantId) {

@@ -38,12 +38,12 @@ impl Layout {
     ///
     /// ```
     /// # fn main() -> tenantry::Result<()> {
-    /// use tenantry::{Database, Layout, Table, TenantId};
+    /// use tenantry::{SqliteDatabase, Layout, Table, TenantId};
     /// #[derive(Table, Debug)]
     /// #[table(name = "merge_doc_notes", owned)]
     /// struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
     ///
-    /// let layout = Layout::shared(Database::open_in_memory()?)?;
+    /// let layout = Layout::shared(SqliteDatabase::open_in_memory()?)?;
     /// let (visitor, account) = (TenantId::generate(), TenantId::generate());
     /// layout.execute(Note::insert(&visitor, NewNote { id: 1, body: "draft".into() }))?;
     /// layout.execute(Note::insert(&visitor, NewNote { id: 2, body: "visitor's".into() }))?;

@@ -15,13 +15,13 @@
 //!
 //! ```
 //! # fn main() -> tenantry::Result<()> {
-//! use tenantry::{Database, Layout, Table, TenantId};
+//! use tenantry::{SqliteDatabase, Layout, Table, TenantId};
 //! #[derive(Table, Debug)]
 //! #[table(name = "diary_entries", owned)]
 //! struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
 //!
 //! let dir = std::env::temp_dir().join(format!("tenantry-layout-doc-{}", uuid::Uuid::new_v4()));
-//! let layout = Layout::builder(Database::open_in_memory()?).per_tenant(dir.join("tenants")).build()?;
+//! let layout = Layout::builder(SqliteDatabase::open_in_memory()?).per_tenant(dir.join("tenants")).build()?;
 //! let t = TenantId::generate();
 //! layout.execute(Note::insert(&t, NewNote { id: 1, body: "in my own file".into() }))?;
 //! assert_eq!(layout.fetch_one(Note::get(&t, 1))?.body, "in my own file");
@@ -47,9 +47,9 @@ pub use audit::{AuditReport, Finding};
 pub use lifecycle::{FleetReport, TenantExport};
 pub use merge::TableMerge;
 pub use moves::Location;
-pub use tenants::WhenBehind;
+pub use tenants::OnBehind;
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::{Error, Result};
 use crate::query::{Execute, Fetch, Plan};
 use crate::schema::TableInfo;
@@ -63,12 +63,12 @@ const LAYOUT_SCHEMA: &[crate::migrate::Step] =
 
 /// Settings for a [`Layout`].
 pub struct LayoutBuilder {
-    shared: Database,
+    shared: SqliteDatabase,
     root: Option<PathBuf>,
     shared_tables: Vec<&'static TableInfo>,
     migrations: Option<crate::Migrations>,
     cap: usize,
-    when_behind: WhenBehind,
+    on_behind: OnBehind,
 }
 
 /// A table's identity: the address of its static declaration.
@@ -92,9 +92,9 @@ impl LayoutBuilder {
     }
 
     /// The per-tenant schema's migrations (version 1 creates the per-tenant tables), run
-    /// on each tenant's file when it is opened behind (see [`when_behind`](Self::when_behind))
+    /// on each tenant's file when it is opened behind (see [`on_behind`](Self::on_behind))
     /// and by [`Layout::migrate_fleet`]. The same runner as the shared database's
-    /// ([`Database::migrate`]): versioned, checksummed, one transaction each.
+    /// ([`SqliteDatabase::migrate`]): versioned, checksummed, one transaction each.
     ///
     /// Like every connection tenantry opens, a migration cannot `ATTACH` another
     /// database, and after it runs the tenant column of every per-tenant table must still
@@ -112,8 +112,8 @@ impl LayoutBuilder {
     }
 
     /// What to do with a tenant database that is behind (default: migrate it first).
-    pub fn when_behind(mut self, w: WhenBehind) -> Self {
-        self.when_behind = w;
+    pub fn on_behind(mut self, w: OnBehind) -> Self {
+        self.on_behind = w;
         self
     }
 
@@ -140,7 +140,7 @@ impl LayoutBuilder {
         migrations.checked()?;
         let tenants = match self.root {
             Some(root) => {
-                Some(TenantDatabases::new(root, self.cap, self.when_behind, Schema { tables: per_tenant, migrations })?)
+                Some(TenantDatabases::new(root, self.cap, self.on_behind, Schema { tables: per_tenant, migrations })?)
             }
             None => None,
         };
@@ -160,7 +160,7 @@ impl LayoutBuilder {
         // a tenant moved into the shared database keeps its per-tenant tables there too.
         layout.inner.shared.write(|conn| {
             for info in crate::tables() {
-                for sql in info.ddl() {
+                for sql in info.sqlite_ddl() {
                     conn.execute_batch(&sql)?;
                 }
             }
@@ -172,7 +172,7 @@ impl LayoutBuilder {
 }
 
 struct Inner {
-    shared: Database,
+    shared: SqliteDatabase,
     tenants: Option<TenantDatabases>,
     per_tenant: FxHashSet<usize>,
     /// Where each tenant lives, cached while the shared database is unchanged.
@@ -203,20 +203,20 @@ impl std::fmt::Debug for Layout {
 
 impl Layout {
     /// Layout A: everything in one database.
-    pub fn shared(db: Database) -> Result<Self> {
+    pub fn shared(db: SqliteDatabase) -> Result<Self> {
         Self::builder(db).build()
     }
 
     /// Settings for a layout whose shared database (accounts, global tables, shared
     /// tables, cross-tenant work) is `shared`.
-    pub fn builder(shared: Database) -> LayoutBuilder {
+    pub fn builder(shared: SqliteDatabase) -> LayoutBuilder {
         LayoutBuilder {
             shared,
             root: None,
             shared_tables: Vec::new(),
             migrations: None,
             cap: 64,
-            when_behind: WhenBehind::Migrate,
+            on_behind: OnBehind::Migrate,
         }
     }
 
@@ -226,7 +226,7 @@ impl Layout {
     }
 
     /// The shared database.
-    pub fn shared_database(&self) -> &Database {
+    pub fn shared_database(&self) -> &SqliteDatabase {
         &self.inner.shared
     }
 
@@ -235,11 +235,11 @@ impl Layout {
     ///
     /// A handle kept across a move or deletion of the tenant goes stale: statements on it
     /// fail (the file is retired) rather than reach rows nobody else sees.
-    pub fn tenant_database(&self, tenant: &TenantId) -> Result<Database> {
+    pub fn tenant_database(&self, tenant: &TenantId) -> Result<SqliteDatabase> {
         match (&self.inner.tenants, self.placement(tenant)?) {
             // A location just read from the shared database re-checks the open handle
             // (another process may have replaced the file); a cached one does not.
-            (Some(t), (Location::Own, fresh)) => match t.get(tenant, fresh, false, &self.inner.shared) {
+            (Some(t), (Location::OwnFile, fresh)) => match t.get(tenant, fresh, false, &self.inner.shared) {
                 Err(Error::TenantMoving) => self.recover_retired(t, tenant),
                 opened => opened,
             },
@@ -251,7 +251,7 @@ impl Layout {
     /// a file left retired by one that was killed is brought back into use.
     pub(crate) fn restore_retired_locked(&self, tenant: &TenantId) -> Result<()> {
         let Some(tenants) = &self.inner.tenants else { return Ok(()) };
-        if self.location(tenant)? != Location::Own || !tenants.path(tenant).exists() {
+        if self.location(tenant)? != Location::OwnFile || !tenants.path(tenant).exists() {
             return Ok(());
         }
         let file = tenants.get(tenant, true, true, &self.inner.shared)?;
@@ -266,7 +266,7 @@ impl Layout {
     /// running (in another process: this one holds the tenant's lock) that is
     /// [`Error::TenantMoving`]; if it was killed, and the tenant still lives in the file,
     /// the file is brought back into use, as if the move had not begun.
-    fn recover_retired(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<Database> {
+    fn recover_retired(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<SqliteDatabase> {
         let Some(_held) = tenants.move_lock(tenant, false)? else { return Err(Error::TenantMoving) };
         // Killed, but maybe after the switch: where the tenant lives is read again.
         self.inner.locations.forget(tenant);
@@ -311,7 +311,7 @@ impl Layout {
     /// a stale handle fails rather than reading or writing rows nobody else sees. Only
     /// then is the location read again and the statement run where it says; a statement
     /// that failed for any other reason is not run twice.
-    fn routed<R>(&self, plan: &Plan<'_>, f: impl Fn(&Database) -> Result<R>) -> Result<R> {
+    fn routed<R>(&self, plan: &Plan<'_>, f: impl Fn(&SqliteDatabase) -> Result<R>) -> Result<R> {
         let Some(tenants) = &self.inner.tenants else { return f(&self.inner.shared) };
         let lock = plan.tenant().map(|t| self.tenant_lock(t));
         let _guard = lock.as_ref().map(|l| l.read().unwrap_or_else(|p| p.into_inner()));
@@ -341,8 +341,8 @@ impl Layout {
     /// For a tenant that lives in its own file but has none yet: the empty database a read
     /// runs on (a read creates no file). A file the shared database records as created
     /// but missing is [`Error::TenantFileLost`].
-    fn absent(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<Option<Database>> {
-        if self.placement(tenant)?.0 != Location::Own || tenants.path(tenant).exists() {
+    fn absent(&self, tenants: &TenantDatabases, tenant: &TenantId) -> Result<Option<SqliteDatabase>> {
+        if self.placement(tenant)?.0 != Location::OwnFile || tenants.path(tenant).exists() {
             return Ok(None);
         }
         if tenants.recorded(tenant, &self.inner.shared)? {

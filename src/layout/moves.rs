@@ -34,7 +34,7 @@ use crate::tenant::TenantId;
 #[non_exhaustive]
 pub enum Location {
     /// In its own database file (the default in layouts B and C).
-    Own,
+    OwnFile,
     /// In the shared database, beside other tenants (layout A for this tenant).
     Shared,
 }
@@ -134,7 +134,7 @@ fn clear(conn: &Connection, info: &TableInfo, tenant: &TenantId) -> Result<usize
 
 fn location_text(location: Location) -> &'static str {
     match location {
-        Location::Own => "own",
+        Location::OwnFile => "own",
         Location::Shared => "shared",
     }
 }
@@ -191,10 +191,10 @@ impl Layout {
                 .optional()?;
             match stored.as_deref() {
                 Some("shared") => return Ok(Location::Shared),
-                Some(_) => return Ok(Location::Own),
+                Some(_) => return Ok(Location::OwnFile),
                 None => {}
             }
-            let mut found = Location::Own;
+            let mut found = Location::OwnFile;
             for info in per_tenant {
                 let Some(col) = info.tenant_column() else { continue };
                 if conn
@@ -232,7 +232,7 @@ impl Layout {
         let _forget = ForgetOnDrop(self, *tenant);
         let from = self.location(tenant)?;
         match (from, to) {
-            (Location::Shared, Location::Own) => {
+            (Location::Shared, Location::OwnFile) => {
                 let file = tenants.get(tenant, true, true, self.shared_database())?;
                 // A file left retired by an earlier move out is brought back into use; any
                 // rows of it are replaced by the copy below.
@@ -255,14 +255,14 @@ impl Layout {
                 }
                 // The point of no return: switch and remove the source in one transaction.
                 self.shared_database().write(|c| {
-                    set_location(c, tenant, Location::Own)?;
+                    set_location(c, tenant, Location::OwnFile)?;
                     for info in &tables {
                         clear(c, info, tenant)?;
                     }
                     Ok(())
                 })?;
             }
-            (Location::Own, Location::Shared) => {
+            (Location::OwnFile, Location::Shared) => {
                 let file = match tenants.path(tenant).exists() {
                     true => Some(tenants.get(tenant, true, true, self.shared_database())?),
                     false => None,
@@ -311,7 +311,7 @@ impl Layout {
                 // A killed run may have left the file behind.
                 self.remove_file(tenant)?;
             }
-            (Location::Own, Location::Own) => {
+            (Location::OwnFile, Location::OwnFile) => {
                 // Nothing to move. (The switch commits in the same transaction as the copy or
                 // the delete, so a killed move leaves no rows behind in the shared database;
                 // rows found there for a tenant with no location row make it `Shared`.) A

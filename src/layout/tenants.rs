@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::db::SqliteDatabase;
 use crate::error::{Error, Result};
 use crate::migrate::{self, MigrationReport, Migrations, Runner};
 use crate::schema::TableInfo;
@@ -16,7 +16,7 @@ use crate::tenant::TenantId;
 /// What to do with a tenant whose database is behind the current schema version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum WhenBehind {
+pub enum OnBehind {
     /// Migrate it before serving the request (the default).
     Migrate,
     /// Refuse with [`Error::TenantBehind`]; a fleet migration brings it up to date.
@@ -49,17 +49,17 @@ impl Schema {
 
     /// Brings `db` to the current version, each migration in a write transaction of its
     /// own that reads the records again, so concurrent openers apply each step once.
-    pub(crate) fn migrate(&self, db: &Database) -> Result<MigrationReport> {
+    pub(crate) fn migrate(&self, db: &SqliteDatabase) -> Result<MigrationReport> {
         self.runner()?.run(db, false)
     }
 
-    pub(crate) fn version_of(db: &Database) -> Result<u32> {
+    pub(crate) fn version_of(db: &SqliteDatabase) -> Result<u32> {
         db.with_conn(migrate::user_version)
     }
 }
 
 struct Open {
-    db: Database,
+    db: SqliteDatabase,
     used: u64,
     /// The file's identity when opened: if another process removed or replaced the file,
     /// this handle points at a file nobody reads any more.
@@ -83,20 +83,20 @@ fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
 pub(crate) struct TenantDatabases {
     root: PathBuf,
     cap: usize,
-    when_behind: WhenBehind,
+    on_behind: OnBehind,
     pub(crate) schema: Schema,
     open: Mutex<(FxHashMap<Uuid, Open>, u64)>,
     /// See [`empty`](Self::empty).
-    empty: std::sync::OnceLock<Database>,
+    empty: std::sync::OnceLock<SqliteDatabase>,
 }
 
 impl TenantDatabases {
-    pub(crate) fn new(root: PathBuf, cap: usize, when_behind: WhenBehind, schema: Schema) -> Result<Self> {
+    pub(crate) fn new(root: PathBuf, cap: usize, on_behind: OnBehind, schema: Schema) -> Result<Self> {
         std::fs::create_dir_all(&root).map_err(|source| Error::Io { what: "create the tenants' directory", source })?;
         Ok(TenantDatabases {
             root,
             cap: cap.max(1),
-            when_behind,
+            on_behind,
             schema,
             open: Mutex::new((FxHashMap::default(), 0)),
             empty: std::sync::OnceLock::new(),
@@ -120,7 +120,13 @@ impl TenantDatabases {
     /// tenant; a file created here is recorded once its tables exist. A retired file (a
     /// move out or a deletion began) is [`Error::TenantMoving`], except to the move
     /// itself (`moving`).
-    pub(crate) fn get(&self, tenant: &TenantId, revalidate: bool, moving: bool, shared: &Database) -> Result<Database> {
+    pub(crate) fn get(
+        &self,
+        tenant: &TenantId,
+        revalidate: bool,
+        moving: bool,
+        shared: &SqliteDatabase,
+    ) -> Result<SqliteDatabase> {
         let id = tenant.as_uuid();
         // The file's identity is read before the lock is taken; a handle taken out of the
         // map is dropped after it is released: closing a SQLite file checkpoints and syncs
@@ -141,7 +147,7 @@ impl TenantDatabases {
             }
         };
         drop(stale);
-        let db = Database::builder(self.path(tenant)).max_connections(1).without_drift_check().open()?;
+        let db = SqliteDatabase::builder(self.path(tenant)).max_connections(1).without_drift_check().open()?;
         let key = tenant.to_string();
         // Whether the shared database records the file, read before the file's version:
         // another opener may create, migrate and record it in between, and a version 0
@@ -162,14 +168,14 @@ impl TenantDatabases {
             return if moving { Ok(db) } else { Err(Error::TenantMoving) };
         }
         if have < self.schema.version() {
-            match self.when_behind {
-                WhenBehind::Migrate => {
+            match self.on_behind {
+                OnBehind::Migrate => {
                     self.schema.migrate(&db)?;
                     if have == 0 {
                         shared.with_conn(|c| Ok(c.prepare_cached(super::moves::RECORD_FILE)?.execute([&key])?))?;
                     }
                 }
-                WhenBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
+                OnBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
             }
         } else {
             // At the version by its header: its records must still agree with this build
@@ -240,7 +246,7 @@ impl TenantDatabases {
     }
 
     /// Whether the shared database records that `tenant`'s file was created.
-    pub(crate) fn recorded(&self, tenant: &TenantId, shared: &Database) -> Result<bool> {
+    pub(crate) fn recorded(&self, tenant: &TenantId, shared: &SqliteDatabase) -> Result<bool> {
         shared.with_conn(|c| {
             Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([tenant.to_string()], |r| r.get(0))?)
         })
@@ -248,16 +254,16 @@ impl TenantDatabases {
 
     /// A database with the per-tenant tables and no rows: what a read of a tenant that
     /// has no file yet runs on, so reading creates nothing.
-    pub(crate) fn empty(&self) -> Result<Database> {
+    pub(crate) fn empty(&self) -> Result<SqliteDatabase> {
         if let Some(db) = self.empty.get() {
             return Ok(db.clone());
         }
         // The declared tables only: reads name nothing else, and the application's
         // migrations (its own SQL, audited) are for real files.
-        let db = Database::open_in_memory()?;
+        let db = SqliteDatabase::open_in_memory()?;
         db.write(|conn| {
             for info in &self.schema.tables {
-                for sql in info.ddl() {
+                for sql in info.sqlite_ddl() {
                     conn.execute_batch(&sql)?;
                 }
             }
@@ -268,7 +274,7 @@ impl TenantDatabases {
 
     /// The open handle of `tenant`'s file, if there is one (no check of the file: see
     /// `Layout::routed` for why none is needed).
-    pub(crate) fn cached(&self, tenant: &TenantId) -> Option<Database> {
+    pub(crate) fn cached(&self, tenant: &TenantId) -> Option<SqliteDatabase> {
         let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let (map, tick) = &mut *guard;
         *tick += 1;

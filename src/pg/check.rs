@@ -67,12 +67,12 @@ impl PgDatabase {
 }
 
 /// PostgreSQL's rendering (`pg_get_expr`) of both expressions of the policy that
-/// [`TableInfo::rls_postgres`] creates, as a `format()` pattern: `%I` is the tenant column.
+/// [`TableInfo::postgres_row_security`] creates, as a `format()` pattern: `%I` is the tenant column.
 /// The server renders the stored policy from its parsed form, so any spelling of the same
 /// policy renders alike and any other policy does not; `tests/postgres.rs` runs the
 /// generated policy, respellings of it and altered ones through this comparison.
 ///
-/// [`TableInfo::rls_postgres`]: crate::TableInfo::rls_postgres
+/// [`TableInfo::postgres_row_security`]: crate::TableInfo::postgres_row_security
 const POLICY_EXPR: &str = "(%I = (NULLIF(current_setting('tenantry.tenant_id'::text, true), ''::text))::uuid)";
 
 /// What `check_relations` reads about an owned table and each table that inherits from it
@@ -165,13 +165,13 @@ async fn relations(client: &impl GenericClient, table: &'static str, column: &st
         if !kind {
             return refuse(
                 "tenantry's policy is not permissive for all commands and all roles; \
-                 recreate it with schema_postgres's statements",
+                 recreate it with postgres_schema's statements",
             );
         }
         if !expr {
             return refuse(
                 "tenantry's policy does not compare the tenant column with the transaction's tenant \
-                 for both reads and writes; recreate it with schema_postgres's statements",
+                 for both reads and writes; recreate it with postgres_schema's statements",
             );
         }
     }

@@ -20,11 +20,11 @@ impl PgDatabase {
     /// Brings the PostgreSQL schema to the newest of `migrations`, connected as the owner
     /// role (`owner_url`), each migration in a transaction of its own with its record.
     /// A new schema gets every declared table with its row-level security
-    /// ([`schema_postgres`](crate::schema_postgres)) as version 1.
+    /// ([`postgres_schema`](crate::postgres_schema)) as version 1.
     ///
     /// Each transaction first takes an advisory lock, so two processes starting at once
     /// apply each migration once; a process killed half-way leaves each migration applied
-    /// or not, and a rerun goes on. Same refusals as [`Database::migrate`](crate::Database::migrate).
+    /// or not, and a rerun goes on. Same refusals as [`SqliteDatabase::migrate`](crate::SqliteDatabase::migrate).
     /// Blocks (on a thread of its own, so it may be called anywhere).
     pub fn migrate(owner_url: &str, migrations: &Migrations) -> Result<MigrationReport> {
         run(owner_url, migrations, false)
@@ -44,7 +44,7 @@ impl PgDatabase {
     }
 
     /// Refuses with [`Error::SchemaDrift`] unless [`schema_drift`](Self::schema_drift) is
-    /// empty: call it at start-up, as [`Database::open`](crate::Database::open) does.
+    /// empty: call it at start-up, as [`SqliteDatabase::open`](crate::SqliteDatabase::open) does.
     pub fn check_schema(&self) -> Result<()> {
         let drift = self.schema_drift()?;
         if drift.is_empty() { Ok(()) } else { Err(Error::SchemaDrift { drift }) }
@@ -253,7 +253,7 @@ async fn migrate(
 
 /// Creates a declared table with its row-level security.
 async fn create(tx: &Transaction<'_>, info: &TableInfo) -> Result<()> {
-    for sql in info.ddl_postgres().into_iter().chain(info.rls_postgres()) {
+    for sql in info.postgres_ddl().into_iter().chain(info.postgres_row_security()) {
         tx.batch_execute(&sql).await.map_err(Error::Postgres)?;
     }
     Ok(())
@@ -294,7 +294,7 @@ async fn protect(tx: &Transaction<'_>, tables: &[&'static TableInfo]) -> Result<
             .map_err(Error::Postgres)?
             .get(0);
         if bare {
-            for sql in info.rls_postgres() {
+            for sql in info.postgres_row_security() {
                 tx.batch_execute(&sql).await.map_err(Error::Postgres)?;
             }
         }

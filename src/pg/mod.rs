@@ -7,7 +7,7 @@
 //! session `SET`), so a pooled connection cannot carry one tenant's setting into another's
 //! work. `BEGIN; SET LOCAL ..`, the statement and `COMMIT` are sent together: one network
 //! round trip per statement (see `pipeline`). The policies from
-//! [`TableInfo::rls_postgres`] then filter every row by it, even if a tenantry statement
+//! [`TableInfo::postgres_row_security`] then filter every row by it, even if a tenantry statement
 //! lost its tenant predicate, and for hand-written SQL run inside such a transaction. They
 //! do not stop code that sends arbitrary SQL as the application role from calling
 //! `set_config` (or `SET`) itself. Cross-tenant statements ([`Admin`]) run only on a
@@ -104,7 +104,7 @@ impl PgDatabase {
     /// Makes the tenant pool (at most `max` connections, each made when first needed)
     /// for the application's role, e.g. `postgres://app:secret@localhost/clips`.
     ///
-    /// Like [`Database::open`](crate::Database::open), it first checks every declaration in
+    /// Like [`SqliteDatabase::open`](crate::SqliteDatabase::open), it first checks every declaration in
     /// the program (identifiers, reserved names, duplicates).
     pub fn connect(url: &str, max: u32) -> Result<Self> {
         crate::registry::check_registry()?;
@@ -189,8 +189,8 @@ impl PgDatabase {
 
 /// The PostgreSQL schema for `tables`: DDL, then row-level security for owned ones. Run
 /// it as the owner role; then grant the application role `SELECT, INSERT, UPDATE, DELETE`.
-pub fn schema_postgres(tables: &[&'static TableInfo]) -> Vec<String> {
-    tables.iter().flat_map(|t| t.ddl_postgres().into_iter().chain(t.rls_postgres())).collect()
+pub fn postgres_schema(tables: &[&'static TableInfo]) -> Vec<String> {
+    tables.iter().flat_map(|t| t.postgres_ddl().into_iter().chain(t.postgres_row_security())).collect()
 }
 
 impl crate::query::sealed::Executor for PgDatabase {}

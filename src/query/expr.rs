@@ -3,9 +3,9 @@
 use std::marker::PhantomData;
 
 use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
-use crate::query::source::{InSource, Named, Src};
+use crate::query::source::{InSource, Named, Tables};
 use crate::schema::{Owned, Table};
-use crate::value::{IntoSql, Params, SqlType, Value};
+use crate::value::{ColumnValue, IntoSql, Params, Value};
 
 /// A column of table `T` holding values of type `V`. Made by the derive: `Project::name()`.
 pub struct Column<T, V> {
@@ -171,7 +171,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::words().gt(10).and(Note::words().lt(100)).or(Note::title().eq("x")));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_and" WHERE "user_id" = ? AND (("words" > ? AND "words" < ?) OR "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_and" WHERE "user_id" = ? AND (("words" > ? AND "words" < ?) OR "title" = ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn and(self, other: Cond<S>) -> Self {
@@ -187,7 +187,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().eq("a").or(Note::title().eq("b")));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_or" WHERE "user_id" = ? AND ("title" = ? OR "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_or" WHERE "user_id" = ? AND ("title" = ? OR "title" = ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn or(self, other: Cond<S>) -> Self {
@@ -203,7 +203,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().eq("x").not());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not" WHERE "user_id" = ? AND (NOT "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not" WHERE "user_id" = ? AND (NOT "title" = ?)"#);
     /// # Ok(()) }
     /// ```
     #[allow(clippy::should_implement_trait, reason = "builder reads better as a method; `!` also works")]
@@ -234,7 +234,7 @@ pub struct OrderBy<S> {
     _s: PhantomData<fn() -> S>,
 }
 
-impl<T: Named, V: SqlType> Column<T, V> {
+impl<T: Named, V: ColumnValue> Column<T, V> {
     fn cmp<S, I>(self, op: CmpOp, v: impl IntoSql<V>) -> Cond<S>
     where
         T: InSource<S, I>,
@@ -294,8 +294,8 @@ impl<T: Named, V: SqlType> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().is_in([1, 2, 3]));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = ? AND "id" IN (?, ?, ?)"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = $1 AND "id" IN ($2, $3, $4)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = ? AND "id" IN (?, ?, ?)"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = $1 AND "id" IN ($2, $3, $4)"#);
     /// # Ok(()) }
     /// ```
     pub fn is_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
@@ -314,7 +314,7 @@ impl<T: Named, V: SqlType> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().not_in([1, 2]));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not_in" WHERE "user_id" = ? AND "id" NOT IN (?, ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not_in" WHERE "user_id" = ? AND "id" NOT IN (?, ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn not_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
@@ -345,7 +345,7 @@ impl<T: Named, V: SqlType> Column<T, V> {
         Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Params::new())
     }
 
-    /// `column IN (SELECT ...)` over a subquery made with `Table::sub()`; in a scoped
+    /// `column IN (SELECT ...)` over a subquery made with `Table::subquery()`; in a scoped
     /// statement the subquery carries the same tenant predicate.
     ///
     /// ```
@@ -356,24 +356,24 @@ impl<T: Named, V: SqlType> Column<T, V> {
     /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
-    /// let q = Note::select(&t).filter(Note::id().in_sub(Folder::sub().select(Folder::id()).filter(Folder::name().eq("inbox"))));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ? AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ? AND "doc_folders_in_sub"."name" = ?)"#);
+    /// let q = Note::select(&t).filter(Note::id().in_subquery(Folder::subquery().select(Folder::id()).filter(Folder::name().eq("inbox"))));
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ? AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ? AND "doc_folders_in_sub"."name" = ?)"#);
     /// # Ok(()) }
     /// ```
-    pub fn in_sub<S, I, Q>(self, sub: Q) -> Cond<S>
+    pub fn in_subquery<S, I, Q>(self, sub: Q) -> Cond<S>
     where
         T: InSource<S, I>,
-        Q: SubOf<S, V>,
+        Q: SubqueryOf<S, V>,
     {
         let SubParts(shape, values) = sub.__into_parts();
         Cond::new(Node::InSub { col: self.col_ref(), sub: Box::new(shape), negated: false }, values)
     }
 
     /// `column NOT IN (SELECT ...)`.
-    pub fn not_in_sub<S, I, Q>(self, sub: Q) -> Cond<S>
+    pub fn not_in_subquery<S, I, Q>(self, sub: Q) -> Cond<S>
     where
         T: InSource<S, I>,
-        Q: SubOf<S, V>,
+        Q: SubqueryOf<S, V>,
     {
         let SubParts(shape, values) = sub.__into_parts();
         Cond::new(Node::InSub { col: self.col_ref(), sub: Box::new(shape), negated: true }, values)
@@ -396,7 +396,7 @@ impl<T: Named, V: SqlType> Column<T, V> {
     }
 }
 
-impl<T: Named, V: SqlType> Column<T, Option<V>> {
+impl<T: Named, V: ColumnValue> Column<T, Option<V>> {
     /// `column IS NULL`
     ///
     /// ```
@@ -406,7 +406,7 @@ impl<T: Named, V: SqlType> Column<T, Option<V>> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::folder_id().is_null());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_null" WHERE "user_id" = ? AND "folder_id" IS NULL"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_null" WHERE "user_id" = ? AND "folder_id" IS NULL"#);
     /// # Ok(()) }
     /// ```
     pub fn is_null<S, I>(self) -> Cond<S>
@@ -424,7 +424,7 @@ impl<T: Named, V: SqlType> Column<T, Option<V>> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::folder_id().is_not_null());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_not_null" WHERE "user_id" = ? AND "folder_id" IS NOT NULL"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_not_null" WHERE "user_id" = ? AND "folder_id" IS NOT NULL"#);
     /// # Ok(()) }
     /// ```
     pub fn is_not_null<S, I>(self) -> Cond<S>
@@ -443,19 +443,19 @@ impl<T: Named, V: SqlType> Column<T, Option<V>> {
     note = "a column condition compares columns of one type, or a nullable column with its non-null type (`Option<Uuid>` with `Uuid`)"
 )]
 pub trait ComparableWith<W>: crate::query::sealed::ComparableWith<W> {}
-impl<V: SqlType> crate::query::sealed::ComparableWith<V> for V {}
-impl<V: SqlType> ComparableWith<V> for V {}
-impl<V: SqlType> crate::query::sealed::ComparableWith<V> for Option<V> {}
-impl<V: SqlType> ComparableWith<V> for Option<V> {}
-impl<V: SqlType> crate::query::sealed::ComparableWith<Option<V>> for V {}
-impl<V: SqlType> ComparableWith<Option<V>> for V {}
+impl<V: ColumnValue> crate::query::sealed::ComparableWith<V> for V {}
+impl<V: ColumnValue> ComparableWith<V> for V {}
+impl<V: ColumnValue> crate::query::sealed::ComparableWith<V> for Option<V> {}
+impl<V: ColumnValue> ComparableWith<V> for Option<V> {}
+impl<V: ColumnValue> crate::query::sealed::ComparableWith<Option<V>> for V {}
+impl<V: ColumnValue> ComparableWith<Option<V>> for V {}
 
 /// Text columns (nullable or not) support `LIKE`.
-pub trait TextColumn {}
-impl TextColumn for String {}
-impl TextColumn for Option<String> {}
+pub trait TextValue {}
+impl TextValue for String {}
+impl TextValue for Option<String> {}
 
-impl<T: Named, V: SqlType + TextColumn> Column<T, V> {
+impl<T: Named, V: ColumnValue + TextValue> Column<T, V> {
     /// `column LIKE pattern` (SQLite's `LIKE`: `%` and `_` wildcards, ASCII case-insensitive).
     ///
     /// ```
@@ -465,7 +465,7 @@ impl<T: Named, V: SqlType + TextColumn> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().like("%clip%"));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_like" WHERE "user_id" = ? AND "title" LIKE ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_like" WHERE "user_id" = ? AND "title" LIKE ?"#);
     /// # Ok(()) }
     /// ```
     pub fn like<S, I>(self, pattern: &str) -> Cond<S>
@@ -485,15 +485,15 @@ impl<T: Named, V: SqlType + TextColumn> Column<T, V> {
     }
 }
 
-/// Variance-neutral marker for [`Sub`]'s type parameters.
+/// Variance-neutral marker for [`Subquery`]'s type parameters.
 type SubMarker<T, O, P> = fn() -> (T, O, P);
 
 /// A subquery over owned table `T`, for use inside a statement whose source is `O`.
 ///
 /// It has no tenant of its own and cannot be executed: embedded in a scoped statement,
 /// it takes that statement's tenant. So a subquery can never reach another tenant.
-/// `P` is the projected column type (`()` before [`Sub::select`]).
-pub struct Sub<T, O, P = ()> {
+/// `P` is the projected column type (`()` before [`Subquery::select`]).
+pub struct Subquery<T, O, P = ()> {
     cond: Option<Node>,
     column: Option<ColRef>,
     values: Params,
@@ -504,14 +504,14 @@ pub struct Sub<T, O, P = ()> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tenantry subquery of this statement",
     note = "`IN (subquery)` needs a subquery that `.select(...)`s a column of the `IN` column's type (here `{P}`); a subquery built for another outer statement does not fit either",
-    note = "build subqueries with `Table::sub()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
+    note = "build subqueries with `Table::subquery()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
 )]
-pub trait SubOf<S, P>: crate::query::sealed::SubOf<S, P> {
+pub trait SubqueryOf<S, P>: crate::query::sealed::SubqueryOf<S, P> {
     #[doc(hidden)]
     fn __into_parts(self) -> SubParts;
 }
-impl<T: Owned, O, P> crate::query::sealed::SubOf<O, P> for Sub<T, O, P> {}
-impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
+impl<T: Owned, O, P> crate::query::sealed::SubqueryOf<O, P> for Subquery<T, O, P> {}
+impl<T: Owned, O, P> SubqueryOf<O, P> for Subquery<T, O, P> {
     fn __into_parts(self) -> SubParts {
         // Slots count from 0 within the subquery; `Cond::append_to` shifts them later.
         SubParts(SubShape { table: TableRef::of(T::INFO), column: self.column, cond: self.cond }, self.values)
@@ -523,22 +523,22 @@ impl<T: Owned, O, P> SubOf<O, P> for Sub<T, O, P> {
 #[derive(Debug)]
 pub struct SubParts(pub(crate) SubShape, pub(crate) Params);
 
-impl<T: Owned, O> Sub<T, O, ()> {
+impl<T: Owned, O> Subquery<T, O, ()> {
     #[doc(hidden)]
     pub fn __new() -> Self {
-        Sub { cond: None, column: None, values: Params::new(), _t: PhantomData }
+        Subquery { cond: None, column: None, values: Params::new(), _t: PhantomData }
     }
 
     /// Projects one column: `SELECT column FROM ...`, for `IN (subquery)`.
-    pub fn select<V>(self, column: Column<T, V>) -> Sub<T, O, V> {
-        Sub { cond: self.cond, column: Some(column.col_ref()), values: self.values, _t: PhantomData }
+    pub fn select<V>(self, column: Column<T, V>) -> Subquery<T, O, V> {
+        Subquery { cond: self.cond, column: Some(column.col_ref()), values: self.values, _t: PhantomData }
     }
 }
 
-impl<T: Owned, O, P> Sub<T, O, P> {
+impl<T: Owned, O, P> Subquery<T, O, P> {
     /// Filters the subquery. The condition may name columns of `T` and of the enclosing
     /// statement's tables (a correlated subquery).
-    pub fn filter(mut self, cond: Cond<Src<T, O>>) -> Self {
+    pub fn filter(mut self, cond: Cond<Tables<T, O>>) -> Self {
         let node = cond.append_to(&mut self.values);
         self.cond = Some(Node::and(self.cond.take(), node));
         self
@@ -555,17 +555,17 @@ impl<T: Owned, O, P> Sub<T, O, P> {
 /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
 /// # fn main() -> tenantry::Result<()> {
 /// # let t = TenantId::generate();
-/// let q = Folder::select(&t).filter(exists(Note::sub().filter(Note::folder_id().eq_col(Folder::id()))));
-/// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ? AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ? AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
+/// let q = Folder::select(&t).filter(exists(Note::subquery().filter(Note::folder_id().eq_col(Folder::id()))));
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ? AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ? AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
 /// # Ok(()) }
 /// ```
-pub fn exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
+pub fn exists<S, P>(sub: impl SubqueryOf<S, P>) -> Cond<S> {
     let SubParts(shape, values) = sub.__into_parts();
     Cond::new(Node::Exists { sub: Box::new(shape), negated: false }, values)
 }
 
 /// `NOT EXISTS (subquery)`.
-pub fn not_exists<S, P>(sub: impl SubOf<S, P>) -> Cond<S> {
+pub fn not_exists<S, P>(sub: impl SubqueryOf<S, P>) -> Cond<S> {
     let SubParts(shape, values) = sub.__into_parts();
     Cond::new(Node::Exists { sub: Box::new(shape), negated: true }, values)
 }

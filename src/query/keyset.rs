@@ -46,12 +46,12 @@ key_orders! {
 /// row gives the [`cursor`](Keyset::cursor) that [`after`](Keyset::after) continues from.
 ///
 /// ```
-/// # use tenantry::{Database, Table, TenantId};
+/// # use tenantry::{SqliteDatabase, Table, TenantId};
 /// #[derive(Table, Debug)]
 /// #[table(name = "keyset_doc", owned)]
 /// struct Post { #[tenant] user_id: TenantId, #[primary_key] id: i64, day: String }
 /// # fn main() -> tenantry::Result<()> {
-/// # let db = Database::open_in_memory()?; db.create_table::<Post>()?; let t = TenantId::generate();
+/// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Post>()?; let t = TenantId::generate();
 /// for id in 0..5 {
 ///     db.execute(Post::insert(&t, NewPost { id, day: format!("2026-11-0{}", id % 2) }))?;
 /// }

@@ -1,6 +1,6 @@
 //! Scoped statements: built from a [`TenantId`](crate::TenantId) (or an audited
 //! [`Admin`](crate::Admin)), rendered by sea-query once per shape, executed by the
-//! [`Database`](crate::Database).
+//! [`SqliteDatabase`](crate::SqliteDatabase).
 
 /// Seals for traits that only tenantry implements: the supertraits live in this private
 /// module, so no other crate can name them, let alone implement them.
@@ -12,8 +12,8 @@ pub(crate) mod sealed {
     pub trait InSource<S, I> {}
     /// For `Assign`.
     pub trait Assign<T> {}
-    /// For `SubOf`.
-    pub trait SubOf<S, P> {}
+    /// For `SubqueryOf`.
+    pub trait SubqueryOf<S, P> {}
     /// For `Executor`.
     pub trait Executor {}
     /// For `ComparableWith`.
@@ -201,18 +201,18 @@ impl<F: Fetch + ?Sized> Fetch for &F {
 }
 
 /// SQL rendered in a given dialect, with the parameters it binds, for logs, snapshots and
-/// doc tests. Values appear only in `params`, never in `sql`.
+/// doc tests. Values appear only in `params`, never in `text`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sql {
     /// The statement text.
-    pub sql: String,
+    pub text: String,
     /// The values bound to its parameters, in order.
     pub params: Vec<Value>,
 }
 
 impl std::fmt::Display for Sql {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.sql)
+        f.write_str(&self.text)
     }
 }

@@ -11,7 +11,7 @@ use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
 use crate::query::source::{InSource, Named, Read, Source};
 use crate::query::{Fetch, Plan};
 use crate::schema::RowSource;
-use crate::value::{IntoSql, SqlType, Value};
+use crate::value::{ColumnValue, IntoSql, Value};
 
 /// The values of one projected row: a tuple of up to six column types, each decoded with
 /// its own type (a `bool` column of 7 is an error, not a `true`).
@@ -21,7 +21,7 @@ pub trait Values: crate::query::sealed::Values + Sized {
 }
 
 /// Decodes value `index` of a projected row (also for `#[derive(Projection)]`).
-pub(crate) fn decode<V: SqlType, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
+pub(crate) fn decode<V: ColumnValue, R: RowSource + ?Sized>(row: &R, index: usize, table: &'static str) -> Result<V> {
     V::from_sql(row.value(index)?).ok_or(Error::Decode { table, column: "projection", expected: V::EXPECTED })
 }
 
@@ -54,15 +54,15 @@ pub trait Columns<S, I>: crate::query::sealed::Columns<S, I> {
 
 macro_rules! tuples {
     ($(($($t:ident $v:ident $i:ident $n:tt),+))*) => {$(
-        impl<$($v: SqlType),+> crate::query::sealed::Values for ($($v,)+) {}
-        impl<$($v: SqlType),+> Values for ($($v,)+) {
+        impl<$($v: ColumnValue),+> crate::query::sealed::Values for ($($v,)+) {}
+        impl<$($v: ColumnValue),+> Values for ($($v,)+) {
             fn __decode<R: RowSource + ?Sized>(row: &R, table: &'static str) -> Result<Self> {
                 Ok(($(decode::<$v, R>(row, $n, table)?,)+))
             }
         }
-        impl<S, $($t: Named, $v: SqlType, $i),+> crate::query::sealed::Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        impl<S, $($t: Named, $v: ColumnValue, $i),+> crate::query::sealed::Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
         where $($t: InSource<S, $i>),+ {}
-        impl<S, $($t: Named, $v: SqlType, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
+        impl<S, $($t: Named, $v: ColumnValue, $i),+> Columns<S, ($($i,)+)> for ($(Column<$t, $v>,)+)
         where $($t: InSource<S, $i>),+
         {
             type Values = ($(Read<$t, S, $i, $v>,)+);
@@ -86,13 +86,13 @@ impl<S: Source> Select<S> {
     /// `SELECT` chosen columns instead of whole rows; each row is a tuple.
     ///
     /// ```
-    /// # use tenantry::{Database, Table, TenantId};
+    /// # use tenantry::{SqliteDatabase, Table, TenantId};
     /// # #[derive(Table, Debug)] #[table(name = "proj_doc", owned)]
     /// # struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String, status: String }
     /// # fn main() -> tenantry::Result<()> {
-    /// # let db = Database::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
+    /// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
     /// let names = Project::select(&t).columns((Project::id(), Project::name())).order_by(Project::id().asc());
-    /// assert_eq!(names.to_sql()?.sql, r#"SELECT "id", "name" FROM "proj_doc" WHERE "user_id" = ? ORDER BY "id" ASC"#);
+    /// assert_eq!(names.to_sql()?.text, r#"SELECT "id", "name" FROM "proj_doc" WHERE "user_id" = ? ORDER BY "id" ASC"#);
     /// let rows: Vec<(i64, String)> = db.fetch_all(names)?;
     /// # assert!(rows.is_empty()); Ok(()) }
     /// ```
@@ -106,17 +106,17 @@ impl<S: Source> Select<S> {
     /// `.min(..)`, `.max(..)`, optionally `.having(..)`.
     ///
     /// ```
-    /// # use tenantry::{Database, Having, Table, TenantId};
+    /// # use tenantry::{SqliteDatabase, Having, Table, TenantId};
     /// # #[derive(Table, Debug)] #[table(name = "group_doc", owned)]
     /// # struct Job { #[tenant] user_id: TenantId, #[primary_key] id: i64, status: String }
     /// # fn main() -> tenantry::Result<()> {
-    /// # let db = Database::open_in_memory()?; db.create_table::<Job>()?; let t = TenantId::generate();
+    /// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Job>()?; let t = TenantId::generate();
     /// for (id, status) in [(1, "done"), (2, "done"), (3, "queued")] {
     ///     db.execute(Job::insert(&t, NewJob { id, status: status.into() }))?;
     /// }
     /// let per_status = Job::select(&t).group_by(Job::status()).count().order_by(Job::status().asc());
     /// assert_eq!(
-    ///     per_status.to_sql()?.sql,
+    ///     per_status.to_sql()?.text,
     ///     r#"SELECT "status", COUNT(*) FROM "group_doc" WHERE "user_id" = ? GROUP BY "status" ORDER BY "status" ASC"#
     /// );
     /// assert_eq!(db.fetch_all(per_status)?, [("done".to_owned(), 2), ("queued".to_owned(), 1)]);
@@ -124,7 +124,7 @@ impl<S: Source> Select<S> {
     /// assert_eq!(db.fetch_all(busy)?, [("done".to_owned(), 2)]);
     /// # Ok(()) }
     /// ```
-    pub fn group_by<T, K: SqlType, I>(mut self, column: Column<T, K>) -> Grouped<S, Read<T, S, I, K>>
+    pub fn group_by<T, K: ColumnValue, I>(mut self, column: Column<T, K>) -> Grouped<S, Read<T, S, I, K>>
     where
         T: Named + InSource<S, I>,
     {
@@ -162,7 +162,7 @@ impl<S: Source, R> Projected<S, R> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).columns((Note::title(),)).distinct();
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT DISTINCT "title" FROM "doc_notes_distinct" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT DISTINCT "title" FROM "doc_notes_distinct" WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn distinct(mut self) -> Self {
@@ -224,7 +224,7 @@ impl<S, K> std::fmt::Debug for Grouped<S, K> {
     }
 }
 
-impl<S: Source, K: SqlType> Grouped<S, K> {
+impl<S: Source, K: ColumnValue> Grouped<S, K> {
     /// `HAVING` a condition on an aggregate of the group (`Having::count().ge(2)`); several
     /// are ANDed.
     ///
@@ -235,7 +235,7 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).group_by(Note::title()).having(Having::count().ge(2)).count();
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "title", COUNT(*) FROM "doc_notes_having" WHERE "user_id" = ? GROUP BY "title" HAVING COUNT(*) >= ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "title", COUNT(*) FROM "doc_notes_having" WHERE "user_id" = ? GROUP BY "title" HAVING COUNT(*) >= ?"#);
     /// # Ok(()) }
     /// ```
     pub fn having(mut self, having: Having<S>) -> Self {
@@ -264,8 +264,8 @@ impl<S: Source, K: SqlType> Grouped<S, K> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).group_by(Note::title()).sum(Note::words());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "title", SUM("words") FROM "doc_notes_group_sum" WHERE "user_id" = ? GROUP BY "title""#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "title", CAST(SUM("words") AS BIGINT) FROM "doc_notes_group_sum" WHERE "user_id" = $1 GROUP BY "title""#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "title", SUM("words") FROM "doc_notes_group_sum" WHERE "user_id" = ? GROUP BY "title""#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "title", CAST(SUM("words") AS BIGINT) FROM "doc_notes_group_sum" WHERE "user_id" = $1 GROUP BY "title""#);
     /// # Ok(()) }
     /// ```
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Projected<S, (K, Option<V::Base>)>
@@ -369,7 +369,7 @@ impl<S, V> std::fmt::Debug for HavingAgg<S, V> {
 
 macro_rules! having_ops {
     ($($name:ident $op:ident $sql:literal),*) => {
-        impl<S, V: SqlType> HavingAgg<S, V> {$(
+        impl<S, V: ColumnValue> HavingAgg<S, V> {$(
             #[doc = concat!("`aggregate ", $sql, " value`")]
             pub fn $name(self, value: impl IntoSql<V>) -> Having<S> {
                 Having { agg: self.agg, op: CmpOp::$op, value: value.into_value(), _s: PhantomData }

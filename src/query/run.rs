@@ -198,7 +198,7 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
     let tenant = plan.scope.first_param();
     let pick = |r: Rendered, get: &dyn Fn(Slot) -> Value| Sql {
         params: r.slots.iter().map(|s| if *s == TENANT_SLOT { tenant.clone() } else { get(*s) }).collect(),
-        sql: r.sql,
+        text: r.sql,
     };
     Ok(match &plan.kind {
         PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
@@ -208,6 +208,6 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
             let n = rows_per_chunk(base)?.min(*rows);
             pick(chunk_shape(base, n).render(dialect)?, &|s| chunk_value(&PLACEHOLDER, values, 0, s).clone())
         }
-        PlanKind::Raw(sql, params) => Sql { sql: (*sql).to_owned(), params: params.to_vec() },
+        PlanKind::Raw(sql, params) => Sql { text: (*sql).to_owned(), params: params.to_vec() },
     })
 }

@@ -5,10 +5,10 @@ use std::marker::PhantomData;
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
-use crate::query::source::{Append, InSource, Joinable, Named, Opt, Source};
+use crate::query::source::{Append, InSource, Joinable, LeftJoined, Named, Source};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
-use crate::value::{Params, SqlType, Value};
+use crate::value::{ColumnValue, Params, Value};
 
 /// A `SELECT` over the tables of `S`, scoped to one tenant.
 ///
@@ -85,8 +85,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::words().gt(100));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = ? AND "words" > ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = $1 AND "words" > $2"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = ? AND "words" > ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = $1 AND "words" > $2"#);
     /// # Ok(()) }
     /// ```
     pub fn filter(mut self, cond: Cond<S>) -> Self {
@@ -104,7 +104,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).order_by(Note::words().desc());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_order_by" WHERE "user_id" = ? ORDER BY "words" DESC"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_order_by" WHERE "user_id" = ? ORDER BY "words" DESC"#);
     /// # Ok(()) }
     /// ```
     pub fn order_by(mut self, order: OrderBy<S>) -> Self {
@@ -121,7 +121,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).limit(10);
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_limit" WHERE "user_id" = ? LIMIT ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_limit" WHERE "user_id" = ? LIMIT ?"#);
     /// # Ok(()) }
     /// ```
     pub fn limit(mut self, n: u64) -> Self {
@@ -138,7 +138,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).order_by(Note::id().asc()).limit(10).offset(20);
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_offset" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ? OFFSET ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_offset" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ? OFFSET ?"#);
     /// # Ok(()) }
     /// ```
     pub fn offset(mut self, n: u64) -> Self {
@@ -164,7 +164,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).join::<Folder>(Folder::id().eq_col(Note::folder_id()));
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ? AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ? AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn join<U: Joinable>(self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
@@ -180,17 +180,17 @@ impl<S: Source> Select<S> {
     /// rows without a match).
     ///
     /// ```
-    /// # use tenantry::{Database, Table, TenantId};
+    /// # use tenantry::{SqliteDatabase, Table, TenantId};
     /// # #[derive(Table, Debug)] #[table(name = "lj_folders", owned)]
     /// # struct Folder { #[tenant] user_id: TenantId, #[primary_key] id: i64, name: String }
     /// # #[derive(Table, Debug)] #[table(name = "lj_clips", owned)]
     /// # struct Clip { #[tenant] user_id: TenantId, #[primary_key] id: i64, folder_id: Option<i64> }
     /// # fn main() -> tenantry::Result<()> {
-    /// # let db = Database::open_in_memory()?; db.create_table::<Folder>()?; db.create_table::<Clip>()?;
+    /// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Folder>()?; db.create_table::<Clip>()?;
     /// # let t = TenantId::generate();
     /// let q = Clip::select(&t).left_join::<Folder>(Folder::id().eq_col(Clip::folder_id()));
     /// assert_eq!(
-    ///     q.to_sql()?.sql,
+    ///     q.to_sql()?.text,
     ///     r#"SELECT "lj_clips"."user_id", "lj_clips"."id", "lj_clips"."folder_id", "lj_folders"."user_id", "lj_folders"."id", "lj_folders"."name" FROM "lj_clips" LEFT JOIN "lj_folders" ON "lj_folders"."user_id" = ? AND "lj_folders"."id" = "lj_clips"."folder_id" WHERE "lj_clips"."user_id" = ?"#
     /// );
     /// db.execute(Clip::insert(&t, NewClip { id: 1, folder_id: None }))?;
@@ -198,9 +198,12 @@ impl<S: Source> Select<S> {
     /// assert!(rows[0].1.is_none());
     /// # Ok(()) }
     /// ```
-    pub fn left_join<U: Joinable>(self, on: Cond<<S as Append<Opt<U>>>::Out>) -> Select<<S as Append<Opt<U>>>::Out>
+    pub fn left_join<U: Joinable>(
+        self,
+        on: Cond<<S as Append<LeftJoined<U>>>::Out>,
+    ) -> Select<<S as Append<LeftJoined<U>>>::Out>
     where
-        S: Append<Opt<U>>,
+        S: Append<LeftJoined<U>>,
     {
         self.joined(TableRef(U::INFO, U::ALIAS), on, true)
     }
@@ -211,7 +214,7 @@ impl<S: Source> Select<S> {
     /// tenant column to scope it by.
     ///
     /// ```
-    /// # use tenantry::{Admin, Database, Table, TenantId};
+    /// # use tenantry::{Admin, SqliteDatabase, Table, TenantId};
     /// # #[derive(Table, Debug)] #[table(name = "aj_projects", owned)]
     /// # struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, plan: String }
     /// # #[derive(Table, Debug)] #[table(name = "aj_plans", global)]
@@ -220,7 +223,7 @@ impl<S: Source> Select<S> {
     /// let admin = Admin::new("billing report joins projects with plans");
     /// let q = Project::admin_select(&admin).admin_join::<Plan>(&admin, Plan::name().eq_col(Project::plan()));
     /// assert_eq!(
-    ///     q.to_sql()?.sql,
+    ///     q.to_sql()?.text,
     ///     r#"SELECT "aj_projects"."user_id", "aj_projects"."id", "aj_projects"."plan", "aj_plans"."name", "aj_plans"."price" FROM "aj_projects" INNER JOIN "aj_plans" ON "aj_plans"."name" = "aj_projects"."plan" WHERE TRUE"#
     /// );
     /// # Ok(()) }
@@ -241,10 +244,10 @@ impl<S: Source> Select<S> {
     pub fn admin_left_join<U: Table>(
         self,
         admin: &crate::Admin,
-        on: Cond<<S as Append<Opt<U>>>::Out>,
-    ) -> Select<<S as Append<Opt<U>>>::Out>
+        on: Cond<<S as Append<LeftJoined<U>>>::Out>,
+    ) -> Select<<S as Append<LeftJoined<U>>>::Out>
     where
-        S: Append<Opt<U>>,
+        S: Append<LeftJoined<U>>,
     {
         let _ = admin; // the capability is the point: a cross-tenant join is deliberate
         self.joined(TableRef::of(U::INFO), on, true)
@@ -272,7 +275,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).count();
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT COUNT(*) FROM "doc_notes_count" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT COUNT(*) FROM "doc_notes_count" WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn count(self) -> Aggregate<S, i64> {
@@ -288,8 +291,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).sum(Note::words());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT SUM("words") FROM "doc_notes_sum" WHERE "user_id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT CAST(SUM("words") AS BIGINT) FROM "doc_notes_sum" WHERE "user_id" = $1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT SUM("words") FROM "doc_notes_sum" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(SUM("words") AS BIGINT) FROM "doc_notes_sum" WHERE "user_id" = $1"#);
     /// # Ok(()) }
     /// ```
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -308,8 +311,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).avg(Note::words());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT AVG("words") FROM "doc_notes_avg" WHERE "user_id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"SELECT CAST(AVG("words") AS DOUBLE PRECISION) FROM "doc_notes_avg" WHERE "user_id" = $1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT AVG("words") FROM "doc_notes_avg" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(AVG("words") AS DOUBLE PRECISION) FROM "doc_notes_avg" WHERE "user_id" = $1"#);
     /// # Ok(()) }
     /// ```
     pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
@@ -328,7 +331,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).min(Note::title());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT MIN("title") FROM "doc_notes_min" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT MIN("title") FROM "doc_notes_min" WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -347,7 +350,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).max(Note::words());
-    /// assert_eq!(q.to_sql()?.sql, r#"SELECT MAX("words") FROM "doc_notes_max" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT MAX("words") FROM "doc_notes_max" WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -382,7 +385,7 @@ impl<S: Source> Fetch for Select<S> {
 }
 
 /// A single-value query: `COUNT(*)`, `SUM`, `AVG`, `MIN`, `MAX`. Fetch it with
-/// [`Database::fetch_one`](crate::Database::fetch_one).
+/// [`SqliteDatabase::fetch_one`](crate::SqliteDatabase::fetch_one).
 pub struct Aggregate<S, R> {
     select: Select<S>,
     _r: PhantomData<fn() -> R>,
@@ -406,7 +409,7 @@ impl<S, R> std::fmt::Debug for Aggregate<S, R> {
     }
 }
 
-impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
+impl<S: Source, R: ColumnValue> Fetch for Aggregate<S, R> {
     type Row = R;
     fn __plan(&self) -> Plan<'_> {
         self.select.__plan()
@@ -421,14 +424,14 @@ impl<S: Source, R: SqlType> Fetch for Aggregate<S, R> {
 }
 
 /// Column types that `SUM` and `AVG` accept.
-pub trait Numeric: SqlType {
+pub trait Numeric: ColumnValue {
     /// The type without `Option`.
-    type Base: SqlType;
+    type Base: ColumnValue;
 }
 /// Column types that `MIN` and `MAX` accept.
-pub trait Comparable: SqlType {
+pub trait Comparable: ColumnValue {
     /// The type without `Option`.
-    type Base: SqlType;
+    type Base: ColumnValue;
 }
 
 macro_rules! agg_types {

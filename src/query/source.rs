@@ -5,23 +5,23 @@ use std::marker::PhantomData;
 
 use crate::error::Result;
 use crate::schema::Table;
-use crate::value::SqlType;
+use crate::value::ColumnValue;
 
 /// The end of a table list.
 #[derive(Debug)]
-pub struct Nil;
+pub struct End;
 
-/// A table list: `H` followed by `R`. `From<A>` is `Src<A, Nil>`; a join of `A` and `B`
-/// is `Src<A, Src<B, Nil>>`.
+/// A table list: `H` followed by `R`. `From<A>` is `Tables<A, End>`; a join of `A` and `B`
+/// is `Tables<A, Tables<B, End>>`.
 #[derive(Debug)]
-pub struct Src<H, R>(PhantomData<(H, R)>);
+pub struct Tables<H, R>(PhantomData<(H, R)>);
 
 /// Position marker: the table is the head of the list.
 #[derive(Debug)]
-pub struct Here;
+pub struct Head;
 /// Position marker: the table is somewhere in the tail.
 #[derive(Debug)]
-pub struct There<I>(PhantomData<I>);
+pub struct Tail<I>(PhantomData<I>);
 
 /// `Self` is one of the tables of the statement source `S`, at position `I`.
 ///
@@ -38,12 +38,12 @@ pub trait InSource<S, I>: crate::query::sealed::InSource<S, I> {
     type Presence: Presence;
 }
 
-impl<H: Named, R> crate::query::sealed::InSource<Src<H, R>, Here> for H {}
-impl<H, R, X, I> crate::query::sealed::InSource<Src<H, R>, There<I>> for X where X: InSource<R, I> {}
-impl<H: Named, R> InSource<Src<H, R>, Here> for H {
+impl<H: Named, R> crate::query::sealed::InSource<Tables<H, R>, Head> for H {}
+impl<H, R, X, I> crate::query::sealed::InSource<Tables<H, R>, Tail<I>> for X where X: InSource<R, I> {}
+impl<H: Named, R> InSource<Tables<H, R>, Head> for H {
     type Presence = Required;
 }
-impl<H, R, X, I> InSource<Src<H, R>, There<I>> for X
+impl<H, R, X, I> InSource<Tables<H, R>, Tail<I>> for X
 where
     X: InSource<R, I>,
 {
@@ -54,7 +54,7 @@ where
 /// projection or a group.
 pub trait Presence: crate::query::sealed::Presence {
     /// `V`, or `V::Nullable` for a left-joined table.
-    type Of<V: SqlType>: SqlType;
+    type Of<V: ColumnValue>: ColumnValue;
 }
 
 /// A table every result row has.
@@ -66,11 +66,11 @@ pub struct Optional;
 
 impl crate::query::sealed::Presence for Required {}
 impl Presence for Required {
-    type Of<V: SqlType> = V;
+    type Of<V: ColumnValue> = V;
 }
 impl crate::query::sealed::Presence for Optional {}
 impl Presence for Optional {
-    type Of<V: SqlType> = V::Nullable;
+    type Of<V: ColumnValue> = V::Nullable;
 }
 
 /// How a column of type `V` of table `T` reads in a projection over source `S`.
@@ -96,13 +96,13 @@ impl<T: Table> Named for T {
 /// "table_N"`, with its own tenant predicate like any joined table. `N` starts at 1.
 ///
 /// ```
-/// # use tenantry::{As, Database, Table, TenantId};
+/// # use tenantry::{As, SqliteDatabase, Table, TenantId};
 /// #[derive(Table, Debug)]
 /// #[table(name = "alias_doc_projects", owned)]
 /// struct Project { #[tenant] user_id: TenantId, #[primary_key] id: i64, parent: Option<i64>, name: String }
 /// type Parent = As<Project, 1>;
 /// # fn main() -> tenantry::Result<()> {
-/// # let db = Database::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
+/// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Project>()?; let t = TenantId::generate();
 /// db.execute(Project::insert(&t, NewProject { id: 1, parent: None, name: "season".into() }))?;
 /// db.execute(Project::insert(&t, NewProject { id: 2, parent: Some(1), name: "final".into() }))?;
 /// let with_parent = Project::select(&t).join::<Parent>(Parent::col(Project::id()).eq_col(Project::parent()));
@@ -146,18 +146,18 @@ impl<T: Table, const N: u8> Elem for As<T, N> {
     }
 }
 
-impl<T: Table, const N: u8> crate::query::sealed::Elem for Opt<As<T, N>> {}
-impl<T: Table, const N: u8> Elem for Opt<As<T, N>> {
+impl<T: Table, const N: u8> crate::query::sealed::Elem for LeftJoined<As<T, N>> {}
+impl<T: Table, const N: u8> Elem for LeftJoined<As<T, N>> {
     type Row = Option<T>;
     fn __width() -> usize {
-        <Opt<T> as Elem>::__width()
+        <LeftJoined<T> as Elem>::__width()
     }
     fn __decode<R: crate::schema::RowSource + ?Sized>(
         row: &R,
         at: usize,
         r: crate::schema::Reader<'_>,
     ) -> Result<Option<T>> {
-        <Opt<T> as Elem>::__decode(row, at, r)
+        <LeftJoined<T> as Elem>::__decode(row, at, r)
     }
 }
 
@@ -175,10 +175,10 @@ impl<T: crate::schema::Owned, const N: u8> Joinable for As<T, N> {}
 
 /// A left-joined table in a source: its row may be missing (`Option<T>` in the result).
 #[derive(Debug)]
-pub struct Opt<T>(PhantomData<T>);
+pub struct LeftJoined<T>(PhantomData<T>);
 
-impl<H: Named, R> crate::query::sealed::InSource<Src<Opt<H>, R>, Here> for H {}
-impl<H: Named, R> InSource<Src<Opt<H>, R>, Here> for H {
+impl<H: Named, R> crate::query::sealed::InSource<Tables<LeftJoined<H>, R>, Head> for H {}
+impl<H: Named, R> InSource<Tables<LeftJoined<H>, R>, Head> for H {
     type Presence = Optional;
 }
 
@@ -213,8 +213,8 @@ impl<T: Table> Elem for T {
     }
 }
 
-impl<T: Table> crate::query::sealed::Elem for Opt<T> {}
-impl<T: Table> Elem for Opt<T> {
+impl<T: Table> crate::query::sealed::Elem for LeftJoined<T> {}
+impl<T: Table> Elem for LeftJoined<T> {
     type Row = Option<T>;
     fn __width() -> usize {
         T::INFO.columns.len()
@@ -245,8 +245,8 @@ pub trait Source: crate::query::sealed::Source + 'static {
     fn __first_value(row: &Self::Row, index: usize) -> crate::Value;
 }
 
-impl<A: Table> crate::query::sealed::Source for Src<A, Nil> {}
-impl<A: Table> Source for Src<A, Nil> {
+impl<A: Table> crate::query::sealed::Source for Tables<A, End> {}
+impl<A: Table> Source for Tables<A, End> {
     type Row = A;
     fn __decode<R: crate::schema::RowSource + ?Sized>(row: &R, reader: crate::schema::Reader<'_>) -> Result<A> {
         A::__decode(row, 0, reader)
@@ -256,10 +256,10 @@ impl<A: Table> Source for Src<A, Nil> {
     }
 }
 
-/// The source type of a list of elements: `src!(A, B)` is `Src<A, Src<B, Nil>>`.
+/// The source type of a list of elements: `src!(A, B)` is `Tables<A, Tables<B, End>>`.
 macro_rules! src {
-    ($h:ty) => { Src<$h, Nil> };
-    ($h:ty, $($t:ty),+) => { Src<$h, src!($($t),+)> };
+    ($h:ty) => { Tables<$h, End> };
+    ($h:ty, $($t:ty),+) => { Tables<$h, src!($($t),+)> };
 }
 
 /// `Source` for a join of the first table and the elements after it, and `Append` of one
@@ -298,7 +298,7 @@ joins! {
     (B, C, D, E, F)
 }
 
-/// Appending a joined table (or, for a left join, `Opt<table>`) to a source.
+/// Appending a joined table (or, for a left join, `LeftJoined<table>`) to a source.
 #[diagnostic::on_unimplemented(
     message = "cannot join another table onto `{Self}`",
     note = "a statement joins at most six tables"

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::query::expr::{Column, Cond};
 use crate::query::project::Columns;
 use crate::query::shape::{Conflict, DeleteShape, InsertShape, Node, Slot, TableRef, UpdateShape};
-use crate::query::source::{Nil, Src};
+use crate::query::source::{End, Tables};
 use crate::query::{Execute, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::tenant::Admin;
@@ -64,17 +64,17 @@ impl<T: Table> Insert<T> {
     /// conflict target, so the existing row is the tenant's own, never another's.
     ///
     /// ```
-    /// # use tenantry::{Database, Table, TenantId};
+    /// # use tenantry::{SqliteDatabase, Table, TenantId};
     /// #[derive(Table, Debug)]
     /// #[table(name = "upsert_doc_clips", owned)]
     /// struct Clip { #[tenant] user_id: TenantId, #[primary_key] id: i64, #[unique] label: String, hits: i64 }
     /// # fn main() -> tenantry::Result<()> {
-    /// # let db = Database::open_in_memory()?; db.create_table::<Clip>()?; let t = TenantId::generate();
+    /// # let db = SqliteDatabase::open_in_memory()?; db.create_table::<Clip>()?; let t = TenantId::generate();
     /// let save = |id, hits| Clip::insert(&t, NewClip { id, label: "intro".into(), hits })
     ///     .on_conflict((Clip::label(),))
     ///     .do_update((Clip::hits(),));
     /// assert_eq!(
-    ///     save(1, 1).to_sql()?.sql,
+    ///     save(1, 1).to_sql()?.text,
     ///     r#"INSERT INTO "upsert_doc_clips" ("user_id", "id", "label", "hits") VALUES (?, ?, ?, ?) ON CONFLICT ("user_id", "label") DO UPDATE SET "hits" = "excluded"."hits""#
     /// );
     /// db.execute(save(1, 1))?;
@@ -82,7 +82,7 @@ impl<T: Table> Insert<T> {
     /// assert_eq!(db.fetch_one(Clip::get(&t, 1))?.hits, 5);
     /// # Ok(()) }
     /// ```
-    pub fn on_conflict<C: Columns<Src<T, Nil>, I>, I>(self, key: C) -> OnConflict<T> {
+    pub fn on_conflict<C: Columns<Tables<T, End>, I>, I>(self, key: C) -> OnConflict<T> {
         let key = key.__outputs().0.iter().filter_map(|o| o.column()).map(|c| c.index).collect();
         OnConflict { insert: self, key }
     }
@@ -114,7 +114,7 @@ impl<T> std::fmt::Debug for OnConflict<T> {
 impl<T: Table> OnConflict<T> {
     /// `DO UPDATE SET column = excluded.column` for each of `columns` (a tuple); the
     /// other columns of the existing row keep their values.
-    pub fn do_update<C: Columns<Src<T, Nil>, I>, I>(mut self, columns: C) -> Insert<T> {
+    pub fn do_update<C: Columns<Tables<T, End>, I>, I>(mut self, columns: C) -> Insert<T> {
         let update = columns.__outputs().0.iter().filter_map(|o| o.column()).map(|c| c.index).collect();
         self.insert.shape.conflict = Some(Conflict { key: self.key, update });
         self.insert
@@ -186,8 +186,8 @@ impl<T: Table> UpdateBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::title(), "renamed").filter(Note::id().eq(1));
-    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_set" SET "title" = ? WHERE "user_id" = ? AND "id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"UPDATE "doc_notes_update_set" SET "title" = $1 WHERE "user_id" = $2 AND "id" = $3"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_set" SET "title" = ? WHERE "user_id" = ? AND "id" = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"UPDATE "doc_notes_update_set" SET "title" = $1 WHERE "user_id" = $2 AND "id" = $3"#);
     /// # Ok(()) }
     /// ```
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> UnfilteredUpdate<T> {
@@ -212,10 +212,10 @@ impl<T: Table> UpdateBuilder<T> {
 /// (the same opt-in a delete asks for).
 ///
 /// ```compile_fail
-/// # use tenantry::{Database, Table, TenantId};
+/// # use tenantry::{SqliteDatabase, Table, TenantId};
 /// # #[derive(Table)] #[table(name = "unfiltered_doc", owned)]
 /// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, body: String }
-/// # let db = Database::open_in_memory().unwrap(); let t = TenantId::generate();
+/// # let db = SqliteDatabase::open_in_memory().unwrap(); let t = TenantId::generate();
 /// db.execute(Note::update(&t).set(Note::body(), "every note"))?; // needs .filter(..) or .all_rows()
 /// # Ok::<(), tenantry::Error>(())
 /// ```
@@ -238,7 +238,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::title(), "renamed").set(Note::words(), 0).all_rows();
-    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_set_more" SET "title" = ?, "words" = ? WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_set_more" SET "title" = ?, "words" = ? WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Self {
@@ -254,10 +254,10 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::words(), 0).filter(Note::words().lt(0));
-    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_filter" SET "words" = ? WHERE "user_id" = ? AND "words" < ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_filter" SET "words" = ? WHERE "user_id" = ? AND "words" < ?"#);
     /// # Ok(()) }
     /// ```
-    pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Update<T> {
+    pub fn filter(self, cond: Cond<Tables<T, End>>) -> Update<T> {
         self.0.filter(cond)
     }
 
@@ -270,7 +270,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::words(), 0).all_rows();
-    /// assert_eq!(q.to_sql()?.sql, r#"UPDATE "doc_notes_update_all_rows" SET "words" = ? WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_all_rows" SET "words" = ? WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn all_rows(self) -> Update<T> {
@@ -303,7 +303,7 @@ impl<T: Table> Update<T> {
     }
 
     /// Restricts the rows updated (ANDed with the tenant predicate).
-    pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
+    pub fn filter(mut self, cond: Cond<Tables<T, End>>) -> Self {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
         self
@@ -355,11 +355,11 @@ impl<T: Table> DeleteBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::delete(&t).filter(Note::words().lt(1));
-    /// assert_eq!(q.to_sql()?.sql, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = ? AND "words" < ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.sql, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = $1 AND "words" < $2"#);
+    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = ? AND "words" < ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = $1 AND "words" < $2"#);
     /// # Ok(()) }
     /// ```
-    pub fn filter(self, cond: Cond<Src<T, Nil>>) -> Delete<T> {
+    pub fn filter(self, cond: Cond<Tables<T, End>>) -> Delete<T> {
         self.all_rows().filter(cond)
     }
 
@@ -372,7 +372,7 @@ impl<T: Table> DeleteBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::delete(&t).all_rows();
-    /// assert_eq!(q.to_sql()?.sql, r#"DELETE FROM "doc_notes_delete_all_rows" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM "doc_notes_delete_all_rows" WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn all_rows(self) -> Delete<T> {
@@ -410,7 +410,7 @@ impl<T: Table> Delete<T> {
     }
 
     /// Restricts the rows deleted further.
-    pub fn filter(mut self, cond: Cond<Src<T, Nil>>) -> Self {
+    pub fn filter(mut self, cond: Cond<Tables<T, End>>) -> Self {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
         self
@@ -439,7 +439,7 @@ impl<T: Table> Execute for Delete<T> {
 ///
 /// ```
 /// # fn main() -> tenantry::Result<()> {
-/// let db = tenantry::Database::open_in_memory()?;
+/// let db = tenantry::SqliteDatabase::open_in_memory()?;
 /// let admin = tenantry::Admin::new("doc example: raw SQL");
 /// db.execute(admin.raw_sql("CREATE TABLE notes (body TEXT)"))?;
 /// db.execute(admin.raw_sql("INSERT INTO notes (body) VALUES (?)").bind("hi"))?;

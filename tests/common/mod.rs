@@ -75,8 +75,8 @@ pub struct FeatureFlag {
     pub enabled: bool,
 }
 
-pub fn open_seed_db() -> tenantry::Database {
-    let db = tenantry::Database::open_in_memory().expect("in-memory database");
+pub fn open_seed_db() -> tenantry::SqliteDatabase {
+    let db = tenantry::SqliteDatabase::open_in_memory().expect("in-memory database");
     db.create_table::<Project>().unwrap();
     db.create_table::<ExportJob>().unwrap();
     db.create_table::<WorkingClip>().unwrap();
@@ -97,5 +97,5 @@ pub fn server_missing(what: &str) {
 }
 
 pub fn admin_tenant(reason: &'static str, id: Uuid) -> TenantId {
-    tenantry::Admin::new(reason).tenant(id)
+    tenantry::Admin::new(reason).mint_tenant(id)
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL test helpers: connection URLs from `.ci/run`, and the seed schema.
 
 use postgres::{Client, NoTls};
-use tenantry::{Table, schema_postgres};
+use tenantry::{Table, postgres_schema};
 
 use super::{ExportJob, Project, Setting, WorkingClip};
 
@@ -63,7 +63,7 @@ pub fn reset_schema(urls: &Urls) {
     for t in tables {
         c.batch_execute(&format!("DROP TABLE IF EXISTS \"{}\" CASCADE", t.name)).unwrap();
     }
-    for sql in schema_postgres(&tables) {
+    for sql in postgres_schema(&tables) {
         c.batch_execute(&sql).unwrap();
     }
     for t in tables {

@@ -2,10 +2,10 @@
 // to any account and read every link) without a capability.
 // Guard: `Auth::builder` takes `&Admin` first.
 
-use tenantry::Database;
+use tenantry::SqliteDatabase;
 use tenantry::auth::Auth;
 
-fn second_service(db: Database) {
+fn second_service(db: SqliteDatabase) {
     let _ = Auth::builder(db).build();
 }
 

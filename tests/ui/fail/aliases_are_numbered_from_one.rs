@@ -1,6 +1,6 @@
 // Wrong: alias 0 would be the table itself under another name. Aliases count from 1.
 
-use tenantry::{As, Database, Table, TenantId};
+use tenantry::{As, SqliteDatabase, Table, TenantId};
 
 #[derive(Table)]
 #[table(name = "projects", owned)]
@@ -13,7 +13,7 @@ pub struct Project {
 }
 
 fn main() {
-    let db = Database::open_in_memory().unwrap();
+    let db = SqliteDatabase::open_in_memory().unwrap();
     let t = TenantId::generate();
     let q = Project::select(&t).join::<As<Project, 0>>(As::<Project, 0>::col(Project::id()).eq_col(Project::parent()));
     let _ = db.fetch_all(q);

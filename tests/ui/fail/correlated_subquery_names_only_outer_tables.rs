@@ -37,6 +37,6 @@ use tenantry::exists;
 fn main() {
     let t = tenantry::TenantId::generate();
     let _ = Project::select(&t).filter(exists(
-        ExportJob::sub().filter(ExportJob::project_id().eq_col(WorkingClip::project_id())),
+        ExportJob::subquery().filter(ExportJob::project_id().eq_col(WorkingClip::project_id())),
     ));
 }

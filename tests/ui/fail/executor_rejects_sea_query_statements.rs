@@ -4,7 +4,7 @@
 use sea_query::{Expr, ExprTrait, Query};
 
 fn main() {
-    let db = tenantry::Database::open_in_memory().unwrap();
+    let db = tenantry::SqliteDatabase::open_in_memory().unwrap();
     let mut update = Query::update();
     update.table("projects").value("name", "pwned");
     let _ = db.execute(update);

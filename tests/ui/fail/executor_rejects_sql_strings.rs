@@ -1,7 +1,7 @@
 // Bypass attempted: run SQL text (`&str` or `String`) on the executor without an Admin.
 
 fn main() {
-    let db = tenantry::Database::open_in_memory().unwrap();
+    let db = tenantry::SqliteDatabase::open_in_memory().unwrap();
     let _ = db.execute("DELETE FROM projects");
     let _ = db.execute(String::from("DELETE FROM projects"));
     let _ = db.fetch_all("SELECT * FROM projects");

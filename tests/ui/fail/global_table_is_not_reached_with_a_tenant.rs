@@ -13,5 +13,5 @@ fn main() {
     let _ = FeatureFlag::select(&t);
     let _ = FeatureFlag::update(&t);
     let _ = FeatureFlag::delete(&t);
-    let _ = FeatureFlag::sub::<()>();
+    let _ = FeatureFlag::subquery::<()>();
 }

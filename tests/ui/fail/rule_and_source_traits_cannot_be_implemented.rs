@@ -16,8 +16,8 @@ pub struct Project {
 impl TenantPredicateIsImplicit<Project> for TenantColumn<Project> {}
 
 pub struct Mine;
-impl tenantry::Append<Mine> for tenantry::Src<Project, tenantry::Nil> {
-    type Out = tenantry::Src<Project, tenantry::Nil>;
+impl tenantry::source::Append<Mine> for tenantry::source::Tables<Project, tenantry::source::End> {
+    type Out = tenantry::source::Tables<Project, tenantry::source::End>;
 }
 
 fn main() {}

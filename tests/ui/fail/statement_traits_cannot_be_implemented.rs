@@ -2,7 +2,8 @@
 // of one's own, to hand the executor something tenantry did not build, or to make a
 // column of an absent table acceptable in a filter. All of them are sealed.
 
-use tenantry::{Execute, Fetch, InSource, Src, Nil, Table, TenantId};
+use tenantry::source::{End, InSource, Tables};
+use tenantry::{Execute, Fetch, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table)]
@@ -32,6 +33,6 @@ impl Fetch for Mine {
     }
 }
 
-impl InSource<Src<Project, Nil>, ()> for Mine {}
+impl InSource<Tables<Project, End>, ()> for Mine {}
 
 fn main() {}

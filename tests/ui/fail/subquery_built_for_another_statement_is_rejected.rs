@@ -33,11 +33,12 @@ pub struct WorkingClip {
     pub project_id: uuid::Uuid,
 }
 
-use tenantry::{Nil, Src, exists};
+use tenantry::exists;
+use tenantry::source::{End, Tables};
 
 fn main() {
     let t = tenantry::TenantId::generate();
-    let sub = ExportJob::sub::<Src<WorkingClip, Nil>>()
+    let sub = ExportJob::subquery::<Tables<WorkingClip, End>>()
         .filter(ExportJob::project_id().eq_col(WorkingClip::project_id()));
     let _ = Project::select(&t).filter(exists(sub));
 }

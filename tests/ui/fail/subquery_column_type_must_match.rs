@@ -24,5 +24,5 @@ pub struct ExportJob {
 
 fn main() {
     let t = tenantry::TenantId::generate();
-    let _ = ExportJob::select(&t).filter(ExportJob::project_id().in_sub(Project::sub().select(Project::name())));
+    let _ = ExportJob::select(&t).filter(ExportJob::project_id().in_subquery(Project::subquery().select(Project::name())));
 }

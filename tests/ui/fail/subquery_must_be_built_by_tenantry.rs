@@ -17,6 +17,6 @@ fn main() {
     let t = tenantry::TenantId::generate();
     let mut raw = sea_query::Query::select();
     raw.column("id").from("projects");
-    let _ = Project::select(&t).filter(Project::id().in_sub(raw.clone()));
+    let _ = Project::select(&t).filter(Project::id().in_subquery(raw.clone()));
     let _ = Project::select(&t).filter(exists(raw));
 }

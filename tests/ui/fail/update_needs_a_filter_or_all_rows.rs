@@ -12,7 +12,7 @@ pub struct Project {
 }
 
 fn main() {
-    let db = tenantry::Database::open_in_memory().unwrap();
+    let db = tenantry::SqliteDatabase::open_in_memory().unwrap();
     let t = tenantry::TenantId::generate();
     let _ = db.execute(Project::update(&t).set(Project::name(), "renamed all"));
     let _ = db.execute(Project::update(&t).set(Project::name(), "a").set(Project::name(), "b"));

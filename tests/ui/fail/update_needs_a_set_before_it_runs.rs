@@ -11,7 +11,7 @@ pub struct Project {
 }
 
 fn main() {
-    let db = tenantry::Database::open_in_memory().unwrap();
+    let db = tenantry::SqliteDatabase::open_in_memory().unwrap();
     let t = tenantry::TenantId::generate();
     let _ = db.execute(Project::update(&t));
 }

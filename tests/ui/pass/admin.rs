@@ -1,10 +1,10 @@
 // Normal cross-tenant work through an audited Admin capability compiles and runs:
-// Admin::new + admin.tenant(uuid), admin_select on owned and global tables,
+// Admin::new + admin.mint_tenant(uuid), admin_select on owned and global tables,
 // admin_insert/admin_update/admin_delete, raw_sql with bind and fetch_raw.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tenantry::{Admin, AuditAction, Database, Table, TenantId};
+use tenantry::{Admin, AuditAction, SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ fn main() -> tenantry::Result<()> {
         }
         _ => {}
     });
-    let db = Database::open_in_memory()?;
+    let db = SqliteDatabase::open_in_memory()?;
     db.create_table::<ExportJob>()?;
     db.create_table::<FeatureFlag>()?;
     let alice = TenantId::generate();
@@ -54,7 +54,7 @@ fn main() -> tenantry::Result<()> {
     assert_eq!(next.user_id, alice);
     // The row handed out its stored tenant id: that is a mint, and the hook saw it.
     assert_eq!(MINTS.load(Ordering::SeqCst), 1);
-    let tenant = admin.tenant(next.user_id.as_uuid());
+    let tenant = admin.mint_tenant(next.user_id.as_uuid());
     assert_eq!(MINTS.load(Ordering::SeqCst), 2);
     assert_eq!(tenant, alice);
     assert_eq!(

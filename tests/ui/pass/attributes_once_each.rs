@@ -1,7 +1,7 @@
 // Each attribute once, every kind together: compiles, creates its table, and a key
 // across tenants stays one (`#[unique(global)]` is not overwritten by anything).
 
-use tenantry::{Database, Table, TenantId};
+use tenantry::{SqliteDatabase, Table, TenantId};
 
 #[derive(Table, Debug)]
 #[table(name = "once_each", owned, index(label, code), index_across_tenants(code))]
@@ -18,7 +18,7 @@ pub struct OnceEach {
 }
 
 fn main() -> tenantry::Result<()> {
-    let db = Database::open_in_memory()?;
+    let db = SqliteDatabase::open_in_memory()?;
     db.create_table::<OnceEach>()?;
     let (a, b) = (TenantId::generate(), TenantId::generate());
     db.execute(OnceEach::insert(&a, NewOnceEach { id: 1, code: "c1".into(), label: "l".into() }))?;

@@ -1,7 +1,7 @@
 // A join on a nullable foreign key: `Option<Uuid>` meets `Uuid` (either way round); a row
 // whose key is NULL joins nothing; another tenant's rows never join.
 
-use tenantry::{Database, Table, TenantId};
+use tenantry::{SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug)]
@@ -26,7 +26,7 @@ pub struct Clip {
 }
 
 fn main() -> tenantry::Result<()> {
-    let db = Database::open_in_memory()?;
+    let db = SqliteDatabase::open_in_memory()?;
     db.create_table::<Folder>()?;
     db.create_table::<Clip>()?;
     let (alice, bob) = (TenantId::generate(), TenantId::generate());

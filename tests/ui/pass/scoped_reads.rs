@@ -1,7 +1,7 @@
 // Normal tenant-scoped reads compile and return only the tenant's rows: select with
 // filter/order/limit, get, join, IN (subquery), EXISTS, count/sum, OptionalExtension.
 
-use tenantry::{Database, Error, OptionalExtension, Table, TenantId, exists, not_exists};
+use tenantry::{SqliteDatabase, Error, OptionalExtension, Table, TenantId, exists, not_exists};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -33,7 +33,7 @@ fn project(name: &str, created_at: &str) -> NewProject {
 }
 
 fn main() -> tenantry::Result<()> {
-    let db = Database::open_in_memory()?;
+    let db = SqliteDatabase::open_in_memory()?;
     db.create_table::<Project>()?;
     db.create_table::<ExportJob>()?;
     let alice = TenantId::generate();
@@ -92,15 +92,15 @@ fn main() -> tenantry::Result<()> {
 
     // IN (subquery), NOT IN, EXISTS, NOT EXISTS
     let with_jobs = db.fetch_all(
-        Project::select(&alice).filter(Project::id().in_sub(ExportJob::sub().select(ExportJob::project_id()))),
+        Project::select(&alice).filter(Project::id().in_subquery(ExportJob::subquery().select(ExportJob::project_id()))),
     )?;
     assert_eq!(with_jobs.len(), 2);
     let without = db.fetch_all(
-        Project::select(&alice).filter(Project::id().not_in_sub(ExportJob::sub().select(ExportJob::project_id()))),
+        Project::select(&alice).filter(Project::id().not_in_subquery(ExportJob::subquery().select(ExportJob::project_id()))),
     )?;
     assert_eq!(without.iter().map(|p| p.id).collect::<Vec<_>>(), [a3.id]);
     let done = db.fetch_all(Project::select(&alice).filter(exists(
-        ExportJob::sub()
+        ExportJob::subquery()
             .filter(ExportJob::project_id().eq_col(Project::id()))
             .filter(ExportJob::status().eq("done")),
     )))?;
@@ -108,7 +108,7 @@ fn main() -> tenantry::Result<()> {
     // Bob's job on a3 is invisible inside Alice's subquery.
     let idle = db.fetch_all(
         Project::select(&alice)
-            .filter(not_exists(ExportJob::sub().filter(ExportJob::project_id().eq_col(Project::id())))),
+            .filter(not_exists(ExportJob::subquery().filter(ExportJob::project_id().eq_col(Project::id())))),
     )?;
     assert_eq!(idle.iter().map(|p| p.id).collect::<Vec<_>>(), [a3.id]);
 
@@ -124,7 +124,7 @@ fn main() -> tenantry::Result<()> {
 
     // to_sql shows the tenant predicate and binds the tenant first
     let sql = Project::select(&alice).filter(Project::name().eq("x")).to_sql()?;
-    assert!(sql.sql.contains(r#"WHERE "user_id" = ?"#), "{}", sql.sql);
+    assert!(sql.text.contains(r#"WHERE "user_id" = ?"#), "{}", sql.text);
     assert_eq!(sql.params[0], tenantry::Value::Uuid(alice.as_uuid()));
     let _ = b1;
     Ok(())

@@ -2,7 +2,7 @@
 // insert_many, upsert, update set/filter, delete filter/all_rows, delete_by_key,
 // and a transaction.
 
-use tenantry::{Database, Table, TenantId};
+use tenantry::{SqliteDatabase, Table, TenantId};
 use uuid::Uuid;
 
 #[derive(Table, Debug, Clone, PartialEq)]
@@ -31,7 +31,7 @@ fn setting(key: &str, value: &str) -> NewSetting {
 }
 
 fn main() -> tenantry::Result<()> {
-    let db = Database::open_in_memory()?;
+    let db = SqliteDatabase::open_in_memory()?;
     db.create_table::<Setting>()?;
     db.create_table::<Project>()?;
     let alice = TenantId::generate();
