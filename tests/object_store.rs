@@ -2,6 +2,8 @@
 //! same job ids each see, copy and delete only their own objects.
 #![cfg(feature = "object-store")]
 
+mod common;
+
 use tenantry::{Admin, Error, KeyRule, ObjectKey, Segment, TenantId, TenantPrefix, TenantStore};
 use uuid::Uuid;
 
@@ -21,16 +23,6 @@ struct OutputVideo {
 #[key("{tenant}/thumbnails/{job_id}/{name}")]
 struct Thumbnail {
     job_id: Uuid,
-    name: Segment,
-}
-
-/// A template at the limits: three literal segments of `MAX_SEGMENT_BYTES` (240) bytes; with
-/// a 240-byte name its keys are 1,000 bytes, under `MAX_KEY_BYTES` (1,024).
-#[derive(ObjectKey, Debug, Clone, PartialEq)]
-#[key(
-    "{tenant}/llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll/mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn/{name}"
-)]
-struct LongestLiterals {
     name: Segment,
 }
 
@@ -126,42 +118,17 @@ async fn local_store_keeps_tenants_apart() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Every key the derive accepts is one each store keeps, lists back and deletes: the
-/// derive checks its literal segments against the run time's own `MAX_SEGMENT_BYTES` and
-/// `MAX_KEY_BYTES` (a 241-byte literal used to compile, be written, and then be skipped by
-/// `list`, so `delete_prefix` left it behind).
-async fn keys_at_the_limits(store: TenantStore) {
-    let (a, b) = tenants();
-    let names = ["x".to_owned(), "y".repeat(tenantry::MAX_SEGMENT_BYTES)];
-    for name in &names {
-        let key = LongestLiterals { name: Segment::new(name.clone()).unwrap() }.key(&a).unwrap();
-        assert!(key.as_str().len() <= tenantry::MAX_KEY_BYTES);
-        store.put(&key, name.as_bytes().to_vec()).await.unwrap();
-        let theirs = LongestLiterals { name: Segment::new(name.clone()).unwrap() }.key(&b).unwrap();
-        store.put(&theirs, b"b".to_vec()).await.unwrap();
-    }
-    assert_eq!(LongestLiterals { name: Segment::new(names[1].clone()).unwrap() }.key(&a).unwrap().as_str().len(), 1000);
-    let mut listed: Vec<LongestLiterals> = store.list_keys(&a).await.unwrap();
-    listed.sort_by(|x, y| x.name.as_str().cmp(y.name.as_str()));
-    assert_eq!(
-        listed.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
-        names.iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert_eq!(store.list(&TenantPrefix::root(&a)).await.unwrap().len(), 2);
-    assert_eq!(store.delete_prefix(&TenantPrefix::root(&a)).await.unwrap(), 2);
-    assert!(store.list(&TenantPrefix::root(&a)).await.unwrap().is_empty());
-    assert_eq!(store.list(&TenantPrefix::root(&b)).await.unwrap().len(), 2);
-}
-
 #[tokio::test]
 async fn keys_at_the_limits_are_kept_listed_and_deleted_in_memory() {
-    keys_at_the_limits(TenantStore::in_memory()).await;
+    let (a, b) = tenants();
+    common::store_limits::keys_at_the_limits(TenantStore::in_memory(), &a, &b).await;
 }
 
 #[tokio::test]
 async fn keys_at_the_limits_are_kept_listed_and_deleted_on_the_local_file_system() {
     let dir = std::env::temp_dir().join(format!("tenantry-store-{}", Uuid::new_v4()));
-    keys_at_the_limits(TenantStore::local(&dir).unwrap()).await;
+    let (a, b) = tenants();
+    common::store_limits::keys_at_the_limits(TenantStore::local(&dir).unwrap(), &a, &b).await;
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -6,6 +6,8 @@
 pub mod pg;
 #[cfg(feature = "postgres")]
 pub mod proxy;
+#[cfg(feature = "object-store")]
+pub mod store_limits;
 
 use tenantry::{Table, TenantId};
 use uuid::Uuid;
