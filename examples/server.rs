@@ -4,7 +4,7 @@
 //! everything they made joins their account, the account links a Stripe customer, and
 //! finally deletes itself. Every handler is scoped to the caller's tenant.
 //!
-//! Run: `cargo run --example server --features axum,object-store,tokio` and follow the curl
+//! Run: `cargo run --example server --features axum,object-store,tokio,smtp,http-mail` and follow the curl
 //! walkthrough in the README ("Try the server"). `LAYOUT=per-tenant` keeps each tenant's
 //! projects in a SQLite file of its own (layout C: export jobs stay shared).
 
@@ -19,7 +19,8 @@ use axum::routing::{get, post, put};
 use axum::{Form, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
 use tenantry::auth::{
-    AsyncAuth, Auth, CurrentUser, MaybeUser, Merge, Outbox, Visitor, anonymous_session, logout_cookie, timestamp,
+    AsyncAuth, Auth, CurrentUser, EmailApi, HttpMailer, MailTemplate, Mailer, MaybeUser, Merge, Outbox, SmtpMailer,
+    SmtpSecurity, Visitor, anonymous_session, logout_cookie, timestamp,
 };
 use tenantry::jobs::Jobs;
 use tenantry::{Admin, Async, Error, Layout, ObjectKey, SqliteDatabase, TenantStore};
@@ -356,6 +357,40 @@ async fn worker(app: App) {
     }
 }
 
+/// Where sign-in links go: an SMTP server (`SMTP_HOST`, with `SMTP_PORT`, `SMTP_USER`,
+/// `SMTP_PASSWORD`, `SMTP_SECURITY` = `starttls` (default), `tls` or `plaintext` for a
+/// server on this machine), Resend (`RESEND_API_KEY`) or SendGrid (`SENDGRID_API_KEY`),
+/// sending as `MAIL_FROM`; without any of them, a file to click the links from.
+fn mailer(outbox: &std::path::Path) -> Result<std::sync::Arc<dyn Mailer>, Box<dyn std::error::Error>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let from = var("MAIL_FROM").unwrap_or_else(|| "Clips <login@clips.localhost>".to_owned());
+    if let Some(host) = var("SMTP_HOST") {
+        let security = match var("SMTP_SECURITY").as_deref() {
+            None | Some("starttls") => SmtpSecurity::StartTls,
+            Some("tls") => SmtpSecurity::Tls,
+            Some("plaintext") => SmtpSecurity::Plaintext,
+            Some(_) => return Err("SMTP_SECURITY is starttls, tls or plaintext".into()),
+        };
+        let mut smtp = SmtpMailer::builder(host, from).security(security);
+        if let Some(port) = var("SMTP_PORT") {
+            smtp = smtp.port(port.parse()?);
+        }
+        if let (Some(user), Some(password)) = (var("SMTP_USER"), var("SMTP_PASSWORD")) {
+            smtp = smtp.credentials(user, password);
+        }
+        println!("sign-in links go through the SMTP server");
+        return Ok(std::sync::Arc::new(smtp.build()?));
+    }
+    for (api, key) in [(EmailApi::Resend, "RESEND_API_KEY"), (EmailApi::SendGrid, "SENDGRID_API_KEY")] {
+        if let Some(key) = var(key) {
+            println!("sign-in links go through {api:?}");
+            return Ok(std::sync::Arc::new(HttpMailer::builder(api, key, from).build()?));
+        }
+    }
+    println!("sign-in links go to {}", outbox.display());
+    Ok(std::sync::Arc::new(Outbox::file(outbox)))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir =
@@ -372,7 +407,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = Admin::new("the server's auth service");
     let auth = Auth::builder(&admin, layout.shared_database().clone())
         .verify_url(format!("http://127.0.0.1:{port}/auth/verify"))
-        .mailer(std::sync::Arc::new(Outbox::file(&outbox)))
+        .mailer(mailer(&outbox)?)
+        .mail_template(MailTemplate::new("Clips"))
         .layout(layout.clone())
         .objects(store.clone())
         .build()?;
@@ -402,11 +438,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_state(app);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!(
-        "tenantry server on http://127.0.0.1:{port}; data in {}, sign-in links in {}",
-        dir.display(),
-        outbox.display()
-    );
+    println!("tenantry server on http://127.0.0.1:{port}; data in {}", dir.display());
     axum::serve(listener, routes.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

@@ -190,6 +190,13 @@ pub enum Error {
     /// The mailer could not send a magic link (the link was stored and can be sent again).
     #[error("could not send the sign-in email")]
     Mail(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A mailer's settings or the mail template cannot work (a template without the link,
+    /// an SMTP server name that is not one, an API base URL that does not parse...).
+    #[error("invalid mail settings: {why}")]
+    MailSettings {
+        /// What is wrong.
+        why: &'static str,
+    },
     /// The operating system's random source failed.
     #[error("no secure randomness available")]
     Randomness,

@@ -8,7 +8,7 @@ use crate::db::SqliteDatabase;
 use crate::error::Result;
 use crate::tenant::Admin;
 
-use super::{Auth, Clock, Mailer, Outbox, SystemClock, migrate};
+use super::{Auth, Clock, MailTemplate, Mailer, Outbox, SystemClock, migrate};
 
 /// The longest session or link lifetime accepted (ten years); longer ones are capped.
 const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -26,6 +26,7 @@ pub struct AuthBuilder {
     pub(super) per_caller: u32,
     pub(super) last_seen_every: Duration,
     pub(super) mailer: Arc<dyn Mailer>,
+    pub(super) mail_template: MailTemplate,
     pub(super) clock: Arc<dyn Clock>,
     layout: Option<crate::Layout>,
     #[cfg(feature = "object-store")]
@@ -78,6 +79,13 @@ impl AuthBuilder {
         self.mailer = mailer;
         self
     }
+    /// The magic-link message: subject, plain text and HTML, with the product's name
+    /// (default: a plain-text message, [`MailTemplate::default`]). Checked by
+    /// [`build`](Self::build).
+    pub fn mail_template(mut self, template: MailTemplate) -> Self {
+        self.mail_template = template;
+        self
+    }
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -100,6 +108,7 @@ impl AuthBuilder {
     }
     /// Applies the account migrations and returns the service.
     pub fn build(mut self) -> Result<Auth> {
+        self.mail_template.check()?;
         migrate::migrate(&self.db, crate::tenant::AuditTag::library())?;
         let layout = match self.layout.take() {
             Some(layout) => layout,
@@ -133,6 +142,7 @@ impl Auth {
             per_caller: 20,
             last_seen_every: Duration::from_secs(5 * 60),
             mailer: Arc::new(Outbox::stdout()),
+            mail_template: MailTemplate::default(),
             clock: Arc::new(SystemClock),
             layout: None,
             #[cfg(feature = "object-store")]

@@ -77,15 +77,8 @@ impl Auth {
             )?;
             Ok(())
         })?;
-        Ok(Mail {
-            to: email,
-            subject: String::from("Your sign-in link"),
-            body: format!(
-                "Open this link to sign in (it works once, for {} minutes):\n{}?token={token}",
-                self.inner.link_ttl.as_secs() / 60,
-                self.inner.verify_url
-            ),
-        })
+        let link = format!("{}?token={token}", self.inner.verify_url);
+        Ok(self.inner.mail_template.render(&email, &link, self.inner.link_ttl.as_secs() / 60))
     }
 
     /// The address a live link signs in to, masked (`a***@example.com`), without using the

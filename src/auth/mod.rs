@@ -37,6 +37,8 @@ mod asynchronous;
 mod builder;
 mod cookie;
 mod email;
+#[cfg(feature = "http-mail")]
+mod http_mail;
 mod identity;
 mod link;
 mod login;
@@ -44,6 +46,8 @@ mod mail;
 mod migrate;
 mod secret;
 mod session;
+#[cfg(feature = "smtp")]
+mod smtp;
 mod stripe;
 mod sweep;
 #[cfg(feature = "axum")]
@@ -60,11 +64,15 @@ pub use account::{AccountDeletion, Leaving, MergeReport};
 pub use asynchronous::AsyncAuth;
 pub use builder::AuthBuilder;
 pub use cookie::{SESSION_COOKIE, logout_cookie, session_cookie, token_from_cookie_header};
+#[cfg(feature = "http-mail")]
+pub use http_mail::{EmailApi, HttpMailer, HttpMailerBuilder};
 pub use identity::{Identity, Session, User, VerifiedEmail};
 pub use login::{Login, Merge};
-pub use mail::{Mail, MailError, MailFuture, Mailer, MemoryMailer, Outbox};
+pub use mail::{Mail, MailError, MailFuture, MailTemplate, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
 pub use secret::SessionToken;
+#[cfg(feature = "smtp")]
+pub use smtp::{SmtpMailer, SmtpMailerBuilder, SmtpSecurity};
 pub use sweep::Sweep;
 #[cfg(feature = "axum")]
 pub use web::{AuthRejection, CurrentUser, MaybeUser, Visitor, anonymous_session};
