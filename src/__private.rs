@@ -99,7 +99,7 @@ pub fn admin_insert<T: Global>(admin: &Admin, rows: impl IntoIterator<Item = T::
 /// Compiles only when a `#[tenant]` field is a `TenantId`.
 #[diagnostic::on_unimplemented(
     message = "a `#[tenant]` field must have the type `tenantry::TenantId`, not `{Self}`",
-    note = "tenantry fills the tenant column from the token; declare the field as `user_id: TenantId`"
+    note = "tenantry fills the tenant column from the statement's `TenantId`; declare the field as `user_id: TenantId`"
 )]
 pub trait TenantField {
     fn from_tenant(t: TenantId) -> Self;

@@ -246,6 +246,13 @@ fn expand(table: &Table<'_>) -> TokenStream {
         });
         quote! {
             #(#stand_ins)*
+            #[doc(hidden)]
+            #vis fn subquery<__O>() -> ::tenantry::__private::Unavailable
+            where
+                __O: ::tenantry::__private::GlobalTableHasNoTenant<#ident>,
+            {
+                ::core::unreachable!()
+            }
             /// `INSERT` into this global table, audited.
             #vis fn admin_insert(
                 admin: &::tenantry::Admin,

@@ -151,23 +151,25 @@ fn limits(template: &LitStr, parts: &[Part]) -> TokenStream {
 
 fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<Part> {
     let text = lit.value();
-    let mut segments = text.split('/');
-    match segments.next() {
-        Some(TENANT) => {}
-        _ => errors.at(
+    let mut segments = text.split('/').peekable();
+    if segments.peek() == Some(&TENANT) {
+        segments.next();
+    } else {
+        // Reported, and the segment is still read below, so its placeholder counts.
+        errors.at(
             lit,
             format!("the first segment of a key must be `{TENANT}`: every key lives under its tenant's prefix"),
-        ),
+        );
     }
     let mut parts = Vec::new();
     let mut used: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
     for seg in segments {
         if seg == TENANT {
             errors.at(lit, format!("`{TENANT}` may appear only as the first segment"));
         } else if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             match fields.iter().find(|f| **f == name) {
-                None => errors
-                    .at(lit, format!("placeholder `{{{name}}}` has no field `{name}`: add the field, or fix the name")),
+                None => unknown.push(name.to_owned()),
                 Some(_) if used.iter().any(|u| u == name) => {
                     errors.at(lit, format!("placeholder `{{{name}}}` appears twice; each field fills one segment"))
                 }
@@ -177,6 +179,8 @@ fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<P
                 }
             }
         } else if seg.contains('{') || seg.contains('}') {
+            // The fields named inside count as placed: the one error is this one.
+            used.extend(seg.split('{').skip(1).filter_map(|s| s.split_once('}')).map(|(name, _)| name.to_owned()));
             errors.at(lit, format!("`{seg}`: a placeholder must be a whole segment, like `/{{job_id}}/`"));
         } else if seg.is_empty() {
             errors.at(lit, "a key template has no empty segments: remove the doubled or trailing `/`");
@@ -188,13 +192,25 @@ fn parse_template(lit: &LitStr, fields: &[&Ident], errors: &mut Errors) -> Vec<P
             parts.push(Part::Literal(seg.to_owned()));
         }
     }
-    if parts.is_empty() && text.starts_with(TENANT) && !text.contains("//") {
+    if parts.is_empty() && unknown.is_empty() && text.starts_with(TENANT) && !text.contains("//") {
         errors.at(lit, format!("a key needs at least one segment after `{TENANT}`"));
     }
-    for f in fields {
-        if !used.iter().any(|u| *f == u) {
-            errors.at(f, format!("field `{f}` has no placeholder in the key template: add `{{{f}}}` as a segment, or remove the field"));
-        }
+    let unused: Vec<&&Ident> = fields.iter().filter(|f| !used.iter().any(|u| **f == u)).collect();
+    if let ([name], [field]) = (unknown.as_slice(), unused.as_slice()) {
+        // One misspelt placeholder and one unplaced field: one error, naming both.
+        errors.at(lit, format!("placeholder `{{{name}}}` has no field `{name}`: did you mean `{{{field}}}`?"));
+        return parts;
+    }
+    for name in &unknown {
+        errors.at(lit, format!("placeholder `{{{name}}}` has no field `{name}`: add the field, or fix the name"));
+    }
+    for f in unused {
+        errors.at(
+            f,
+            format!(
+                "field `{f}` has no placeholder in the key template: add `{{{f}}}` as a segment, or remove the field"
+            ),
+        );
     }
     parts
 }

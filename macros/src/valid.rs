@@ -62,7 +62,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
     match (table.ownership(), tenants.as_slice()) {
         (Some(Ownership::Owned), []) => errors.at(
             ident,
-            format!("owned table `{ident}` needs exactly one `#[tenant]` field of type `tenantry::TenantId` (in the seed's tables, `user_id`)"),
+            format!("owned table `{ident}` needs exactly one `#[tenant]` field of type `tenantry::TenantId`, e.g. `#[tenant] user_id: TenantId`; or declare the table `global`"),
         ),
         (Some(Ownership::Owned), [_, extra @ ..]) => {
             for t in extra {

@@ -502,9 +502,9 @@ pub struct Subquery<T, O, P = ()> {
 
 /// `Self` is a subquery usable in a statement over source `S`, projecting a `P`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a tenantry subquery of this statement",
-    note = "`IN (subquery)` needs a subquery that `.select(...)`s a column of the `IN` column's type (here `{P}`); a subquery built for another outer statement does not fit either",
-    note = "build subqueries with `Table::subquery()` (then `.select(column)` for `IN`): they take the enclosing statement's tenant, so they cannot be unscoped"
+    message = "`{Self}` cannot be used as a subquery here",
+    note = "`IN` and `exists` take only subqueries built with `Table::subquery()` for this statement: they take its tenant, so they cannot be unscoped",
+    note = "for `IN`, the subquery `.select(...)`s one column of the `IN` column's type"
 )]
 pub trait SubqueryOf<S, P>: crate::query::sealed::SubqueryOf<S, P> {
     #[doc(hidden)]

@@ -7,14 +7,26 @@
 #[allow(unreachable_pub, reason = "sealed-trait pattern: public in a private module")]
 pub(crate) mod sealed {
     /// For `Execute` and `Fetch`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` was not built by tenantry: `Execute` and `Fetch` cannot be implemented outside it",
+        note = "build statements from a table with a tenant (`Project::select(&tenant)`); SQL text needs an `Admin`: `admin.raw_sql(\"...\")`"
+    )]
     pub trait Statement {}
     /// For `InSource`.
     pub trait InSource<S, I> {}
     /// For `Assign`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be made assignable",
+        note = "the columns an update may set are tenantry's; the tenant column is set on insert and never changes"
+    )]
     pub trait Assign<T> {}
     /// For `SubqueryOf`.
     pub trait SubqueryOf<S, P> {}
     /// For `Executor`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a tenantry database",
+        note = "statements run on tenantry's own: a `SqliteDatabase`, `SqliteTransaction`, `Layout` or `PgDatabase`, or `Async::new(db)` of one"
+    )]
     pub trait Executor {}
     /// For `ComparableWith`.
     pub trait ComparableWith<W> {}
@@ -35,6 +47,10 @@ pub(crate) mod sealed {
     pub trait Joinable {}
     /// Implemented by nothing: the traits that exist only to name a rule in a compile
     /// error (`TenantPredicateIsImplicit`, ...) cannot be implemented outside tenantry.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot implement a tenantry rule or source trait",
+        note = "these traits only name a rule in compile errors, or describe tenantry's own statements; they are not implemented outside tenantry"
+    )]
     pub trait Never {}
 }
 
@@ -157,9 +173,9 @@ pub(crate) enum PlanKind<'a> {
 /// statement into one.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an executable tenantry statement",
-    label = "the executor takes only tenant-scoped statements",
-    note = "build it from a table with a tenant, e.g. `Project::update(&tenant)`; raw SQL needs an `Admin` capability: `admin.raw_sql(\"...\")`",
-    note = "an update runs once it has a `.set(column, value)` and says which rows, a delete once it says which rows: `.filter(...)`, or `.all_rows()` for every row of the tenant; queries go to `fetch_all`, `fetch_optional` or `fetch_one`"
+    label = "`execute` takes a finished insert, update or delete built by tenantry",
+    note = "an update runs once it has `.set(column, value)` and says which rows (`.filter(...)`, or `.all_rows()` for every row of the tenant); a delete once it says which rows; queries go to `fetch_all`, `fetch_optional` or `fetch_one`",
+    note = "build statements from a table with a tenant, e.g. `Project::update(&tenant)`; SQL text needs an `Admin` capability: `admin.raw_sql(\"...\")`"
 )]
 pub trait Execute: sealed::Statement {
     #[doc(hidden)]
@@ -169,7 +185,7 @@ pub trait Execute: sealed::Statement {
 /// A statement that returns rows: a select, a count or an aggregate.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tenantry query",
-    label = "the executor takes only tenant-scoped statements",
+    label = "the fetch methods take a tenantry query: a `select`, a `get`, a projection or an aggregate",
     note = "build it from a table with a tenant, e.g. `Project::select(&tenant)` or `Project::get(&tenant, id)`",
     note = "inserts, updates and deletes go to `execute`"
 )]

@@ -42,8 +42,9 @@ pub struct Outputs(pub(crate) Vec<Out>);
 /// statement does not compile. (The tenant column is not a `Column`: it is never chosen,
 /// compared or ordered by the caller.)
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` are not columns of this statement's tables",
-    note = "a projection, or an upsert's conflict target or update list, is a tuple of one to six columns of the statement's tables, e.g. `(Project::id(), Project::name())`; the tenant column is never one of them: tenantry sets and checks it"
+    message = "these columns cannot be used here: `{Self}`",
+    note = "the tenant column is never one of them: tenantry sets and checks it",
+    note = "a projection, or an upsert's conflict target or update list, is a tuple of one to six columns of the statement's tables, e.g. `(Project::id(), Project::name())`"
 )]
 pub trait Columns<S, I>: crate::query::sealed::Columns<S, I> {
     /// The decoded row: the tuple of the columns' types.

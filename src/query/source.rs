@@ -122,7 +122,7 @@ impl<T: Table, const N: u8> crate::query::sealed::Named for As<T, N> {}
 impl<T: Table, const N: u8> Named for As<T, N> {
     const INFO: &'static crate::schema::TableInfo = T::INFO;
     const ALIAS: u8 = {
-        assert!(N > 0, "aliases are numbered from 1: `As<T, 0>` would be the table itself");
+        assert!(N > 0, "aliases are numbered from 1: write `As<Table, 1>`; `As<Table, 0>` would be the table itself");
         N
     };
 }
