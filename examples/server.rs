@@ -4,7 +4,7 @@
 //! everything they made joins their account, the account links a Stripe customer, and
 //! finally deletes itself. Every handler is scoped to the caller's tenant.
 //!
-//! Run: `cargo run --example server --features axum,object-store,tokio,smtp,http-mail` and follow the curl
+//! Run: `cargo run --example server --features axum,object-store,tokio,smtp,http-mail,live,oauth` and follow the curl
 //! walkthrough in the README ("Try the server"). `LAYOUT=per-tenant` keeps each tenant's
 //! projects in a SQLite file of its own (layout C: export jobs stay shared).
 
@@ -22,7 +22,9 @@ use tenantry::auth::{
     AsyncAuth, Auth, CurrentUser, EmailApi, HttpMailer, MailTemplate, Mailer, MaybeUser, Merge, Outbox, SmtpMailer,
     SmtpSecurity, Visitor, anonymous_session, logout_cookie, timestamp,
 };
+use tenantry::auth::{OAuthLogin, OAuthProvider};
 use tenantry::jobs::Jobs;
+use tenantry::live::{JobProgress, ProgressHub, progress_socket};
 use tenantry::{Admin, Async, Error, Layout, ObjectKey, SqliteDatabase, TenantStore};
 use uuid::Uuid;
 
@@ -36,6 +38,10 @@ struct App {
     auth: Auth,
     store: TenantStore,
     jobs: Jobs,
+    /// Job progress, pushed to the owner's browser over `/progress`.
+    progress: ProgressHub,
+    /// Google and GitHub sign-in, when configured.
+    oauth: Option<OAuthLogin>,
 }
 
 /// tenantry errors as HTTP answers; none says more than the status needs.
@@ -54,7 +60,8 @@ impl IntoResponse for ApiError {
             Error::InvalidLink | Error::InvalidEmail | Error::InvalidKey { .. } | Error::InvalidStripeCustomer => {
                 StatusCode::BAD_REQUEST
             }
-            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::OAuthRefused { .. } => StatusCode::FORBIDDEN,
+            Error::RateLimited | Error::TooManySubscribers => StatusCode::TOO_MANY_REQUESTS,
             Error::Conflict { .. } | Error::ObjectExists | Error::StripeAlreadyLinked | Error::StripeCustomerTaken => {
                 StatusCode::CONFLICT
             }
@@ -145,6 +152,64 @@ async fn verify(
         objects.objects,
     );
     Ok(([(header::SET_COOKIE, login.session.cookie())], body).into_response())
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    code: String,
+    state: String,
+}
+
+/// `GET /auth/oauth/{provider}`: off to the provider's sign-in page.
+async fn oauth_start(
+    State(oauth): State<Option<OAuthLogin>>,
+    Path(provider): Path<String>,
+    MaybeUser(me): MaybeUser,
+) -> ApiResult<Response> {
+    let Some(oauth) = oauth else { return Ok(StatusCode::NOT_FOUND.into_response()) };
+    let start = oauth.start(&provider, me.as_ref()).await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, start.authorize_url)]).into_response())
+}
+
+/// `GET /auth/oauth/{provider}/callback`: the provider sends the browser back here.
+async fn oauth_callback(
+    State(oauth): State<Option<OAuthLogin>>,
+    State(auth): State<Auth>,
+    Path(provider): Path<String>,
+    MaybeUser(me): MaybeUser,
+    Query(callback): Query<Callback>,
+) -> ApiResult<Response> {
+    let Some(oauth) = oauth else { return Ok(StatusCode::NOT_FOUND.into_response()) };
+    let login = oauth.finish(&provider, &callback.state, &callback.code, me.as_ref(), Merge::IntoAccount).await?;
+    let objects = auth.finish_login(&login).await?;
+    let body = format!(
+        "signed in as {}; moved from your anonymous session: {} row(s), {} object(s)\n",
+        login.session.identity.user.email.as_deref().unwrap_or_default(),
+        login.merged.rows_moved,
+        objects.objects,
+    );
+    Ok(([(header::SET_COOKIE, login.session.cookie())], body).into_response())
+}
+
+/// Google and GitHub sign-in when their client ids and secrets are set
+/// (`GOOGLE_CLIENT_ID`/`GOOGLE_CLIENT_SECRET`, `GITHUB_CLIENT_ID`/`GITHUB_CLIENT_SECRET`),
+/// with callbacks under `base`.
+fn oauth(admin: &Admin, auth: &Auth, base: &str) -> tenantry::Result<Option<OAuthLogin>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut providers = Vec::new();
+    if let (Some(id), Some(secret)) = (var("GOOGLE_CLIENT_ID"), var("GOOGLE_CLIENT_SECRET")) {
+        providers.push(OAuthProvider::google(id, secret, format!("{base}/auth/oauth/google/callback")));
+    }
+    if let (Some(id), Some(secret)) = (var("GITHUB_CLIENT_ID"), var("GITHUB_CLIENT_SECRET")) {
+        providers.push(OAuthProvider::github(id, secret, format!("{base}/auth/oauth/github/callback")));
+    }
+    if providers.is_empty() {
+        return Ok(None);
+    }
+    for p in &providers {
+        println!("sign-in with {}: {base}/auth/oauth/{}", p.name(), p.name());
+    }
+    OAuthLogin::new(admin, auth.clone(), providers).map(Some)
 }
 
 async fn logout(State(auth): State<Auth>, CurrentUser(me): CurrentUser) -> ApiResult<Response> {
@@ -334,9 +399,13 @@ async fn worker(app: App) {
             }
         };
         let t = *claimed.tenant();
+        let job_id: Option<Uuid> = claimed.payload().parse().ok();
         let result: tenantry::Result<()> = async {
-            let job_id: Uuid = claimed.payload().parse().map_err(|_| Error::NotFound)?;
+            let job_id = job_id.ok_or(Error::NotFound)?;
+            // Progress goes to the job's tenant only: publishing takes its TenantId.
+            app.progress.publish(&t, JobProgress::running(job_id, 10, "reading the upload"));
             let input = app.store.get(&InputVideo { job_id }.key(&t)?).await?;
+            app.progress.publish(&t, JobProgress::running(job_id, 60, "rendering"));
             let rendered: Vec<u8> = [b"rendered:".as_slice(), &input].concat();
             app.store.put(&OutputVideo { job_id }.key(&t)?, rendered).await?;
             app.layout
@@ -345,6 +414,13 @@ async fn worker(app: App) {
             Ok(())
         }
         .await;
+        if let Some(job_id) = job_id {
+            let stage = match &result {
+                Ok(()) => String::from("done"),
+                Err(e) => format!("failed: {e}"),
+            };
+            app.progress.publish(&t, JobProgress::finished(job_id, stage));
+        }
         let jobs = app.jobs.clone();
         let done = off(move || match result {
             Ok(()) => jobs.complete(claimed),
@@ -415,7 +491,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Merges and deletions a crash interrupted are finished before serving.
     auth.finish_leaving_objects(&admin).await?;
     let jobs = Jobs::new(&layout)?;
-    let app = App { layout: Async::new(layout), auth: auth.clone(), store, jobs };
+    let oauth = oauth(&admin, &auth, &format!("http://127.0.0.1:{port}"))?;
+    let app = App { layout: Async::new(layout), auth: auth.clone(), store, jobs, progress: ProgressHub::new(), oauth };
     tokio::spawn(worker(app.clone()));
 
     let routes = Router::new()
@@ -423,10 +500,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/auth/login", post(request_link))
         .route("/auth/verify", get(confirm_page).post(verify))
         .route("/auth/logout", post(logout))
+        .route("/auth/oauth/{provider}", get(oauth_start))
+        .route("/auth/oauth/{provider}/callback", get(oauth_callback))
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{id}", axum::routing::patch(rename_project).delete(delete_project))
         .route("/projects/{id}/exports", post(create_export))
         .route("/exports", get(list_exports))
+        .route("/progress", get(progress_socket))
         .route("/exports/{job_id}/output", get(output))
         .route("/uploads/{job_id}", put(upload))
         .route("/billing/customer", post(link_customer))

@@ -197,6 +197,26 @@ pub enum Error {
         /// What is wrong.
         why: &'static str,
     },
+    /// An OAuth provider's settings cannot work (two providers with one name, a URL that
+    /// does not parse).
+    #[error("invalid OAuth settings: {why}")]
+    OAuthSettings {
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// An OAuth sign-in was refused, and nobody signed in: a `state` unknown, used,
+    /// expired or another provider's; a code the provider refused; an ID token that does
+    /// not verify (signature, issuer, audience, expiry, nonce); an address the provider
+    /// has not verified.
+    #[error("sign-in refused: {why}")]
+    OAuthRefused {
+        /// Why, in general terms (never a token or an address).
+        why: &'static str,
+    },
+    /// The tenant already has the most live progress subscriptions allowed
+    /// ([`ProgressHubBuilder::max_subscribers`](crate::live::ProgressHubBuilder::max_subscribers)).
+    #[error("too many live progress subscriptions for this tenant; close one first")]
+    TooManySubscribers,
     /// The operating system's random source failed.
     #[error("no secure randomness available")]
     Randomness,

@@ -64,7 +64,17 @@
 // those features cannot resolve them. The all-features build (docs.rs, `.ci/run`) checks
 // every link with `-D warnings`.
 #![cfg_attr(
-    not(all(feature = "object-store", feature = "tokio", feature = "postgres", feature = "axum", feature = "cli")),
+    not(all(
+        feature = "object-store",
+        feature = "tokio",
+        feature = "postgres",
+        feature = "axum",
+        feature = "cli",
+        feature = "smtp",
+        feature = "http-mail",
+        feature = "live",
+        feature = "oauth"
+    )),
     allow(rustdoc::broken_intra_doc_links)
 )]
 
@@ -119,6 +129,8 @@ mod hex;
 pub mod jobs;
 mod keys;
 mod layout;
+#[cfg(feature = "live")]
+pub mod live;
 mod migrate;
 #[cfg(feature = "postgres")]
 mod pg;
@@ -138,10 +150,10 @@ pub mod __private;
 /// condition, an ordering or a projection names only tables of its statement.
 ///
 /// Application code rarely names these. A `Select<S>` carries its source `S`: `From<A>` is
-/// [`Tables<A, End>`](Tables) and a join of `A` and `B` is `Tables<A, Tables<B, End>>`; a
-/// left-joined table appears as [`LeftJoined<B>`](LeftJoined). A column of table `T` fits
-/// a statement over `S` when `T: InSource<S, I>`, with `I` (its position: [`Head`], or
-/// [`Tail`] of one) inferred. They appear in compile errors; the error's message says
+/// [`Tables<A, End>`](source::Tables) and a join of `A` and `B` is `Tables<A, Tables<B, End>>`; a
+/// left-joined table appears as [`LeftJoined<B>`](source::LeftJoined). A column of table `T` fits
+/// a statement over `S` when `T: InSource<S, I>`, with `I` (its position: [`Head`](source::Head), or
+/// [`Tail`](source::Tail) of one) inferred. They appear in compile errors; the error's message says
 /// what to do in terms of tables and columns.
 pub mod source {
     pub use crate::query::source::{

@@ -91,6 +91,13 @@ impl VerifiedEmail {
         Ok(VerifiedEmail { email })
     }
 
+    /// An address an OAuth provider has verified (the proof comes from the provider's
+    /// signed answer, checked by [`OAuthLogin`](crate::auth::OAuthLogin)).
+    #[cfg(feature = "oauth")]
+    pub(super) fn from_provider(email: &str) -> Result<Self> {
+        Ok(VerifiedEmail { email: email::normalize(email)? })
+    }
+
     /// The normalised address.
     pub fn email(&self) -> &str {
         &self.email

@@ -70,6 +70,22 @@ const MIGRATIONS: &[Step] = &[
         created_at TEXT NOT NULL
     );",
     },
+    // OAuth sign-ins under way (feature `oauth`): the SHA-256 of each one-time `state`,
+    // with its PKCE verifier and OpenID nonce, used up by the callback.
+    Step {
+        version: 4,
+        name: "oauth states",
+        declared: false,
+        sql: "CREATE TABLE IF NOT EXISTS oauth_states (
+        state TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        requested_by TEXT,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS idx_oauth_states_expires ON oauth_states(expires_at);",
+    },
 ];
 
 /// The newest schema version this build knows.

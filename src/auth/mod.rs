@@ -44,6 +44,8 @@ mod link;
 mod login;
 mod mail;
 mod migrate;
+#[cfg(feature = "oauth")]
+mod oauth;
 mod secret;
 mod session;
 #[cfg(feature = "smtp")]
@@ -70,6 +72,8 @@ pub use identity::{Identity, Session, User, VerifiedEmail};
 pub use login::{Login, Merge};
 pub use mail::{Mail, MailError, MailFuture, MailTemplate, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
+#[cfg(feature = "oauth")]
+pub use oauth::{OAuthLogin, OAuthProvider, OAuthStart};
 pub use secret::SessionToken;
 #[cfg(feature = "smtp")]
 pub use smtp::{SmtpMailer, SmtpMailerBuilder, SmtpSecurity};
