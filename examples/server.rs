@@ -168,7 +168,9 @@ async fn oauth_start(
 ) -> ApiResult<Response> {
     let Some(oauth) = oauth else { return Ok(StatusCode::NOT_FOUND.into_response()) };
     let start = oauth.start(&provider, me.as_ref()).await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, start.authorize_url)]).into_response())
+    // The cookie binds the sign-in to this browser: a callback URL sent to anyone else fails.
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, start.authorize_url), (header::SET_COOKIE, start.cookie)])
+        .into_response())
 }
 
 /// `GET /auth/oauth/{provider}/callback`: the provider sends the browser back here.
@@ -177,10 +179,13 @@ async fn oauth_callback(
     State(auth): State<Auth>,
     Path(provider): Path<String>,
     MaybeUser(me): MaybeUser,
+    headers: axum::http::HeaderMap,
     Query(callback): Query<Callback>,
 ) -> ApiResult<Response> {
     let Some(oauth) = oauth else { return Ok(StatusCode::NOT_FOUND.into_response()) };
-    let login = oauth.finish(&provider, &callback.state, &callback.code, me.as_ref(), Merge::IntoAccount).await?;
+    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let login =
+        oauth.finish(&provider, &callback.state, &callback.code, cookies, me.as_ref(), Merge::IntoAccount).await?;
     let objects = auth.finish_login(&login).await?;
     let body = format!(
         "signed in as {}; moved from your anonymous session: {} row(s), {} object(s)\n",

@@ -83,9 +83,9 @@ pub struct ProgressHubBuilder {
 
 impl ProgressHubBuilder {
     /// Events a subscriber may fall behind by before it skips to the current state
-    /// (default 64, at least 1).
+    /// (default 64; from 1 to 65,536).
     pub fn buffer(mut self, events: usize) -> Self {
-        self.settings.buffer = events.max(1);
+        self.settings.buffer = events.clamp(1, MAX_BUFFER);
         self
     }
 
@@ -106,6 +106,21 @@ impl ProgressHubBuilder {
     /// (default 10 minutes).
     pub fn keep_finished(mut self, d: Duration) -> Self {
         self.settings.keep_finished = d;
+        self
+    }
+
+    /// How long a running job's last event is kept without a newer one (default 1 hour):
+    /// a worker that died mid-job leaves no job running forever.
+    pub fn forget_running(mut self, d: Duration) -> Self {
+        self.settings.forget_running = d;
+        self
+    }
+
+    /// How often [`progress_socket`] pings its client (a client that has not answered
+    /// since the last ping is closed) and checks the session is still live (a socket whose
+    /// session ended, by logout or expiry, is closed). Default 30 seconds.
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.settings.heartbeat = every.max(Duration::from_millis(10));
         self
     }
 
@@ -134,7 +149,12 @@ struct Settings {
     max_subscribers: usize,
     max_jobs: usize,
     keep_finished: Duration,
+    forget_running: Duration,
+    heartbeat: Duration,
 }
+
+/// The largest buffer a channel gets, whatever is asked.
+const MAX_BUFFER: usize = 1 << 16;
 
 struct Hub {
     settings: Settings,
@@ -170,8 +190,14 @@ impl ProgressHub {
     /// A hub with a buffer of 64 events per tenant, at most 16 subscriptions and 64
     /// remembered jobs per tenant, and finished jobs remembered for 10 minutes.
     pub fn new() -> Self {
-        let settings =
-            Settings { buffer: 64, max_subscribers: 16, max_jobs: 64, keep_finished: Duration::from_secs(600) };
+        let settings = Settings {
+            buffer: 64,
+            max_subscribers: 16,
+            max_jobs: 64,
+            keep_finished: Duration::from_secs(600),
+            forget_running: Duration::from_secs(3600),
+            heartbeat: Duration::from_secs(30),
+        };
         ProgressHub { hub: Arc::new(Hub { settings, tenants: Mutex::default() }) }
     }
 
@@ -254,7 +280,8 @@ impl Channel {
     /// Forgets finished jobs past their time, then the oldest beyond `max_jobs` (finished
     /// ones first).
     fn tidy(&mut self, settings: &Settings) {
-        self.last.retain(|(e, at)| !e.finished || at.elapsed() < settings.keep_finished);
+        self.last
+            .retain(|(e, at)| at.elapsed() < if e.finished { settings.keep_finished } else { settings.forget_running });
         while self.last.len() > settings.max_jobs {
             let victim = self.last.iter().position(|(e, _)| e.finished).unwrap_or(0);
             self.last.remove(victim);
@@ -331,9 +358,13 @@ impl Drop for Subscription {
 /// (features `live` and `axum`): each event a JSON text message ([`JobProgress`]).
 ///
 /// The user comes from the session cookie ([`CurrentUser`](crate::auth::CurrentUser)):
-/// without a live session the upgrade is refused with `401`, and over the tenant's
-/// subscription bound with `429`. Messages from the client are ignored; a client that
-/// reads too slowly skips to the current state (the worker never waits for it).
+/// without a live session the upgrade is refused with `401`, over the tenant's
+/// subscription bound with `429`, and from a page of another origin (its `Origin` header
+/// names another host than `Host`) with `403`. Every
+/// [`heartbeat`](ProgressHubBuilder::heartbeat) the client is pinged and the session
+/// checked: a client that did not answer the last ping, or whose session has ended
+/// (logout, expiry, account deletion), is closed. Messages from the client are ignored;
+/// one that reads too slowly skips to the current state (the worker never waits for it).
 ///
 /// ```
 /// use axum::{Router, extract::FromRef, routing::get};
@@ -350,20 +381,66 @@ impl Drop for Subscription {
 #[cfg(feature = "axum")]
 pub async fn progress_socket(
     axum::extract::State(hub): axum::extract::State<ProgressHub>,
+    axum::extract::State(auth): axum::extract::State<crate::auth::Auth>,
     crate::auth::CurrentUser(me): crate::auth::CurrentUser,
+    headers: axum::http::HeaderMap,
     upgrade: axum::extract::ws::WebSocketUpgrade,
 ) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
+    if !same_origin(&headers) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let cookies: Vec<&str> =
+        headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+    let cookies = cookies.join("; ");
     match hub.subscribe(me.tenant()) {
-        Ok(subscription) => upgrade.on_upgrade(move |socket| stream(socket, subscription)),
-        Err(_) => axum::http::StatusCode::TOO_MANY_REQUESTS.into_response(),
+        Ok(subscription) => {
+            let watch = Watch { auth: crate::auth::AsyncAuth::new(auth), cookies, tenant: *me.tenant() };
+            let every = hub.hub.settings.heartbeat;
+            upgrade.on_upgrade(move |socket| stream(socket, subscription, watch, every))
+        }
+        Err(_) => StatusCode::TOO_MANY_REQUESTS.into_response(),
     }
 }
 
-/// Sends the subscription's events until either side ends.
+/// Whether a browser's `Origin` (if any: other clients send none) is the page's own host.
 #[cfg(feature = "axum")]
-async fn stream(mut socket: axum::extract::ws::WebSocket, mut subscription: Subscription) {
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else { return true };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host =
+        origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// What a socket re-checks each heartbeat: that its cookie still resolves to its tenant.
+#[cfg(feature = "axum")]
+struct Watch {
+    auth: crate::auth::AsyncAuth,
+    cookies: String,
+    tenant: TenantId,
+}
+
+#[cfg(feature = "axum")]
+impl Watch {
+    async fn still_signed_in(&self) -> bool {
+        matches!(self.auth.resolve_cookie(&self.cookies).await, Ok(Some(me)) if *me.tenant() == self.tenant)
+    }
+}
+
+/// Sends the subscription's events until either side ends, the client stops answering
+/// pings, or the session ends.
+#[cfg(feature = "axum")]
+async fn stream(
+    mut socket: axum::extract::ws::WebSocket,
+    mut subscription: Subscription,
+    watch: Watch,
+    every: Duration,
+) {
     use axum::extract::ws::Message;
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut answered = true;
     loop {
         tokio::select! {
             event = subscription.next() => {
@@ -375,8 +452,18 @@ async fn stream(mut socket: axum::extract::ws::WebSocket, mut subscription: Subs
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => answered = true,
             },
+            _ = beat.tick() => {
+                if !answered || !watch.still_signed_in().await {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+                answered = false;
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
         }
     }
 }

@@ -169,11 +169,13 @@ async fn subscribers_per_tenant_are_bounded() {
         assert!(wait.elapsed() < Duration::from_secs(5), "the closed socket's place is freed");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    connect(&url, Some(&cookie(&me))).await.unwrap();
-    assert!(matches!(
-        hub.subscribe(me.identity.tenant()).and_then(|_| hub.subscribe(me.identity.tenant())),
-        Err(Error::TooManySubscribers)
-    ));
+    let _third = connect(&url, Some(&cookie(&me))).await.unwrap();
+    while hub.subscribers(me.identity.tenant()) < 2 {
+        assert!(wait.elapsed() < Duration::from_secs(5), "the new socket subscribes");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The bound holds for direct subscriptions too.
+    assert!(matches!(hub.subscribe(me.identity.tenant()), Err(Error::TooManySubscribers)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,4 +226,58 @@ async fn a_socket_that_does_not_read_does_not_hold_up_the_worker() {
     }
     let last = last.expect("events arrive");
     assert_eq!((last["stage"].as_str(), last["finished"].as_bool()), (Some("done"), Some(true)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_closes_when_its_session_ends() {
+    let hub = ProgressHub::builder().heartbeat(Duration::from_millis(100)).build();
+    let app = app(hub.clone());
+    let url = serve(app.clone()).await;
+    let me = app.auth.start_anonymous().unwrap();
+    let mut socket = connect(&url, Some(&cookie(&me))).await.unwrap();
+    // Alive across several heartbeats while the session lives: the client, reading,
+    // answers the pings.
+    let job = Uuid::new_v4();
+    let reading = Instant::now();
+    while reading.elapsed() < Duration::from_millis(400) {
+        let read = tokio::time::timeout(Duration::from_millis(50), socket.next()).await;
+        assert!(!matches!(read, Ok(Some(Ok(Message::Close(_)) | Err(_)) | None)), "closed while the session lives");
+    }
+    hub.publish(me.identity.tenant(), JobProgress::running(job, 10, "still here"));
+    assert_eq!(next_event(&mut socket).await.unwrap()["stage"], "still here");
+    app.auth.logout(&me.identity).unwrap();
+    // Closed within a heartbeat or two of the logout.
+    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket of an ended session is closed");
+    let wait = Instant::now();
+    while hub.subscribers(me.identity.tenant()) > 0 {
+        assert!(wait.elapsed() < Duration::from_secs(5), "its subscription is gone");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_another_origin_is_refused() {
+    let app = app(ProgressHub::new());
+    let url = serve(app.clone()).await;
+    let me = app.auth.start_anonymous().unwrap();
+    let host = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    let with_origin = |origin: String| {
+        let mut request = url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert("cookie", cookie(&me).parse().unwrap());
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        request
+    };
+    let refused =
+        tokio_tungstenite::connect_async(with_origin(String::from("https://evil.example"))).await.unwrap_err();
+    assert_eq!(status(refused), 403);
+    tokio_tungstenite::connect_async(with_origin(format!("http://{host}"))).await.unwrap();
 }

@@ -416,11 +416,38 @@ async fn a_slow_api_times_out_each_attempt() {
 }
 
 #[test]
+fn the_blocking_auth_sends_over_http_from_a_current_thread_runtime_and_outside_one() {
+    // A current-thread runtime's own thread, blocked in the blocking call, cannot drive the
+    // request's socket: the send goes to a helper thread. Outside a runtime, each send gets
+    // one of its own, twice in a row with one client.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (api, base) = runtime.block_on(async {
+        let (api, base) = api(vec![]).await;
+        (api, base)
+    });
+    // The stand-in API runs on a runtime of its own, on another thread.
+    std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
+    let auth = auth_with(Arc::new(http_mailer(EmailApi::Resend, &base)), MailTemplate::default()).unwrap();
+    let inside = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    inside.block_on(async { auth.request_link(&address(), "caller", None) }).unwrap();
+    auth.request_link(&address(), "caller", None).unwrap();
+    auth.request_link(&address(), "caller", None).unwrap();
+    assert_eq!(api.requests.lock().unwrap().len(), 3);
+}
+
+#[test]
 fn http_mailer_settings_are_checked() {
     let build = |b: tenantry::auth::HttpMailerBuilder| b.build().map(drop);
     let refused = |r: tenantry::Result<()>| matches!(r, Err(Error::MailSettings { .. }));
     assert!(refused(build(HttpMailer::builder(EmailApi::Resend, " ", "login@clips.example"))));
     assert!(refused(build(HttpMailer::builder(EmailApi::Resend, "k", "clips"))));
     assert!(refused(build(HttpMailer::builder(EmailApi::Resend, "k", "login@clips.example").base_url("ftp://x"))));
+    // The key and the link never travel in clear to another machine.
+    assert!(refused(build(
+        HttpMailer::builder(EmailApi::Resend, "k", "login@clips.example").base_url("http://api.example.com")
+    )));
+    assert!(
+        build(HttpMailer::builder(EmailApi::Resend, "k", "login@clips.example").base_url("http://127.0.0.1:9")).is_ok()
+    );
     assert!(build(HttpMailer::builder(EmailApi::SendGrid, "k", "Clips <login@clips.example>")).is_ok());
 }

@@ -156,18 +156,24 @@ struct Started {
     state: String,
     nonce: Option<String>,
     challenge: String,
+    /// The `Cookie` header the browser sends back: the binding cookie start set.
+    cookie: String,
 }
 
 impl Env {
     async fn start(&self, name: &str) -> Started {
-        let url = self.login.start(name, None).await.unwrap().authorize_url;
-        let query = query(&url);
+        let start = self.login.start(name, None).await.unwrap();
+        let set_cookie = &start.cookie;
+        assert!(set_cookie.starts_with("__Host-oauth=") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let query = query(&start.authorize_url);
         assert_eq!(query.get("code_challenge_method").map(String::as_str), Some("S256"));
         assert_eq!(query.get("redirect_uri").map(String::as_str), Some(REDIRECT));
         Started {
             state: query["state"].clone(),
             nonce: query.get("nonce").cloned(),
             challenge: query["code_challenge"].clone(),
+            cookie,
         }
     }
 
@@ -229,12 +235,14 @@ async fn a_verified_openid_identity_signs_in_to_the_account_of_its_address() {
     let env = env().await;
     let started = env.start("test").await;
     env.grant(&started, "code-1", jwt(&env.claims(&started, "Ada@Example.com"), &env.provider.key));
-    let login = env.login.finish("test", &started.state, "code-1", None, Merge::IntoAccount).await.unwrap();
+    let login =
+        env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await.unwrap();
     assert_eq!(login.session.identity.user.email.as_deref(), Some("ada@example.com"));
     // The same address again: the same account.
     let again = env.start("test").await;
     env.grant(&again, "code-2", jwt(&env.claims(&again, "ada@example.com"), &env.provider.key));
-    let second = env.login.finish("test", &again.state, "code-2", None, Merge::IntoAccount).await.unwrap();
+    let second =
+        env.login.finish("test", &again.state, "code-2", &again.cookie, None, Merge::IntoAccount).await.unwrap();
     assert_eq!(second.session.identity.tenant(), login.session.identity.tenant());
     assert_eq!(env.users(), 1);
 }
@@ -259,7 +267,8 @@ async fn identities_that_do_not_verify_are_refused() {
         spoil(&mut claims);
         let code = format!("code-{i}");
         env.grant(&started, &code, jwt(&claims, if forged { &forger } else { &env.provider.key }));
-        let why = refused(env.login.finish("test", &started.state, &code, None, Merge::IntoAccount).await);
+        let why =
+            refused(env.login.finish("test", &started.state, &code, &started.cookie, None, Merge::IntoAccount).await);
         let expected = if what == "unverified address" {
             "the provider has not verified the address"
         } else {
@@ -277,23 +286,74 @@ async fn a_state_is_used_once_and_only_with_its_provider() {
     let env = env().await;
     let started = env.start("test").await;
     env.grant(&started, "code-1", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key));
-    env.login.finish("test", &started.state, "code-1", None, Merge::IntoAccount).await.unwrap();
+    env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await.unwrap();
     // Replayed, even with a code the provider would accept.
     env.grant(&started, "code-2", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key));
-    let why = refused(env.login.finish("test", &started.state, "code-2", None, Merge::IntoAccount).await);
+    let why =
+        refused(env.login.finish("test", &started.state, "code-2", &started.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the sign-in state is unknown, used or expired");
     // Unknown.
-    refused(env.login.finish("test", "not-a-state", "code-2", None, Merge::IntoAccount).await);
+    refused(env.login.finish("test", "not-a-state", "code-2", &started.cookie, None, Merge::IntoAccount).await);
     // Started with GitHub, finished as the OpenID provider: refused, and spent.
+    *env.provider.github_emails.lock().unwrap() =
+        json!([{ "email": "ada@example.com", "primary": true, "verified": true }]);
     let github = env.start("github").await;
-    env.grant(&github, "code-3", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key));
-    refused(env.login.finish("test", &github.state, "code-3", None, Merge::IntoAccount).await);
-    refused(env.login.finish("github", &github.state, "code-3", None, Merge::IntoAccount).await);
+    env.grant(&github, "code-3", String::from("gh-token"));
+    refused(env.login.finish("test", &github.state, "code-3", &github.cookie, None, Merge::IntoAccount).await);
+    // The code and cookie are GitHub's own and good: only the spent state refuses it.
+    let why =
+        refused(env.login.finish("github", &github.state, "code-3", &github.cookie, None, Merge::IntoAccount).await);
+    assert_eq!(why, "the sign-in state is unknown, used or expired");
     // A code whose PKCE verifier is another sign-in's: the provider refuses it.
     let (one, two) = (env.start("test").await, env.start("test").await);
     env.grant(&one, "code-4", jwt(&env.claims(&one, "ada@example.com"), &env.provider.key));
-    let why = refused(env.login.finish("test", &two.state, "code-4", None, Merge::IntoAccount).await);
+    let why = refused(env.login.finish("test", &two.state, "code-4", &two.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the provider refused the code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_in_another_browser_signs_nobody_in() {
+    // Guard: the state row holds the hash of the starting browser's cookie, and
+    // `take_oauth_state` matches it. Login CSRF: an attacker starts a sign-in with their own
+    // account and sends the victim the callback URL; the victim's browser has no cookie.
+    let env = env().await;
+    let attackers = env.start("test").await;
+    env.grant(&attackers, "code-1", jwt(&env.claims(&attackers, "mallory@example.com"), &env.provider.key));
+    let victims_cookies = "__Host-session=whatever";
+    let why =
+        refused(env.login.finish("test", &attackers.state, "code-1", victims_cookies, None, Merge::IntoAccount).await);
+    assert_eq!(why, "the sign-in state is unknown, used or expired");
+    // Another sign-in's cookie does not fit either.
+    let (one, two) = (env.start("test").await, env.start("test").await);
+    env.grant(&one, "code-2", jwt(&env.claims(&one, "mallory@example.com"), &env.provider.key));
+    refused(env.login.finish("test", &one.state, "code-2", &two.cookie, None, Merge::IntoAccount).await);
+    assert_eq!(env.users(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_without_email_verified_is_refused() {
+    let env = env().await;
+    let started = env.start("test").await;
+    let mut claims = env.claims(&started, "ada@example.com");
+    claims.as_object_mut().unwrap().remove("email_verified");
+    env.grant(&started, "code-1", jwt(&claims, &env.provider.key));
+    let why =
+        refused(env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await);
+    assert_eq!(why, "the provider has not verified the address");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_providers_are_refused_except_on_this_machine() {
+    let env = env().await;
+    let admin = Admin::new("OAuth tests build a login with an insecure provider");
+    let insecure = [OAuthProvider::openid("x", "http://accounts.example.com", "a", "b", REDIRECT)];
+    assert!(matches!(OAuthLogin::new(&admin, env.auth.clone(), insecure), Err(Error::OAuthSettings { .. })));
+    let gh = [OAuthProvider::github("a", "b", REDIRECT).github_endpoints(
+        "https://github.example.com/login/oauth/authorize",
+        "http://github.example.com/login/oauth/access_token",
+        "https://api.github.example.com",
+    )];
+    assert!(matches!(OAuthLogin::new(&admin, env.auth.clone(), gh), Err(Error::OAuthSettings { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,7 +366,8 @@ async fn github_signs_in_with_its_verified_primary_address_only() {
     let started = env.start("github").await;
     assert!(started.nonce.is_none());
     env.grant(&started, "gh-1", String::from("gh-token"));
-    let login = env.login.finish("github", &started.state, "gh-1", None, Merge::IntoAccount).await.unwrap();
+    let login =
+        env.login.finish("github", &started.state, "gh-1", &started.cookie, None, Merge::IntoAccount).await.unwrap();
     assert_eq!(login.session.identity.user.email.as_deref(), Some("grace@example.com"));
 
     *env.provider.github_emails.lock().unwrap() = json!([
@@ -315,7 +376,8 @@ async fn github_signs_in_with_its_verified_primary_address_only() {
     ]);
     let started = env.start("github").await;
     env.grant(&started, "gh-2", String::from("gh-token"));
-    let why = refused(env.login.finish("github", &started.state, "gh-2", None, Merge::IntoAccount).await);
+    let why =
+        refused(env.login.finish("github", &started.state, "gh-2", &started.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the provider has not verified the address");
     assert_eq!(env.users(), 1);
 }

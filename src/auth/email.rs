@@ -10,6 +10,8 @@ pub(crate) fn normalize(raw: &str) -> Result<String> {
     let ok = email.is_ascii()
         && email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        // Characters that make an address a display form or a list (`a@b.com<c@d.com>`).
+        && !email.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '"', '\\'])
         && match email.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -30,9 +32,19 @@ mod tests {
     #[test]
     fn case_and_spaces_do_not_make_a_second_account() {
         assert_eq!(normalize("  Ada@Example.COM ").unwrap(), "ada@example.com");
-        for bad in
-            ["", "ada", "@example.com", "ada@", "ada@example", "a b@example.com", "a@b@c.com", "ada@.com", "x\0@y.com"]
-        {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@.com",
+            "x\0@y.com",
+            "co.com<a@evil.com>",
+            "a,b@c.com",
+        ] {
             assert!(normalize(bad).is_err(), "{bad:?}");
         }
     }

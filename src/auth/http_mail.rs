@@ -62,6 +62,7 @@ pub struct HttpMailer {
     from: String,
     attempts: u32,
     backoff: Duration,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for HttpMailer {
@@ -80,6 +81,7 @@ pub struct HttpMailerBuilder {
     timeout: Duration,
     attempts: u32,
     backoff: Duration,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for HttpMailerBuilder {
@@ -100,6 +102,7 @@ impl HttpMailer {
             timeout: Duration::from_secs(10),
             attempts: 4,
             backoff: Duration::from_millis(250),
+            deadline: Duration::from_secs(30),
         }
     }
 }
@@ -130,6 +133,12 @@ impl HttpMailerBuilder {
         self
     }
 
+    /// How long one message may take in all, retries and waits included (default 30 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     /// The mailer. [`Error::MailSettings`] for an empty key, a sender that is not an
     /// address, or a base URL that is not `http(s)://`.
     pub fn build(self) -> Result<HttpMailer> {
@@ -142,11 +151,26 @@ impl HttpMailerBuilder {
         }
         let base = self.base.unwrap_or_else(|| self.api.default_base().to_owned());
         let base = base.trim_end_matches('/');
-        if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(['?', '#', ' ']) {
-            return Err(settings("the email API base URL is not an http(s) URL"));
+        let url = reqwest::Url::parse(base).map_err(|_| settings("the email API base URL is not a URL"))?;
+        let local = url.host_str().is_some_and(|h| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        // The key and the link travel in the request: over TLS, or only to this machine.
+        if !(url.scheme() == "https" || (url.scheme() == "http" && local)) || base.contains(['?', '#']) {
+            return Err(settings("the email API base URL is not https (http only to this machine)"));
         }
         let client = reqwest::Client::builder()
             .timeout(self.timeout)
+            // A redirect would send the key and the link on to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(!local)
+            // No connection outlives a send: the blocking auth calls give each send a
+            // runtime of its own, and a pooled connection would belong to a dead one.
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|_| settings("the HTTP client could not be set up"))?;
         Ok(HttpMailer {
@@ -157,6 +181,7 @@ impl HttpMailerBuilder {
             from: self.from,
             attempts: self.attempts,
             backoff: self.backoff,
+            deadline: self.deadline,
         })
     }
 }
@@ -196,9 +221,14 @@ impl std::error::Error for ApiError {}
 const DETAIL_BYTES: usize = 300;
 
 /// The provider's answer for an error message: shortened, on one line, and without the
-/// link (in case it is echoed back).
+/// link (in case it is echoed back). An answer holding any 16 characters of the link's
+/// token (escaped or cut short by the echo) is withheld whole.
 fn detail(text: &str, link: &str) -> String {
     let text = if link.is_empty() { text.to_owned() } else { text.replace(link, "[link]") };
+    let token = link.rsplit_once("token=").map_or(link, |(_, t)| t).as_bytes();
+    if token.len() >= 16 && token.windows(16).any(|piece| text.as_bytes().windows(16).any(|w| w == piece)) {
+        return String::from("the answer is withheld: it holds part of the link");
+    }
     let mut one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.len() > DETAIL_BYTES {
         let mut end = DETAIL_BYTES;
@@ -247,7 +277,15 @@ impl HttpMailer {
         }
     }
 
+    /// Every attempt, within the overall deadline.
     async fn deliver(&self, mail: &Mail) -> std::result::Result<(), ApiError> {
+        match tokio::time::timeout(self.deadline, self.attempts(mail)).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError { status: None, attempts: 0, detail: String::from("the overall deadline passed") }),
+        }
+    }
+
+    async fn attempts(&self, mail: &Mail) -> std::result::Result<(), ApiError> {
         let body = self.body(mail);
         let mut wait = self.backoff;
         let mut attempt = 0;
@@ -319,8 +357,10 @@ mod tests {
 
     #[test]
     fn details_lose_the_link_and_stay_short() {
-        let link = "https://clips.example/verify?token=abc";
+        let link = "https://clips.example/verify?token=0123456789abcdef0123";
         assert_eq!(detail(&format!("bad\nrequest: {link}"), link), "bad request: [link]");
+        let escaped = r#"{"text":"https:\/\/clips.example\/verify?token=0123456789abcdef01"}"#;
+        assert_eq!(detail(escaped, link), "the answer is withheld: it holds part of the link");
         let long = "é".repeat(400);
         let cut = detail(&long, link);
         assert!(cut.len() <= DETAIL_BYTES + '…'.len_utf8() && cut.ends_with('…'));

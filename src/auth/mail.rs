@@ -241,8 +241,20 @@ pub(crate) async fn on_tokio<F: Future>(work: F) -> Result<F::Output, MailError>
     Ok(runtime.block_on(work))
 }
 
-/// Waits for `delivery` on this thread (the blocking auth calls).
+/// Waits for `delivery` (the blocking auth calls). On a thread of a tokio runtime it waits
+/// on a helper thread instead: a current-thread runtime's own thread, blocked here, could
+/// not drive the sockets and timers the delivery awaits.
 pub(crate) fn deliver(delivery: MailFuture<'_>) -> crate::Result<()> {
+    #[cfg(feature = "tokio")]
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return std::thread::scope(|scope| {
+            scope
+                .spawn(|| futures::executor::block_on(delivery))
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .map_err(crate::Error::Mail);
+    }
     futures::executor::block_on(delivery).map_err(crate::Error::Mail)
 }
 

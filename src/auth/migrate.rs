@@ -70,14 +70,16 @@ const MIGRATIONS: &[Step] = &[
         created_at TEXT NOT NULL
     );",
     },
-    // OAuth sign-ins under way (feature `oauth`): the SHA-256 of each one-time `state`,
-    // with its PKCE verifier and OpenID nonce, used up by the callback.
+    // OAuth sign-ins under way (feature `oauth`): the SHA-256 of each one-time `state` and
+    // of the secret in the starting browser's cookie, with the PKCE verifier and OpenID
+    // nonce, used up by the callback.
     Step {
         version: 4,
         name: "oauth states",
         declared: false,
         sql: "CREATE TABLE IF NOT EXISTS oauth_states (
         state TEXT PRIMARY KEY,
+        browser TEXT NOT NULL,
         provider TEXT NOT NULL,
         verifier TEXT NOT NULL,
         nonce TEXT NOT NULL,

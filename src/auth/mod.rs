@@ -73,7 +73,7 @@ pub use login::{Login, Merge};
 pub use mail::{Mail, MailError, MailFuture, MailTemplate, Mailer, MemoryMailer, Outbox};
 pub use migrate::AUTH_SCHEMA_VERSION;
 #[cfg(feature = "oauth")]
-pub use oauth::{OAuthLogin, OAuthProvider, OAuthStart};
+pub use oauth::{OAUTH_COOKIE, OAuthLogin, OAuthProvider, OAuthStart};
 pub use secret::SessionToken;
 #[cfg(feature = "smtp")]
 pub use smtp::{SmtpMailer, SmtpMailerBuilder, SmtpSecurity};

@@ -11,7 +11,7 @@ use openidconnect::{
 };
 use rusqlite::{OptionalExtension, params};
 
-use super::secret::token_hash;
+use super::secret::{random_token, token_hash, well_formed};
 use super::{Auth, Identity, Login, Merge, VerifiedEmail};
 use crate::error::{Error, Result};
 use crate::tenant::Admin;
@@ -152,13 +152,46 @@ impl std::fmt::Debug for OAuthLogin {
     }
 }
 
-/// Where to send the browser to sign in: [`OAuthLogin::start`].
-#[derive(Debug, Clone)]
+/// The name of the cookie that binds a sign-in to the browser that started it.
+pub const OAUTH_COOKIE: &str = "__Host-oauth";
+
+/// Where to send the browser to sign in, and the cookie to set on it:
+/// [`OAuthLogin::start`].
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct OAuthStart {
     /// The provider's authorize URL, with this sign-in's `state`, PKCE challenge and
     /// (OpenID Connect) `nonce`.
     pub authorize_url: String,
+    /// A `Set-Cookie` value to send with the redirect: a secret that binds the sign-in to
+    /// this browser ([`OAUTH_COOKIE`]; `HttpOnly`, `Secure`, `SameSite=Lax`, for the
+    /// sign-in's lifetime). [`OAuthLogin::finish`] refuses a callback that arrives without
+    /// it, so a callback URL sent to someone else signs nobody in.
+    pub cookie: String,
+}
+
+impl std::fmt::Debug for OAuthStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL holds the state, the cookie a secret.
+        f.debug_struct("OAuthStart").finish_non_exhaustive()
+    }
+}
+
+/// Whether `url` may be used for a provider: `https`, or `http` to this machine (tests).
+fn secure_or_local(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    let local = || match url.host_str() {
+        Some(host) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    };
+    url.scheme() == "https" || (url.scheme() == "http" && local())
 }
 
 impl OAuthLogin {
@@ -176,6 +209,14 @@ impl OAuthLogin {
                 && IssuerUrl::new(issuer.clone()).is_err()
             {
                 return Err(Error::OAuthSettings { why: "an issuer is not a URL" });
+            }
+            let endpoints: Vec<&str> = match &provider.kind {
+                Kind::OpenId { issuer } => vec![issuer],
+                Kind::GitHub { authorize, token, api } => vec![authorize, token, api],
+            };
+            // Over plain HTTP, anyone on the path could serve their own keys or addresses.
+            if !endpoints.iter().all(|u| secure_or_local(u)) {
+                return Err(Error::OAuthSettings { why: "a provider URL is not https (http only to this machine)" });
             }
             if by_name.insert(provider.name.clone(), provider).is_some() {
                 return Err(Error::OAuthSettings { why: "two providers have the same name" });
@@ -206,8 +247,9 @@ impl OAuthLogin {
     }
 
     /// Starts a sign-in with provider `name`: stores its one-time state and returns where
-    /// to send the browser. `current` is the visitor's session, if any (its anonymous
-    /// data is merged when the callback arrives in that same session).
+    /// to send the browser, with a cookie to set on it. `current` is the visitor's
+    /// session, if any (its anonymous data is merged when the callback arrives in that
+    /// same session).
     pub async fn start(&self, name: &str, current: Option<&Identity>) -> Result<OAuthStart> {
         let provider = self.provider(name)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -239,8 +281,14 @@ impl OAuthLogin {
                 url.to_string()
             }
         };
+        let browser = random_token()?;
+        let cookie = format!(
+            "{OAUTH_COOKIE}={browser}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            self.state_ttl.as_secs()
+        );
         let row = (
             token_hash(state.secret()),
+            token_hash(&browser),
             provider.name.clone(),
             verifier.secret().clone(),
             nonce.secret().clone(),
@@ -248,25 +296,30 @@ impl OAuthLogin {
         );
         let ttl = self.state_ttl;
         crate::asynchronous::hop(self.auth.clone(), move |auth: &Auth| auth.store_oauth_state(row, ttl)).await?;
-        Ok(OAuthStart { authorize_url })
+        Ok(OAuthStart { authorize_url, cookie })
     }
 
-    /// Finishes the sign-in from the callback's `state` and `code`, and logs in
-    /// ([`Auth::login_verified`]). [`Error::OAuthRefused`] for a state that is unknown,
-    /// used, expired or another provider's, a code the provider refuses, an identity that
-    /// does not verify, or an address that is not verified.
+    /// Finishes the sign-in from the callback's `state` and `code` and the request's
+    /// `Cookie` header (which must carry the [`OAUTH_COOKIE`] that
+    /// [`start`](Self::start) set), and logs in ([`Auth::login_verified`]).
+    /// [`Error::OAuthRefused`] for a state that is unknown, used, expired, another
+    /// provider's or another browser's, a code the provider refuses, an identity that
+    /// does not verify, or an address that is not verified. The state is used up either
+    /// way.
     pub async fn finish(
         &self,
         name: &str,
         state: &str,
         code: &str,
+        cookie_header: &str,
         current: Option<&Identity>,
         merge: Merge,
     ) -> Result<Login> {
         let provider = self.provider(name)?.clone();
+        let browser = oauth_cookie(cookie_header).map(token_hash);
         let (hash, provider_name) = (token_hash(state), provider.name.clone());
         let started = crate::asynchronous::hop(self.auth.clone(), move |auth: &Auth| {
-            auth.take_oauth_state(&hash, &provider_name)
+            auth.take_oauth_state(&hash, &provider_name, browser.as_deref())
         })
         .await?;
         let Some((verifier, nonce, requested_by)) = started else {
@@ -461,6 +514,16 @@ async fn send(
     Ok(out)
 }
 
+/// The sign-in's browser secret in a `Cookie` header, if there and well formed.
+fn oauth_cookie(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == OAUTH_COOKIE)
+        .map(|(_, value)| value.trim())
+        .find(|value| well_formed(value))
+}
+
 /// `application/x-www-form-urlencoded` for one value.
 fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -474,42 +537,50 @@ fn url_encode(value: &str) -> String {
     out
 }
 
-type StateRow = (String, String, String, String, Option<String>);
+type StateRow = (String, String, String, String, String, Option<String>);
 
 impl Auth {
     /// Records a started sign-in; expired ones are cleared on the way.
     fn store_oauth_state(
         &self,
-        (state, provider, verifier, nonce, requested_by): StateRow,
+        (state, browser, provider, verifier, nonce, requested_by): StateRow,
         ttl: Duration,
     ) -> Result<()> {
         let (expires, now) = (self.at(ttl), self.at(Duration::ZERO));
         self.inner.db.write(|conn| {
             conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?1", [&now])?;
             conn.execute(
-                "INSERT INTO oauth_states (state, provider, verifier, nonce, requested_by, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![state, provider, verifier, nonce, requested_by, expires],
+                "INSERT INTO oauth_states (state, browser, provider, verifier, nonce, requested_by, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![state, browser, provider, verifier, nonce, requested_by, expires],
             )?;
             Ok(())
         })
     }
 
-    /// Uses up a started sign-in of `provider`: its verifier, nonce and requesting
-    /// session; `None` if unknown, used, expired or another provider's.
-    fn take_oauth_state(&self, state: &str, provider: &str) -> Result<Option<(String, String, Option<String>)>> {
+    /// Uses up a started sign-in of `provider` in the browser whose secret hashes to
+    /// `browser`: its verifier, nonce and requesting session; `None` if unknown, used,
+    /// expired, another provider's or another browser's.
+    fn take_oauth_state(
+        &self,
+        state: &str,
+        provider: &str,
+        browser: Option<&str>,
+    ) -> Result<Option<(String, String, Option<String>)>> {
         let now = self.at(Duration::ZERO);
         self.inner.db.write(|conn| {
-            // Deleted whatever the provider: a state tried against the wrong one is spent.
-            let row: Option<(String, String, String, Option<String>)> = conn
+            // Deleted whatever the provider or browser: a state tried wrongly is spent.
+            let row: Option<(String, String, String, String, Option<String>)> = conn
                 .query_row(
                     "DELETE FROM oauth_states WHERE state = ?1 AND expires_at > ?2
-                     RETURNING provider, verifier, nonce, requested_by",
+                     RETURNING browser, provider, verifier, nonce, requested_by",
                     params![state, now],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
-            Ok(row.filter(|r| r.0 == provider).map(|(_, verifier, nonce, by)| (verifier, nonce, by)))
+            Ok(row
+                .filter(|r| Some(r.0.as_str()) == browser && r.1 == provider)
+                .map(|(_, _, verifier, nonce, by)| (verifier, nonce, by)))
         })
     }
 }

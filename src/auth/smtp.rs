@@ -187,7 +187,8 @@ fn is_loopback(host: &str) -> bool {
 
 impl SmtpMailer {
     fn message(&self, mail: &Mail) -> std::result::Result<Message, MailError> {
-        let to: Mailbox = mail.to.parse()?;
+        // An address, never a display form: what the account's address says is where it goes.
+        let to = Mailbox::new(None, mail.to.parse::<lettre::Address>()?);
         let builder = Message::builder().from(self.from.clone()).to(to).subject(mail.subject.as_str());
         let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body.clone());
         Ok(match &mail.html {
