@@ -143,6 +143,12 @@ async fn verify(
         return Ok((StatusCode::FORBIDDEN, "cross-site sign-in refused\n").into_response());
     }
     let login = AsyncAuth::new(auth.clone()).verify_link(&form.token, me.as_ref(), Merge::IntoAccount).await?;
+    signed_in(&auth, login).await
+}
+
+/// The answer to a finished sign-in (magic link or OAuth): the merge's objects moved, the
+/// new session's cookie set.
+async fn signed_in(auth: &Auth, login: tenantry::auth::Login) -> ApiResult<Response> {
     // The rows moved with the login; the videos move now (copy, check, delete).
     let objects = auth.finish_login(&login).await?;
     let body = format!(
@@ -186,14 +192,7 @@ async fn oauth_callback(
     let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let login =
         oauth.finish(&provider, &callback.state, &callback.code, cookies, me.as_ref(), Merge::IntoAccount).await?;
-    let objects = auth.finish_login(&login).await?;
-    let body = format!(
-        "signed in as {}; moved from your anonymous session: {} row(s), {} object(s)\n",
-        login.session.identity.user.email.as_deref().unwrap_or_default(),
-        login.merged.rows_moved,
-        objects.objects,
-    );
-    Ok(([(header::SET_COOKIE, login.session.cookie())], body).into_response())
+    signed_in(&auth, login).await
 }
 
 /// Google and GitHub sign-in when their client ids and secrets are set

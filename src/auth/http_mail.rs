@@ -152,13 +152,7 @@ impl HttpMailerBuilder {
         let base = self.base.unwrap_or_else(|| self.api.default_base().to_owned());
         let base = base.trim_end_matches('/');
         let url = reqwest::Url::parse(base).map_err(|_| settings("the email API base URL is not a URL"))?;
-        let local = url.host_str().is_some_and(|h| {
-            h.eq_ignore_ascii_case("localhost")
-                || h.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
+        let local = url.host_str().is_some_and(super::is_local_host);
         // The key and the link travel in the request: over TLS, or only to this machine.
         if !(url.scheme() == "https" || (url.scheme() == "http" && local)) || base.contains(['?', '#']) {
             return Err(settings("the email API base URL is not https (http only to this machine)"));

@@ -98,6 +98,18 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// Whether `host` (a name or an IP address, IPv6 possibly in brackets) is this machine:
+/// the one place plaintext mail or a plain-HTTP provider is accepted.
+#[cfg(any(feature = "smtp", feature = "http-mail", feature = "oauth"))]
+pub(crate) fn is_local_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn parse_user_id(text: &str) -> Result<TenantId> {
     crate::tenant::parse_canonical_uuid(text.as_bytes()).map(TenantId::from_trusted).ok_or(Error::Decode {
         table: "users",

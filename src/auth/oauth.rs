@@ -180,17 +180,7 @@ impl std::fmt::Debug for OAuthStart {
 /// Whether `url` may be used for a provider: `https`, or `http` to this machine (tests).
 fn secure_or_local(url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(url) else { return false };
-    let local = || match url.host_str() {
-        Some(host) => {
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        None => false,
-    };
+    let local = || url.host_str().is_some_and(super::is_local_host);
     url.scheme() == "https" || (url.scheme() == "http" && local())
 }
 

@@ -158,7 +158,7 @@ impl SmtpMailerBuilder {
                 587
             }
             SmtpSecurity::Plaintext => {
-                if !is_loopback(&self.host) {
+                if !super::is_local_host(&self.host) {
                     return Err(settings("plaintext SMTP is only for a server on this machine; use TLS"));
                 }
                 if self.credentials.is_some() {
@@ -174,15 +174,6 @@ impl SmtpMailerBuilder {
         }
         Ok(SmtpMailer { transport: builder.build(), from, timeout: self.timeout })
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl SmtpMailer {
