@@ -56,6 +56,23 @@
 //!   use reaches the [audit hook](set_audit_hook).
 //! - **The tenant is always a bound parameter**: one cached statement per shape serves
 //!   every tenant, and values never appear in SQL text.
+//!
+//! # Features
+//!
+//! The default is the SQLite core: tables, statements, layouts, accounts and sessions, the
+//! job queue. Each feature adds one part:
+//!
+//! | feature | adds |
+//! | --- | --- |
+//! | `object-store` | [`TenantStore`] on the local file system and in memory |
+//! | `s3` | `TenantStore::s3`: S3, R2 and other S3-compatible buckets, presigned URLs |
+//! | `tokio` | [`Async`]: the executors and the auth service for async code |
+//! | `axum` | the session middleware and extractors in [`auth`] |
+//! | `postgres` | `PgDatabase`: PostgreSQL with row-level security as a second wall |
+//! | `smtp`, `http-mail` | `auth::SmtpMailer`, `auth::HttpMailer`: magic links by SMTP, Resend or SendGrid |
+//! | `oauth` | `auth::OAuthLogin`: sign-in with Google, GitHub or any OpenID Connect provider |
+//! | `live` | `live::ProgressHub`: live job progress per tenant, over a WebSocket with `axum` |
+//! | `cli` | `cli::Operator`: the operator command line |
 
 #![warn(missing_docs)]
 // On docs.rs, every feature-gated item says which feature it needs.

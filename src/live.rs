@@ -79,6 +79,7 @@ impl JobProgress {
 #[derive(Debug, Clone)]
 pub struct ProgressHubBuilder {
     settings: Settings,
+    origins: Option<Vec<String>>,
 }
 
 impl ProgressHubBuilder {
@@ -124,9 +125,18 @@ impl ProgressHubBuilder {
         self
     }
 
+    /// The pages allowed to open [`progress_socket`], as origins (`https://clips.example`).
+    /// Without it, a browser's `Origin` must name the host the request was sent to (its
+    /// `Host` header), which a proxy that rewrites `Host` breaks: behind one, list the
+    /// origins.
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.origins = Some(origins.into_iter().map(|o| o.into().trim_end_matches('/').to_owned()).collect());
+        self
+    }
+
     /// The hub.
     pub fn build(self) -> ProgressHub {
-        ProgressHub { hub: Arc::new(Hub { settings: self.settings, tenants: Mutex::default() }) }
+        ProgressHub { hub: Arc::new(Hub { settings: self.settings, origins: self.origins, tenants: Mutex::default() }) }
     }
 }
 
@@ -158,6 +168,7 @@ const MAX_BUFFER: usize = 1 << 16;
 
 struct Hub {
     settings: Settings,
+    origins: Option<Vec<String>>,
     tenants: Mutex<Tenants>,
 }
 
@@ -198,12 +209,12 @@ impl ProgressHub {
             forget_running: Duration::from_secs(3600),
             heartbeat: Duration::from_secs(30),
         };
-        ProgressHub { hub: Arc::new(Hub { settings, tenants: Mutex::default() }) }
+        ProgressHub { hub: Arc::new(Hub { settings, origins: None, tenants: Mutex::default() }) }
     }
 
     /// Settings for a hub other than [`new`](Self::new)'s.
     pub fn builder() -> ProgressHubBuilder {
-        ProgressHubBuilder { settings: ProgressHub::new().hub.settings }
+        ProgressHubBuilder { settings: ProgressHub::new().hub.settings, origins: None }
     }
 
     fn tenants(&self) -> MutexGuard<'_, Tenants> {
@@ -360,7 +371,8 @@ impl Drop for Subscription {
 /// The user comes from the session cookie ([`CurrentUser`](crate::auth::CurrentUser)):
 /// without a live session the upgrade is refused with `401`, over the tenant's
 /// subscription bound with `429`, and from a page of another origin (its `Origin` header
-/// names another host than `Host`) with `403`. Every
+/// names another host than `Host`, or one not in
+/// [`allowed_origins`](ProgressHubBuilder::allowed_origins)) with `403`. Every
 /// [`heartbeat`](ProgressHubBuilder::heartbeat) the client is pinged and the session
 /// checked: a client that did not answer the last ping, or whose session has ended
 /// (logout, expiry, account deletion), is closed. Messages from the client are ignored;
@@ -388,7 +400,7 @@ pub async fn progress_socket(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    if !same_origin(&headers) {
+    if !same_origin(&headers, hub.hub.origins.as_deref()) {
         return StatusCode::FORBIDDEN.into_response();
     }
     let cookies: Vec<&str> =
@@ -404,13 +416,18 @@ pub async fn progress_socket(
     }
 }
 
-/// Whether a browser's `Origin` (if any: other clients send none) is the page's own host.
+/// Whether a browser's `Origin` (if any: other clients send none) is one of `allowed`, or
+/// without a list, the host the request was sent to.
 #[cfg(feature = "axum")]
-fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+fn same_origin(headers: &axum::http::HeaderMap, allowed: Option<&[String]>) -> bool {
     let Some(origin) = headers.get(axum::http::header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    let origin = origin.trim_end_matches('/');
+    if let Some(allowed) = allowed {
+        return allowed.iter().any(|a| a.eq_ignore_ascii_case(origin));
+    }
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host =
-        origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 

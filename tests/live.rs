@@ -281,3 +281,20 @@ async fn a_page_of_another_origin_is_refused() {
     assert_eq!(status(refused), 403);
     tokio_tungstenite::connect_async(with_origin(format!("http://{host}"))).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_the_listed_origins_are_allowed() {
+    let app = app(ProgressHub::builder().allowed_origins(["https://clips.example/"]).build());
+    let url = serve(app.clone()).await;
+    let me = app.auth.start_anonymous().unwrap();
+    let with_origin = |origin: &str| {
+        let mut request = url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert("cookie", cookie(&me).parse().unwrap());
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        request
+    };
+    tokio_tungstenite::connect_async(with_origin("https://clips.example")).await.unwrap();
+    let host = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
+    let own_host = tokio_tungstenite::connect_async(with_origin(&format!("http://{host}"))).await.unwrap_err();
+    assert_eq!(status(own_host), 403, "with a list, only the list");
+}
