@@ -40,12 +40,15 @@ struct Grant {
 
 struct Provider {
     issuer: String,
-    key: SigningKey,
+    key: Mutex<SigningKey>,
+    /// Discovery documents served.
+    discoveries: std::sync::atomic::AtomicUsize,
     grants: Mutex<HashMap<String, Grant>>,
     github_emails: Mutex<Value>,
 }
 
 async fn discovery(State(p): State<Arc<Provider>>) -> Json<Value> {
+    p.discoveries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     Json(json!({
         "issuer": p.issuer,
         "authorization_endpoint": format!("{}/authorize", p.issuer),
@@ -58,7 +61,7 @@ async fn discovery(State(p): State<Arc<Provider>>) -> Json<Value> {
 }
 
 async fn jwks(State(p): State<Arc<Provider>>) -> Json<Value> {
-    let point = p.key.verifying_key().to_encoded_point(false);
+    let point = p.key.lock().unwrap().verifying_key().to_encoded_point(false);
     Json(json!({ "keys": [{
         "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
         "x": B64.encode(point.x().unwrap()), "y": B64.encode(point.y().unwrap()),
@@ -101,8 +104,13 @@ async fn github_emails(State(p): State<Arc<Provider>>, headers: axum::http::Head
 async fn provider() -> Arc<Provider> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let provider =
-        Arc::new(Provider { issuer, key: key(), grants: Mutex::default(), github_emails: Mutex::new(json!([])) });
+    let provider = Arc::new(Provider {
+        issuer,
+        key: Mutex::new(key()),
+        discoveries: Default::default(),
+        grants: Mutex::default(),
+        github_emails: Mutex::new(json!([])),
+    });
     let app = axum::Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
@@ -124,6 +132,13 @@ fn jwt(claims: &Value, key: &SigningKey) -> String {
     let payload = B64.encode(claims.to_string());
     let signature: Signature = key.sign(format!("{header}.{payload}").as_bytes());
     format!("{header}.{payload}.{}", B64.encode(signature.to_bytes()))
+}
+
+impl Provider {
+    /// The key the provider signs with now.
+    fn key(&self) -> SigningKey {
+        self.key.lock().unwrap().clone()
+    }
 }
 
 struct Env {
@@ -234,13 +249,13 @@ fn refused(result: tenantry::Result<tenantry::auth::Login>) -> &'static str {
 async fn a_verified_openid_identity_signs_in_to_the_account_of_its_address() {
     let env = env().await;
     let started = env.start("test").await;
-    env.grant(&started, "code-1", jwt(&env.claims(&started, "Ada@Example.com"), &env.provider.key));
+    env.grant(&started, "code-1", jwt(&env.claims(&started, "Ada@Example.com"), &env.provider.key()));
     let login =
         env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await.unwrap();
     assert_eq!(login.session.identity.user.email.as_deref(), Some("ada@example.com"));
     // The same address again: the same account.
     let again = env.start("test").await;
-    env.grant(&again, "code-2", jwt(&env.claims(&again, "ada@example.com"), &env.provider.key));
+    env.grant(&again, "code-2", jwt(&env.claims(&again, "ada@example.com"), &env.provider.key()));
     let second =
         env.login.finish("test", &again.state, "code-2", &again.cookie, None, Merge::IntoAccount).await.unwrap();
     assert_eq!(second.session.identity.tenant(), login.session.identity.tenant());
@@ -266,7 +281,8 @@ async fn identities_that_do_not_verify_are_refused() {
         let mut claims = env.claims(&started, "eve@example.com");
         spoil(&mut claims);
         let code = format!("code-{i}");
-        env.grant(&started, &code, jwt(&claims, if forged { &forger } else { &env.provider.key }));
+        let signer = if forged { forger.clone() } else { env.provider.key() };
+        env.grant(&started, &code, jwt(&claims, &signer));
         let why =
             refused(env.login.finish("test", &started.state, &code, &started.cookie, None, Merge::IntoAccount).await);
         let expected = if what == "unverified address" {
@@ -285,10 +301,10 @@ async fn a_state_is_used_once_and_only_with_its_provider() {
     // Seen failing with a plain `SELECT` there: the replay signed in a second time.
     let env = env().await;
     let started = env.start("test").await;
-    env.grant(&started, "code-1", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key));
+    env.grant(&started, "code-1", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key()));
     env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await.unwrap();
     // Replayed, even with a code the provider would accept.
-    env.grant(&started, "code-2", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key));
+    env.grant(&started, "code-2", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key()));
     let why =
         refused(env.login.finish("test", &started.state, "code-2", &started.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the sign-in state is unknown, used or expired");
@@ -306,7 +322,7 @@ async fn a_state_is_used_once_and_only_with_its_provider() {
     assert_eq!(why, "the sign-in state is unknown, used or expired");
     // A code whose PKCE verifier is another sign-in's: the provider refuses it.
     let (one, two) = (env.start("test").await, env.start("test").await);
-    env.grant(&one, "code-4", jwt(&env.claims(&one, "ada@example.com"), &env.provider.key));
+    env.grant(&one, "code-4", jwt(&env.claims(&one, "ada@example.com"), &env.provider.key()));
     let why = refused(env.login.finish("test", &two.state, "code-4", &two.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the provider refused the code");
 }
@@ -318,14 +334,14 @@ async fn a_callback_in_another_browser_signs_nobody_in() {
     // account and sends the victim the callback URL; the victim's browser has no cookie.
     let env = env().await;
     let attackers = env.start("test").await;
-    env.grant(&attackers, "code-1", jwt(&env.claims(&attackers, "mallory@example.com"), &env.provider.key));
+    env.grant(&attackers, "code-1", jwt(&env.claims(&attackers, "mallory@example.com"), &env.provider.key()));
     let victims_cookies = "__Host-session=whatever";
     let why =
         refused(env.login.finish("test", &attackers.state, "code-1", victims_cookies, None, Merge::IntoAccount).await);
     assert_eq!(why, "the sign-in state is unknown, used or expired");
     // Another sign-in's cookie does not fit either.
     let (one, two) = (env.start("test").await, env.start("test").await);
-    env.grant(&one, "code-2", jwt(&env.claims(&one, "mallory@example.com"), &env.provider.key));
+    env.grant(&one, "code-2", jwt(&env.claims(&one, "mallory@example.com"), &env.provider.key()));
     refused(env.login.finish("test", &one.state, "code-2", &two.cookie, None, Merge::IntoAccount).await);
     assert_eq!(env.users(), 0);
 }
@@ -336,7 +352,7 @@ async fn an_id_token_without_email_verified_is_refused() {
     let started = env.start("test").await;
     let mut claims = env.claims(&started, "ada@example.com");
     claims.as_object_mut().unwrap().remove("email_verified");
-    env.grant(&started, "code-1", jwt(&claims, &env.provider.key));
+    env.grant(&started, "code-1", jwt(&claims, &env.provider.key()));
     let why =
         refused(env.login.finish("test", &started.state, "code-1", &started.cookie, None, Merge::IntoAccount).await);
     assert_eq!(why, "the provider has not verified the address");
@@ -391,4 +407,31 @@ async fn an_unknown_provider_and_duplicate_names_are_refused() {
     assert!(matches!(OAuthLogin::new(&admin, env.auth.clone(), twice), Err(Error::OAuthSettings { .. })));
     let bad = [OAuthProvider::google("a", "b", "not a url")];
     assert!(matches!(OAuthLogin::new(&admin, env.auth.clone(), bad), Err(Error::OAuthSettings { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_is_cached_and_fetched_again_when_the_provider_rotates_its_key() {
+    let env = env().await;
+    let fetched = || env.provider.discoveries.load(std::sync::atomic::Ordering::SeqCst);
+    for i in 0..2 {
+        let started = env.start("test").await;
+        let code = format!("code-{i}");
+        env.grant(&started, &code, jwt(&env.claims(&started, "ada@example.com"), &env.provider.key()));
+        env.login.finish("test", &started.state, &code, &started.cookie, None, Merge::IntoAccount).await.unwrap();
+    }
+    assert_eq!(fetched(), 1, "two sign-ins, one discovery");
+    // The provider rotates its key: the cached keys lack it, so they are fetched again.
+    *env.provider.key.lock().unwrap() = key();
+    let started = env.start("test").await;
+    env.grant(&started, "code-rotated", jwt(&env.claims(&started, "ada@example.com"), &env.provider.key()));
+    env.login.finish("test", &started.state, "code-rotated", &started.cookie, None, Merge::IntoAccount).await.unwrap();
+    assert_eq!(fetched(), 2);
+    // A token no published key signed fails after that fetch, and fetches no more.
+    let started = env.start("test").await;
+    env.grant(&started, "code-forged", jwt(&env.claims(&started, "ada@example.com"), &key()));
+    let why = refused(
+        env.login.finish("test", &started.state, "code-forged", &started.cookie, None, Merge::IntoAccount).await,
+    );
+    assert_eq!(why, "the ID token does not verify");
+    assert_eq!(fetched(), 2, "at most one fresh fetch a minute");
 }

@@ -142,7 +142,22 @@ pub struct OAuthLogin {
     providers: std::sync::Arc<HashMap<String, OAuthProvider>>,
     http: Http,
     state_ttl: Duration,
+    /// Each OpenID provider's discovery document and keys.
+    discovered: std::sync::Arc<std::sync::Mutex<HashMap<String, Discovered>>>,
 }
+
+/// A provider's discovery document and keys, when they were fetched, and when a failed
+/// verification last had them fetched early.
+#[derive(Clone)]
+struct Discovered {
+    metadata: CoreProviderMetadata,
+    at: std::time::Instant,
+    forced: Option<std::time::Instant>,
+}
+
+/// How long a provider's discovery document and keys are used before they are fetched
+/// again (sooner when an ID token names a key they lack: keys rotate).
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for OAuthLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,6 +238,7 @@ impl OAuthLogin {
             providers: std::sync::Arc::new(by_name),
             http: Http(http),
             state_ttl: Duration::from_secs(600),
+            discovered: std::sync::Arc::default(),
         })
     }
 
@@ -247,7 +263,7 @@ impl OAuthLogin {
         let nonce = Nonce::new_random();
         let authorize_url = match &provider.kind {
             Kind::OpenId { .. } => {
-                let metadata = self.discover(provider).await?;
+                let metadata = self.discover(provider, false).await?;
                 let client = client(provider, metadata)?;
                 let (state, nonce) = (state.clone(), nonce.clone());
                 let (url, _, _) = client
@@ -328,13 +344,32 @@ impl OAuthLogin {
         .await
     }
 
-    async fn discover(&self, provider: &OAuthProvider) -> Result<CoreProviderMetadata> {
-        let Kind::OpenId { issuer } = &provider.kind else { unreachable!("only OpenID providers are discovered") };
+    /// The provider's discovery document and keys: the cached ones while young, unless
+    /// `fresh`.
+    async fn discover(&self, provider: &OAuthProvider, fresh: bool) -> Result<CoreProviderMetadata> {
+        let Kind::OpenId { issuer } = &provider.kind else {
+            return Err(Error::OAuthSettings { why: "only OpenID Connect providers have a discovery document" });
+        };
+        let cache = || self.discovered.lock().unwrap_or_else(|p| p.into_inner());
+        // An early fetch at most once a minute, however many tokens fail to verify.
+        let cached = cache().get(&provider.name).cloned();
+        let forced = cached.as_ref().and_then(|d| d.forced);
+        if let Some(d) = cached {
+            let young = d.at.elapsed() < DISCOVERY_TTL;
+            let recently_forced = forced.is_some_and(|f| f.elapsed() < Duration::from_secs(60));
+            if young && (!fresh || recently_forced) {
+                return Ok(d.metadata);
+            }
+        }
         let issuer =
             IssuerUrl::new(issuer.clone()).map_err(|_| Error::OAuthSettings { why: "an issuer is not a URL" })?;
-        CoreProviderMetadata::discover_async(issuer, &self.http)
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|_| Error::OAuthRefused { why: "the provider's discovery document could not be read" })
+            .map_err(|_| Error::OAuthRefused { why: "the provider's discovery document could not be read" })?;
+        let now = std::time::Instant::now();
+        let forced = if fresh { Some(now) } else { forced };
+        cache().insert(provider.name.clone(), Discovered { metadata: metadata.clone(), at: now, forced });
+        Ok(metadata)
     }
 
     async fn openid_email(
@@ -344,9 +379,7 @@ impl OAuthLogin {
         verifier: String,
         nonce: &str,
     ) -> Result<String> {
-        // Discovery again: the provider's current keys (they rotate).
-        let metadata = self.discover(provider).await?;
-        let client = client(provider, metadata)?;
+        let client = client(provider, self.discover(provider, false).await?)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|_| Error::OAuthRefused { why: "the provider has no token endpoint" })?
@@ -355,9 +388,18 @@ impl OAuthLogin {
             .await
             .map_err(|_| Error::OAuthRefused { why: "the provider refused the code" })?;
         let id_token = response.id_token().ok_or(Error::OAuthRefused { why: "the provider sent no ID token" })?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))
-            .map_err(|_| Error::OAuthRefused { why: "the ID token does not verify" })?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            // Perhaps signed with a key newer than the cached ones: fetch them, try once more.
+            Err(_) => {
+                let fresh = self::client(provider, self.discover(provider, true).await?)?;
+                id_token
+                    .claims(&fresh.id_token_verifier(), &nonce)
+                    .map_err(|_| Error::OAuthRefused { why: "the ID token does not verify" })?
+                    .clone()
+            }
+        };
         match (claims.email(), claims.email_verified()) {
             (Some(email), Some(true)) => Ok(email.as_str().to_owned()),
             (Some(_), _) => Err(Error::OAuthRefused { why: "the provider has not verified the address" }),
