@@ -298,3 +298,49 @@ async fn behind_a_proxy_the_listed_origins_are_allowed() {
     let own_host = tokio_tungstenite::connect_async(with_origin(&format!("http://{host}"))).await.unwrap_err();
     assert_eq!(status(own_host), 403, "with a list, only the list");
 }
+
+#[test]
+fn many_publishers_and_subscribers_at_once_keep_tenants_apart() {
+    // Guard: channels keyed by tenant under one lock (`ProgressHub::publish`, `subscribe`).
+    // Eight publisher threads over four tenants with overlapping job ids, while eight
+    // subscribers (two a tenant) read: each sees only its tenant's events, ending at the
+    // final state of each of its jobs.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let hub = ProgressHub::builder().buffer(16).build();
+    let tenants: Vec<TenantId> = (0..4).map(|_| TenantId::generate()).collect();
+    let readers: Vec<_> = tenants
+        .iter()
+        .flat_map(|t| [*t, *t])
+        .map(|t| {
+            let mut subscription = hub.subscribe(&t).unwrap();
+            let mine = t.to_string();
+            runtime.spawn(async move {
+                let mut finished = std::collections::HashSet::new();
+                while finished.len() < 2 {
+                    let event = subscription.next().await.unwrap();
+                    assert!(event.stage.starts_with(&mine), "{} is another tenant's", event.stage);
+                    if event.finished {
+                        finished.insert(event.job_id);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, t) in tenants.iter().cycle().take(8).enumerate() {
+            let hub = &hub;
+            scope.spawn(move || {
+                let job = Uuid::from_u128(i as u128 / 4);
+                for p in 0..500u32 {
+                    hub.publish(t, JobProgress::running(job, (p / 5) as u8, format!("{t} {p}")));
+                }
+                hub.publish(t, JobProgress::finished(job, format!("{t} done")));
+            });
+        }
+    });
+    runtime.block_on(async {
+        for reader in readers {
+            tokio::time::timeout(Duration::from_secs(10), reader).await.expect("every reader ends").unwrap();
+        }
+    });
+}

@@ -218,23 +218,7 @@ impl Env {
 
 /// The decoded query parameters of `url`.
 fn query(url: &str) -> HashMap<String, String> {
-    let decode = |s: &str| {
-        let bytes = s.replace('+', " ").into_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%' && i + 2 < bytes.len() {
-                out.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap());
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    };
-    let (_, query) = url.split_once('?').expect("the authorize URL has a query");
-    query.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
+    openidconnect::url::Url::parse(url).expect("the authorize URL parses").query_pairs().into_owned().collect()
 }
 
 fn refused(result: tenantry::Result<tenantry::auth::Login>) -> &'static str {
@@ -293,6 +277,31 @@ async fn identities_that_do_not_verify_are_refused() {
         assert_eq!(why, expected, "{what}");
     }
     assert_eq!(env.users(), 0, "nobody signed in");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_callbacks_racing_with_one_state_sign_in_once() {
+    // Guard: `take_oauth_state` deletes the row as it reads it, in a write transaction.
+    let env = env().await;
+    for round in 0..8 {
+        let started = env.start("test").await;
+        for i in 0..4 {
+            let code = format!("race-{round}-{i}");
+            env.grant(&started, &code, jwt(&env.claims(&started, "ada@example.com"), &env.provider.key()));
+        }
+        let attempts = (0..4).map(|i| {
+            let (login, state, cookie) = (env.login.clone(), started.state.clone(), started.cookie.clone());
+            tokio::spawn(async move {
+                let code = format!("race-{round}-{i}");
+                login.finish("test", &state, &code, &cookie, None, Merge::IntoAccount).await.is_ok()
+            })
+        });
+        let mut wins = 0;
+        for attempt in attempts.collect::<Vec<_>>() {
+            wins += usize::from(attempt.await.unwrap());
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one callback signs in");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -433,7 +433,7 @@ impl OAuthLogin {
             ("redirect_uri", provider.redirect_url.as_str()),
             ("code_verifier", verifier.as_str()),
         ];
-        let body = form.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&");
+        let body = openidconnect::url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let answer = self
             .http
             .0
@@ -554,19 +554,6 @@ fn oauth_cookie(header: &str) -> Option<&str> {
         .filter(|(name, _)| *name == OAUTH_COOKIE)
         .map(|(_, value)| value.trim())
         .find(|value| well_formed(value))
-}
-
-/// `application/x-www-form-urlencoded` for one value.
-fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 type StateRow = (String, String, String, String, String, Option<String>);

@@ -9,26 +9,16 @@ use crate::error::{Error, Result};
 /// Length of a token's text: 32 random bytes as lower-case hex.
 pub(crate) const TOKEN_LEN: usize = 64;
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
 /// A fresh 256-bit random token, as 64 lower-case hex characters.
 pub(crate) fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| Error::Randomness)?;
-    Ok(hex(&bytes))
+    Ok(crate::hex::encode(&bytes))
 }
 
 /// What the database stores for a token: its SHA-256, in hex.
 pub(crate) fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    crate::hex::encode(&Sha256::digest(token.as_bytes()))
 }
 
 /// Whether `s` has the shape of a token (checked before any database work, so malformed
