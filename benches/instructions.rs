@@ -5,9 +5,8 @@
 //! unlike wall-clock time on shared machines. Run plainly (as `cargo bench` does), it just
 //! exercises every operation a few times, quickly.
 //!
-//! Each side runs in its own phase and undoes its writes through its own connection: a
-//! write on one connection makes the other drop its page cache, which would otherwise be
-//! charged to whichever side reads next.
+//! Each side runs in its own phase, on its own copy of the same database file, and undoes
+//! its writes through its own connection (see `common::fixture`).
 
 mod common;
 

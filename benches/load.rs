@@ -21,7 +21,8 @@
 //!   into structs (UUIDs parsed), as tenantry does.
 //! - **A**: `Layout::shared`, one file.
 //! - **base B**: hand-written rusqlite on the per-tenant files layout B writes: each
-//!   operation opens its tenant's file with the same settings, runs, and closes it.
+//!   operation opens its tenant's file with the same settings (the log files kept between
+//!   opens, as tenantry keeps them for tenant files), runs, and closes it.
 //! - **B**: `Layout::builder(..).per_tenant(..).max_open(64)`: one file per tenant, at most
 //!   64 open, so with 1,000 tenants drawn at random most operations open a file.
 //! - **C**: hybrid: `export_jobs` stays in the shared file, `projects` is per tenant
@@ -371,11 +372,16 @@ fn run_tenantry(run: Run, cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outc
 
 // ---- the hand-written baseline ----
 
-/// tenantry's connection settings, by hand.
-fn hand_connection(path: &Path) -> rusqlite::Result<Connection> {
+/// tenantry's connection settings, by hand; `per_tenant`: a tenant's file, whose log files
+/// tenantry keeps between opens.
+fn hand_connection(path: &Path, per_tenant: bool) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if per_tenant {
+        conn.file_control(rusqlite::DEFAULT_NAME, rusqlite::FileControl::PersistWal(&mut 1))?;
+        conn.execute_batch("PRAGMA journal_size_limit = 4194304")?;
+    }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(256);
@@ -486,7 +492,7 @@ fn run_baseline(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome {
     let names: Vec<String> = tenants.iter().map(|t| t.as_uuid().hyphenated().to_string()).collect();
     let mut out = drive(
         cfg,
-        || hand_connection(&path).unwrap(),
+        || hand_connection(&path, false).unwrap(),
         |conn, op| match hand_work(conn, &names[op.tenant], op) {
             Ok(ok) => wrong(ok),
             Err(e) => Err(rusqlite_kind(&e)),
@@ -514,7 +520,7 @@ fn run_baseline_files(cfg: Config, dir: &Path, tenants: &[TenantId]) -> Outcome 
     let mut out = drive(
         cfg,
         || (),
-        |(), op| match hand_connection(&paths[op.tenant]).and_then(|c| hand_work(&c, &names[op.tenant], op)) {
+        |(), op| match hand_connection(&paths[op.tenant], true).and_then(|c| hand_work(&c, &names[op.tenant], op)) {
             Ok(ok) => wrong(ok),
             Err(e) => Err(rusqlite_kind(&e)),
         },

@@ -43,6 +43,9 @@ pub struct SqliteDatabaseBuilder {
     migrations: Option<crate::Migrations>,
     /// Whether a missing file is created (tenantry's fleet runs open only what exists).
     create: bool,
+    /// A layout's tenant file: the `-wal` and `-shm` files kept when the last connection
+    /// closes, and the tenant columns checked by the layout (see [`Self::tenant_file`]).
+    tenant_file: bool,
 }
 
 /// What opening a database does when a declared table in it differs from its
@@ -138,6 +141,18 @@ impl SqliteDatabaseBuilder {
         self
     }
 
+    /// A layout's tenant file. The write-ahead log and shared-memory files stay beside it
+    /// when its last connection closes (the log emptied), instead of being deleted and
+    /// created again on the next open: a tenant file opened and closed over and over
+    /// otherwise creates and removes two files each time, which costs more than its own
+    /// statements (whoever deletes the database deletes them with it). And the tenant
+    /// columns are not checked at open: the layout checks them with the rest of the file
+    /// (`TenantDatabases::get`), once per schema.
+    pub(crate) fn tenant_file(mut self) -> Self {
+        self.tenant_file = true;
+        self
+    }
+
     /// Opens the database (creating the file if needed) and checks that it is a usable
     /// SQLite database whose declared tables match their declarations (see
     /// [`SqliteDatabase::schema_drift`] and [`on_drift`](Self::on_drift)).
@@ -159,7 +174,9 @@ impl SqliteDatabaseBuilder {
         let conn = db.inner.acquire()?;
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
-        crate::tablesql::verify_live(conn.conn())?;
+        if !db.inner.config.tenant_file {
+            crate::tablesql::verify_live(conn.conn())?;
+        }
         if let Some(on) = db.inner.config.on_drift {
             let drift = crate::drift::schema_drift(conn.conn())?;
             match on {
@@ -206,6 +223,12 @@ impl SqliteDatabaseBuilder {
                     Err(e) => return Err(e.into()),
                 }
             }
+        }
+        if self.tenant_file {
+            conn.file_control(rusqlite::DEFAULT_NAME, rusqlite::FileControl::PersistWal(&mut 1))?;
+            // Any limit at all makes SQLite empty the kept log when the last connection
+            // closes (and cap it after each checkpoint).
+            conn.execute_batch("PRAGMA journal_size_limit = 4194304")?;
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, self.stable_plans)?;
@@ -425,6 +448,7 @@ impl SqliteDatabase {
             on_drift: Some(OnDrift::Refuse),
             migrations: None,
             create: true,
+            tenant_file: false,
         }
     }
 

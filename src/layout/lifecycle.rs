@@ -274,7 +274,7 @@ impl Layout {
         let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
             (Some(tenants), Some(path)) if path.exists() => {
                 tenants.close(tenant);
-                let file = crate::SqliteDatabase::builder(&path).max_connections(1).without_drift_check().open()?;
+                let file = tenants.builder(tenant).open()?;
                 let per_tenant: Vec<&'static TableInfo> =
                     tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
                 deleted += file.write(|conn| {
@@ -323,18 +323,13 @@ impl Layout {
         let all = tenants.tenants_on_disk()?;
         let mut report = FleetReport::default();
         for (done, tenant) in all.iter().enumerate() {
-            let result = crate::SqliteDatabase::builder(tenants.path(tenant))
-                .max_connections(1)
-                .without_drift_check()
-                .existing_only()
-                .open()
-                .and_then(|db| {
-                    // A retired file (a move or deletion began) has its tables renamed.
-                    if db.with_conn(tablesql::is_retired)? {
-                        return Err(Error::TenantMoving);
-                    }
-                    runner.run(&db, dry_run)
-                });
+            let result = tenants.builder(tenant).existing_only().open().and_then(|db| {
+                // A retired file (a move or deletion began) has its tables renamed.
+                if db.with_conn(tablesql::is_retired)? {
+                    return Err(Error::TenantMoving);
+                }
+                runner.run(&db, dry_run)
+            });
             match result {
                 Ok(r) if r.applied.is_empty() && !r.created => report.up_to_date += 1,
                 Ok(_) => report.migrated += 1,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use rusqlite::OptionalExtension as _;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
@@ -79,6 +80,31 @@ fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
     }
 }
 
+/// A tenant file that passed every check at open, as it was then: reopened unchanged (the
+/// same file, the same schema cookie and version, the owner still the tenant), it needs
+/// none of them again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Verified {
+    identity: (u64, u64),
+    /// SQLite's schema cookie, which every schema change (a migration, a drifted table, a
+    /// move retiring the file) increments.
+    schema: i64,
+    version: u32,
+}
+
+/// Files verified at most this many: past it, the record starts again empty.
+const VERIFIED_LIMIT: usize = 100_000;
+
+/// The schema cookie, the schema version and the recorded owner of the file on `conn`.
+/// Fails (and the caller checks in full) if the owner table is gone. (Three plain
+/// statements: the same read through the `pragma_*` table functions costs twice as much.)
+fn header(conn: &rusqlite::Connection) -> Result<(i64, u32, Option<String>)> {
+    let schema = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    let version = migrate::user_version(conn)?;
+    let owner = conn.query_row("SELECT tenant FROM tenantry_owner LIMIT 1", [], |r| r.get(0)).optional()?;
+    Ok((schema, version, owner))
+}
+
 /// The per-tenant databases under one directory.
 pub(crate) struct TenantDatabases {
     root: PathBuf,
@@ -86,6 +112,8 @@ pub(crate) struct TenantDatabases {
     on_behind: OnBehind,
     pub(crate) schema: Schema,
     open: Mutex<(FxHashMap<Uuid, Open>, u64)>,
+    /// See [`Verified`].
+    verified: Mutex<FxHashMap<Uuid, Verified>>,
     /// See [`empty`](Self::empty).
     empty: std::sync::OnceLock<SqliteDatabase>,
 }
@@ -99,8 +127,16 @@ impl TenantDatabases {
             on_behind,
             schema,
             open: Mutex::new((FxHashMap::default(), 0)),
+            verified: Mutex::new(FxHashMap::default()),
             empty: std::sync::OnceLock::new(),
         })
+    }
+
+    /// How tenantry opens a tenant's file: one connection, the log files kept between
+    /// opens, its tables checked by the caller ([`Self::get`], or the fleet runs, which
+    /// only migrate).
+    pub(crate) fn builder(&self, tenant: &TenantId) -> crate::db::SqliteDatabaseBuilder {
+        SqliteDatabase::builder(self.path(tenant)).max_connections(1).without_drift_check().tenant_file()
     }
 
     /// The file of a tenant: the canonical id (hex and hyphens only), so the path is a
@@ -147,56 +183,22 @@ impl TenantDatabases {
             }
         };
         drop(stale);
-        let db = SqliteDatabase::builder(self.path(tenant)).max_connections(1).without_drift_check().open()?;
-        let key = tenant.to_string();
-        // Whether the shared database records the file, read before the file's version:
-        // another opener may create, migrate and record it in between, and a version 0
-        // read before that with "recorded" read after would look like a lost file.
-        let recorded: bool = shared
-            .with_conn(|c| Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([&key], |r| r.get(0))?))?;
-        let have = Schema::version_of(&db)?;
-        if have == 0 && recorded {
-            return Err(Error::TenantFileLost);
-        }
-        if have > self.schema.version() {
-            return Err(Error::TenantBehind { have, want: self.schema.version() });
-        }
-        // A retired file (a move out began) has its tables renamed: no migration can run
-        // on it. Only the move reads it, and that handle is not kept, so the next open,
-        // after the move is undone or done, migrates it.
-        if have > 0 && db.with_conn(tablesql::is_retired)? {
-            return if moving { Ok(db) } else { Err(Error::TenantMoving) };
-        }
-        if have < self.schema.version() {
-            match self.on_behind {
-                OnBehind::Migrate => {
-                    self.schema.migrate(&db)?;
-                    if have == 0 {
-                        shared.with_conn(|c| Ok(c.prepare_cached(super::moves::RECORD_FILE)?.execute([&key])?))?;
-                    }
-                }
-                OnBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
-            }
-        } else {
-            // At the version by its header: its records must still agree with this build
-            // (an edited migration, or one registered below the latest, is refused on
-            // every open, not only by a fleet run). Reads only, unless an older build's
-            // file has its versions adopted.
-            self.schema.migrate(&db)?;
-        }
-        db.with_conn(|c| tablesql::check_owner(c, tenant))?;
-        // Each per-tenant table as declared (checked once per open, not per statement).
-        let drift = db.with_conn(|c| {
-            let mut out = Vec::new();
-            for info in &self.schema.tables {
-                out.extend(crate::drift::table_drift(c, info)?);
-            }
-            Ok(out)
-        })?;
-        if !drift.is_empty() {
-            return Err(Error::SchemaDrift { drift });
-        }
+        let db = self.builder(tenant).open()?;
         let identity = identity(&self.path(tenant));
+        let known = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(&id).copied();
+        let unchanged = match (known, identity) {
+            (Some(seen), Some(now)) if seen.identity == now && seen.version == self.schema.version() => {
+                // Any failure here (the owner table gone, say) means: check in full.
+                db.with_conn(header).ok().is_some_and(|(schema, version, owner)| {
+                    schema == seen.schema && version == seen.version && owner == Some(tenant.to_string())
+                })
+            }
+            _ => false,
+        };
+        if !unchanged && !self.verify(&db, tenant, moving, shared, identity)? {
+            // A retired file, opened for the move itself: not kept.
+            return Ok(db);
+        }
         let mut closing: Vec<Open> = Vec::new();
         let kept = {
             let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
@@ -218,6 +220,84 @@ impl TenantDatabases {
         };
         drop(closing);
         Ok(kept)
+    }
+
+    /// Every check a newly opened tenant file gets: recorded but lost, newer than this
+    /// build, retired by a move, behind (migrated or refused), its migration records, its
+    /// owner, its tables against their declarations. Remembered once passed (see
+    /// [`Verified`]). `Ok(false)`: a retired file, which only a move (`moving`) may use
+    /// and nobody keeps open.
+    fn verify(
+        &self,
+        db: &SqliteDatabase,
+        tenant: &TenantId,
+        moving: bool,
+        shared: &SqliteDatabase,
+        identity: Option<(u64, u64)>,
+    ) -> Result<bool> {
+        // Read before anything is checked: a schema change made meanwhile (by another
+        // process) leaves the remembered cookie behind the file's, so it is checked again.
+        let before = db.with_conn(|c| Ok(c.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))?))?;
+        let key = tenant.to_string();
+        // Whether the shared database records the file, read before the file's version:
+        // another opener may create, migrate and record it in between, and a version 0
+        // read before that with "recorded" read after would look like a lost file.
+        let recorded: bool = shared
+            .with_conn(|c| Ok(c.prepare_cached(super::moves::FILE_RECORDED)?.query_row([&key], |r| r.get(0))?))?;
+        let have = Schema::version_of(db)?;
+        if have == 0 && recorded {
+            return Err(Error::TenantFileLost);
+        }
+        if have > self.schema.version() {
+            return Err(Error::TenantBehind { have, want: self.schema.version() });
+        }
+        // A retired file (a move out began) has its tables renamed: no migration can run
+        // on it. Only the move reads it, and that handle is not kept, so the next open,
+        // after the move is undone or done, migrates it.
+        if have > 0 && db.with_conn(tablesql::is_retired)? {
+            return if moving { Ok(false) } else { Err(Error::TenantMoving) };
+        }
+        if have < self.schema.version() {
+            match self.on_behind {
+                OnBehind::Migrate => {
+                    self.schema.migrate(db)?;
+                    if have == 0 {
+                        shared.with_conn(|c| Ok(c.prepare_cached(super::moves::RECORD_FILE)?.execute([&key])?))?;
+                    }
+                }
+                OnBehind::Refuse => return Err(Error::TenantBehind { have, want: self.schema.version() }),
+            }
+        } else {
+            // At the version by its header: its records must still agree with this build
+            // (an edited migration, or one registered below the latest, is refused on
+            // every open, not only by a fleet run). Reads only, unless an older build's
+            // file has its versions adopted.
+            self.schema.migrate(db)?;
+        }
+        db.with_conn(|c| tablesql::check_owner(c, tenant))?;
+        // The tenant columns as declared (what `SqliteDatabaseBuilder::open` checks for
+        // every other database), then every per-tenant table.
+        db.with_conn(tablesql::verify_live)?;
+        // Each per-tenant table as declared (checked once per open, not per statement).
+        let drift = db.with_conn(|c| {
+            let mut out = Vec::new();
+            for info in &self.schema.tables {
+                out.extend(crate::drift::table_drift(c, info)?);
+            }
+            Ok(out)
+        })?;
+        if !drift.is_empty() {
+            return Err(Error::SchemaDrift { drift });
+        }
+        if let Some(identity) = identity {
+            let seen = Verified { identity, schema: before, version: self.schema.version() };
+            let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if verified.len() >= VERIFIED_LIMIT {
+                verified.clear();
+            }
+            verified.insert(tenant.as_uuid(), seen);
+        }
+        Ok(true)
     }
 
     /// Takes the lock that a move or deletion of `tenant` holds from start to end, so a
@@ -285,6 +365,7 @@ impl TenantDatabases {
 
     /// Forgets an open handle (before the file is deleted or replaced).
     pub(crate) fn close(&self, tenant: &TenantId) {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner()).remove(&tenant.as_uuid());
         let removed = self.open.lock().unwrap_or_else(|p| p.into_inner()).0.remove(&tenant.as_uuid());
         drop(removed);
     }
