@@ -138,12 +138,22 @@ pub(crate) fn fetch_optional<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query
 /// Runs a writing plan; returns the rows changed (what the engine reports: an upsert that
 /// did nothing counts 0).
 pub(crate) fn execute<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
-    // One row, one statement: what row-by-row inserts run, without the list of steps.
-    if let PlanKind::Insert { base, values, rows: 1 } = &plan.kind {
-        let sql = chunk_shape(base, 1).rendered_in(E::DIALECT)?;
-        audit(plan.scope, &sql.sql);
-        return engine.write(&sql, Binds { scope: plan.scope, values, shift: 1 }, base.table.0.name);
-    }
+    // One statement (an update, a delete, a one-row insert): run it without building the
+    // list of steps.
+    let (sql, values, shift, table) = match &plan.kind {
+        PlanKind::Insert { base, values, rows: 1 } => {
+            (chunk_shape(base, 1).rendered_in(E::DIALECT)?, values, 1, base.table)
+        }
+        PlanKind::Update(shape, values) => (shape.rendered_in(E::DIALECT)?, values, 0, shape.table),
+        PlanKind::Delete(shape, values) => (shape.rendered_in(E::DIALECT)?, values, 0, shape.table),
+        _ => return execute_steps(engine, plan),
+    };
+    audit(plan.scope, &sql.sql);
+    engine.write(&sql, Binds { scope: plan.scope, values, shift }, table.0.name)
+}
+
+/// Runs a plan of several statements (or raw SQL), all kept or none.
+fn execute_steps<E: Engine>(engine: &mut E, plan: &Plan<'_>) -> Result<usize> {
     let steps = write_steps(plan, E::DIALECT)?;
     let run = |engine: &mut E| {
         steps.iter().try_fold(0, |changed, step| {
