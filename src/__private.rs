@@ -12,7 +12,7 @@ pub use inventory;
 use crate::error::Result;
 use crate::query::Scope;
 use crate::query::expr::Subquery;
-use crate::query::select::Select;
+use crate::query::select::{Get, Select};
 use crate::query::shape::TableRef;
 use crate::query::source::{End, Tables};
 use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
@@ -48,8 +48,8 @@ pub fn select<T: Owned>(tenant: &TenantId) -> Select<Tables<T, End>> {
     Select::new(TableRef::of(T::INFO), Scope::tenant(tenant))
 }
 
-pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Select<Tables<T, End>> {
-    Select::by_key(TableRef::of(T::INFO), Scope::tenant(tenant), value.into_value())
+pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Get<T> {
+    Get::new(Scope::tenant(tenant), value.into_value())
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {

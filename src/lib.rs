@@ -237,7 +237,7 @@ pub use query::expr::{
 };
 pub use query::keyset::{Cursor, KeyOrder, Keyset};
 pub use query::project::{Columns, FromValues, Grouped, Having, HavingAgg, Projected, Values};
-pub use query::select::{Aggregate, Comparable, Numeric, Select};
+pub use query::select::{Aggregate, Comparable, Get, Numeric, Select};
 pub use query::shape::Dialect;
 pub use query::source::As;
 pub use query::write::{

@@ -18,12 +18,15 @@ pub(crate) struct Rendered {
 }
 
 /// Per-table render slots for the shapes every owned table has (by-key get and delete, a
-/// one-row insert), kept in the table's static declaration; one per dialect.
+/// one-row insert, a one-column update by key), kept in the table's static declaration;
+/// one per dialect.
 #[derive(Debug)]
 pub(crate) struct KeyedShapes {
     pub(crate) get: [OnceLock<Rendered>; 2],
     pub(crate) delete: [OnceLock<Rendered>; 2],
     pub(crate) insert: [OnceLock<Rendered>; 2],
+    /// An update by key of one column, per column (made on first use).
+    pub(crate) update_one: OnceLock<Box<[[OnceLock<Rendered>; 2]]>>,
 }
 
 impl KeyedShapes {
@@ -32,6 +35,12 @@ impl KeyedShapes {
             get: [OnceLock::new(), OnceLock::new()],
             delete: [OnceLock::new(), OnceLock::new()],
             insert: [OnceLock::new(), OnceLock::new()],
+            update_one: OnceLock::new(),
         }
+    }
+
+    /// The slots of a one-column update by key of column `index` of a table of `columns`.
+    pub(crate) fn update_one(&self, columns: usize, index: usize) -> Option<&[OnceLock<Rendered>; 2]> {
+        self.update_one.get_or_init(|| (0..columns).map(|_| [OnceLock::new(), OnceLock::new()]).collect()).get(index)
     }
 }

@@ -23,8 +23,8 @@ fn a_by_key_statement_extended_further_is_not_served_from_the_by_key_slot() {
     assert!(db.fetch_optional(Project::get(&t, id)).unwrap().is_some());
     // Same key, one more condition that does not hold: nothing may come back.
     assert!(db.fetch_optional(Project::get(&t, id).filter(Project::name().eq("other"))).unwrap().is_none());
-    assert!(db.fetch_all(Project::get(&t, id).limit(0)).unwrap().is_empty());
-    assert_eq!(db.fetch_one(Project::get(&t, id).count()).unwrap(), 1);
+    assert!(db.fetch_all(Project::get(&t, id).into_select().limit(0)).unwrap().is_empty());
+    assert_eq!(db.fetch_one(Project::get(&t, id).into_select().count()).unwrap(), 1);
     // The hand-built equivalent of `get` is the same shape and is served the same way.
     assert!(db.fetch_optional(Project::select(&t).filter(Project::id().eq(id))).unwrap().is_some());
     // Deletes: the by-key delete with an extra condition that does not hold deletes nothing.
@@ -104,4 +104,38 @@ fn a_transaction_keeps_its_last_statement_without_serving_it_for_another() {
     assert!(matches!(failed, Err(tenantry::Error::Conflict { .. })), "{failed:?}");
     assert!(db.fetch_optional(Project::get(&t, gone)).unwrap().is_none());
     assert_eq!(db.fetch_all(Project::select(&t)).unwrap().len(), 6);
+}
+
+#[test]
+fn the_one_column_update_slot_is_served_only_for_that_column_by_key() {
+    // Guard: the structural check in `UpdateShape::keyed_slot` (one `SET`, the condition
+    // exactly `key = ?` in slot 2) and the slot per column. Two tenants with the same key:
+    // the other's row is never changed.
+    let (db, t, id) = setup();
+    let other = TenantId::generate();
+    db.execute(Project::insert(&other, new_project(id, "theirs"))).unwrap();
+    let by_key = |t: &TenantId, name: &str| Project::update(t).set(Project::name(), name).filter(Project::id().eq(id));
+    assert_eq!(db.execute(by_key(&t, "one")).unwrap(), 1);
+    // Another column by key: its own slot, its own SQL.
+    let dated = Project::update(&t).set(Project::created_at(), "2027").filter(Project::id().eq(id));
+    assert_eq!(db.execute(dated).unwrap(), 1);
+    let row = db.fetch_one(Project::get(&t, id)).unwrap();
+    assert_eq!((row.name.as_str(), row.created_at.as_str()), ("one", "2027"));
+    // The same column with one more condition that does not hold, or by another key:
+    // nothing changes.
+    let narrower =
+        Project::update(&t).set(Project::name(), "no").filter(Project::id().eq(id)).filter(Project::name().eq("other"));
+    assert_eq!(db.execute(narrower).unwrap(), 0);
+    let by_name = Project::update(&t).set(Project::name(), "no").filter(Project::name().eq("other"));
+    assert_eq!(db.execute(by_name).unwrap(), 0);
+    // Two columns by key: both set.
+    let both =
+        Project::update(&t).set(Project::name(), "two").set(Project::created_at(), "2028").filter(Project::id().eq(id));
+    assert_eq!(db.execute(both).unwrap(), 1);
+    let row = db.fetch_one(Project::get(&t, id)).unwrap();
+    assert_eq!((row.name.as_str(), row.created_at.as_str()), ("two", "2028"));
+    assert_eq!(db.execute(by_key(&t, "three")).unwrap(), 1);
+    assert_eq!(db.fetch_one(Project::get(&t, id)).unwrap().name, "three");
+    let theirs = db.fetch_one(Project::get(&other, id)).unwrap();
+    assert_eq!((theirs.name.as_str(), theirs.created_at.as_str()), ("theirs", "2026"), "the other tenant untouched");
 }

@@ -174,7 +174,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 ::tenantry::__private::select::<#ident>(tenant)
             }
             /// This tenant's row with this primary key (another tenant's row looks missing).
-            #vis fn get(tenant: &::tenantry::TenantId, key: impl ::tenantry::IntoSql<#pk_ty>) -> #one {
+            #vis fn get(tenant: &::tenantry::TenantId, key: impl ::tenantry::IntoSql<#pk_ty>) -> ::tenantry::Get<#ident> {
                 ::tenantry::__private::get::<#ident, _>(tenant, key)
             }
             /// `INSERT` of one row for this tenant; the tenant column comes from the token.

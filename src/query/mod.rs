@@ -131,6 +131,7 @@ impl Plan<'_> {
         let mut check = shape::Check::new(self.scope.is_scoped());
         match &self.kind {
             PlanKind::Select(s, _) => s.visit(&mut check),
+            PlanKind::Get { table, .. } => SelectShape::by_key(*table, true).visit(&mut check),
             PlanKind::Update(s, _) => s.visit(&mut check),
             PlanKind::Delete(s, _) => s.visit(&mut check),
             PlanKind::Insert { base, .. } => base.visit(&mut check),
@@ -141,7 +142,7 @@ impl Plan<'_> {
 
     /// Whether the statement only reads.
     pub(crate) fn is_read(&self) -> bool {
-        matches!(self.kind, PlanKind::Select(..))
+        matches!(self.kind, PlanKind::Select(..) | PlanKind::Get { .. })
     }
 
     /// The tenant the statement is scoped to, if any.
@@ -156,6 +157,12 @@ impl Plan<'_> {
 #[derive(Debug)]
 pub(crate) enum PlanKind<'a> {
     Select(&'a SelectShape, &'a [Value]),
+    /// [`SelectShape::by_key`] on `table`, scoped: `values` are the tenant's placeholder
+    /// and the key.
+    Get {
+        table: shape::TableRef,
+        values: &'a [Value; 2],
+    },
     Update(&'a UpdateShape, &'a [Value]),
     Delete(&'a DeleteShape, &'a [Value]),
     /// `rows` rows of values (tenant column excluded), the same number of values each.

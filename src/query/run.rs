@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use smallvec::SmallVec;
 
-use crate::query::shape::{Dialect, InsertShape, Rendered, RenderedRef, Shape, Slot, TENANT_SLOT};
+use crate::query::shape::{Dialect, InsertShape, Rendered, RenderedRef, SelectShape, Shape, Slot, TENANT_SLOT};
 use crate::query::{Fetch, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
 use crate::schema::RowSource;
 use crate::tenant::AuditAction;
@@ -50,10 +50,17 @@ pub(crate) trait Engine {
 
 /// A query's statement, rendered in `dialect` and audited if unscoped, with its values.
 pub(crate) fn select_step<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<(RenderedRef, Binds<'p>)> {
-    let PlanKind::Select(shape, params) = &plan.kind else {
-        return Err(Error::Internal { why: "a write went to fetch" });
+    let (r, params): (_, &[Value]) = match &plan.kind {
+        PlanKind::Select(shape, params) => (shape.rendered_in(dialect)?, params),
+        // Only a tenant builds one (`Table::get`): not audited.
+        PlanKind::Get { table, values } => {
+            return Ok((
+                SelectShape::by_key_rendered(*table, dialect)?,
+                Binds { scope: plan.scope, values: *values, shift: 0 },
+            ));
+        }
+        _ => return Err(Error::Internal { why: "a write went to fetch" }),
     };
-    let r = shape.rendered_in(dialect)?;
     audit(plan.scope, &r.sql);
     Ok((r, Binds { scope: plan.scope, values: params, shift: 0 }))
 }
@@ -99,7 +106,9 @@ pub(crate) fn write_steps<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<Sm
                 done += n;
             }
         }
-        PlanKind::Select(..) => return Err(Error::Internal { why: "a query went to execute" }),
+        PlanKind::Select(..) | PlanKind::Get { .. } => {
+            return Err(Error::Internal { why: "a query went to execute" });
+        }
     }
     Ok(steps)
 }
@@ -212,6 +221,9 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
     };
     Ok(match &plan.kind {
         PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
+        PlanKind::Get { table, values } => {
+            pick(SelectShape::by_key(*table, plan.scope.is_scoped()).render(dialect)?, &|s| values[s as usize].clone())
+        }
         PlanKind::Update(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
         PlanKind::Delete(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
         PlanKind::Insert { base, values, rows } => {

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
 use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
-use crate::query::source::{Append, InSource, Joinable, LeftJoined, Named, Source};
+use crate::query::source::{Append, End, InSource, Joinable, LeftJoined, Named, Source, Tables};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::value::{ColumnValue, Params, Value};
@@ -64,11 +64,9 @@ impl<S: Source> Select<S> {
 
     /// `tenant = ? AND primary_key = ?`, built without intermediate conditions.
     pub(crate) fn by_key(from: TableRef, scope: Scope, key: Value) -> Self {
-        let mut select = Select::new(from, scope);
-        let slot = select.push(key);
-        let pk = crate::query::shape::ColRef { table: from, index: from.0.primary_key as u16 };
-        select.shape.cond = Some(crate::query::shape::Node::Cmp(pk, crate::query::shape::CmpOp::Eq, slot));
-        select
+        let mut params = params_with_tenant_slot();
+        params.push(key);
+        Select { shape: SelectShape::by_key(from, scope.is_scoped()), params, scope, _s: PhantomData }
     }
 
     pub(crate) fn push(&mut self, v: Value) -> Slot {
@@ -368,6 +366,83 @@ impl<S: Source> Select<S> {
     /// The SQL and parameters in `dialect`.
     pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
         crate::query::run::explain_in(&self.__plan(), dialect)
+    }
+}
+
+/// `Table::get(&tenant, key)`: the tenant's row with this primary key, or no row (another
+/// tenant's row with the same key looks missing).
+///
+/// Its own type rather than a [`Select`]: the statement is always the same, rendered once
+/// per table, so nothing is built or looked up per call. [`into_select`](Self::into_select)
+/// (or [`filter`](Self::filter)) turns it into a `Select` to add to it.
+///
+/// ```
+/// # use tenantry::{Table, TenantId};
+/// # #[derive(Table, Debug)] #[table(name = "doc_notes_get", owned)]
+/// # struct Note { #[tenant] user_id: TenantId, #[primary_key] id: i64, title: String }
+/// # fn main() -> tenantry::Result<()> {
+/// # let t = TenantId::generate();
+/// let q = Note::get(&t, 7);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND "id" = ?"#);
+/// let q = Note::get(&t, 7).filter(Note::title().like("draft%"));
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND "id" = ? AND "title" LIKE ?"#);
+/// # Ok(()) }
+/// ```
+pub struct Get<T> {
+    scope: Scope,
+    /// The tenant's placeholder (slot 0) and the key (slot 1).
+    values: [Value; 2],
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Table> Get<T> {
+    pub(crate) fn new(scope: Scope, key: Value) -> Self {
+        Get { scope, values: [crate::query::TENANT_PLACEHOLDER, key], _t: PhantomData }
+    }
+
+    /// The same statement as a [`Select`], to add conditions, a projection, a count...
+    pub fn into_select(self) -> Select<Tables<T, End>> {
+        let [_, key] = self.values;
+        Select::by_key(TableRef::of(T::INFO), self.scope, key)
+    }
+
+    /// Adds a condition: the row is returned only if it also holds.
+    pub fn filter(self, cond: Cond<Tables<T, End>>) -> Select<Tables<T, End>> {
+        self.into_select().filter(cond)
+    }
+
+    /// The SQLite SQL and parameters this statement runs.
+    pub fn to_sql(&self) -> Result<crate::Sql> {
+        crate::query::run::explain(&self.__plan())
+    }
+
+    /// The SQL and parameters in `dialect`.
+    pub fn to_sql_in(&self, dialect: crate::Dialect) -> Result<crate::Sql> {
+        crate::query::run::explain_in(&self.__plan(), dialect)
+    }
+}
+
+impl<T> Clone for Get<T> {
+    fn clone(&self) -> Self {
+        Get { scope: self.scope, values: self.values.clone(), _t: PhantomData }
+    }
+}
+
+impl<T: Table> std::fmt::Debug for Get<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get").field("table", &T::INFO.name).finish_non_exhaustive()
+    }
+}
+
+impl<T> crate::query::sealed::Statement for Get<T> {}
+
+impl<T: Table> Fetch for Get<T> {
+    type Row = T;
+    fn __plan(&self) -> Plan<'_> {
+        Plan { scope: &self.scope, kind: PlanKind::Get { table: TableRef::of(T::INFO), values: &self.values } }
+    }
+    fn __decode<R: crate::schema::RowSource + ?Sized>(&self, row: &R) -> Result<T> {
+        <T as crate::query::source::Elem>::__decode(row, 0, self.scope.reader())
     }
 }
 

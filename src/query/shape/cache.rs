@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 use rustc_hash::FxHashMap;
 
 use super::{
-    CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, Rendered, SelectShape, Shape, TableRef, UpdateShape,
+    CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, Rendered, SelectShape, Shape, Slot, TableRef, UpdateShape,
 };
 use crate::error::Result;
 
@@ -26,11 +26,12 @@ impl std::ops::Deref for RenderedRef {
     }
 }
 
-/// `tenant = ? AND primary_key = ?` on `table`, with the key in slot 1: exactly the
-/// condition `Table::get` and `Table::delete_by_key` build, and nothing else.
-pub(super) fn is_by_key(scoped: bool, table: TableRef, cond: Option<&Node>) -> bool {
+/// `tenant = ? AND primary_key = ?` on `table`, with the key in slot `key`: exactly the
+/// condition `Table::get` and `Table::delete_by_key` build (slot 1), or an update of one
+/// column by key (slot 2), and nothing else.
+pub(super) fn is_by_key(scoped: bool, table: TableRef, cond: Option<&Node>, key: Slot) -> bool {
     let pk = ColRef { table, index: table.0.primary_key as u16 };
-    scoped && table.0.tenant.is_some() && cond == Some(&Node::Cmp(pk, CmpOp::Eq, 1))
+    scoped && table.0.tenant.is_some() && table.1 == 0 && cond == Some(&Node::Cmp(pk, CmpOp::Eq, key))
 }
 
 /// Shapes beyond this many are rendered each time rather than cached (IN lists of many

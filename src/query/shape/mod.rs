@@ -327,6 +327,37 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     }
 }
 
+impl SelectShape {
+    /// `tenant = ? AND primary_key = ?` on `table`, the key in slot 1: what `Table::get`
+    /// runs.
+    pub(crate) fn by_key(table: TableRef, scoped: bool) -> SelectShape {
+        let pk = ColRef { table, index: table.0.primary_key as u16 };
+        SelectShape {
+            scoped,
+            from: table,
+            joins: Vec::new(),
+            cond: Some(Node::Cmp(pk, CmpOp::Eq, 1)),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            agg: None,
+            out: Vec::new(),
+            distinct: false,
+            group: Vec::new(),
+            having: Vec::new(),
+        }
+    }
+
+    /// The rendering of [`by_key`](Self::by_key) for a tenant, from the table's own slot
+    /// (rendered on first use).
+    pub(crate) fn by_key_rendered(table: TableRef, dialect: Dialect) -> Result<RenderedRef> {
+        match table.0.keyed.get[dialect.index()].get() {
+            Some(r) => Ok(RenderedRef::Static(r)),
+            None => SelectShape::by_key(table, true).rendered_in(dialect),
+        }
+    }
+}
+
 impl Shape for SelectShape {
     fn scoped(&self) -> bool {
         self.scoped
@@ -341,7 +372,7 @@ impl Shape for SelectShape {
             && self.limit.is_none()
             && self.offset.is_none()
             && self.agg.is_none();
-        (plain && is_by_key(self.scoped, self.from, self.cond.as_ref())).then_some(&self.from.0.keyed.get)
+        (plain && is_by_key(self.scoped, self.from, self.cond.as_ref(), 1)).then_some(&self.from.0.keyed.get)
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.from);
@@ -416,6 +447,14 @@ impl Shape for UpdateShape {
     fn scoped(&self) -> bool {
         self.scoped
     }
+    fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
+        // `SET column = ?1 WHERE tenant = ? AND key = ?2`, the column of this table.
+        let [(column, 1)] = self.sets.as_slice() else { return None };
+        let info = self.table.0;
+        (column.table == self.table && is_by_key(self.scoped, self.table, self.cond.as_ref(), 2))
+            .then(|| info.keyed.update_one(info.columns.len(), usize::from(column.index)))
+            .flatten()
+    }
     fn visit(&self, v: &mut Check) {
         v.table(self.table);
         for (c, _) in &self.sets {
@@ -439,7 +478,7 @@ impl Shape for DeleteShape {
         self.scoped
     }
     fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
-        is_by_key(self.scoped, self.table, self.cond.as_ref()).then_some(&self.table.0.keyed.delete)
+        is_by_key(self.scoped, self.table, self.cond.as_ref(), 1).then_some(&self.table.0.keyed.delete)
     }
     fn visit(&self, v: &mut Check) {
         v.table(self.table);
