@@ -76,6 +76,14 @@ fn main() -> tenantry::Result<()> {
     assert!(db.fetch_optional(Project::get(&bob, a1.id))?.is_none());
     assert!(matches!(db.fetch_one(Project::get(&bob, a1.id)), Err(Error::NotFound)));
     assert_eq!(db.fetch_one(Project::get(&bob, a1.id)).optional()?, None);
+    // A get extended: one more condition, or any `Select` method after `into_select`.
+    assert!(db.fetch_optional(Project::get(&alice, a1.id).filter(Project::name().eq("Cup final")))?.is_some());
+    assert!(db.fetch_optional(Project::get(&alice, a1.id).filter(Project::name().eq("other")))?.is_none());
+    assert_eq!(db.fetch_one(Project::get(&alice, a1.id).into_select().count())?, 1);
+    assert_eq!(db.fetch_one(Project::get(&bob, a1.id).into_select().count())?, 0);
+    let get = Project::get(&alice, a1.id);
+    assert_eq!(get.to_sql()?.params, vec![tenantry::Value::Uuid(alice.as_uuid()), tenantry::Value::Uuid(a1.id)]);
+    assert_eq!(db.fetch_one(&get)?.id, db.fetch_one(get.clone())?.id);
 
     // join: both tables carry the tenant predicate
     let joined = db.fetch_all(
