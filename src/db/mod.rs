@@ -161,7 +161,8 @@ impl SqliteDatabaseBuilder {
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
-        let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool }) };
+        let writer = WriteGate { busy: Mutex::new(false), done: Condvar::new() };
+        let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool, writer }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
         conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
@@ -273,6 +274,51 @@ struct Inner {
     config: SqliteDatabaseBuilder,
     max: usize,
     pool: Pool,
+    writer: WriteGate,
+}
+
+/// One writer at a time per database in this process, as SQLite allows: writers wait
+/// here, woken as soon as the one before them is done, instead of inside SQLite's busy
+/// handler, which polls with sleeps of up to 100 ms (a write could wait over a second
+/// behind a few dozen others). Readers never wait here; writers of other processes still
+/// meet SQLite's lock and its busy handler.
+struct WriteGate {
+    busy: Mutex<bool>,
+    done: Condvar,
+}
+
+/// The gate, held until dropped.
+pub(crate) struct Writing<'db>(&'db WriteGate);
+
+impl WriteGate {
+    /// Waits at most `timeout` (the busy timeout: what SQLite would have waited).
+    fn enter(&self, timeout: Duration) -> Result<Writing<'_>> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        if *busy {
+            let deadline = Instant::now() + timeout;
+            while *busy {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::Busy {
+                        source: rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                            Some("another write of this process held the database past the busy timeout".into()),
+                        ),
+                    });
+                }
+                busy = self.done.wait_timeout(busy, left).unwrap_or_else(|p| p.into_inner()).0;
+            }
+        }
+        *busy = true;
+        Ok(Writing(self))
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        self.0.done.notify_one();
+    }
 }
 
 impl Inner {
@@ -382,7 +428,7 @@ macro_rules! executor_methods {
 
         /// Runs an insert, update, delete or raw statement; returns the rows changed.
         pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-            self.engine(|engine| run::execute(engine, &statement.__plan()))
+            self.writing_engine(|engine| run::execute(engine, &statement.__plan()))
         }
 
         /// Runs audited raw SQL and maps each row with `f`.
@@ -509,9 +555,21 @@ impl SqliteDatabase {
         self.with_conn(|conn| f(&mut exec::Sqlite::new(conn)))
     }
 
+    /// [`engine`](Self::engine) for a write, in this process's turn to write.
+    fn writing_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        let _writing = self.writing()?;
+        self.engine(f)
+    }
+
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`) on one pooled connection.
     pub(crate) fn write<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let _writing = self.writing()?;
         self.with_conn(|conn| exec::in_savepoint(conn, f))
+    }
+
+    /// This process's turn to write to the database (see [`WriteGate`]).
+    pub(crate) fn writing(&self) -> Result<Writing<'_>> {
+        self.inner.writer.enter(self.inner.config.busy_timeout)
     }
 
     executor_methods!();
@@ -520,14 +578,18 @@ impl SqliteDatabase {
     /// so it never fails half-way with "database is locked"). It rolls back on drop
     /// unless [`SqliteTransaction::commit`] is called.
     pub fn begin(&self) -> Result<SqliteTransaction<'_>> {
-        Ok(SqliteTransaction::new(TxConn::Owned(self.begun()?)))
+        let (conn, writing) = self.begun()?;
+        let mut tx = SqliteTransaction::new(TxConn::Owned(conn));
+        tx.writing = Some(writing);
+        Ok(tx)
     }
 
-    /// A pooled connection inside `BEGIN IMMEDIATE`.
-    fn begun(&self) -> Result<Pooled<'_>> {
+    /// This process's turn to write, then a pooled connection inside `BEGIN IMMEDIATE`.
+    fn begun(&self) -> Result<(Pooled<'_>, Writing<'_>)> {
+        let writing = self.writing()?;
         let conn = self.inner.acquire()?;
         conn.conn().execute_batch("BEGIN IMMEDIATE")?;
-        Ok(conn)
+        Ok((conn, writing))
     }
 
     /// Runs `f` in a write transaction: commits when it returns `Ok`, rolls back when it
@@ -536,7 +598,7 @@ impl SqliteDatabase {
     /// Inside `f` the last statement run stays prepared, so a loop that runs the same
     /// statement (inserting row by row) prepares it once.
     pub fn transaction<R>(&self, f: impl FnOnce(&SqliteTransaction<'_>) -> Result<R>) -> Result<R> {
-        let conn = self.begun()?;
+        let (conn, _writing) = self.begun()?;
         // Borrowed from this frame, so the transaction may keep a statement of it.
         let tx = SqliteTransaction::new(TxConn::Borrowed(conn.conn()));
         let out = f(&tx)?;
@@ -554,6 +616,9 @@ pub struct SqliteTransaction<'db> {
     open: bool,
     /// Empty unless the connection is borrowed (`SqliteDatabase::transaction`).
     last: exec::LastStatement<'db>,
+    /// The process's turn to write, when the transaction owns it (`begin`); released
+    /// after the transaction ends (fields drop after `Drop::drop` rolls back).
+    writing: Option<Writing<'db>>,
 }
 
 /// The connection of a transaction: its own (`begin`), or one that outlives it.
@@ -570,7 +635,7 @@ impl std::fmt::Debug for SqliteTransaction<'_> {
 
 impl<'db> SqliteTransaction<'db> {
     fn new(conn: TxConn<'db>) -> Self {
-        SqliteTransaction { conn, open: true, last: exec::LastStatement::default() }
+        SqliteTransaction { conn, open: true, last: exec::LastStatement::default(), writing: None }
     }
 
     fn conn(&self) -> &Connection {
@@ -582,6 +647,11 @@ impl<'db> SqliteTransaction<'db> {
 
     fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         f(self.conn())
+    }
+
+    /// A transaction writes in the turn it took when it began.
+    fn writing_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        self.engine(f)
     }
 
     /// Runs `f` with this transaction's connection as the engine; a borrowed connection
