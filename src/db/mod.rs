@@ -75,7 +75,9 @@ impl SqliteDatabaseBuilder {
     }
 
     /// How long a statement waits for another connection's write lock before failing
-    /// (default 5 s).
+    /// with [`Error::Busy`] (default 5 s). Writes of one process take turns in the process
+    /// first (woken as soon as the write before them ends), for at most as long; SQLite's
+    /// own lock, polled, is then met only by writers of other processes.
     pub fn busy_timeout(mut self, d: Duration) -> Self {
         self.busy_timeout = d;
         self
