@@ -163,7 +163,7 @@ impl SqliteDatabaseBuilder {
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
-        let writer = WriteGate { busy: Mutex::new(false), done: Condvar::new() };
+        let writer = WriteGate { state: Mutex::new(GateState::default()), done: Condvar::new() };
         let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool, writer }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
@@ -285,8 +285,15 @@ struct Inner {
 /// behind a few dozen others). Readers never wait here; writers of other processes still
 /// meet SQLite's lock and its busy handler.
 struct WriteGate {
-    busy: Mutex<bool>,
+    state: Mutex<GateState>,
     done: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    busy: bool,
+    /// Writers asleep in `enter`: a writer leaving wakes one only when there is one.
+    waiting: usize,
 }
 
 /// The gate, held until dropped.
@@ -295,10 +302,10 @@ pub(crate) struct Writing<'db>(&'db WriteGate);
 impl WriteGate {
     /// Waits at most `timeout` (the busy timeout: what SQLite would have waited).
     fn enter(&self, timeout: Duration) -> Result<Writing<'_>> {
-        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        if *busy {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.busy {
             let deadline = Instant::now() + timeout;
-            while *busy {
+            while state.busy {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(Error::Busy {
@@ -308,18 +315,25 @@ impl WriteGate {
                         ),
                     });
                 }
-                busy = self.done.wait_timeout(busy, left).unwrap_or_else(|p| p.into_inner()).0;
+                state.waiting += 1;
+                state = self.done.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+                state.waiting -= 1;
             }
         }
-        *busy = true;
+        state.busy = true;
         Ok(Writing(self))
     }
 }
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        *self.0.busy.lock().unwrap_or_else(|p| p.into_inner()) = false;
-        self.0.done.notify_one();
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.busy = false;
+        let wake = state.waiting > 0;
+        drop(state);
+        if wake {
+            self.0.done.notify_one();
+        }
     }
 }
 
