@@ -124,7 +124,7 @@ fn transactions_keeping_their_statement_share_two_connections_among_eight_thread
 /// passes without the gate too; with 5 or 20 ms it fails with and without it: connections
 /// opening at once and checkpoints meet SQLite's lock too.)
 ///
-/// Guard: the gate's wake-up (`GateState::waiting`, which makes a leaving writer notify);
+/// Guard: the gate's wake-up (`WriteGate::waiting`, which makes a leaving writer notify);
 /// seen failing with it removed (102 writes waited out the busy timeout: `Error::Busy`).
 #[test]
 fn sixteen_writers_take_turns_without_busy_errors() {

@@ -3,6 +3,7 @@
 pub(crate) mod exec;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -163,7 +164,7 @@ impl SqliteDatabaseBuilder {
         let max = if matches!(self.target, Target::Memory) { 1 } else { self.max_connections };
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
-        let writer = WriteGate { state: Mutex::new(GateState::default()), done: Condvar::new() };
+        let writer = WriteGate::new();
         let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool, writer }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
@@ -285,54 +286,68 @@ struct Inner {
 /// behind a few dozen others). Readers never wait here; writers of other processes still
 /// meet SQLite's lock and its busy handler.
 struct WriteGate {
-    state: Mutex<GateState>,
-    done: Condvar,
-}
-
-#[derive(Default)]
-struct GateState {
-    busy: bool,
+    busy: AtomicBool,
     /// Writers asleep in `enter`: a writer leaving wakes one only when there is one.
-    waiting: usize,
+    waiting: AtomicUsize,
+    sleep: Mutex<()>,
+    done: Condvar,
 }
 
 /// The gate, held until dropped.
 pub(crate) struct Writing<'db>(&'db WriteGate);
 
 impl WriteGate {
+    fn new() -> Self {
+        WriteGate {
+            busy: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            sleep: Mutex::new(()),
+            done: Condvar::new(),
+        }
+    }
+
+    fn try_take(&self) -> bool {
+        self.busy.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_ok()
+    }
+
     /// Waits at most `timeout` (the busy timeout: what SQLite would have waited).
     fn enter(&self, timeout: Duration) -> Result<Writing<'_>> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if state.busy {
-            let deadline = Instant::now() + timeout;
-            while state.busy {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Error::Busy {
-                        source: rusqlite::Error::SqliteFailure(
-                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                            Some("another write of this process held the database past the busy timeout".into()),
-                        ),
-                    });
-                }
-                state.waiting += 1;
-                state = self.done.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
-                state.waiting -= 1;
-            }
+        if self.try_take() {
+            return Ok(Writing(self));
         }
-        state.busy = true;
-        Ok(Writing(self))
+        let deadline = Instant::now() + timeout;
+        let mut asleep = self.sleep.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            // Counted before the gate is tried again: a writer leaving after the try sees
+            // the count and wakes this one (under `sleep`, so only once it waits).
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            if self.try_take() {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Ok(Writing(self));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                return Err(Error::Busy {
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("another write of this process held the database past the busy timeout".into()),
+                    ),
+                });
+            }
+            asleep = self.done.wait_timeout(asleep, left).unwrap_or_else(|p| p.into_inner()).0;
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.busy = false;
-        let wake = state.waiting > 0;
-        drop(state);
-        if wake {
-            self.0.done.notify_one();
+        let gate = self.0;
+        gate.busy.store(false, Ordering::SeqCst);
+        if gate.waiting.load(Ordering::SeqCst) > 0 {
+            let _asleep = gate.sleep.lock().unwrap_or_else(|p| p.into_inner());
+            gate.done.notify_one();
         }
     }
 }
