@@ -132,6 +132,7 @@ fn sixteen_writers_take_turns_without_busy_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = SqliteDatabase::builder(dir.join("app.db"))
         .max_connections(16)
+        .acquire_timeout(Duration::from_millis(250))
         .busy_timeout(Duration::from_millis(250))
         .open()
         .unwrap();
@@ -169,13 +170,17 @@ fn sixteen_writers_take_turns_without_busy_errors() {
 }
 
 /// A write started while the same thread holds the write turn (a statement on the
-/// database inside its own transaction) waits out the busy timeout and fails, as SQLite's
-/// lock made it fail before: it does not hang.
+/// database inside its own transaction) waits out its bound (acquire plus busy timeout)
+/// and fails with `Error::Busy`, as SQLite's lock made it fail before: it does not hang.
 #[test]
 fn a_write_inside_the_same_threads_transaction_fails_busy_instead_of_hanging() {
     let dir = std::env::temp_dir().join(format!("tenantry-nested-{}", Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let db = SqliteDatabase::builder(dir.join("app.db")).busy_timeout(Duration::from_millis(100)).open().unwrap();
+    let db = SqliteDatabase::builder(dir.join("app.db"))
+        .acquire_timeout(Duration::from_millis(100))
+        .busy_timeout(Duration::from_millis(100))
+        .open()
+        .unwrap();
     db.create_table::<Project>().unwrap();
     let t = TenantId::generate();
     let row = |i: u128| NewProject { id: Uuid::from_u128(i), name: "n".into(), created_at: "now".into() };

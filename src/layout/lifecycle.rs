@@ -271,21 +271,19 @@ impl Layout {
         // before the shared database is done leaves the file empty and retired; the next
         // use of the tenant brings it back (`Layout::tenant_database`), and a rerun
         // finishes the deletion.
-        let file = match (&self.inner.tenants, self.tenant_path(tenant)) {
-            (Some(tenants), Some(path)) if path.exists() => {
-                tenants.close(tenant);
-                let file = tenants.builder(tenant).open()?;
-                let per_tenant: Vec<&'static TableInfo> =
-                    tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
-                deleted += file.write(|conn| {
-                    let n = delete_rows(conn)?;
-                    tablesql::retire(conn, &per_tenant)?;
-                    Ok(n)
-                })?;
-                true
-            }
-            _ => false,
-        };
+        if let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant))
+            && path.exists()
+        {
+            tenants.close(tenant);
+            let file = tenants.builder(tenant).open()?;
+            let per_tenant: Vec<&'static TableInfo> =
+                tables.iter().copied().filter(|t| self.is_per_tenant(t)).collect();
+            deleted += file.write(|conn| {
+                let n = delete_rows(conn)?;
+                tablesql::retire(conn, &per_tenant)?;
+                Ok(n)
+            })?;
+        }
         deleted += self.shared_database().write(|conn| {
             // Its location goes too: a change to the shared database, which every process
             // caching the tenant's location sees.
@@ -293,9 +291,9 @@ impl Layout {
             conn.execute(crate::layout::moves::FORGET_FILE, [tenant.to_string()])?;
             Ok(delete_rows(conn)? + tablesql::delete_tenant_jobs(conn, tenant)?)
         })?;
-        if file {
-            self.remove_file(tenant)?;
-        }
+        // Whether or not the database file is there: a rerun of a deletion killed after the
+        // file went removes the log files left beside it.
+        self.remove_file(tenant)?;
         Ok(deleted)
     }
 
@@ -328,7 +326,11 @@ impl Layout {
                 if db.with_conn(tablesql::is_retired)? {
                     return Err(Error::TenantMoving);
                 }
-                runner.run(&db, dry_run)
+                let report = runner.run(&db, dry_run)?;
+                // Tenant files are opened without the tenant-column check (the layout makes
+                // it when it serves them); a fleet run reports a file that fails it.
+                db.with_conn(tablesql::verify_live)?;
+                Ok(report)
             });
             match result {
                 Ok(r) if r.applied.is_empty() && !r.created => report.up_to_date += 1,

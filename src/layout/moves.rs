@@ -329,7 +329,10 @@ impl Layout {
     pub(crate) fn remove_file(&self, tenant: &TenantId) -> Result<()> {
         let (Some(tenants), Some(path)) = (&self.inner.tenants, self.tenant_path(tenant)) else { return Ok(()) };
         tenants.close(tenant);
-        for suffix in ["", "-wal", "-shm"] {
+        // The log files first: a database file without them is whole, while log files
+        // without their database (left by a removal killed half-way) would be removed by
+        // the rerun all the same.
+        for suffix in ["-wal", "-shm", ""] {
             let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
             if file.exists() {
                 std::fs::remove_file(&file)

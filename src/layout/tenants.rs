@@ -74,9 +74,12 @@ fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
     }
+    // Elsewhere no identity is known: a cached handle is then always opened again when
+    // checked, and a reopened file always checked in full.
     #[cfg(not(unix))]
     {
-        std::fs::metadata(path).ok().map(|_| (0, 0))
+        let _ = path;
+        None
     }
 }
 

@@ -54,6 +54,9 @@ pub(crate) fn select_step<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<(R
         PlanKind::Select(shape, params) => (shape.rendered_in(dialect)?, params),
         // Only a tenant builds one (`Table::get`): not audited.
         PlanKind::Get { table, values } => {
+            if !plan.scope.is_scoped() {
+                return Err(Error::Internal { why: "a by-key read without a tenant" });
+            }
             return Ok((
                 SelectShape::by_key_rendered(*table, dialect)?,
                 Binds { scope: plan.scope, values: *values, shift: 0 },

@@ -1,6 +1,5 @@
-// Bypass attempted: a `Get` (the by-key read) written as a struct literal, with a scope
-// and values of one's own. Refused: its fields are private, and its scope is of a type
-// that only tenantry can name or build.
+// Bypass attempted: a `Get` (the by-key read) written as a struct literal from another
+// one's fields, or with its fields read or replaced. Its fields are private.
 
 use tenantry::{Get, Table, TenantId};
 
@@ -13,10 +12,8 @@ pub struct Project {
     pub id: i64,
 }
 
-fn forge<S, V>(scope: S, values: V) -> Get<Project> {
-    Get { scope, values, _t: std::marker::PhantomData }
-}
-
 fn main() {
-    let _ = forge((), ());
+    let t = TenantId::generate();
+    let g = Project::get(&t, 1);
+    let _ = Get::<Project> { ..g };
 }
