@@ -42,20 +42,7 @@ fn count_value(n: u64) -> Value {
 impl<S: Source> Select<S> {
     pub(crate) fn new(from: TableRef, scope: Scope) -> Self {
         Select {
-            shape: SelectShape {
-                scoped: scope.is_scoped(),
-                from,
-                joins: Vec::new(),
-                cond: None,
-                order: Vec::new(),
-                limit: None,
-                offset: None,
-                agg: None,
-                out: Vec::new(),
-                distinct: false,
-                group: Vec::new(),
-                having: Vec::new(),
-            },
+            shape: SelectShape::whole(from, scope.is_scoped()),
             params: params_with_tenant_slot(),
             scope,
             _s: PhantomData,

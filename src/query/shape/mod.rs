@@ -332,11 +332,16 @@ impl SelectShape {
     /// runs.
     pub(crate) fn by_key(table: TableRef, scoped: bool) -> SelectShape {
         let pk = ColRef { table, index: table.0.primary_key as u16 };
+        SelectShape { cond: Some(Node::Cmp(pk, CmpOp::Eq, 1)), ..SelectShape::whole(table, scoped) }
+    }
+
+    /// Every row of `table` (for a tenant, when `scoped`): what `Table::select` starts from.
+    pub(crate) fn whole(table: TableRef, scoped: bool) -> SelectShape {
         SelectShape {
             scoped,
             from: table,
             joins: Vec::new(),
-            cond: Some(Node::Cmp(pk, CmpOp::Eq, 1)),
+            cond: None,
             order: Vec::new(),
             limit: None,
             offset: None,
