@@ -372,7 +372,7 @@ impl<S: Source> Select<S> {
 /// let q = Note::get(&t, 7);
 /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND "id" = ?"#);
 /// let q = Note::get(&t, 7).filter(Note::title().like("draft%"));
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND "id" = ? AND "title" LIKE ?"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND ("id" = ? AND "title" LIKE ?)"#);
 /// # Ok(()) }
 /// ```
 pub struct Get<T> {
