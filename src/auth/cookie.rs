@@ -40,10 +40,16 @@ pub fn token_from_cookie_header(header: &str) -> Option<&str> {
 /// Every well-formed session token in the header, in order (a stale duplicate may come
 /// before the live one).
 pub(crate) fn tokens_from_cookie_header(header: &str) -> impl Iterator<Item = &str> {
+    well_formed_values(header, SESSION_COOKIE)
+}
+
+/// The values of every cookie called `name` in a `Cookie` header that are well-formed
+/// tokens, in order.
+pub(crate) fn well_formed_values<'h>(header: &'h str, name: &'static str) -> impl Iterator<Item = &'h str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .filter(move |(n, _)| *n == name)
         .map(|(_, value)| value.trim())
         .filter(|value| well_formed(value))
 }

@@ -11,7 +11,7 @@ use openidconnect::{
 };
 use rusqlite::{OptionalExtension, params};
 
-use super::secret::{random_token, token_hash, well_formed};
+use super::secret::{random_token, token_hash};
 use super::{Auth, Identity, Login, Merge, VerifiedEmail};
 use crate::error::{Error, Result};
 use crate::tenant::Admin;
@@ -548,12 +548,7 @@ async fn send(
 
 /// The sign-in's browser secret in a `Cookie` header, if there and well formed.
 fn oauth_cookie(header: &str) -> Option<&str> {
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == OAUTH_COOKIE)
-        .map(|(_, value)| value.trim())
-        .find(|value| well_formed(value))
+    super::cookie::well_formed_values(header, OAUTH_COOKIE).next()
 }
 
 type StateRow = (String, String, String, String, String, Option<String>);
