@@ -447,24 +447,41 @@ impl std::fmt::Debug for SqliteDatabase {
 macro_rules! executor_methods {
     () => {
         /// All rows of a query.
+        #[inline]
         pub fn fetch_all<Q: Fetch>(&self, query: Q) -> Result<Vec<Q::Row>> {
-            self.engine(|engine| run::fetch_all(engine, &query))
+            // The statement stays where the caller built it; only a reference goes on.
+            self.fetch_all_of(&query)
+        }
+
+        fn fetch_all_of<Q: Fetch>(&self, query: &Q) -> Result<Vec<Q::Row>> {
+            self.engine(|engine| run::fetch_all(engine, query))
         }
 
         /// The first row of a query, or `None`. A row of another tenant is never seen, so
         /// it looks exactly like a missing row.
+        #[inline]
         pub fn fetch_optional<Q: Fetch>(&self, query: Q) -> Result<Option<Q::Row>> {
-            self.engine(|engine| run::fetch_optional(engine, &query))
+            self.fetch_optional_of(&query)
+        }
+
+        fn fetch_optional_of<Q: Fetch>(&self, query: &Q) -> Result<Option<Q::Row>> {
+            self.engine(|engine| run::fetch_optional(engine, query))
         }
 
         /// The first row of a query, or [`Error::NotFound`].
+        #[inline]
         pub fn fetch_one<Q: Fetch>(&self, query: Q) -> Result<Q::Row> {
-            self.fetch_optional(query)?.ok_or(Error::NotFound)
+            self.fetch_optional_of(&query)?.ok_or(Error::NotFound)
         }
 
         /// Runs an insert, update, delete or raw statement; returns the rows changed.
+        #[inline]
         pub fn execute<E: Execute>(&self, statement: E) -> Result<usize> {
-            self.writing_engine(|engine| run::execute(engine, &statement.__plan()))
+            self.execute_plan(&statement.__plan())
+        }
+
+        fn execute_plan(&self, plan: &crate::query::Plan<'_>) -> Result<usize> {
+            self.writing_engine(|engine| run::execute(engine, plan))
         }
 
         /// Runs audited raw SQL and maps each row with `f`.

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
 use crate::query::source::{InSource, Named, Tables};
 use crate::schema::{Owned, Table};
-use crate::value::{ColumnValue, IntoSql, Params, Value};
+use crate::value::{ColumnValue, IntoSql, Value};
 
 /// A column of table `T` holding values of type `V`. Made by the derive: `Project::name()`.
 pub struct Column<T, V> {
@@ -114,6 +114,10 @@ impl<T: Named, V> Column<T, V> {
     }
 }
 
+/// The values of a condition or subquery, before they join a statement's parameters:
+/// room for two inline (most conditions bind one), so a condition stays small to move.
+pub(crate) type CondValues = smallvec::SmallVec<[Value; 2]>;
+
 /// A condition over the tables of source `S` (inferred from where it is used).
 ///
 /// Build one from a column (`Project::name().eq("x")`), combine with [`and`](Cond::and),
@@ -121,7 +125,7 @@ impl<T: Named, V> Column<T, V> {
 /// tenant predicate of every owned table in the statement: an `OR` never widens past it.
 pub struct Cond<S> {
     pub(crate) node: Node,
-    pub(crate) values: Params,
+    pub(crate) values: CondValues,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -133,7 +137,7 @@ impl<S> std::fmt::Debug for Cond<S> {
 
 impl<S> Cond<S> {
     /// Slots in a fresh condition start at 0; appending shifts them.
-    fn new(node: Node, values: Params) -> Self {
+    fn new(node: Node, values: CondValues) -> Self {
         Cond { node, values, _s: PhantomData }
     }
 
@@ -212,10 +216,16 @@ impl<S> Cond<S> {
     }
 
     /// Appends this condition's values to `params`, shifting its slots to match.
-    pub(crate) fn append_to(self, params: &mut Params) -> Node {
+    #[inline]
+    pub(crate) fn append_to<A: smallvec::Array<Item = Value>>(self, params: &mut smallvec::SmallVec<A>) -> Node {
         let mut node = self.node;
-        node.shift(params.len() as Slot);
-        params.extend(self.values);
+        if !self.values.is_empty() {
+            node.shift(params.len() as Slot);
+            // One push per value: cheaper than `extend` for the usual one or two.
+            for v in self.values {
+                params.push(v);
+            }
+        }
         node
     }
 }
@@ -325,7 +335,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     }
 
     fn in_list<S, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>, negated: bool) -> Cond<S> {
-        let values: Params = values.into_iter().map(IntoSql::into_value).collect();
+        let values: CondValues = values.into_iter().map(IntoSql::into_value).collect();
         // SQLite refuses statements with more than 32766 parameters with a typed error at
         // execution; a list is never truncated here.
         let len = values.len() as u32;
@@ -342,7 +352,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
         U: Named + InSource<S, J>,
         V: ComparableWith<W>,
     {
-        Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), Params::new())
+        Cond::new(Node::ColCmp(self.col_ref(), CmpOp::Eq, other.col_ref()), CondValues::new())
     }
 
     /// `column IN (SELECT ...)` over a subquery made with `Table::subquery()`; in a scoped
@@ -357,7 +367,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().in_subquery(Folder::subquery().select(Folder::id()).filter(Folder::name().eq("inbox"))));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ? AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ? AND "doc_folders_in_sub"."name" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ?1 AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ?1 AND "doc_folders_in_sub"."name" = ?2)"#);
     /// # Ok(()) }
     /// ```
     pub fn in_subquery<S, I, Q>(self, sub: Q) -> Cond<S>
@@ -413,7 +423,7 @@ impl<T: Named, V: ColumnValue> Column<T, Option<V>> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Null { col: self.col_ref(), negated: false }, Params::new())
+        Cond::new(Node::Null { col: self.col_ref(), negated: false }, CondValues::new())
     }
     /// `column IS NOT NULL`
     ///
@@ -431,7 +441,7 @@ impl<T: Named, V: ColumnValue> Column<T, Option<V>> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Null { col: self.col_ref(), negated: true }, Params::new())
+        Cond::new(Node::Null { col: self.col_ref(), negated: true }, CondValues::new())
     }
 }
 
@@ -496,7 +506,7 @@ type SubMarker<T, O, P> = fn() -> (T, O, P);
 pub struct Subquery<T, O, P = ()> {
     cond: Option<Node>,
     column: Option<ColRef>,
-    values: Params,
+    values: CondValues,
     _t: PhantomData<SubMarker<T, O, P>>,
 }
 
@@ -521,12 +531,12 @@ impl<T: Owned, O, P> SubqueryOf<O, P> for Subquery<T, O, P> {
 /// A subquery taken apart; opaque outside tenantry.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct SubParts(pub(crate) SubShape, pub(crate) Params);
+pub struct SubParts(pub(crate) SubShape, pub(crate) CondValues);
 
 impl<T: Owned, O> Subquery<T, O, ()> {
     #[doc(hidden)]
     pub fn __new() -> Self {
-        Subquery { cond: None, column: None, values: Params::new(), _t: PhantomData }
+        Subquery { cond: None, column: None, values: CondValues::new(), _t: PhantomData }
     }
 
     /// Projects one column: `SELECT column FROM ...`, for `IN (subquery)`.
@@ -556,7 +566,7 @@ impl<T: Owned, O, P> Subquery<T, O, P> {
 /// # fn main() -> tenantry::Result<()> {
 /// # let t = TenantId::generate();
 /// let q = Folder::select(&t).filter(exists(Note::subquery().filter(Note::folder_id().eq_col(Folder::id()))));
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ? AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ? AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ?1 AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ?1 AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
 /// # Ok(()) }
 /// ```
 pub fn exists<S, P>(sub: impl SubqueryOf<S, P>) -> Cond<S> {

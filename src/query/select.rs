@@ -74,6 +74,7 @@ impl<S: Source> Select<S> {
     /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = $1 AND "words" > $2"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn filter(mut self, cond: Cond<S>) -> Self {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
@@ -149,9 +150,10 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).join::<Folder>(Folder::id().eq_col(Note::folder_id()));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ? AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ?1 AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?1"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn join<U: Joinable>(self, on: Cond<<S as Append<U>>::Out>) -> Select<<S as Append<U>>::Out>
     where
         S: Append<U>,
@@ -176,13 +178,14 @@ impl<S: Source> Select<S> {
     /// let q = Clip::select(&t).left_join::<Folder>(Folder::id().eq_col(Clip::folder_id()));
     /// assert_eq!(
     ///     q.to_sql()?.text,
-    ///     r#"SELECT "lj_clips"."user_id", "lj_clips"."id", "lj_clips"."folder_id", "lj_folders"."user_id", "lj_folders"."id", "lj_folders"."name" FROM "lj_clips" LEFT JOIN "lj_folders" ON "lj_folders"."user_id" = ? AND "lj_folders"."id" = "lj_clips"."folder_id" WHERE "lj_clips"."user_id" = ?"#
+    ///     r#"SELECT "lj_clips"."user_id", "lj_clips"."id", "lj_clips"."folder_id", "lj_folders"."user_id", "lj_folders"."id", "lj_folders"."name" FROM "lj_clips" LEFT JOIN "lj_folders" ON "lj_folders"."user_id" = ?1 AND "lj_folders"."id" = "lj_clips"."folder_id" WHERE "lj_clips"."user_id" = ?1"#
     /// );
     /// db.execute(Clip::insert(&t, NewClip { id: 1, folder_id: None }))?;
     /// let rows: Vec<(Clip, Option<Folder>)> = db.fetch_all(q)?;
     /// assert!(rows[0].1.is_none());
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn left_join<U: Joinable>(
         self,
         on: Cond<<S as Append<LeftJoined<U>>>::Out>,
@@ -239,6 +242,7 @@ impl<S: Source> Select<S> {
     }
 
     /// Adds a join of `table` on `on`; the statement's source becomes `O`.
+    #[inline]
     fn joined<O>(mut self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
         let on = on.append_to(&mut self.params);
         self.shape.joins.push(Join { table, on, left });

@@ -190,6 +190,7 @@ impl<T: Table> UpdateBuilder<T> {
     /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"UPDATE "doc_notes_update_set" SET "title" = $1 WHERE "user_id" = $2 AND "id" = $3"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> UnfilteredUpdate<T> {
         let update = Update {
             shape: UpdateShape {
@@ -241,6 +242,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_set_more" SET "title" = ?, "words" = ? WHERE "user_id" = ?"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> Self {
         UnfilteredUpdate(self.0.set(column, value))
     }
@@ -257,6 +259,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_filter" SET "words" = ? WHERE "user_id" = ? AND "words" < ?"#);
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn filter(self, cond: Cond<Tables<T, End>>) -> Update<T> {
         self.0.filter(cond)
     }
@@ -295,6 +298,7 @@ impl<T> std::fmt::Debug for Update<T> {
 
 impl<T: Table> Update<T> {
     /// Another `SET column = value`.
+    #[inline]
     pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
         let col = crate::query::shape::ColRef { table: TableRef::of(T::INFO), index: column.__index() };
         self.params.push(value.into_value());
@@ -303,6 +307,7 @@ impl<T: Table> Update<T> {
     }
 
     /// Restricts the rows updated (ANDed with the tenant predicate).
+    #[inline]
     pub fn filter(mut self, cond: Cond<Tables<T, End>>) -> Self {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));

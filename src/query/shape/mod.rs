@@ -301,7 +301,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or(Error::Internal { why: "a statement rendered with an inline value" })?;
-        Ok(Rendered { sql, slots })
+        render::tenant_once(Rendered { sql, slots }, dialect)
     }
 
     /// The per-table slots for this shape, when it is one every owned table has (`get`,

@@ -10,6 +10,8 @@ use super::{
     Agg, CmpOp, ColRef, DeleteShape, Dialect, InsertShape, Node, Out, SelectShape, Slot, SubShape, TENANT_SLOT,
     TableRef, UpdateShape,
 };
+use crate::error::{Error, Result};
+use crate::rendered::Rendered;
 use crate::value::SqlKind;
 
 /// Hands out the placeholder values that stand for slots during rendering. Each slot is
@@ -27,6 +29,54 @@ impl Marks {
     fn mark(&mut self, slot: Slot) -> Expr {
         Expr::val(i64::from(slot))
     }
+}
+
+/// Numbers the placeholders of a statement whose tenant predicate appears more than once
+/// (a join, a subquery) so that the tenant is one parameter, `?1` (`$1`), bound once; the
+/// others follow in order (`?2`, `?3`, ...). A statement with one tenant placeholder or
+/// none keeps sea-query's text.
+pub(super) fn tenant_once(r: Rendered, dialect: Dialect) -> Result<Rendered> {
+    if r.slots.iter().filter(|s| **s == TENANT_SLOT).count() < 2 {
+        return Ok(r);
+    }
+    let (mark, prefix) = match dialect {
+        Dialect::Sqlite => ('?', "?"),
+        Dialect::Postgres => ('$', "$"),
+    };
+    const MISMATCH: Error = Error::Internal { why: "a rendered statement's placeholders did not match its values" };
+    let mut sql = String::with_capacity(r.sql.len() + 2 * r.slots.len());
+    let mut slots = vec![TENANT_SLOT];
+    let mut marks = r.slots.iter();
+    let mut quote = None;
+    let mut chars = r.sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            // A doubled quote inside a quoted name closes and reopens it: same result.
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == mark => {
+                // PostgreSQL's `$n`: sea-query numbers them in order, so the digits go.
+                while dialect == Dialect::Postgres && chars.next_if(char::is_ascii_digit).is_some() {}
+                let slot = *marks.next().ok_or(MISMATCH)?;
+                let number = if slot == TENANT_SLOT {
+                    1
+                } else {
+                    slots.push(slot);
+                    slots.len()
+                };
+                sql.push_str(prefix);
+                sql.push_str(&number.to_string());
+                continue;
+            }
+            None => {}
+        }
+        sql.push(c);
+    }
+    if marks.next().is_some() || quote.is_some() {
+        return Err(MISMATCH);
+    }
+    Ok(Rendered { sql, slots })
 }
 
 impl ColRef {
@@ -246,4 +296,77 @@ pub(super) fn delete(s: &DeleteShape, m: &mut Marks) -> DeleteStatement {
     q.from_table(s.table.0.name);
     q.cond_where(where_clause(s.table, s.cond.as_ref(), m));
     q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(sql: &str, slots: &[Slot]) -> Rendered {
+        Rendered { sql: sql.to_owned(), slots: slots.to_vec() }
+    }
+
+    #[test]
+    fn the_tenant_is_one_numbered_parameter_when_it_appears_twice() {
+        let r = rendered(
+            r#"SELECT "a?" FROM "t" JOIN "u" ON "u"."user_id" = ? WHERE "t"."user_id" = ? AND "t"."x" = ?"#,
+            &[0, 0, 3],
+        );
+        let r = tenant_once(r, Dialect::Sqlite).unwrap();
+        assert_eq!(
+            r.sql,
+            r#"SELECT "a?" FROM "t" JOIN "u" ON "u"."user_id" = ?1 WHERE "t"."user_id" = ?1 AND "t"."x" = ?2"#
+        );
+        assert_eq!(r.slots, [TENANT_SLOT, 3]);
+
+        // A value before the first tenant placeholder still gets its own number.
+        let r = rendered(
+            r#"UPDATE "t" SET "n" = ? WHERE "t"."user_id" = ? AND "t"."id" IN (SELECT "id" FROM "u" WHERE "u"."user_id" = ?)"#,
+            &[1, 0, 0],
+        );
+        let r = tenant_once(r, Dialect::Sqlite).unwrap();
+        assert_eq!(
+            r.sql,
+            r#"UPDATE "t" SET "n" = ?2 WHERE "t"."user_id" = ?1 AND "t"."id" IN (SELECT "id" FROM "u" WHERE "u"."user_id" = ?1)"#
+        );
+        assert_eq!(r.slots, [TENANT_SLOT, 1]);
+    }
+
+    #[test]
+    fn postgres_placeholders_are_renumbered_past_nine() {
+        let mut sql = String::from(r#"SELECT 1 FROM "t" WHERE "t"."user_id" = $1"#);
+        let mut slots = vec![0];
+        for n in 2..=11 {
+            sql.push_str(&format!(" AND \"t\".\"c$\" = ${n}"));
+            slots.push(n);
+        }
+        sql.push_str(r#" AND EXISTS(SELECT 1 FROM "u" WHERE "u"."user_id" = $12)"#);
+        slots.push(0);
+        let r = tenant_once(Rendered { sql, slots }, Dialect::Postgres).unwrap();
+        assert!(
+            r.sql.ends_with(r#""t"."c$" = $11 AND EXISTS(SELECT 1 FROM "u" WHERE "u"."user_id" = $1)"#),
+            "{}",
+            r.sql
+        );
+        assert_eq!(r.slots, [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    }
+
+    #[test]
+    fn one_tenant_placeholder_keeps_the_text() {
+        let r =
+            tenant_once(rendered(r#"SELECT "id" FROM "t" WHERE "user_id" = ? AND "id" = ?"#, &[0, 1]), Dialect::Sqlite)
+                .unwrap();
+        assert_eq!(r.sql, r#"SELECT "id" FROM "t" WHERE "user_id" = ? AND "id" = ?"#);
+        assert_eq!(r.slots, [0, 1]);
+    }
+
+    #[test]
+    fn placeholders_that_do_not_match_the_values_are_an_error() {
+        for (sql, slots) in [
+            (r#"SELECT 1 FROM "t" WHERE "user_id" = ? AND "u"."user_id" = ? AND "x" = ?"#, &[0, 0][..]),
+            (r#"SELECT 1 FROM "t" WHERE "user_id" = ?"#, &[0, 0][..]),
+        ] {
+            assert!(matches!(tenant_once(rendered(sql, slots), Dialect::Sqlite), Err(Error::Internal { .. })));
+        }
+    }
 }
