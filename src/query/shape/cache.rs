@@ -31,7 +31,10 @@ impl std::ops::Deref for RenderedRef {
 /// column by key (slot 2), and nothing else.
 pub(super) fn is_by_key(scoped: bool, table: TableRef, cond: Option<&Node>, key: Slot) -> bool {
     let pk = ColRef { table, index: table.0.primary_key as u16 };
-    scoped && table.0.tenant.is_some() && table.1 == 0 && cond == Some(&Node::Cmp(pk, CmpOp::Eq, key))
+    scoped
+        && table.0.tenant.is_some()
+        && table.1 == 0
+        && matches!(cond, Some(Node::Cmp(col, CmpOp::Eq, slot)) if *slot == key && *col == pk)
 }
 
 /// Shapes beyond this many are rendered each time rather than cached (IN lists of many

@@ -207,7 +207,8 @@ pub(crate) struct Having {
 pub(crate) struct SelectShape {
     pub(crate) scoped: bool,
     pub(crate) from: TableRef,
-    pub(crate) joins: Vec<Join>,
+    /// Inline for the usual one join: no allocation per joined statement.
+    pub(crate) joins: smallvec::SmallVec<[Join; 1]>,
     pub(crate) cond: Option<Node>,
     pub(crate) order: Vec<(ColRef, bool)>,
     pub(crate) limit: Option<Slot>,
@@ -340,7 +341,7 @@ impl SelectShape {
         SelectShape {
             scoped,
             from: table,
-            joins: Vec::new(),
+            joins: smallvec::SmallVec::new(),
             cond: None,
             order: Vec::new(),
             limit: None,
