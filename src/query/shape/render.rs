@@ -352,6 +352,32 @@ mod tests {
     }
 
     #[test]
+    fn postgres_values_before_the_tenant_are_renumbered_after_it() {
+        let r = rendered(
+            r#"UPDATE "t" SET "n" = $1, "m" = $2 WHERE "t"."user_id" = $3 AND EXISTS(SELECT 1 FROM "u" WHERE "u"."user_id" = $4 AND "u"."k" = $5)"#,
+            &[1, 2, 0, 0, 3],
+        );
+        let r = tenant_once(r, Dialect::Postgres).unwrap();
+        assert_eq!(
+            r.sql,
+            r#"UPDATE "t" SET "n" = $2, "m" = $3 WHERE "t"."user_id" = $1 AND EXISTS(SELECT 1 FROM "u" WHERE "u"."user_id" = $1 AND "u"."k" = $4)"#
+        );
+        assert_eq!(r.slots, [TENANT_SLOT, 1, 2, 3]);
+    }
+
+    #[test]
+    fn quoted_text_is_copied_as_it_is() {
+        // A doubled quote inside a name, and a string literal, each holding a `?`.
+        let r = rendered(
+            r#"SELECT "a""?" FROM "t" WHERE 'x?''?' = ? AND "t"."user_id" = ? AND "u"."user_id" = ?"#,
+            &[1, 0, 0],
+        );
+        let r = tenant_once(r, Dialect::Sqlite).unwrap();
+        assert_eq!(r.sql, r#"SELECT "a""?" FROM "t" WHERE 'x?''?' = ?2 AND "t"."user_id" = ?1 AND "u"."user_id" = ?1"#);
+        assert_eq!(r.slots, [TENANT_SLOT, 1]);
+    }
+
+    #[test]
     fn one_tenant_placeholder_keeps_the_text() {
         let r =
             tenant_once(rendered(r#"SELECT "id" FROM "t" WHERE "user_id" = ? AND "id" = ?"#, &[0, 1]), Dialect::Sqlite)
@@ -365,6 +391,8 @@ mod tests {
         for (sql, slots) in [
             (r#"SELECT 1 FROM "t" WHERE "user_id" = ? AND "u"."user_id" = ? AND "x" = ?"#, &[0, 0][..]),
             (r#"SELECT 1 FROM "t" WHERE "user_id" = ?"#, &[0, 0][..]),
+            // A quote left open: the placeholders after it are not found.
+            (r#"SELECT 1 FROM "t WHERE "user_id" = ? AND "u"."user_id" = ?"#, &[0, 0][..]),
         ] {
             assert!(matches!(tenant_once(rendered(sql, slots), Dialect::Sqlite), Err(Error::Internal { .. })));
         }
