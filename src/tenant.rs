@@ -116,6 +116,7 @@ pub(crate) struct Tenant {
 }
 
 impl Tenant {
+    #[inline]
     pub(crate) fn new(id: &TenantId) -> Self {
         Tenant { id: *id }
     }

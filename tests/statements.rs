@@ -184,8 +184,11 @@ six!(J1 "st_j1", J2 "st_j2", J3 "st_j3", J4 "st_j4", J5 "st_j5", J6 "st_j6");
 
 #[test]
 fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
-    // Guard: each joined table's tenant predicate in its `ON`. Both tenants hold the same
-    // ids in all six tables; Alice's chain is complete, Bob's misses its last link.
+    // Guard: each joined table's tenant predicate in its `ON`, under the table's own short
+    // name. Both tenants hold the same ids in all six tables; Alice's chain is complete,
+    // Bob's misses its last link. The six names have the same initials (`sj`), so the
+    // short names are numbered; seen failing with the numbering removed (SQLite refused
+    // the statement: the alias was ambiguous).
     let (db, alice, bob) = db();
     db.create_all_tables().unwrap();
     for t in [&alice, &bob] {
@@ -206,6 +209,16 @@ fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
     };
     let sql = chain(&alice).to_sql().unwrap();
     assert_eq!(sql.text.matches("\"user_id\" = ?").count(), 6, "{}", sql.text);
+    assert!(
+        sql.text.contains(r#"FROM "st_j1" AS "sj" INNER JOIN "st_j2" AS "sj2" ON "sj2"."user_id" = ?1"#),
+        "{}",
+        sql.text
+    );
+    assert!(
+        sql.text.contains(r#"INNER JOIN "st_j6" AS "sj6" ON "sj6"."user_id" = ?1 AND "sj6"."id" = "sj5"."link""#),
+        "{}",
+        sql.text
+    );
     assert_eq!(db.fetch_all(chain(&alice)).unwrap().len(), 1);
     assert!(db.fetch_all(chain(&bob)).unwrap().is_empty(), "Alice's last link never completes Bob's chain");
     let (a, _, _, _, _, f) = db.fetch_all(chain(&alice)).unwrap().remove(0);
@@ -340,7 +353,7 @@ type Grandparent = tenantry::As<Node, 2>;
 #[test]
 fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
     // Guard: each alias gets its own tenant predicate in its `ON` (render: `INNER JOIN
-    // "st_tree" AS "st_tree_1" ON "st_tree_1"."user_id" = ? AND ..`). Both tenants have
+    // "st_tree" AS "st1" ON "st1"."user_id" = ?1 AND ..`). Both tenants have
     // nodes 1 <- 2 <- 3 with the same ids; Bob's node 1 is missing, so his chain breaks.
     let (db, alice, bob) = db();
     db.create_table::<Node>().unwrap();
@@ -356,8 +369,9 @@ fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
             .join::<Grandparent>(Grandparent::col(Node::id()).eq_col(Parent::col(Node::parent())))
     };
     let sql = chain(&alice).to_sql().unwrap().text;
-    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_1" ON "st_tree_1"."user_id" = ?"#), "{sql}");
-    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st_tree_2" ON "st_tree_2"."user_id" = ?"#), "{sql}");
+    assert!(sql.contains(r#"FROM "st_tree" AS "st" INNER JOIN"#), "{sql}");
+    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st1" ON "st1"."user_id" = ?1"#), "{sql}");
+    assert!(sql.contains(r#"INNER JOIN "st_tree" AS "st2" ON "st2"."user_id" = ?1"#), "{sql}");
     let rows = db.fetch_all(chain(&alice)).unwrap();
     assert_eq!(rows.len(), 1);
     let (node, parent, grand) = &rows[0];

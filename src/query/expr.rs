@@ -367,7 +367,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().in_subquery(Folder::subquery().select(Folder::id()).filter(Folder::name().eq("inbox"))));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_in_sub"."user_id", "doc_notes_in_sub"."id", "doc_notes_in_sub"."folder_id", "doc_notes_in_sub"."title", "doc_notes_in_sub"."words" FROM "doc_notes_in_sub" WHERE "doc_notes_in_sub"."user_id" = ?1 AND "doc_notes_in_sub"."id" IN (SELECT "doc_folders_in_sub"."id" FROM "doc_folders_in_sub" WHERE "doc_folders_in_sub"."user_id" = ?1 AND "doc_folders_in_sub"."name" = ?2)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "dnis"."user_id", "dnis"."id", "dnis"."folder_id", "dnis"."title", "dnis"."words" FROM "doc_notes_in_sub" AS "dnis" WHERE "dnis"."user_id" = ?1 AND "dnis"."id" IN (SELECT "dfis"."id" FROM "doc_folders_in_sub" AS "dfis" WHERE "dfis"."user_id" = ?1 AND "dfis"."name" = ?2)"#);
     /// # Ok(()) }
     /// ```
     pub fn in_subquery<S, I, Q>(self, sub: Q) -> Cond<S>
@@ -566,7 +566,7 @@ impl<T: Owned, O, P> Subquery<T, O, P> {
 /// # fn main() -> tenantry::Result<()> {
 /// # let t = TenantId::generate();
 /// let q = Folder::select(&t).filter(exists(Note::subquery().filter(Note::folder_id().eq_col(Folder::id()))));
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_folders_exists"."user_id", "doc_folders_exists"."id", "doc_folders_exists"."name" FROM "doc_folders_exists" WHERE "doc_folders_exists"."user_id" = ?1 AND EXISTS(SELECT 1 FROM "doc_notes_exists" WHERE "doc_notes_exists"."user_id" = ?1 AND "doc_notes_exists"."folder_id" = "doc_folders_exists"."id")"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT "dfe"."user_id", "dfe"."id", "dfe"."name" FROM "doc_folders_exists" AS "dfe" WHERE "dfe"."user_id" = ?1 AND EXISTS(SELECT 1 FROM "doc_notes_exists" AS "dne" WHERE "dne"."user_id" = ?1 AND "dne"."folder_id" = "dfe"."id")"#);
 /// # Ok(()) }
 /// ```
 pub fn exists<S, P>(sub: impl SubqueryOf<S, P>) -> Cond<S> {

@@ -84,6 +84,7 @@ pub(crate) enum Scope {
 pub(crate) const TENANT_PLACEHOLDER: Value = Value::Null;
 
 /// A statement's parameter list: the tenant slot, with room for a few values.
+#[inline]
 pub(crate) fn params_with_tenant_slot() -> Params {
     let mut params = Params::new();
     params.push(TENANT_PLACEHOLDER);
@@ -91,10 +92,12 @@ pub(crate) fn params_with_tenant_slot() -> Params {
 }
 
 impl Scope {
+    #[inline]
     pub(crate) fn tenant(id: &TenantId) -> Self {
         Scope::Tenant(Tenant::new(id))
     }
 
+    #[inline]
     pub(crate) fn is_scoped(&self) -> bool {
         matches!(self, Scope::Tenant(_))
     }

@@ -150,7 +150,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).join::<Folder>(Folder::id().eq_col(Note::folder_id()));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "doc_notes_join"."user_id", "doc_notes_join"."id", "doc_notes_join"."folder_id", "doc_notes_join"."title", "doc_notes_join"."words", "doc_folders_join"."user_id", "doc_folders_join"."id", "doc_folders_join"."name" FROM "doc_notes_join" INNER JOIN "doc_folders_join" ON "doc_folders_join"."user_id" = ?1 AND "doc_folders_join"."id" = "doc_notes_join"."folder_id" WHERE "doc_notes_join"."user_id" = ?1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT "dnj"."user_id", "dnj"."id", "dnj"."folder_id", "dnj"."title", "dnj"."words", "dfj"."user_id", "dfj"."id", "dfj"."name" FROM "doc_notes_join" AS "dnj" INNER JOIN "doc_folders_join" AS "dfj" ON "dfj"."user_id" = ?1 AND "dfj"."id" = "dnj"."folder_id" WHERE "dnj"."user_id" = ?1"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -178,7 +178,7 @@ impl<S: Source> Select<S> {
     /// let q = Clip::select(&t).left_join::<Folder>(Folder::id().eq_col(Clip::folder_id()));
     /// assert_eq!(
     ///     q.to_sql()?.text,
-    ///     r#"SELECT "lj_clips"."user_id", "lj_clips"."id", "lj_clips"."folder_id", "lj_folders"."user_id", "lj_folders"."id", "lj_folders"."name" FROM "lj_clips" LEFT JOIN "lj_folders" ON "lj_folders"."user_id" = ?1 AND "lj_folders"."id" = "lj_clips"."folder_id" WHERE "lj_clips"."user_id" = ?1"#
+    ///     r#"SELECT "lc"."user_id", "lc"."id", "lc"."folder_id", "lf"."user_id", "lf"."id", "lf"."name" FROM "lj_clips" AS "lc" LEFT JOIN "lj_folders" AS "lf" ON "lf"."user_id" = ?1 AND "lf"."id" = "lc"."folder_id" WHERE "lc"."user_id" = ?1"#
     /// );
     /// db.execute(Clip::insert(&t, NewClip { id: 1, folder_id: None }))?;
     /// let rows: Vec<(Clip, Option<Folder>)> = db.fetch_all(q)?;
@@ -212,7 +212,7 @@ impl<S: Source> Select<S> {
     /// let q = Project::admin_select(&admin).admin_join::<Plan>(&admin, Plan::name().eq_col(Project::plan()));
     /// assert_eq!(
     ///     q.to_sql()?.text,
-    ///     r#"SELECT "aj_projects"."user_id", "aj_projects"."id", "aj_projects"."plan", "aj_plans"."name", "aj_plans"."price" FROM "aj_projects" INNER JOIN "aj_plans" ON "aj_plans"."name" = "aj_projects"."plan" WHERE TRUE"#
+    ///     r#"SELECT "ap"."user_id", "ap"."id", "ap"."plan", "ap2"."name", "ap2"."price" FROM "aj_projects" AS "ap" INNER JOIN "aj_plans" AS "ap2" ON "ap2"."name" = "ap"."plan" WHERE TRUE"#
     /// );
     /// # Ok(()) }
     /// ```

@@ -92,8 +92,9 @@ impl<T: Table> Named for T {
 }
 
 /// The `N`th alias of table `T`, to join a table to itself: a project and its parent
-/// project. Its columns are `As::<T, N>::col(T::column())`; in SQL it is `"table" AS
-/// "table_N"`, with its own tenant predicate like any joined table. `N` starts at 1.
+/// project. Its columns are `As::<T, N>::col(T::column())`; in SQL it has a short name of
+/// its own, the table's initials and `N` (`"projects" AS "p1"`), and its own tenant
+/// predicate like any joined table. `N` starts at 1.
 ///
 /// ```
 /// # use tenantry::{As, SqliteDatabase, Table, TenantId};

@@ -192,18 +192,22 @@ impl<T: Table> UpdateBuilder<T> {
     /// ```
     #[inline]
     pub fn set<C: Assign<T>>(self, column: C, value: impl IntoSql<C::Value>) -> UnfilteredUpdate<T> {
-        let update = Update {
+        // Built whole, with its first `SET` (slot 1), rather than empty and then moved
+        // through `Update::set`: one copy of the statement fewer.
+        let table = TableRef::of(T::INFO);
+        let mut params = params_with_tenant_slot();
+        params.push(value.into_value());
+        UnfilteredUpdate(Update {
             shape: UpdateShape {
                 scoped: self.scope.is_scoped(),
-                table: TableRef::of(T::INFO),
-                sets: smallvec::SmallVec::new(),
+                table,
+                sets: smallvec::smallvec![(crate::query::shape::ColRef { table, index: column.__index() }, 1)],
                 cond: None,
             },
-            params: params_with_tenant_slot(),
+            params,
             scope: self.scope,
             _t: PhantomData,
-        };
-        UnfilteredUpdate(update.set(column, value))
+        })
     }
 }
 

@@ -16,11 +16,20 @@ pub(crate) struct Check {
     pub(super) subquery: bool,
     /// Whether a table appears under an alias (a self-join).
     pub(super) aliased: bool,
+    /// Every table (and alias of one) the statement names, in visiting order.
+    pub(super) refs: smallvec::SmallVec<[TableRef; 4]>,
 }
 
 impl Check {
     pub(crate) fn new(scoped: bool) -> Self {
-        Check { scoped, error: None, tables: smallvec::SmallVec::new(), subquery: false, aliased: false }
+        Check {
+            scoped,
+            error: None,
+            tables: smallvec::SmallVec::new(),
+            subquery: false,
+            aliased: false,
+            refs: smallvec::SmallVec::new(),
+        }
     }
 }
 
@@ -33,6 +42,9 @@ impl Check {
     /// in a tenant-scoped statement it must have a tenant column.
     pub(super) fn table(&mut self, t: TableRef) {
         self.aliased |= t.1 != 0;
+        if !self.refs.contains(&t) {
+            self.refs.push(t);
+        }
         if !self.tables.iter().any(|seen| std::ptr::eq(*seen, t.0)) {
             self.tables.push(t.0);
             if !crate::registry::is_registered(t.0) {

@@ -32,11 +32,13 @@ pub(crate) struct TableRef(pub(crate) &'static TableInfo, pub(crate) u8);
 
 impl TableRef {
     /// The table itself, without an alias.
+    #[inline]
     pub(crate) fn of(info: &'static TableInfo) -> Self {
         TableRef(info, 0)
     }
 
-    /// The SQL name of an alias: `{table}_{n}`.
+    /// The SQL name of an alias where the statement gives no short names (an update or a
+    /// delete): `{table}_{n}`.
     pub(crate) fn alias(self) -> String {
         format!("{}_{}", self.0.name, self.1)
     }
@@ -121,6 +123,7 @@ pub(crate) enum Node {
 
 impl Node {
     /// `prev AND node` (flattened), or `node` alone.
+    #[inline]
     pub(crate) fn and(prev: Option<Node>, node: Node) -> Node {
         match prev {
             None => node,
@@ -274,6 +277,10 @@ impl Dialect {
 
 pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     fn scoped(&self) -> bool;
+    /// Whether a statement of this kind that names several tables gives each a short
+    /// name (`"projects" AS "p"`). A query does; an update or a delete keeps its table's
+    /// own name.
+    const SHORT_NAMES: bool = false;
     type Statement: QueryStatementWriter;
     fn statement(&self, m: &mut Marks) -> Self::Statement;
     fn cache() -> &'static ShapeCache<Self>;
@@ -287,7 +294,8 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
             return Err(e);
         }
         let qualify = check.tables.len() > 1 || check.subquery || check.aliased;
-        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify });
+        let short = if qualify && Self::SHORT_NAMES { render::short_names(&check.refs) } else { Vec::new() };
+        let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify, short });
         let (sql, values) = match dialect {
             Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
             Dialect::Postgres => stmt.build(PostgresQueryBuilder),
@@ -337,6 +345,7 @@ impl SelectShape {
     }
 
     /// Every row of `table` (for a tenant, when `scoped`): what `Table::select` starts from.
+    #[inline]
     pub(crate) fn whole(table: TableRef, scoped: bool) -> SelectShape {
         SelectShape {
             scoped,
@@ -365,6 +374,7 @@ impl SelectShape {
 }
 
 impl Shape for SelectShape {
+    const SHORT_NAMES: bool = true;
     fn scoped(&self) -> bool {
         self.scoped
     }

@@ -23,12 +23,46 @@ pub(crate) struct Marks {
     /// Columns are written `table.column` (else `column`, shorter for the statement
     /// cache to hash and compare).
     pub(super) qualify: bool,
+    /// The short name of each table of a query that names several ([`short_names`]).
+    pub(super) short: Vec<(TableRef, String)>,
 }
 
 impl Marks {
     fn mark(&mut self, slot: Slot) -> Expr {
         Expr::val(i64::from(slot))
     }
+
+    /// The short name `table` goes by in this statement, if it has one.
+    fn short(&self, table: TableRef) -> Option<&str> {
+        self.short.iter().find(|(t, _)| *t == table).map(|(_, name)| name.as_str())
+    }
+}
+
+/// Short names for the tables of a query that names several, as a person writes them:
+/// the initials of each table's name (`export_jobs` is `ej`), an alias's number after
+/// them (`As<ExportJob, 1>` is `ej1`), and a number more where two would be the same
+/// (`projects` and `plans`: `p`, `p2`). SQL compares names without regard to case, so
+/// neither does this. Shorter text is cheaper for the statement cache to hash and compare
+/// on every run; the same table in a subquery has the same name, as it had before.
+pub(super) fn short_names(tables: &[TableRef]) -> Vec<(TableRef, String)> {
+    let mut out: Vec<(TableRef, String)> = Vec::with_capacity(tables.len());
+    for &table in tables {
+        let mut base: String = table.0.name.split('_').filter_map(|word| word.chars().next()).collect();
+        if base.is_empty() {
+            base.push('t');
+        }
+        if table.1 != 0 {
+            base.push_str(&table.1.to_string());
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while out.iter().any(|(_, taken)| taken.eq_ignore_ascii_case(&name)) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        out.push((table, name));
+    }
+    out
 }
 
 /// Numbers the placeholders of a statement whose tenant predicate appears more than once
@@ -84,10 +118,11 @@ impl ColRef {
     /// (or one table twice, through a subquery).
     pub(super) fn expr(self, m: &Marks) -> Expr {
         let name = self.table.0.columns[usize::from(self.index)].name;
-        match (m.qualify, self.table.1) {
-            (false, _) => Expr::col(name),
-            (true, 0) => Expr::col((self.table.0.name, name)),
-            (true, _) => Expr::col((Alias::new(self.table.alias()), name)),
+        match (m.qualify, m.short(self.table), self.table.1) {
+            (false, ..) => Expr::col(name),
+            (true, Some(short), _) => Expr::col((Alias::new(short), name)),
+            (true, None, 0) => Expr::col((self.table.0.name, name)),
+            (true, None, _) => Expr::col((Alias::new(self.table.alias()), name)),
         }
     }
 }
@@ -148,7 +183,10 @@ impl SubShape {
             Some(col) => q.expr(col.expr(m)),
             None => q.expr(Expr::cust("1")),
         };
-        q.from(self.table.0.name);
+        match m.short(self.table) {
+            Some(short) => q.from_as(self.table.0.name, Alias::new(short)),
+            None => q.from(self.table.0.name),
+        };
         q.cond_where(where_clause(self.table, self.cond.as_ref(), m));
         q
     }
@@ -215,14 +253,18 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     if s.distinct {
         q.distinct();
     }
-    q.from(s.from.0.name);
+    match m.short(s.from) {
+        Some(short) => q.from_as(s.from.0.name, Alias::new(short)),
+        None => q.from(s.from.0.name),
+    };
     for join in &s.joins {
         // The join condition and the joined table's own tenant predicate, together.
         let on = where_clause(join.table, Some(&join.on), m);
         let kind = if join.left { JoinType::LeftJoin } else { JoinType::InnerJoin };
-        match join.table.1 {
-            0 => q.join(kind, join.table.0.name, on),
-            _ => q.join_as(kind, join.table.0.name, Alias::new(join.table.alias()), on),
+        match (m.short(join.table), join.table.1) {
+            (Some(short), _) => q.join_as(kind, join.table.0.name, Alias::new(short), on),
+            (None, 0) => q.join(kind, join.table.0.name, on),
+            (None, _) => q.join_as(kind, join.table.0.name, Alias::new(join.table.alias()), on),
         };
     }
     q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
