@@ -391,6 +391,69 @@ fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
     assert_eq!(names, [("2".to_owned(), None), ("3".to_owned(), Some("2".to_owned()))]);
 }
 
+/// A table whose initials (`st`) are those of `st_tree`.
+#[derive(Table, Debug, Clone, PartialEq)]
+#[table(name = "st_tags", owned)]
+struct Tag {
+    #[tenant]
+    user_id: TenantId,
+    #[primary_key]
+    id: i64,
+    node: i64,
+    label: String,
+}
+
+#[test]
+fn short_names_stay_distinct_and_a_subquery_over_the_same_table_is_scoped_as_its_own() {
+    // Guard: every table of a query has a short name of its own (initials, an alias's
+    // number, a number more on a clash), each with its tenant predicate; seen failing with
+    // the clash numbering removed. Both tenants have nodes 2 <- 3 and a tag on node
+    // 3; only Alice has node 1, the parent of her node 2. Alice's nodes are named `a1`..,
+    // Bob's `b2`...
+    let (db, alice, bob) = db();
+    db.create_table::<Node>().unwrap();
+    db.create_table::<Tag>().unwrap();
+    for (t, ids, who) in [(&alice, &[1, 2, 3][..], 'a'), (&bob, &[2, 3][..], 'b')] {
+        for &id in ids {
+            let parent = (id > 1).then_some(id - 1);
+            db.execute(Node::insert(t, NewNode { id, parent, name: format!("{who}{id}") })).unwrap();
+        }
+        db.execute(Tag::insert(t, NewTag { id: 1, node: 3, label: "leaf".into() })).unwrap();
+    }
+    // `st_tree` is `st`; `st_tags` clashes and is `st2`; `As<Node, 2>` would be `st2`, which
+    // is taken, so it is `st22`.
+    let tagged = |t: &TenantId| {
+        Node::select(t)
+            .join::<Tag>(Tag::node().eq_col(Node::id()))
+            .join::<Parent>(Parent::col(Node::id()).eq_col(Node::parent()))
+            .join::<Grandparent>(Grandparent::col(Node::id()).eq_col(Parent::col(Node::parent())))
+    };
+    let sql = tagged(&alice).to_sql().unwrap().text;
+    for part in [
+        r#"FROM "st_tree" AS "st" INNER JOIN "st_tags" AS "st2" ON "st2"."user_id" = ?1 AND "st2"."node" = "st"."id""#,
+        r#"INNER JOIN "st_tree" AS "st1" ON "st1"."user_id" = ?1 AND "st1"."id" = "st"."parent""#,
+        r#"INNER JOIN "st_tree" AS "st22" ON "st22"."user_id" = ?1 AND "st22"."id" = "st1"."parent""#,
+    ] {
+        assert!(sql.contains(part), "{part} not in {sql}");
+    }
+    let rows = db.fetch_all(tagged(&alice)).unwrap();
+    assert_eq!(rows.iter().map(|(n, tag, p, g)| (n.id, tag.id, p.id, g.id)).collect::<Vec<_>>(), [(3, 1, 2, 1)]);
+    assert!(db.fetch_all(tagged(&bob)).unwrap().is_empty(), "Bob's node 2 has no parent");
+
+    // A subquery over `st_tree` inside a query over `st_tree`: the inner `st` is the
+    // subquery's own table, as SQL scopes it, with its own tenant predicate. (A filter in
+    // it naming `Node`'s columns does not compile: `Node` would be two tables at once.)
+    let listed = |t: &TenantId| Node::select(t).filter(Node::id().in_subquery(Node::subquery().select(Node::id())));
+    let sql = listed(&bob).to_sql().unwrap().text;
+    assert!(
+        sql.ends_with(r#"WHERE "st"."user_id" = ?1 AND "st"."id" IN (SELECT "st"."id" FROM "st_tree" AS "st" WHERE "st"."user_id" = ?1)"#),
+        "{sql}"
+    );
+    let ids = |t: &TenantId| db.fetch_all(listed(t)).unwrap().into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(ids(&alice), [1, 2, 3]);
+    assert_eq!(ids(&bob), [2, 3]);
+}
+
 #[derive(Table, Debug, Clone, PartialEq)]
 #[table(name = "st_plans", global)]
 struct Plan {
