@@ -216,7 +216,7 @@ impl<S> Cond<S> {
     }
 
     /// Appends this condition's values to `params`, shifting its slots to match.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn append_to<A: smallvec::Array<Item = Value>>(self, params: &mut smallvec::SmallVec<A>) -> Node {
         let mut node = self.node;
         if !self.values.is_empty() {
