@@ -14,8 +14,6 @@ pub(crate) struct Check {
     pub(crate) tables: smallvec::SmallVec<[&'static TableInfo; 4]>,
     /// Whether the statement has a subquery.
     pub(super) subquery: bool,
-    /// Whether a table appears under an alias (a self-join).
-    pub(super) aliased: bool,
     /// Every table (and alias of one) the statement names, in visiting order.
     pub(super) refs: smallvec::SmallVec<[TableRef; 4]>,
 }
@@ -27,7 +25,6 @@ impl Check {
             error: None,
             tables: smallvec::SmallVec::new(),
             subquery: false,
-            aliased: false,
             refs: smallvec::SmallVec::new(),
         }
     }
@@ -41,7 +38,6 @@ impl Check {
     /// A table must be a registered declaration (checked when a database opens), and
     /// in a tenant-scoped statement it must have a tenant column.
     pub(super) fn table(&mut self, t: TableRef) {
-        self.aliased |= t.1 != 0;
         if !self.refs.contains(&t) {
             self.refs.push(t);
         }

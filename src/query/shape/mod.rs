@@ -293,7 +293,8 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
         if let Some(e) = check.error {
             return Err(e);
         }
-        let qualify = check.tables.len() > 1 || check.subquery || check.aliased;
+        // Several tables, a table under an alias too (a self-join), or a subquery.
+        let qualify = check.refs.len() > 1 || check.subquery;
         let short = if qualify && Self::SHORT_NAMES { render::short_names(&check.refs) } else { Vec::new() };
         let stmt = self.statement(&mut Marks { scoped: self.scoped(), dialect, qualify, short });
         let (sql, values) = match dialect {
