@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Instruction counts of each benchmark operation under valgrind's callgrind.
 
-Builds benches/instructions.rs, runs it under callgrind, and prints the inclusive
-instructions per call of every `tenantry_*` and `hand_*` operation with their ratio.
+Builds benches/instructions.rs, runs it under callgrind (each side in its own process),
+and prints the inclusive instructions per call of every `tenantry_*` and `hand_*` operation with their ratio.
 Usage: python3 benches/callgrind.py
 """
 import json, re, subprocess, sys
@@ -20,17 +20,24 @@ binary = next(
     for line in build.stdout.splitlines()
     if '"executable":"' in line and json.loads(line).get("target", {}).get("name") == "instructions"
 )
-out = "target/callgrind.instructions.out"
-subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "--callgrind"],
-               check=True, stderr=subprocess.DEVNULL)
-annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
-                          check=True, capture_output=True, text=True).stdout
-
+# Each side in a process of its own, both at once (one per core): neither side's
+# allocations shape the heap the other one measures in.
+runs = {side: subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file=target/callgrind.{side}.out",
+             binary, "--callgrind", "--side", side],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for side in ("tenantry", "hand")}
 cost = {}
-for line in annotate.splitlines():
-    m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+\S*?common::(tenantry_\w+|hand_\w+|layout_\w+)", line)
-    if m:
-        cost.setdefault(m.group(2), int(m.group(1).replace(",", "")))
+for side, run in runs.items():
+    if run.wait() != 0:
+        sys.exit(f"the {side} side failed under callgrind")
+    annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
+                               f"target/callgrind.{side}.out"],
+                              check=True, capture_output=True, text=True).stdout
+    for line in annotate.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+\S*?common::(tenantry_\w+|hand_\w+|layout_\w+)", line)
+        if m:
+            cost.setdefault(m.group(2), int(m.group(1).replace(",", "")))
 
 ops = [("get_by_id", "get", READS), ("list_20_newest", "list20", READS), ("update_by_id", "update", N),
        ("join_two_tables", "join", READS), ("delete_by_id", "delete", N),

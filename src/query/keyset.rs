@@ -161,7 +161,7 @@ fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> u64 {
 impl<S: Source> Keyset<S> {
     fn ordered(&self, size: u64) -> Select<S> {
         let mut select = self.select.clone();
-        select.shape.order = self.terms.clone();
+        select.shape.set_order(&self.terms);
         select.limit(size)
     }
 
@@ -189,8 +189,8 @@ impl<S: Source> Keyset<S> {
             let op = if self.terms[0].1 { CmpOp::Lt } else { CmpOp::Gt };
             let cols = self.terms.iter().map(|(c, _)| *c).collect();
             let after = Node::RowCmp { cols, op, first };
-            select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
-            select.shape.order = self.terms.clone();
+            select.shape.and_where(after);
+            select.shape.set_order(&self.terms);
             return Ok(select.limit(size));
         }
         let mut any = Vec::new();
@@ -200,8 +200,8 @@ impl<S: Source> Keyset<S> {
             any.push(if all.len() == 1 { all.remove(0) } else { Node::And(all) });
         }
         let after = if any.len() == 1 { any.remove(0) } else { Node::Or(any) };
-        select.shape.cond = Some(Node::and(select.shape.cond.take(), after));
-        select.shape.order = self.terms.clone();
+        select.shape.and_where(after);
+        select.shape.set_order(&self.terms);
         Ok(select.limit(size))
     }
 

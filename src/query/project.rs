@@ -98,8 +98,7 @@ impl<S: Source> Select<S> {
     /// # assert!(rows.is_empty()); Ok(()) }
     /// ```
     pub fn columns<C: Columns<S, I>, I>(mut self, columns: C) -> Projected<S, C::Values> {
-        self.shape.out = columns.__outputs().0;
-        self.shape.agg = None;
+        self.shape.set_out(columns.__outputs().0);
         Projected { select: self, _r: PhantomData }
     }
 
@@ -129,8 +128,7 @@ impl<S: Source> Select<S> {
     where
         T: Named + InSource<S, I>,
     {
-        self.shape.group.push(column.col_ref());
-        self.shape.agg = None;
+        self.shape.group_by(column.col_ref());
         Grouped { select: self, _k: PhantomData }
     }
 }
@@ -167,7 +165,7 @@ impl<S: Source, R> Projected<S, R> {
     /// # Ok(()) }
     /// ```
     pub fn distinct(mut self) -> Self {
-        self.select.shape.distinct = true;
+        self.select.shape.set_distinct();
         self
     }
 
@@ -241,13 +239,13 @@ impl<S: Source, K: ColumnValue> Grouped<S, K> {
     /// ```
     pub fn having(mut self, having: Having<S>) -> Self {
         let slot = self.select.push(having.value);
-        self.select.shape.having.push(HavingShape { agg: having.agg, op: having.op, slot });
+        self.select.shape.having(HavingShape { agg: having.agg, op: having.op, slot });
         self
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Projected<S, R> {
         let key = self.select.shape.group[0];
-        self.select.shape.out = vec![Out::Col(key), Out::Agg(agg)];
+        self.select.shape.set_out(vec![Out::Col(key), Out::Agg(agg)]);
         Projected { select: self.select, _r: PhantomData }
     }
 

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
 use crate::query::expr::{Column, Cond, OrderBy};
-use crate::query::shape::{Agg, Join, Node, SelectShape, Slot, TableRef};
+use crate::query::shape::{Agg, Join, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, End, InSource, Joinable, LeftJoined, Named, Source, Tables};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
@@ -77,7 +77,7 @@ impl<S: Source> Select<S> {
     #[inline]
     pub fn filter(mut self, cond: Cond<S>) -> Self {
         let node = cond.append_to(&mut self.params);
-        self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
+        self.shape.and_where(node);
         self
     }
 
@@ -94,7 +94,7 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn order_by(mut self, order: OrderBy<S>) -> Self {
-        self.shape.order.push((order.col, order.desc));
+        self.shape.order_by(order.col, order.desc);
         self
     }
 
@@ -111,7 +111,8 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn limit(mut self, n: u64) -> Self {
-        self.shape.limit = Some(self.push(count_value(n)));
+        let slot = self.push(count_value(n));
+        self.shape.set_limit(slot);
         self
     }
 
@@ -131,9 +132,11 @@ impl<S: Source> Select<S> {
         if self.shape.limit.is_none() {
             // SQLite needs a LIMIT before an OFFSET; i64::MAX means "no limit" to SQLite and
             // PostgreSQL alike (PostgreSQL refuses SQLite's usual -1).
-            self.shape.limit = Some(self.push(Value::Integer(i64::MAX)));
+            let slot = self.push(Value::Integer(i64::MAX));
+            self.shape.set_limit(slot);
         }
-        self.shape.offset = Some(self.push(count_value(n)));
+        let slot = self.push(count_value(n));
+        self.shape.set_offset(slot);
         self
     }
 
@@ -245,13 +248,12 @@ impl<S: Source> Select<S> {
     #[inline]
     fn joined<O>(mut self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
         let on = on.append_to(&mut self.params);
-        self.shape.joins.push(Join { table, on, left });
+        self.shape.join(Join { table, on, left });
         Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Aggregate<S, R> {
-        self.shape.agg = Some(agg);
-        self.shape.order.clear();
+        self.shape.set_aggregate(agg);
         Aggregate { select: self, _r: PhantomData }
     }
 

@@ -70,6 +70,128 @@ impl ColRef {
     }
 }
 
+/// A digest of the steps that built a select: the word the shape cache hashes, so a
+/// lookup hashes one word instead of walking the tree (most steps are constant after
+/// inlining: `filter(Project::id().eq(id))` digests a column and an operator known at
+/// compile time).
+///
+/// It names kinds, tables, columns and operators, never slots or values. Equality of
+/// shapes compares the digest and then every field: equal digests never make two
+/// different shapes one cache entry, and an equal shape built by other steps (two
+/// `filter`s or one `and`) is a second entry, rendered once more, never a wrong statement.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub(crate) struct Digest(u64);
+
+impl Digest {
+    #[inline(always)]
+    fn mix(&mut self, word: u64) {
+        // FxHash's step: a rotate, an xor and a multiply.
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+
+    /// A table: its declaration's address, its alias number in the top byte.
+    #[inline(always)]
+    fn table(&mut self, t: TableRef) {
+        self.mix(Self::table_word(t));
+    }
+
+    /// A column: its table's word with the column's index above the address bits.
+    #[inline(always)]
+    fn column(&mut self, c: ColRef) {
+        self.mix(Self::table_word(c.table) ^ u64::from(c.index) << 40);
+    }
+
+    #[inline(always)]
+    fn table_word(t: TableRef) -> u64 {
+        std::ptr::from_ref(t.0) as usize as u64 ^ u64::from(t.1) << 56
+    }
+
+    #[inline(always)]
+    fn agg(&mut self, agg: Agg) {
+        let (kind, col) = match agg {
+            Agg::Count => (1, None),
+            Agg::Sum(c) => (2, Some(c)),
+            Agg::Min(c) => (3, Some(c)),
+            Agg::Max(c) => (4, Some(c)),
+            Agg::Avg(c) => (5, Some(c)),
+        };
+        self.mix(kind);
+        if let Some(c) = col {
+            self.column(c);
+        }
+    }
+
+    /// A condition after `step` (the step's bits ride on the condition's first word):
+    /// its kind, columns and operators, and the length of an `IN` list.
+    #[inline(always)]
+    fn node(&mut self, step: u64, node: &Node) {
+        match node {
+            Node::Cmp(c, op, _) => {
+                self.mix(step | 1 << 8 | *op as u64);
+                self.column(*c);
+            }
+            Node::ColCmp(a, op, b) => {
+                self.mix(step | 2 << 8 | *op as u64);
+                self.column(*a);
+                self.column(*b);
+            }
+            Node::In { col, len, negated, .. } => {
+                self.mix(step | 3 << 8 | u64::from(*negated) | u64::from(*len) << 24);
+                self.column(*col);
+            }
+            Node::Like { col, negated, .. } => {
+                self.mix(step | 4 << 8 | u64::from(*negated));
+                self.column(*col);
+            }
+            Node::Null { col, negated } => {
+                self.mix(step | 5 << 8 | u64::from(*negated));
+                self.column(*col);
+            }
+            Node::RowCmp { .. }
+            | Node::And(_)
+            | Node::Or(_)
+            | Node::Not(_)
+            | Node::InSub { .. }
+            | Node::Exists { .. } => self.composite(step, node),
+        }
+    }
+
+    fn composite(&mut self, step: u64, node: &Node) {
+        match node {
+            Node::RowCmp { cols, op, .. } => {
+                self.mix(step | 6 << 8 | *op as u64 | (cols.len() as u64) << 24);
+                cols.iter().for_each(|c| self.column(*c));
+            }
+            Node::And(nodes) | Node::Or(nodes) => {
+                let kind = if matches!(node, Node::And(_)) { 7 } else { 8 };
+                self.mix(step | kind << 8 | (nodes.len() as u64) << 24);
+                nodes.iter().for_each(|n| self.node(0, n));
+            }
+            Node::Not(inner) => {
+                self.mix(step | 9 << 8);
+                self.node(0, inner);
+            }
+            Node::InSub { sub, negated, .. } | Node::Exists { sub, negated } => {
+                let kind = if matches!(node, Node::InSub { .. }) { 10 } else { 11 };
+                self.mix(step | kind << 8 | u64::from(*negated));
+                if let Node::InSub { col, .. } = node {
+                    self.column(*col);
+                }
+                self.table(sub.table);
+                if let Some(c) = sub.column {
+                    self.column(c);
+                }
+                if let Some(cond) = &sub.cond {
+                    self.node(0, cond);
+                }
+            }
+            Node::Cmp(..) | Node::ColCmp(..) | Node::In { .. } | Node::Like { .. } | Node::Null { .. } => {
+                self.node(step, node)
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum CmpOp {
     Eq,
@@ -206,8 +328,12 @@ pub(crate) struct Having {
     pub(crate) slot: Slot,
 }
 
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+/// A select's structure. Its fields are read anywhere in the crate but changed only
+/// through the methods below, each of which also digests the change.
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct SelectShape {
+    /// The steps that built it (compared first: unequal digests end a comparison early).
+    digest: Digest,
     pub(crate) scoped: bool,
     pub(crate) from: TableRef,
     /// Inline for the usual one join: no allocation per joined statement.
@@ -222,6 +348,28 @@ pub(crate) struct SelectShape {
     pub(crate) distinct: bool,
     pub(crate) group: Vec<ColRef>,
     pub(crate) having: Vec<Having>,
+}
+
+// The steps a select's digest tells apart, in bits 16-19 of a step's first word (a
+// condition's kind sits in bits 8-11, its operator or flag in the low bits, a length
+// from bit 24; a join's `LEFT` is bit 20).
+const STEP_WHERE: u64 = 1 << 16;
+const STEP_JOIN: u64 = 2 << 16;
+const STEP_ORDER: u64 = 3 << 16;
+const STEP_SET_ORDER: u64 = 4 << 16;
+const STEP_LIMIT: u64 = 5 << 16;
+const STEP_OFFSET: u64 = 6 << 16;
+const STEP_AGGREGATE: u64 = 7 << 16;
+const STEP_OUT: u64 = 8 << 16;
+const STEP_GROUP: u64 = 9 << 16;
+const STEP_DISTINCT: u64 = 10 << 16;
+const STEP_HAVING: u64 = 11 << 16;
+
+impl Hash for SelectShape {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Consistent with equality, which compares the digest too.
+        state.write_u64(self.digest.0);
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -342,13 +490,18 @@ impl SelectShape {
     /// runs.
     pub(crate) fn by_key(table: TableRef, scoped: bool) -> SelectShape {
         let pk = ColRef { table, index: table.0.primary_key as u16 };
-        SelectShape { cond: Some(Node::Cmp(pk, CmpOp::Eq, 1)), ..SelectShape::whole(table, scoped) }
+        let mut shape = SelectShape::whole(table, scoped);
+        shape.and_where(Node::Cmp(pk, CmpOp::Eq, 1));
+        shape
     }
 
     /// Every row of `table` (for a tenant, when `scoped`): what `Table::select` starts from.
     #[inline]
     pub(crate) fn whole(table: TableRef, scoped: bool) -> SelectShape {
+        let mut digest = Digest::default();
+        digest.mix(Digest::table_word(table) ^ u64::from(scoped) << 63);
         SelectShape {
+            digest,
             scoped,
             from: table,
             joins: smallvec::SmallVec::new(),
@@ -362,6 +515,96 @@ impl SelectShape {
             group: Vec::new(),
             having: Vec::new(),
         }
+    }
+
+    /// `WHERE .. AND node`.
+    #[inline(always)]
+    pub(crate) fn and_where(&mut self, node: Node) {
+        self.digest.node(STEP_WHERE, &node);
+        self.cond = Some(Node::and(self.cond.take(), node));
+    }
+
+    /// A join of `join.table` on `join.on`.
+    #[inline(always)]
+    pub(crate) fn join(&mut self, join: Join) {
+        self.digest.table(join.table);
+        self.digest.node(STEP_JOIN | u64::from(join.left) << 20, &join.on);
+        self.joins.push(join);
+    }
+
+    /// Another ordering term.
+    #[inline(always)]
+    pub(crate) fn order_by(&mut self, col: ColRef, desc: bool) {
+        self.digest.mix(STEP_ORDER | u64::from(desc));
+        self.digest.column(col);
+        self.order.push((col, desc));
+    }
+
+    /// The ordering, replaced by `terms` (a keyset's).
+    pub(crate) fn set_order(&mut self, terms: &[(ColRef, bool)]) {
+        self.digest.mix(STEP_SET_ORDER | terms.len() as u64);
+        for &(col, desc) in terms {
+            self.digest.mix(u64::from(desc));
+            self.digest.column(col);
+        }
+        self.order = terms.to_vec();
+    }
+
+    /// `LIMIT` the value in `slot`.
+    #[inline(always)]
+    pub(crate) fn set_limit(&mut self, slot: Slot) {
+        self.digest.mix(STEP_LIMIT);
+        self.limit = Some(slot);
+    }
+
+    /// `OFFSET` the value in `slot`.
+    #[inline(always)]
+    pub(crate) fn set_offset(&mut self, slot: Slot) {
+        self.digest.mix(STEP_OFFSET);
+        self.offset = Some(slot);
+    }
+
+    /// One aggregate over the rows (no ordering: one row comes back).
+    pub(crate) fn set_aggregate(&mut self, agg: Agg) {
+        self.digest.mix(STEP_AGGREGATE);
+        self.digest.agg(agg);
+        self.agg = Some(agg);
+        self.order.clear();
+    }
+
+    /// The output columns, replaced by `out` (a projection, or a group's key and
+    /// aggregate); no single aggregate.
+    pub(crate) fn set_out(&mut self, out: Vec<Out>) {
+        self.digest.mix(STEP_OUT | out.len() as u64);
+        for o in &out {
+            match *o {
+                Out::Col(c) => self.digest.column(c),
+                Out::Agg(a) => self.digest.agg(a),
+            }
+        }
+        self.out = out;
+        self.agg = None;
+    }
+
+    /// `GROUP BY .., col`; no single aggregate.
+    pub(crate) fn group_by(&mut self, col: ColRef) {
+        self.digest.mix(STEP_GROUP);
+        self.digest.column(col);
+        self.group.push(col);
+        self.agg = None;
+    }
+
+    /// `SELECT DISTINCT`.
+    pub(crate) fn set_distinct(&mut self) {
+        self.digest.mix(STEP_DISTINCT);
+        self.distinct = true;
+    }
+
+    /// Another `HAVING` term.
+    pub(crate) fn having(&mut self, having: Having) {
+        self.digest.mix(STEP_HAVING | having.op as u64);
+        self.digest.agg(having.agg);
+        self.having.push(having);
     }
 
     /// The rendering of [`by_key`](Self::by_key) for a tenant, from the table's own slot
@@ -509,5 +752,84 @@ impl Shape for DeleteShape {
     type Statement = DeleteStatement;
     fn statement(&self, m: &mut Marks) -> DeleteStatement {
         render::delete(self, m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ColumnInfo;
+
+    static NOTES: TableInfo = TableInfo::new(
+        "digest_notes",
+        &[
+            ColumnInfo::new("user_id", SqlKind::Uuid, false),
+            ColumnInfo::new("id", SqlKind::Integer, false),
+            ColumnInfo::new("title", SqlKind::Text, false),
+            ColumnInfo::new("words", SqlKind::Integer, false),
+        ],
+        Some(0),
+        1,
+        &[],
+        &[],
+    );
+    inventory::submit!(crate::registry::Registered(&NOTES));
+
+    fn col(index: u16) -> ColRef {
+        ColRef { table: TableRef::of(&NOTES), index }
+    }
+
+    #[test]
+    fn shapes_that_differ_only_in_slots_share_a_digest_but_never_a_rendering() {
+        // Guard: equality compares every field after the digest, so the cache (which
+        // hashes the digest alone) keeps the two apart.
+        let build = |first: Slot, second: Slot| {
+            let mut s = SelectShape::whole(TableRef::of(&NOTES), true);
+            s.and_where(Node::Cmp(col(2), CmpOp::Eq, first));
+            s.and_where(Node::Cmp(col(3), CmpOp::Gt, second));
+            s
+        };
+        let (a, b) = (build(1, 2), build(2, 1));
+        assert_eq!(a.digest, b.digest);
+        assert_ne!(a, b);
+        for _ in 0..2 {
+            let ra = a.rendered_in(Dialect::Sqlite).unwrap();
+            let rb = b.rendered_in(Dialect::Sqlite).unwrap();
+            assert_eq!(ra.sql, rb.sql);
+            assert_eq!(ra.slots, [TENANT_SLOT, 1, 2]);
+            assert_eq!(rb.slots, [TENANT_SLOT, 2, 1]);
+        }
+    }
+
+    #[test]
+    fn the_digest_tells_apart_columns_operators_kinds_and_in_list_lengths() {
+        let digest = |node: Node| {
+            let mut s = SelectShape::whole(TableRef::of(&NOTES), true);
+            s.and_where(node);
+            s.digest
+        };
+        let all = [
+            digest(Node::Cmp(col(2), CmpOp::Eq, 1)),
+            digest(Node::Cmp(col(3), CmpOp::Eq, 1)),
+            digest(Node::Cmp(col(2), CmpOp::Ne, 1)),
+            digest(Node::Like { col: col(2), pattern: 1, negated: false }),
+            digest(Node::In { col: col(2), first: 1, len: 2, negated: false }),
+            digest(Node::In { col: col(2), first: 1, len: 3, negated: false }),
+            digest(Node::Not(Box::new(Node::Cmp(col(2), CmpOp::Eq, 1)))),
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Two steps or one `AND`: the same statement, digested by its steps. Each is
+        // rendered on its own; both render the same SQL.
+        let mut two = SelectShape::whole(TableRef::of(&NOTES), true);
+        two.and_where(Node::Cmp(col(2), CmpOp::Eq, 1));
+        two.and_where(Node::Cmp(col(3), CmpOp::Eq, 2));
+        let mut one = SelectShape::whole(TableRef::of(&NOTES), true);
+        one.and_where(Node::And(vec![Node::Cmp(col(2), CmpOp::Eq, 1), Node::Cmp(col(3), CmpOp::Eq, 2)]));
+        assert_ne!(two.digest, one.digest);
+        assert_eq!(two.render(Dialect::Sqlite).unwrap().sql, one.render(Dialect::Sqlite).unwrap().sql);
     }
 }
