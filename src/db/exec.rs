@@ -34,6 +34,7 @@ impl<'s, 'c> Sqlite<'s, 'c> {
 
     /// A prepared statement for `sql`: the transaction's last one when it has the same
     /// text, else one from the statement cache (which then becomes the last one).
+    #[inline]
     fn prepare(&self, sql: &str) -> Result<Prepared<'s, 'c>> {
         // A statement run while the last one is in use (a nested call from a row
         // callback) takes the cache's path.

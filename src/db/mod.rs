@@ -358,10 +358,21 @@ impl Drop for Writing<'_> {
 }
 
 impl Inner {
+    /// A connection: an idle one (the fast path, a lock and a pop, inlined into each
+    /// call), else a new one or a wait.
+    #[inline]
     fn acquire(&self) -> Result<Pooled<'_>> {
-        // The clock is read only once a caller has to wait: the fast path is a lock and a pop.
-        let mut deadline: Option<Instant> = None;
         let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        match state.idle.pop() {
+            Some(conn) => Ok(Pooled { conn: Some(conn), inner: self }),
+            None => self.acquire_slow(state),
+        }
+    }
+
+    #[cold]
+    fn acquire_slow<'a>(&'a self, mut state: std::sync::MutexGuard<'a, PoolState>) -> Result<Pooled<'a>> {
+        // The clock is read only once a caller has to wait.
+        let mut deadline: Option<Instant> = None;
         loop {
             if let Some(conn) = state.idle.pop() {
                 return Ok(Pooled { conn: Some(conn), inner: self });
@@ -391,6 +402,7 @@ impl Inner {
     }
 
     /// Returns a connection to the pool, or forgets it (`None`: it was closed or broken).
+    #[inline]
     fn release(&self, conn: Option<Box<Connection>>) {
         let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
         match conn {
@@ -627,6 +639,7 @@ impl SqliteDatabase {
     /// one connection (a tenant file, an in-memory database) has no gate: its pool already
     /// lets one statement run at a time. The wait is bounded by what a write could wait
     /// without the gate: a connection from the pool, then SQLite's lock.
+    #[inline]
     pub(crate) fn writing(&self) -> Result<Writing<'_>> {
         if self.inner.max == 1 {
             return Ok(Writing(None));
