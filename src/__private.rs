@@ -6,7 +6,7 @@ pub use crate::query::expr::SubParts;
 pub use crate::registry::Registered;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
 pub use crate::schema::{GlobalSeal, OwnedSeal, Reader, RowSource, TableSeal};
-pub use crate::value::SqlKind;
+pub use crate::value::{Param, SqlKind};
 pub use inventory;
 
 use crate::error::Result;
@@ -18,7 +18,7 @@ use crate::query::source::{End, Tables};
 use crate::query::write::{Delete, DeleteBuilder, Insert, UpdateBuilder};
 use crate::schema::{Global, Owned, Table};
 use crate::tenant::{Admin, TenantId};
-use crate::value::{ColumnValue, IntoSql, Value};
+use crate::value::{ColumnValue, IntoSql};
 
 #[inline]
 pub fn decode<V: ColumnValue, R: RowSource + ?Sized>(
@@ -40,8 +40,8 @@ pub fn decode_tenant<R: RowSource + ?Sized>(
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 
-pub fn push<V: ColumnValue>(value: V, out: &mut Vec<Value>) {
-    out.push(value.into_value());
+pub fn push<V: ColumnValue>(value: V, out: &mut Vec<Param>) {
+    out.push(Param::from(value.into_value()));
 }
 
 pub fn select<T: Owned>(tenant: &TenantId) -> Select<Tables<T, End>> {
@@ -49,7 +49,7 @@ pub fn select<T: Owned>(tenant: &TenantId) -> Select<Tables<T, End>> {
 }
 
 pub fn get<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Get<T> {
-    Get::new(Scope::tenant(tenant), value.into_value())
+    Get::new(Scope::tenant(tenant), value.__into_param())
 }
 
 pub fn insert<T: Owned>(tenant: &TenantId, row: T::New) -> Insert<T> {
@@ -73,7 +73,7 @@ pub fn delete<T: Owned>(tenant: &TenantId) -> DeleteBuilder<T> {
 }
 
 pub fn delete_by_key<T: Owned, K: IntoSql<T::Key>>(tenant: &TenantId, value: K) -> Delete<T> {
-    Delete::by_key(Scope::tenant(tenant), value.into_value())
+    Delete::by_key(Scope::tenant(tenant), value.__into_param())
 }
 
 pub fn subquery<T: Owned, O>() -> Subquery<T, O, ()> {

@@ -7,7 +7,84 @@ use crate::tenant::{TenantId, parse_canonical_uuid};
 
 /// A statement's bound values: up to four inline (the tenant's slot and a few values, as
 /// most statements have), more on the heap.
-pub(crate) type Params = smallvec::SmallVec<[Value; 4]>;
+pub(crate) type Params = smallvec::SmallVec<[Param; 4]>;
+
+/// The longest text a [`Param`] holds inline.
+const SHORT: usize = 30;
+
+/// A bound value as a statement holds it: a [`Value`], or text of up to 30 bytes copied
+/// from a `&str` into the parameter itself, so comparing or assigning a short borrowed
+/// string allocates nothing. The same size as a `Value`. Made and read only by tenantry
+/// (generated code included).
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct Param(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Value(Value),
+    /// UTF-8 text: the first `len` bytes.
+    Short {
+        len: u8,
+        bytes: [u8; SHORT],
+    },
+}
+
+/// What a [`Param`] binds.
+pub(crate) enum ParamRef<'a> {
+    Value(&'a Value),
+    /// Text, valid UTF-8 (it was a `&str`).
+    Text(&'a [u8]),
+}
+
+impl Param {
+    /// `NULL`: also the tenant's placeholder, which the executor binds from the scope.
+    pub(crate) const NULL: Param = Param(Repr::Value(Value::Null));
+
+    /// Text: inline when it is short, else a [`Value::Text`].
+    #[inline]
+    pub(crate) fn text(s: &str) -> Param {
+        if s.len() <= SHORT {
+            let mut bytes = [0; SHORT];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Param(Repr::Short { len: s.len() as u8, bytes })
+        } else {
+            Param(Repr::Value(Value::Text(s.to_owned())))
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self) -> ParamRef<'_> {
+        match &self.0 {
+            Repr::Value(v) => ParamRef::Value(v),
+            Repr::Short { len, bytes } => ParamRef::Text(&bytes[..usize::from(*len)]),
+        }
+    }
+
+    /// As a [`Value`] (text held inline becomes a [`Value::Text`]).
+    pub(crate) fn to_value(&self) -> Value {
+        match self.get() {
+            ParamRef::Value(v) => v.clone(),
+            ParamRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        }
+    }
+}
+
+impl From<Value> for Param {
+    #[inline]
+    fn from(v: Value) -> Param {
+        Param(Repr::Value(v))
+    }
+}
+
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            ParamRef::Value(v) => v.fmt(f),
+            ParamRef::Text(t) => f.debug_tuple("Text").field(&String::from_utf8_lossy(t)).finish(),
+        }
+    }
+}
 
 /// A bound parameter. Values only ever travel as parameters, never inside SQL text.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +121,17 @@ impl rusqlite::ToSql for Value {
     }
 }
 
+/// Binds `param` at 1-based `index`, without allocating.
+#[inline]
+pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, index: usize, param: &Param) -> rusqlite::Result<()> {
+    match param.get() {
+        ParamRef::Text(t) => stmt.raw_bind_parameter(index, AsciiText(t)),
+        ParamRef::Value(v) => bind_value(stmt, index, v),
+    }
+}
+
 /// Binds `value` at 1-based `index` without allocating for UUIDs.
-pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, index: usize, value: &Value) -> rusqlite::Result<()> {
+pub(crate) fn bind_value(stmt: &mut rusqlite::Statement<'_>, index: usize, value: &Value) -> rusqlite::Result<()> {
     match value {
         Value::Uuid(u) => {
             let mut buf = [0u8; 36];
@@ -103,6 +189,11 @@ pub trait ColumnValue: sealed::Sealed + Sized {
     /// The parameter for this value, reusing its allocation where it has one.
     fn into_value(self) -> Value {
         self.to_value()
+    }
+    /// The parameter a statement holds for this value (short text inline).
+    #[doc(hidden)]
+    fn __to_param(&self) -> Param {
+        Param::from(self.to_value())
     }
     /// Decodes a stored value; `None` when it does not fit the type.
     fn from_sql(value: ValueRef<'_>) -> Option<Self>;
@@ -176,6 +267,9 @@ impl ColumnValue for String {
     fn into_value(self) -> Value {
         Value::Text(self)
     }
+    fn __to_param(&self) -> Param {
+        Param::text(self)
+    }
     fn from_sql(value: ValueRef<'_>) -> Option<Self> {
         match value {
             ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_owned),
@@ -228,6 +322,9 @@ impl<T: ColumnValue> ColumnValue for Option<T> {
     fn into_value(self) -> Value {
         self.map_or(Value::Null, T::into_value)
     }
+    fn __to_param(&self) -> Param {
+        self.as_ref().map_or(Param::NULL, T::__to_param)
+    }
     fn from_sql(value: ValueRef<'_>) -> Option<Self> {
         match value {
             ValueRef::Null => Some(None),
@@ -247,6 +344,15 @@ impl<T: ColumnValue> ColumnValue for Option<T> {
 pub trait IntoSql<V> {
     /// The parameter for this value.
     fn into_value(self) -> Value;
+    /// The parameter as a statement holds it: borrowed short text is copied inline
+    /// rather than into a new `String`.
+    #[doc(hidden)]
+    fn __into_param(self) -> Param
+    where
+        Self: Sized,
+    {
+        Param::from(self.into_value())
+    }
 }
 
 impl<V: ColumnValue> IntoSql<V> for V {
@@ -258,15 +364,27 @@ impl<V: ColumnValue> IntoSql<V> for &V {
     fn into_value(self) -> Value {
         self.to_value()
     }
+    #[inline]
+    fn __into_param(self) -> Param {
+        self.__to_param()
+    }
 }
 impl IntoSql<String> for &str {
     fn into_value(self) -> Value {
         Value::Text(self.to_owned())
     }
+    #[inline]
+    fn __into_param(self) -> Param {
+        Param::text(self)
+    }
 }
 impl IntoSql<Option<String>> for &str {
     fn into_value(self) -> Value {
         Value::Text(self.to_owned())
+    }
+    #[inline]
+    fn __into_param(self) -> Param {
+        Param::text(self)
     }
 }
 macro_rules! into_option {
@@ -297,11 +415,42 @@ impl<T: ColumnValue> From<T> for Value {
     }
 }
 
-/// Binds ASCII bytes already known to be valid text as `TEXT`, without re-checking UTF-8.
+/// Binds bytes already known to be valid UTF-8 (ASCII, or a `&str`'s) as `TEXT`, without
+/// checking them again.
 pub(crate) struct AsciiText<'a>(pub(crate) &'a [u8]);
 
 impl rusqlite::ToSql for AsciiText<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(self.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_up_to_thirty_bytes_is_held_inline_and_reads_back_exact() {
+        for s in ["", "a", &"x".repeat(30), &"é".repeat(15), "nul\0inside"] {
+            let p = Param::text(s);
+            assert!(matches!(p.0, Repr::Short { .. }), "{s:?} is inline");
+            assert!(matches!(p.get(), ParamRef::Text(t) if t == s.as_bytes()));
+            assert_eq!(p.to_value(), Value::Text(s.to_owned()));
+            assert_eq!(format!("{p:?}"), format!("{:?}", Value::Text(s.to_owned())));
+        }
+        for s in [&"x".repeat(31), &"é".repeat(16), &"y".repeat(500)] {
+            let p = Param::text(s);
+            assert!(matches!(&p.0, Repr::Value(Value::Text(t)) if t == s), "{} bytes go to a String", s.len());
+        }
+        // `&str` and `&String` both take the inline path; an owned `String` keeps its buffer.
+        let owned = "short".to_owned();
+        assert!(matches!(<&str as IntoSql<String>>::__into_param("short").0, Repr::Short { .. }));
+        assert!(matches!(<&String as IntoSql<String>>::__into_param(&owned).0, Repr::Short { .. }));
+        assert!(matches!(<String as IntoSql<String>>::__into_param(owned).0, Repr::Value(Value::Text(_))));
+        assert!(matches!(
+            <&Option<String> as IntoSql<Option<String>>>::__into_param(&None).0,
+            Repr::Value(Value::Null)
+        ));
+        assert_eq!(std::mem::size_of::<Param>(), std::mem::size_of::<Value>());
     }
 }

@@ -36,7 +36,7 @@ macro_rules! hand_written {
             fn __decode<R: RowSource + ?Sized>(_: &R, _: usize, _: Reader<'_>) -> tenantry::Result<Self> {
                 Ok($ty)
             }
-            fn __push_new($n: $new, $out: &mut Vec<Value>) $push
+            fn __push_new($n: $new, $out: &mut Vec<tenantry::__private::Param>) $push
             fn __key(&self) -> Value {
                 Value::Null
             }
@@ -57,7 +57,7 @@ static SESSION_COLUMNS: [ColumnInfo; 4] = [
 ];
 static SESSIONS: TableInfo = TableInfo::new("sessions", &SESSION_COLUMNS, Some(3), 0, &[], &[]);
 hand_written!(ForgedSessions, SESSIONS, (String, String, String), |new, out| {
-    out.extend([Value::from(new.0), Value::from(new.1), Value::from(new.2)]);
+    out.extend([Value::from(new.0), Value::from(new.1), Value::from(new.2)].map(Into::into));
 });
 
 /// `projects` with the tenant marker on `name` and `user_id` as plain data.

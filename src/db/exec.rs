@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::query::run::{Binds, Engine, audit};
 use crate::query::shape::{Dialect, Rendered};
 use crate::query::{Plan, PlanKind, Scope};
-use crate::value::{AsciiText, Value, bind};
+use crate::value::{AsciiText, Param, bind};
 
 /// A rusqlite connection as an [`Engine`], with the slot of a transaction that keeps its
 /// last statement prepared (`None` outside one).
@@ -145,7 +145,7 @@ impl Engine for Sqlite<'_, '_> {
         stmt.raw_execute().map_err(|e| map_write_error(e, table))
     }
 
-    fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize> {
+    fn write_raw(&mut self, sql: &'static str, values: &[Param]) -> Result<usize> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         for (i, v) in values.iter().enumerate() {
             bind(&mut stmt, i + 1, v)?;

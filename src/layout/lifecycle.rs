@@ -372,7 +372,7 @@ impl Layout {
             .filter(Cond::primary_key_eq::<T>(key.clone()));
         tx.execute(update)?;
         let claimed =
-            tx.fetch_one(Select::<Tables<T, End>>::by_key(TableRef::of(T::INFO), Scope::tenant(&tenant), key))?;
+            tx.fetch_one(Select::<Tables<T, End>>::by_key(TableRef::of(T::INFO), Scope::tenant(&tenant), key.into()))?;
         tx.commit()?;
         admin.tag().fire(crate::AuditAction::Operation { name: "claim the next queued row across tenants" });
         admin.tag().fire(crate::AuditAction::MintTenant { tenant: tenant.as_uuid() });

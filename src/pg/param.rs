@@ -1,4 +1,4 @@
-//! Values in and out: binding a [`Value`] to a parameter of the type the server expects,
+//! Values in and out: binding a statement's value to a parameter of the type the server expects,
 //! and converting a PostgreSQL row to SQLite's value model.
 
 use bytes::BytesMut;
@@ -6,42 +6,52 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use crate::error::{Error, Result};
 use crate::schema::RowSource;
-use crate::value::Value;
+use crate::value::{Param, ParamRef, Value};
 
 /// A value bound to a PostgreSQL parameter, converted to the type the server expects.
-pub(super) struct Param<'a>(pub(super) &'a Value);
+pub(super) struct Bound<'a>(pub(super) &'a Param);
 
-impl std::fmt::Debug for Param<'_> {
+impl std::fmt::Debug for Bound<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Param")
+        f.write_str("Bound")
     }
 }
 
-impl ToSql for Param<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+type BindResult = std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>>;
+
+/// Text binds to a text type, or to `uuid` when it is one.
+fn bind_text(s: &str, ty: &Type, out: &mut BytesMut) -> BindResult {
+    if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) {
+        s.to_sql(ty, out)
+    } else if *ty == Type::UUID {
+        uuid::Uuid::parse_str(s)?.to_sql(ty, out)
+    } else {
+        Err(format!("a text value cannot be bound to a parameter of type {ty}").into())
+    }
+}
+
+impl ToSql for Bound<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> BindResult {
         // Each value binds only to a type that holds it exactly; anything else is an error,
         // never bytes reinterpreted as another type.
-        match (self.0, ty) {
+        let value = match self.0.get() {
+            ParamRef::Value(value) => value,
+            ParamRef::Text(text) => return bind_text(std::str::from_utf8(text)?, ty, out),
+        };
+        match (value, ty) {
             (Value::Null, _) => Ok(IsNull::Yes),
             (Value::Integer(i), t) if *t == Type::INT8 => i.to_sql(ty, out),
             (Value::Integer(i), t) if *t == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
             (Value::Integer(i), t) if *t == Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
             (Value::Integer(i @ (0 | 1)), t) if *t == Type::BOOL => (*i == 1).to_sql(ty, out),
             (Value::Real(r), t) if *t == Type::FLOAT8 => r.to_sql(ty, out),
-            (Value::Text(s), t) if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(t) => {
-                s.as_str().to_sql(ty, out)
-            }
-            (Value::Text(s), t) if *t == Type::UUID => uuid::Uuid::parse_str(s)?.to_sql(ty, out),
+            (Value::Text(s), _) => bind_text(s, ty, out),
             (Value::Blob(b), t) if *t == Type::BYTEA => b.as_slice().to_sql(ty, out),
             (Value::Uuid(u), t) if *t == Type::UUID => u.to_sql(ty, out),
             (Value::Uuid(u), t) if [Type::TEXT, Type::VARCHAR].contains(t) => {
                 u.hyphenated().to_string().to_sql(ty, out)
             }
-            _ => Err(format!("a {} value cannot be bound to a parameter of type {ty}", kind_name(self.0)).into()),
+            _ => Err(format!("a {} value cannot be bound to a parameter of type {ty}", kind_name(value)).into()),
         }
     }
     fn accepts(_: &Type) -> bool {

@@ -21,10 +21,10 @@ use crate::error::{Error, Result};
 use crate::query::Scope;
 use crate::query::run::{Binds, Write};
 use crate::rendered::Rendered;
-use crate::value::Value;
+use crate::value::Param;
 
 use super::conn::{Conn, forget_stale, prepared};
-use super::param::{Param, PgRow, convert};
+use super::param::{Bound, PgRow, convert};
 
 /// The request that begins a transaction for `scope`: `SET LOCAL` of the tenant's
 /// canonical text (hex digits and hyphens, never user input) for a scoped one.
@@ -102,8 +102,8 @@ pub(super) async fn one_trip<T>(
 
 /// The values of a rendered statement as PostgreSQL parameters; the tenant's slot binds
 /// its canonical text, converted to `uuid` by the parameter's type.
-fn params<'v>(sql: &Rendered, binds: Binds<'v>, tenant: &'v Value) -> Vec<Param<'v>> {
-    sql.slots.iter().map(|s| Param(binds.value(*s).unwrap_or(tenant))).collect()
+fn params<'v>(sql: &Rendered, binds: Binds<'v>, tenant: &'v Param) -> Vec<Bound<'v>> {
+    sql.slots.iter().map(|s| Bound(binds.value(*s).unwrap_or(tenant))).collect()
 }
 
 /// A unique violation (always within one tenant: keys lead with the tenant column) as
@@ -121,7 +121,7 @@ fn conflict_or(e: tokio_postgres::Error, table: &'static str) -> Error {
 pub(super) async fn query<R>(
     conn: &Conn,
     statement: &Statement,
-    params: &[Param<'_>],
+    params: &[Bound<'_>],
     limit: usize,
     mut decode: impl FnMut(&PgRow) -> Result<R>,
 ) -> Result<Vec<R>> {
@@ -139,12 +139,12 @@ pub(super) async fn query<R>(
 
 /// A writing plan's statements, prepared and bound, ready to be sent together.
 pub(super) struct Writes<'v> {
-    statements: Vec<(Statement, Vec<Param<'v>>, Option<&'static str>)>,
+    statements: Vec<(Statement, Vec<Bound<'v>>, Option<&'static str>)>,
 }
 
 impl<'v> Writes<'v> {
     /// Prepares each step (a round trip the first time a connection sees a statement).
-    pub(super) async fn prepare(conn: &Conn, steps: &'v [Write<'v>], tenant: &'v Value) -> Result<Writes<'v>> {
+    pub(super) async fn prepare(conn: &Conn, steps: &'v [Write<'v>], tenant: &'v Param) -> Result<Writes<'v>> {
         let mut statements = Vec::with_capacity(steps.len());
         for step in steps {
             statements.push(match step {
@@ -152,7 +152,7 @@ impl<'v> Writes<'v> {
                     (prepared(conn.client(), &sql.sql).await?, params(sql, *binds, tenant), Some(*table))
                 }
                 Write::Raw { sql, values } => {
-                    (prepared(conn.client(), sql).await?, values.iter().map(Param).collect(), None)
+                    (prepared(conn.client(), sql).await?, values.iter().map(Bound).collect(), None)
                 }
             });
         }
@@ -211,7 +211,7 @@ pub(super) async fn select<'v>(
     conn: &Conn,
     sql: &Rendered,
     binds: Binds<'v>,
-    tenant: &'v Value,
-) -> Result<(Statement, Vec<Param<'v>>)> {
+    tenant: &'v Param,
+) -> Result<(Statement, Vec<Bound<'v>>)> {
     Ok((prepared(conn.client(), &sql.sql).await?, params(sql, binds, tenant)))
 }

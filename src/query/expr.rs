@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use crate::query::shape::{CmpOp, ColRef, Node, Slot, SubShape, TableRef};
 use crate::query::source::{InSource, Named, Tables};
 use crate::schema::{Owned, Table};
-use crate::value::{ColumnValue, IntoSql, Value};
+use crate::value::{ColumnValue, IntoSql, Param, Value};
 
 /// A column of table `T` holding values of type `V`. Made by the derive: `Project::name()`.
 pub struct Column<T, V> {
@@ -116,7 +116,7 @@ impl<T: Named, V> Column<T, V> {
 
 /// The values of a condition or subquery, before they join a statement's parameters:
 /// room for two inline (most conditions bind one), so a condition stays small to move.
-pub(crate) type CondValues = smallvec::SmallVec<[Value; 2]>;
+pub(crate) type CondValues = smallvec::SmallVec<[Param; 2]>;
 
 /// A condition over the tables of source `S` (inferred from where it is used).
 ///
@@ -163,7 +163,7 @@ impl<S> Cond<S> {
     /// `primary_key = key` on `T`, for statements tenantry builds from a row it holds.
     pub(crate) fn primary_key_eq<T: Table>(key: Value) -> Self {
         let pk = ColRef { table: TableRef::of(T::INFO), index: T::INFO.primary_key as u16 };
-        Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), smallvec::smallvec![key])
+        Cond::new(Node::Cmp(pk, CmpOp::Eq, 0), smallvec::smallvec![Param::from(key)])
     }
 
     /// Both conditions.
@@ -217,7 +217,7 @@ impl<S> Cond<S> {
 
     /// Appends this condition's values to `params`, shifting its slots to match.
     #[inline(always)]
-    pub(crate) fn append_to<A: smallvec::Array<Item = Value>>(self, params: &mut smallvec::SmallVec<A>) -> Node {
+    pub(crate) fn append_to<A: smallvec::Array<Item = Param>>(self, params: &mut smallvec::SmallVec<A>) -> Node {
         let mut node = self.node;
         if !self.values.is_empty() {
             node.shift(params.len() as Slot);
@@ -249,7 +249,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     where
         T: InSource<S, I>,
     {
-        Cond::new(Node::Cmp(self.col_ref(), op, 0), smallvec::smallvec![v.into_value()])
+        Cond::new(Node::Cmp(self.col_ref(), op, 0), smallvec::smallvec![v.__into_param()])
     }
 
     /// `column = value`
@@ -335,7 +335,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     }
 
     fn in_list<S, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>, negated: bool) -> Cond<S> {
-        let values: CondValues = values.into_iter().map(IntoSql::into_value).collect();
+        let values: CondValues = values.into_iter().map(IntoSql::__into_param).collect();
         // SQLite refuses statements with more than 32766 parameters with a typed error at
         // execution; a list is never truncated here.
         let len = values.len() as u32;
@@ -482,16 +482,20 @@ impl<T: Named, V: ColumnValue + TextValue> Column<T, V> {
     where
         T: InSource<S, I>,
     {
-        let v = Value::Text(pattern.to_owned());
-        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: false }, smallvec::smallvec![v])
+        Cond::new(
+            Node::Like { col: self.col_ref(), pattern: 0, negated: false },
+            smallvec::smallvec![Param::text(pattern)],
+        )
     }
     /// `column NOT LIKE pattern`
     pub fn not_like<S, I>(self, pattern: &str) -> Cond<S>
     where
         T: InSource<S, I>,
     {
-        let v = Value::Text(pattern.to_owned());
-        Cond::new(Node::Like { col: self.col_ref(), pattern: 0, negated: true }, smallvec::smallvec![v])
+        Cond::new(
+            Node::Like { col: self.col_ref(), pattern: 0, negated: true },
+            smallvec::smallvec![Param::text(pattern)],
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use crate::query::expr::OrderBy;
 use crate::query::select::Select;
 use crate::query::shape::{CmpOp, ColRef, Dialect, Node, Shape, Slot};
 use crate::query::source::Source;
-use crate::value::Value;
+use crate::value::{Param, Value};
 
 /// The order of a keyset: a tuple of one to four ordering terms of the statement's first
 /// (`FROM`) table, such as `(Project::created_at().desc(), Project::id().desc())`. The
@@ -181,7 +181,7 @@ impl<S: Source> Keyset<S> {
         let mut select = self.select.clone();
         // The cursor's values in consecutive slots.
         let first = select.params.len() as Slot;
-        select.params.extend(cursor.values.iter().cloned());
+        select.params.extend(cursor.values.iter().cloned().map(Param::from));
         let slot = |k: usize| first + k as Slot;
         // One direction throughout: a row-value comparison, which the planners turn into
         // one index range. Mixed directions: written out term by term.

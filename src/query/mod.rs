@@ -67,7 +67,7 @@ use crate::error::Result;
 use crate::schema::{Reader, ReaderKind};
 pub(crate) use crate::tenant::Tenant;
 use crate::tenant::{AuditTag, TenantId};
-use crate::value::{Params, Value, tenant_value};
+use crate::value::{Param, Params, Value, tenant_value};
 use shape::{DeleteShape, InsertShape, SelectShape, UpdateShape};
 
 /// Who a statement acts for.
@@ -81,7 +81,7 @@ pub(crate) enum Scope {
 
 /// Slot 0 of a statement's parameter list is reserved for the tenant, which the executor
 /// binds from the scope; the list holds this placeholder there.
-pub(crate) const TENANT_PLACEHOLDER: Value = Value::Null;
+pub(crate) const TENANT_PLACEHOLDER: Param = Param::NULL;
 
 /// A statement's parameter list: the tenant slot, with room for a few values.
 #[inline]
@@ -159,22 +159,22 @@ impl Plan<'_> {
 
 #[derive(Debug)]
 pub(crate) enum PlanKind<'a> {
-    Select(&'a SelectShape, &'a [Value]),
+    Select(&'a SelectShape, &'a [Param]),
     /// [`SelectShape::by_key`] on `table`, scoped: `values` are the tenant's placeholder
     /// and the key.
     Get {
         table: shape::TableRef,
-        values: &'a [Value; 2],
+        values: &'a [Param; 2],
     },
-    Update(&'a UpdateShape, &'a [Value]),
-    Delete(&'a DeleteShape, &'a [Value]),
+    Update(&'a UpdateShape, &'a [Param]),
+    Delete(&'a DeleteShape, &'a [Param]),
     /// `rows` rows of values (tenant column excluded), the same number of values each.
     Insert {
         base: &'a InsertShape,
-        values: &'a [Value],
+        values: &'a [Param],
         rows: usize,
     },
-    Raw(&'static str, &'a [Value]),
+    Raw(&'static str, &'a [Param]),
 }
 
 /// A statement that changes rows: insert, update, delete, or audited raw SQL.

@@ -10,21 +10,21 @@ use crate::query::shape::{Dialect, InsertShape, Rendered, RenderedRef, SelectSha
 use crate::query::{Fetch, Plan, PlanKind, Scope, Sql, TENANT_PLACEHOLDER};
 use crate::schema::RowSource;
 use crate::tenant::AuditAction;
-use crate::value::Value;
+use crate::value::{Param, Value};
 
 /// The values a rendered statement binds. Slot 0 is the tenant, which each engine binds
 /// in its own form from [`scope`](Self::scope); slot `s > 0` is `values[s - shift]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Binds<'a> {
     pub(crate) scope: &'a Scope,
-    values: &'a [Value],
+    values: &'a [Param],
     shift: usize,
 }
 
 impl<'a> Binds<'a> {
     /// The value of slot `s`, or `None` for the tenant's slot.
     #[inline]
-    pub(crate) fn value(&self, s: Slot) -> Option<&'a Value> {
+    pub(crate) fn value(&self, s: Slot) -> Option<&'a Param> {
         (s != TENANT_SLOT).then(|| &self.values[s as usize - self.shift])
     }
 }
@@ -43,14 +43,14 @@ pub(crate) trait Engine {
     /// Runs a write; a unique or primary-key violation is [`Error::Conflict`] on `table`.
     fn write(&mut self, sql: &Rendered, binds: Binds<'_>, table: &'static str) -> Result<usize>;
     /// Runs audited raw SQL with positional values.
-    fn write_raw(&mut self, sql: &'static str, values: &[Value]) -> Result<usize>;
+    fn write_raw(&mut self, sql: &'static str, values: &[Param]) -> Result<usize>;
     /// Runs `f` so that all its writes are kept, or none.
     fn atomically<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R>;
 }
 
 /// A query's statement, rendered in `dialect` and audited if unscoped, with its values.
 pub(crate) fn select_step<'p>(plan: &'p Plan<'_>, dialect: Dialect) -> Result<(RenderedRef, Binds<'p>)> {
-    let (r, params): (_, &[Value]) = match &plan.kind {
+    let (r, params): (_, &[Param]) = match &plan.kind {
         PlanKind::Select(shape, params) => (shape.rendered_in(dialect)?, params),
         // Only a tenant builds one (`Table::get`): not audited.
         PlanKind::Get { table, values } => {
@@ -73,7 +73,7 @@ pub(crate) enum Write<'p> {
     /// A statement tenantry built, rendered, and the table it writes.
     Built { sql: RenderedRef, binds: Binds<'p>, table: &'static str },
     /// Raw SQL through an admin capability, with positional values.
-    Raw { sql: &'static str, values: &'p [Value] },
+    Raw { sql: &'static str, values: &'p [Param] },
 }
 
 /// The statements a writing plan runs, in order, rendered in `dialect` and audited if
@@ -203,10 +203,10 @@ pub(crate) fn chunk_shape(base: &InsertShape, rows: usize) -> InsertShape {
 
 /// Stands in for the tenant where `chunk_value` takes one: `explain` fills the tenant's
 /// slot from the statement's scope itself (the row values never carry the tenant).
-pub(crate) static PLACEHOLDER: Value = TENANT_PLACEHOLDER;
+pub(crate) static PLACEHOLDER: Param = TENANT_PLACEHOLDER;
 
 /// Value for slot `s` of the chunk that starts at value `start`: slot 0 is the tenant.
-pub(crate) fn chunk_value<'v>(tenant: &'v Value, values: &'v [Value], start: usize, s: Slot) -> &'v Value {
+pub(crate) fn chunk_value<'v>(tenant: &'v Param, values: &'v [Param], start: usize, s: Slot) -> &'v Param {
     if s == TENANT_SLOT { tenant } else { &values[start + s as usize - 1] }
 }
 
@@ -223,16 +223,20 @@ pub(crate) fn explain_in(plan: &Plan<'_>, dialect: Dialect) -> Result<Sql> {
         text: r.sql,
     };
     Ok(match &plan.kind {
-        PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
+        PlanKind::Select(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].to_value()),
         PlanKind::Get { table, values } => {
-            pick(SelectShape::by_key(*table, plan.scope.is_scoped()).render(dialect)?, &|s| values[s as usize].clone())
+            pick(SelectShape::by_key(*table, plan.scope.is_scoped()).render(dialect)?, &|s| {
+                values[s as usize].to_value()
+            })
         }
-        PlanKind::Update(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
-        PlanKind::Delete(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].clone()),
+        PlanKind::Update(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].to_value()),
+        PlanKind::Delete(shape, params) => pick(shape.render(dialect)?, &|s| params[s as usize].to_value()),
         PlanKind::Insert { base, values, rows } => {
             let n = rows_per_chunk(base)?.min(*rows);
-            pick(chunk_shape(base, n).render(dialect)?, &|s| chunk_value(&PLACEHOLDER, values, 0, s).clone())
+            pick(chunk_shape(base, n).render(dialect)?, &|s| chunk_value(&PLACEHOLDER, values, 0, s).to_value())
         }
-        PlanKind::Raw(sql, params) => Sql { text: (*sql).to_owned(), params: params.to_vec() },
+        PlanKind::Raw(sql, params) => {
+            Sql { text: (*sql).to_owned(), params: params.iter().map(Param::to_value).collect() }
+        }
     })
 }

@@ -8,7 +8,7 @@ use crate::query::shape::{Agg, Join, SelectShape, Slot, TableRef};
 use crate::query::source::{Append, End, InSource, Joinable, LeftJoined, Named, Source, Tables};
 use crate::query::{Fetch, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
-use crate::value::{ColumnValue, Params, Value};
+use crate::value::{ColumnValue, Param, Params, Value};
 
 /// A `SELECT` over the tables of `S`, scoped to one tenant.
 ///
@@ -50,14 +50,14 @@ impl<S: Source> Select<S> {
     }
 
     /// `tenant = ? AND primary_key = ?`, built without intermediate conditions.
-    pub(crate) fn by_key(from: TableRef, scope: Scope, key: Value) -> Self {
+    pub(crate) fn by_key(from: TableRef, scope: Scope, key: Param) -> Self {
         let mut params = params_with_tenant_slot();
         params.push(key);
         Select { shape: SelectShape::by_key(from, scope.is_scoped()), params, scope, _s: PhantomData }
     }
 
     pub(crate) fn push(&mut self, v: Value) -> Slot {
-        self.params.push(v);
+        self.params.push(Param::from(v));
         (self.params.len() - 1) as Slot
     }
 
@@ -384,12 +384,12 @@ impl<S: Source> Select<S> {
 pub struct Get<T> {
     scope: Scope,
     /// The tenant's placeholder (slot 0) and the key (slot 1).
-    values: [Value; 2],
+    values: [Param; 2],
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T: Table> Get<T> {
-    pub(crate) fn new(scope: Scope, key: Value) -> Self {
+    pub(crate) fn new(scope: Scope, key: Param) -> Self {
         Get { scope, values: [crate::query::TENANT_PLACEHOLDER, key], _t: PhantomData }
     }
 

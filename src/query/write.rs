@@ -10,14 +10,14 @@ use crate::query::source::{End, Tables};
 use crate::query::{Execute, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::tenant::Admin;
-use crate::value::{IntoSql, Params, Value};
+use crate::value::{IntoSql, Param, Params, Value};
 
 /// An `INSERT` of one or many rows of `T`. The tenant column is set from the token, never
 /// from the row (the insert form has no tenant field). Many rows are sent in chunks under
 /// SQLite's and D1's 100-parameter limit, inside one transaction: all or nothing.
 pub struct Insert<T> {
     shape: InsertShape,
-    values: Vec<Value>,
+    values: Vec<Param>,
     rows: usize,
     scope: Scope,
     _t: PhantomData<fn() -> T>,
@@ -196,7 +196,7 @@ impl<T: Table> UpdateBuilder<T> {
         // through `Update::set`: one copy of the statement fewer.
         let table = TableRef::of(T::INFO);
         let mut params = params_with_tenant_slot();
-        params.push(value.into_value());
+        params.push(value.__into_param());
         UnfilteredUpdate(Update {
             shape: UpdateShape {
                 scoped: self.scope.is_scoped(),
@@ -305,7 +305,7 @@ impl<T: Table> Update<T> {
     #[inline]
     pub fn set<C: Assign<T>>(mut self, column: C, value: impl IntoSql<C::Value>) -> Self {
         let col = crate::query::shape::ColRef { table: TableRef::of(T::INFO), index: column.__index() };
-        self.params.push(value.into_value());
+        self.params.push(value.__into_param());
         self.shape.sets.push((col, (self.params.len() - 1) as Slot));
         self
     }
@@ -410,7 +410,7 @@ impl<T> std::fmt::Debug for Delete<T> {
 
 impl<T: Table> Delete<T> {
     /// `tenant = ? AND primary_key = ?`, built without intermediate conditions.
-    pub(crate) fn by_key(scope: Scope, key: Value) -> Self {
+    pub(crate) fn by_key(scope: Scope, key: Param) -> Self {
         let mut delete = DeleteBuilder::<T>::new(scope).all_rows();
         delete.params.push(key);
         let pk = crate::query::shape::ColRef { table: TableRef::of(T::INFO), index: T::INFO.primary_key as u16 };
@@ -466,7 +466,7 @@ pub struct RawSql {
 impl RawSql {
     /// Binds the next `?`.
     pub fn bind(mut self, value: impl Into<Value>) -> Self {
-        self.params.push(value.into());
+        self.params.push(Param::from(value.into()));
         self
     }
 }

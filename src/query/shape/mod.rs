@@ -244,27 +244,41 @@ pub(crate) enum Node {
 }
 
 impl Node {
-    /// `prev AND node` (flattened), or `node` alone.
-    #[inline]
+    /// `prev AND node` (flattened), or `node` alone: the first condition, the usual
+    /// case, is a move, inlined.
+    #[inline(always)]
     pub(crate) fn and(prev: Option<Node>, node: Node) -> Node {
         match prev {
             None => node,
-            Some(Node::And(mut all)) => {
-                all.push(node);
-                Node::And(all)
-            }
-            Some(prev) => Node::And(vec![prev, node]),
+            Some(prev) => Node::and_after(prev, node),
         }
     }
 
-    /// Moves every slot by `by`, when a condition is appended after other parameters.
+    fn and_after(prev: Node, node: Node) -> Node {
+        match prev {
+            Node::And(mut all) => {
+                all.push(node);
+                Node::And(all)
+            }
+            prev => Node::And(vec![prev, node]),
+        }
+    }
+
+    /// Moves every slot by `by`, when a condition is appended after other parameters: a
+    /// single comparison inlined, a tree in a call.
+    #[inline(always)]
     pub(crate) fn shift(&mut self, by: Slot) {
         match self {
             Node::Cmp(_, _, s) => *s += by,
-            Node::In { first, .. } => *first += by,
+            Node::In { first, .. } | Node::RowCmp { first, .. } => *first += by,
             Node::Like { pattern, .. } => *pattern += by,
             Node::ColCmp(..) | Node::Null { .. } => {}
-            Node::RowCmp { first, .. } => *first += by,
+            Node::And(_) | Node::Or(_) | Node::Not(_) | Node::InSub { .. } | Node::Exists { .. } => self.shift_tree(by),
+        }
+    }
+
+    fn shift_tree(&mut self, by: Slot) {
+        match self {
             Node::And(nodes) | Node::Or(nodes) => nodes.iter_mut().for_each(|n| n.shift(by)),
             Node::Not(node) => node.shift(by),
             Node::InSub { sub, .. } | Node::Exists { sub, .. } => {
@@ -272,6 +286,12 @@ impl Node {
                     cond.shift(by);
                 }
             }
+            Node::Cmp(..)
+            | Node::In { .. }
+            | Node::RowCmp { .. }
+            | Node::Like { .. }
+            | Node::ColCmp(..)
+            | Node::Null { .. } => self.shift(by),
         }
     }
 }
