@@ -11,7 +11,7 @@ use crate::query::shape::{Agg, CmpOp, Having as HavingShape, Out};
 use crate::query::source::{InSource, Named, Read, Source};
 use crate::query::{Fetch, Plan};
 use crate::schema::RowSource;
-use crate::value::{ColumnValue, IntoSql, Value};
+use crate::value::{ColumnValue, IntoSql, Param};
 
 /// The values of one projected row: a tuple of up to six column types, each decoded with
 /// its own type (a `bool` column of 7 is an error, not a `true`).
@@ -305,7 +305,7 @@ impl<S: Source, K: ColumnValue> Grouped<S, K> {
 pub struct Having<S> {
     agg: Agg,
     op: CmpOp,
-    value: Value,
+    value: Param,
     _s: PhantomData<fn() -> S>,
 }
 
@@ -371,7 +371,7 @@ macro_rules! having_ops {
         impl<S, V: ColumnValue> HavingAgg<S, V> {$(
             #[doc = concat!("`aggregate ", $sql, " value`")]
             pub fn $name(self, value: impl IntoSql<V>) -> Having<S> {
-                Having { agg: self.agg, op: CmpOp::$op, value: value.into_value(), _s: PhantomData }
+                Having { agg: self.agg, op: CmpOp::$op, value: value.__into_param(), _s: PhantomData }
             }
         )*}
     };

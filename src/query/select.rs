@@ -56,8 +56,8 @@ impl<S: Source> Select<S> {
         Select { shape: SelectShape::by_key(from, scope.is_scoped()), params, scope, _s: PhantomData }
     }
 
-    pub(crate) fn push(&mut self, v: Value) -> Slot {
-        self.params.push(Param::from(v));
+    pub(crate) fn push(&mut self, v: Param) -> Slot {
+        self.params.push(v);
         (self.params.len() - 1) as Slot
     }
 
@@ -111,7 +111,7 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn limit(mut self, n: u64) -> Self {
-        let slot = self.push(count_value(n));
+        let slot = self.push(Param::from(count_value(n)));
         self.shape.set_limit(slot);
         self
     }
@@ -132,10 +132,10 @@ impl<S: Source> Select<S> {
         if self.shape.limit.is_none() {
             // SQLite needs a LIMIT before an OFFSET; i64::MAX means "no limit" to SQLite and
             // PostgreSQL alike (PostgreSQL refuses SQLite's usual -1).
-            let slot = self.push(Value::Integer(i64::MAX));
+            let slot = self.push(Param::from(Value::Integer(i64::MAX)));
             self.shape.set_limit(slot);
         }
-        let slot = self.push(count_value(n));
+        let slot = self.push(Param::from(count_value(n)));
         self.shape.set_offset(slot);
         self
     }
