@@ -156,34 +156,42 @@ impl Digest {
         }
     }
 
+    /// The conditions of an `AND` or an `OR` (`head` names which), in order.
+    fn all(&mut self, head: u64, nodes: &[Node]) {
+        self.mix(head | (nodes.len() as u64) << 24);
+        nodes.iter().for_each(|n| self.node(0, n));
+    }
+
+    fn sub(&mut self, sub: &SubShape) {
+        self.table(sub.table);
+        if let Some(c) = sub.column {
+            self.column(c);
+        }
+        if let Some(cond) = &sub.cond {
+            self.node(0, cond);
+        }
+    }
+
     fn composite(&mut self, step: u64, node: &Node) {
         match node {
             Node::RowCmp { cols, op, .. } => {
                 self.mix(step | 6 << 8 | *op as u64 | (cols.len() as u64) << 24);
                 cols.iter().for_each(|c| self.column(*c));
             }
-            Node::And(nodes) | Node::Or(nodes) => {
-                let kind = if matches!(node, Node::And(_)) { 7 } else { 8 };
-                self.mix(step | kind << 8 | (nodes.len() as u64) << 24);
-                nodes.iter().for_each(|n| self.node(0, n));
-            }
+            Node::And(nodes) => self.all(step | 7 << 8, nodes),
+            Node::Or(nodes) => self.all(step | 8 << 8, nodes),
             Node::Not(inner) => {
                 self.mix(step | 9 << 8);
                 self.node(0, inner);
             }
-            Node::InSub { sub, negated, .. } | Node::Exists { sub, negated } => {
-                let kind = if matches!(node, Node::InSub { .. }) { 10 } else { 11 };
-                self.mix(step | kind << 8 | u64::from(*negated));
-                if let Node::InSub { col, .. } = node {
-                    self.column(*col);
-                }
-                self.table(sub.table);
-                if let Some(c) = sub.column {
-                    self.column(c);
-                }
-                if let Some(cond) = &sub.cond {
-                    self.node(0, cond);
-                }
+            Node::InSub { col, sub, negated } => {
+                self.mix(step | 10 << 8 | u64::from(*negated));
+                self.column(*col);
+                self.sub(sub);
+            }
+            Node::Exists { sub, negated } => {
+                self.mix(step | 11 << 8 | u64::from(*negated));
+                self.sub(sub);
             }
             Node::Cmp(..) | Node::ColCmp(..) | Node::In { .. } | Node::Like { .. } | Node::Null { .. } => {
                 self.node(step, node)
