@@ -28,7 +28,7 @@
 //! let query = Project::select(&alice).filter(Project::name().like("%final%")).order_by(Project::created_at().desc()).limit(20);
 //! assert_eq!(
 //!     query.to_sql()?.text,
-//!     r#"SELECT "user_id", "id", "name", "created_at" FROM "projects" WHERE "user_id" = ? AND "name" LIKE ? ORDER BY "created_at" DESC LIMIT ?"#
+//!     r#"SELECT user_id, id, "name", created_at FROM projects WHERE user_id = ? AND "name" LIKE ? ORDER BY created_at DESC LIMIT ?"#
 //! );
 //! assert_eq!(db.fetch_all(query)?.len(), 1);
 //!

@@ -175,7 +175,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::words().gt(10).and(Note::words().lt(100)).or(Note::title().eq("x")));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_and" WHERE "user_id" = ? AND (("words" > ? AND "words" < ?) OR "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_and WHERE user_id = ? AND ((words > ? AND words < ?) OR title = ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn and(self, other: Cond<S>) -> Self {
@@ -191,7 +191,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().eq("a").or(Note::title().eq("b")));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_or" WHERE "user_id" = ? AND ("title" = ? OR "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_or WHERE user_id = ? AND (title = ? OR title = ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn or(self, other: Cond<S>) -> Self {
@@ -207,7 +207,7 @@ impl<S> Cond<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().eq("x").not());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not" WHERE "user_id" = ? AND (NOT "title" = ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_not WHERE user_id = ? AND (NOT title = ?)"#);
     /// # Ok(()) }
     /// ```
     #[allow(clippy::should_implement_trait, reason = "builder reads better as a method; `!` also works")]
@@ -304,8 +304,8 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().is_in([1, 2, 3]));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = ? AND "id" IN (?, ?, ?)"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_in" WHERE "user_id" = $1 AND "id" IN ($2, $3, $4)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_is_in WHERE user_id = ? AND id IN (?, ?, ?)"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_is_in WHERE user_id = $1 AND id IN ($2, $3, $4)"#);
     /// # Ok(()) }
     /// ```
     pub fn is_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
@@ -324,7 +324,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().not_in([1, 2]));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_not_in" WHERE "user_id" = ? AND "id" NOT IN (?, ?)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_not_in WHERE user_id = ? AND id NOT IN (?, ?)"#);
     /// # Ok(()) }
     /// ```
     pub fn not_in<S, I, X: IntoSql<V>>(self, values: impl IntoIterator<Item = X>) -> Cond<S>
@@ -367,7 +367,7 @@ impl<T: Named, V: ColumnValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::id().in_subquery(Folder::subquery().select(Folder::id()).filter(Folder::name().eq("inbox"))));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "dnis"."user_id", "dnis"."id", "dnis"."folder_id", "dnis"."title", "dnis"."words" FROM "doc_notes_in_sub" AS "dnis" WHERE "dnis"."user_id" = ?1 AND "dnis"."id" IN (SELECT "dfis"."id" FROM "doc_folders_in_sub" AS "dfis" WHERE "dfis"."user_id" = ?1 AND "dfis"."name" = ?2)"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT dnis.user_id, dnis.id, dnis.folder_id, dnis.title, dnis.words FROM doc_notes_in_sub AS dnis WHERE dnis.user_id = ?1 AND dnis.id IN (SELECT dfis.id FROM doc_folders_in_sub AS dfis WHERE dfis.user_id = ?1 AND dfis."name" = ?2)"#);
     /// # Ok(()) }
     /// ```
     pub fn in_subquery<S, I, Q>(self, sub: Q) -> Cond<S>
@@ -416,7 +416,7 @@ impl<T: Named, V: ColumnValue> Column<T, Option<V>> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::folder_id().is_null());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_null" WHERE "user_id" = ? AND "folder_id" IS NULL"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_is_null WHERE user_id = ? AND folder_id IS NULL"#);
     /// # Ok(()) }
     /// ```
     pub fn is_null<S, I>(self) -> Cond<S>
@@ -434,7 +434,7 @@ impl<T: Named, V: ColumnValue> Column<T, Option<V>> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::folder_id().is_not_null());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_is_not_null" WHERE "user_id" = ? AND "folder_id" IS NOT NULL"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_is_not_null WHERE user_id = ? AND folder_id IS NOT NULL"#);
     /// # Ok(()) }
     /// ```
     pub fn is_not_null<S, I>(self) -> Cond<S>
@@ -475,7 +475,7 @@ impl<T: Named, V: ColumnValue + TextValue> Column<T, V> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::title().like("%clip%"));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_like" WHERE "user_id" = ? AND "title" LIKE ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_like WHERE user_id = ? AND title LIKE ?"#);
     /// # Ok(()) }
     /// ```
     pub fn like<S, I>(self, pattern: &str) -> Cond<S>
@@ -570,7 +570,7 @@ impl<T: Owned, O, P> Subquery<T, O, P> {
 /// # fn main() -> tenantry::Result<()> {
 /// # let t = TenantId::generate();
 /// let q = Folder::select(&t).filter(exists(Note::subquery().filter(Note::folder_id().eq_col(Folder::id()))));
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "dfe"."user_id", "dfe"."id", "dfe"."name" FROM "doc_folders_exists" AS "dfe" WHERE "dfe"."user_id" = ?1 AND EXISTS(SELECT 1 FROM "doc_notes_exists" AS "dne" WHERE "dne"."user_id" = ?1 AND "dne"."folder_id" = "dfe"."id")"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT dfe.user_id, dfe.id, dfe."name" FROM doc_folders_exists AS dfe WHERE dfe.user_id = ?1 AND EXISTS(SELECT 1 FROM doc_notes_exists AS dne WHERE dne.user_id = ?1 AND dne.folder_id = dfe.id)"#);
 /// # Ok(()) }
 /// ```
 pub fn exists<S, P>(sub: impl SubqueryOf<S, P>) -> Cond<S> {

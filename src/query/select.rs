@@ -70,8 +70,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).filter(Note::words().gt(100));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = ? AND "words" > ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_filter" WHERE "user_id" = $1 AND "words" > $2"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_filter WHERE user_id = ? AND words > ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_filter WHERE user_id = $1 AND words > $2"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -90,7 +90,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).order_by(Note::words().desc());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_order_by" WHERE "user_id" = ? ORDER BY "words" DESC"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_order_by WHERE user_id = ? ORDER BY words DESC"#);
     /// # Ok(()) }
     /// ```
     pub fn order_by(mut self, order: OrderBy<S>) -> Self {
@@ -107,7 +107,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).limit(10);
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_limit" WHERE "user_id" = ? LIMIT ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_limit WHERE user_id = ? LIMIT ?"#);
     /// # Ok(()) }
     /// ```
     pub fn limit(mut self, n: u64) -> Self {
@@ -125,7 +125,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).order_by(Note::id().asc()).limit(10).offset(20);
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "folder_id", "title", "words" FROM "doc_notes_offset" WHERE "user_id" = ? ORDER BY "id" ASC LIMIT ? OFFSET ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, folder_id, title, words FROM doc_notes_offset WHERE user_id = ? ORDER BY id ASC LIMIT ? OFFSET ?"#);
     /// # Ok(()) }
     /// ```
     pub fn offset(mut self, n: u64) -> Self {
@@ -153,7 +153,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).join::<Folder>(Folder::id().eq_col(Note::folder_id()));
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT "dnj"."user_id", "dnj"."id", "dnj"."folder_id", "dnj"."title", "dnj"."words", "dfj"."user_id", "dfj"."id", "dfj"."name" FROM "doc_notes_join" AS "dnj" INNER JOIN "doc_folders_join" AS "dfj" ON "dfj"."user_id" = ?1 AND "dfj"."id" = "dnj"."folder_id" WHERE "dnj"."user_id" = ?1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT dnj.user_id, dnj.id, dnj.folder_id, dnj.title, dnj.words, dfj.user_id, dfj.id, dfj."name" FROM doc_notes_join AS dnj JOIN doc_folders_join AS dfj ON dfj.user_id = ?1 AND dfj.id = dnj.folder_id WHERE dnj.user_id = ?1"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -181,7 +181,7 @@ impl<S: Source> Select<S> {
     /// let q = Clip::select(&t).left_join::<Folder>(Folder::id().eq_col(Clip::folder_id()));
     /// assert_eq!(
     ///     q.to_sql()?.text,
-    ///     r#"SELECT "lc"."user_id", "lc"."id", "lc"."folder_id", "lf"."user_id", "lf"."id", "lf"."name" FROM "lj_clips" AS "lc" LEFT JOIN "lj_folders" AS "lf" ON "lf"."user_id" = ?1 AND "lf"."id" = "lc"."folder_id" WHERE "lc"."user_id" = ?1"#
+    ///     r#"SELECT lc.user_id, lc.id, lc.folder_id, lf.user_id, lf.id, lf."name" FROM lj_clips AS lc LEFT JOIN lj_folders AS lf ON lf.user_id = ?1 AND lf.id = lc.folder_id WHERE lc.user_id = ?1"#
     /// );
     /// db.execute(Clip::insert(&t, NewClip { id: 1, folder_id: None }))?;
     /// let rows: Vec<(Clip, Option<Folder>)> = db.fetch_all(q)?;
@@ -215,7 +215,7 @@ impl<S: Source> Select<S> {
     /// let q = Project::admin_select(&admin).admin_join::<Plan>(&admin, Plan::name().eq_col(Project::plan()));
     /// assert_eq!(
     ///     q.to_sql()?.text,
-    ///     r#"SELECT "ap"."user_id", "ap"."id", "ap"."plan", "ap2"."name", "ap2"."price" FROM "aj_projects" AS "ap" INNER JOIN "aj_plans" AS "ap2" ON "ap2"."name" = "ap"."plan" WHERE TRUE"#
+    ///     r#"SELECT ap.user_id, ap.id, ap."plan", ap2."name", ap2.price FROM aj_projects AS ap JOIN aj_plans AS ap2 ON ap2."name" = ap."plan" WHERE TRUE"#
     /// );
     /// # Ok(()) }
     /// ```
@@ -266,7 +266,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).count();
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT COUNT(*) FROM "doc_notes_count" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT COUNT(*) FROM doc_notes_count WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn count(self) -> Aggregate<S, i64> {
@@ -282,8 +282,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).sum(Note::words());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT SUM("words") FROM "doc_notes_sum" WHERE "user_id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(SUM("words") AS BIGINT) FROM "doc_notes_sum" WHERE "user_id" = $1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT SUM(words) FROM doc_notes_sum WHERE user_id = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(SUM(words) AS BIGINT) FROM doc_notes_sum WHERE user_id = $1"#);
     /// # Ok(()) }
     /// ```
     pub fn sum<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -302,8 +302,8 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).avg(Note::words());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT AVG("words") FROM "doc_notes_avg" WHERE "user_id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(AVG("words") AS DOUBLE PRECISION) FROM "doc_notes_avg" WHERE "user_id" = $1"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT AVG(words) FROM doc_notes_avg WHERE user_id = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"SELECT CAST(AVG(words) AS DOUBLE PRECISION) FROM doc_notes_avg WHERE user_id = $1"#);
     /// # Ok(()) }
     /// ```
     pub fn avg<T, V: Numeric, I>(self, column: Column<T, V>) -> Aggregate<S, Option<f64>>
@@ -322,7 +322,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).min(Note::title());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT MIN("title") FROM "doc_notes_min" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT MIN(title) FROM doc_notes_min WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn min<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -341,7 +341,7 @@ impl<S: Source> Select<S> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::select(&t).max(Note::words());
-    /// assert_eq!(q.to_sql()?.text, r#"SELECT MAX("words") FROM "doc_notes_max" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"SELECT MAX(words) FROM doc_notes_max WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn max<T, V: Comparable, I>(self, column: Column<T, V>) -> Aggregate<S, Option<V::Base>>
@@ -376,9 +376,9 @@ impl<S: Source> Select<S> {
 /// # fn main() -> tenantry::Result<()> {
 /// # let t = TenantId::generate();
 /// let q = Note::get(&t, 7);
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND "id" = ?"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, title FROM doc_notes_get WHERE user_id = ? AND id = ?"#);
 /// let q = Note::get(&t, 7).filter(Note::title().like("draft%"));
-/// assert_eq!(q.to_sql()?.text, r#"SELECT "user_id", "id", "title" FROM "doc_notes_get" WHERE "user_id" = ? AND ("id" = ? AND "title" LIKE ?)"#);
+/// assert_eq!(q.to_sql()?.text, r#"SELECT user_id, id, title FROM doc_notes_get WHERE user_id = ? AND (id = ? AND title LIKE ?)"#);
 /// # Ok(()) }
 /// ```
 pub struct Get<T> {

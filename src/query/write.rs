@@ -75,7 +75,7 @@ impl<T: Table> Insert<T> {
     ///     .do_update((Clip::hits(),));
     /// assert_eq!(
     ///     save(1, 1).to_sql()?.text,
-    ///     r#"INSERT INTO "upsert_doc_clips" ("user_id", "id", "label", "hits") VALUES (?, ?, ?, ?) ON CONFLICT ("user_id", "label") DO UPDATE SET "hits" = "excluded"."hits""#
+    ///     r#"INSERT INTO upsert_doc_clips (user_id, id, "label", hits) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, "label") DO UPDATE SET hits = excluded.hits"#
     /// );
     /// db.execute(save(1, 1))?;
     /// db.execute(save(2, 5))?; // same label: the row with id 1 gets hits = 5
@@ -186,8 +186,8 @@ impl<T: Table> UpdateBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::title(), "renamed").filter(Note::id().eq(1));
-    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_set" SET "title" = ? WHERE "user_id" = ? AND "id" = ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"UPDATE "doc_notes_update_set" SET "title" = $1 WHERE "user_id" = $2 AND "id" = $3"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE doc_notes_update_set SET title = ? WHERE user_id = ? AND id = ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"UPDATE doc_notes_update_set SET title = $1 WHERE user_id = $2 AND id = $3"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -243,7 +243,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::title(), "renamed").set(Note::words(), 0).all_rows();
-    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_set_more" SET "title" = ?, "words" = ? WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE doc_notes_update_set_more SET title = ?, words = ? WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -260,7 +260,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::words(), 0).filter(Note::words().lt(0));
-    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_filter" SET "words" = ? WHERE "user_id" = ? AND "words" < ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE doc_notes_update_filter SET words = ? WHERE user_id = ? AND words < ?"#);
     /// # Ok(()) }
     /// ```
     #[inline]
@@ -277,7 +277,7 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::update(&t).set(Note::words(), 0).all_rows();
-    /// assert_eq!(q.to_sql()?.text, r#"UPDATE "doc_notes_update_all_rows" SET "words" = ? WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"UPDATE doc_notes_update_all_rows SET words = ? WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn all_rows(self) -> Update<T> {
@@ -364,8 +364,8 @@ impl<T: Table> DeleteBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::delete(&t).filter(Note::words().lt(1));
-    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = ? AND "words" < ?"#);
-    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"DELETE FROM "doc_notes_delete_filter" WHERE "user_id" = $1 AND "words" < $2"#);
+    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM doc_notes_delete_filter WHERE user_id = ? AND words < ?"#);
+    /// assert_eq!(q.to_sql_in(Dialect::Postgres)?.text, r#"DELETE FROM doc_notes_delete_filter WHERE user_id = $1 AND words < $2"#);
     /// # Ok(()) }
     /// ```
     pub fn filter(self, cond: Cond<Tables<T, End>>) -> Delete<T> {
@@ -381,7 +381,7 @@ impl<T: Table> DeleteBuilder<T> {
     /// # fn main() -> tenantry::Result<()> {
     /// # let t = TenantId::generate();
     /// let q = Note::delete(&t).all_rows();
-    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM "doc_notes_delete_all_rows" WHERE "user_id" = ?"#);
+    /// assert_eq!(q.to_sql()?.text, r#"DELETE FROM doc_notes_delete_all_rows WHERE user_id = ?"#);
     /// # Ok(()) }
     /// ```
     pub fn all_rows(self) -> Delete<T> {

@@ -3,6 +3,7 @@
 //! served from a cache (`cache`), so building a scoped statement costs a hash lookup, not
 //! a render.
 
+mod bare;
 mod cache;
 mod check;
 mod render;
@@ -507,7 +508,7 @@ pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or(Error::Internal { why: "a statement rendered with an inline value" })?;
-        render::tenant_once(Rendered { sql, slots }, dialect)
+        render::tenant_once(Rendered { sql: bare::bare_names(sql), slots }, dialect)
     }
 
     /// The per-table slots for this shape, when it is one every owned table has (`get`,

@@ -260,7 +260,7 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     for join in &s.joins {
         // The join condition and the joined table's own tenant predicate, together.
         let on = where_clause(join.table, Some(&join.on), m);
-        let kind = if join.left { JoinType::LeftJoin } else { JoinType::InnerJoin };
+        let kind = if join.left { JoinType::LeftJoin } else { JoinType::Join };
         match (m.short(join.table), join.table.1) {
             (Some(short), _) => q.join_as(kind, join.table.0.name, Alias::new(short), on),
             (None, 0) => q.join(kind, join.table.0.name, on),
