@@ -73,6 +73,7 @@ enum Prepared<'s, 'c> {
 
 impl<'c> std::ops::Deref for Prepared<'_, 'c> {
     type Target = rusqlite::Statement<'c>;
+    #[inline]
     fn deref(&self) -> &Self::Target {
         match self {
             Prepared::Held(s) => s,
@@ -82,6 +83,7 @@ impl<'c> std::ops::Deref for Prepared<'_, 'c> {
 }
 
 impl std::ops::DerefMut for Prepared<'_, '_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Self::Target {
         match self {
             Prepared::Held(s) => s,
