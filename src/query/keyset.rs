@@ -109,12 +109,12 @@ impl<S: Source> Select<S> {
     /// first table may repeat in it).
     pub fn keyset<K: KeyOrder<S>>(self, order: K) -> Result<Keyset<S>> {
         let terms = order.__terms().0;
-        let from = self.shape.from;
+        let from = self.p.shape.from;
         let invalid = |why| Err(Error::InvalidKeyset { table: from.0.name, why });
         if terms.iter().any(|(c, _)| c.table != from) {
             return invalid("the keyset names a column of another table than the first");
         }
-        if !self.shape.joins.is_empty() {
+        if !self.p.shape.joins.is_empty() {
             // A row of the first table may come back once per matching joined row, so its
             // key is not unique in the result: paging by it would skip rows.
             return invalid("the keyset's query has joins");
@@ -128,11 +128,11 @@ impl<S: Source> Select<S> {
         if !covers(&[info.primary_key]) && !info.unique.iter().any(|u| !u.global && covers(u.columns)) {
             return invalid("the keyset does not include the primary key or a unique key");
         }
-        if !self.shape.order.is_empty() || self.shape.limit.is_some() || self.shape.agg.is_some() {
+        if !self.p.shape.order.is_empty() || self.p.shape.limit.is_some() || self.p.shape.agg.is_some() {
             return invalid("the keyset's query has its own order, limit or aggregate");
         }
-        let rendered = self.shape.rendered_in(Dialect::Sqlite)?;
-        let binding = binding(&rendered.sql, &terms, &self.scope.first_param());
+        let rendered = self.p.shape.rendered_in(Dialect::Sqlite)?;
+        let binding = binding(&rendered.sql, &terms, &self.p.scope.first_param());
         Ok(Keyset { select: self, terms, binding })
     }
 }
@@ -161,7 +161,7 @@ fn binding(sql: &str, terms: &[(ColRef, bool)], tenant: &Value) -> u64 {
 impl<S: Source> Keyset<S> {
     fn ordered(&self, size: u64) -> Select<S> {
         let mut select = self.select.clone();
-        select.shape.set_order(&self.terms);
+        select.p.shape.set_order(&self.terms);
         select.limit(size)
     }
 
@@ -180,8 +180,8 @@ impl<S: Source> Keyset<S> {
         }
         let mut select = self.select.clone();
         // The cursor's values in consecutive slots.
-        let first = select.params.len() as Slot;
-        select.params.extend(cursor.values.iter().cloned().map(Param::from));
+        let first = select.p.params.len() as Slot;
+        select.p.params.extend(cursor.values.iter().cloned().map(Param::from));
         let slot = |k: usize| first + k as Slot;
         // One direction throughout: a row-value comparison, which the planners turn into
         // one index range. Mixed directions: written out term by term.
@@ -189,8 +189,8 @@ impl<S: Source> Keyset<S> {
             let op = if self.terms[0].1 { CmpOp::Lt } else { CmpOp::Gt };
             let cols = self.terms.iter().map(|(c, _)| *c).collect();
             let after = Node::RowCmp { cols, op, first };
-            select.shape.and_where(after);
-            select.shape.set_order(&self.terms);
+            select.p.shape.and_where(after);
+            select.p.shape.set_order(&self.terms);
             return Ok(select.limit(size));
         }
         let mut any = Vec::new();
@@ -200,8 +200,8 @@ impl<S: Source> Keyset<S> {
             any.push(if all.len() == 1 { all.remove(0) } else { Node::And(all) });
         }
         let after = if any.len() == 1 { any.remove(0) } else { Node::Or(any) };
-        select.shape.and_where(after);
-        select.shape.set_order(&self.terms);
+        select.p.shape.and_where(after);
+        select.p.shape.set_order(&self.terms);
         Ok(select.limit(size))
     }
 

@@ -98,7 +98,7 @@ impl<S: Source> Select<S> {
     /// # assert!(rows.is_empty()); Ok(()) }
     /// ```
     pub fn columns<C: Columns<S, I>, I>(mut self, columns: C) -> Projected<S, C::Values> {
-        self.shape.set_out(columns.__outputs().0);
+        self.p.shape.set_out(columns.__outputs().0);
         Projected { select: self, _r: PhantomData }
     }
 
@@ -128,7 +128,7 @@ impl<S: Source> Select<S> {
     where
         T: Named + InSource<S, I>,
     {
-        self.shape.group_by(column.col_ref());
+        self.p.shape.group_by(column.col_ref());
         Grouped { select: self, _k: PhantomData }
     }
 }
@@ -141,7 +141,7 @@ pub struct Projected<S, R> {
 
 impl<S, R> std::fmt::Debug for Projected<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Projected").field("shape", &self.select.shape).finish_non_exhaustive()
+        f.debug_struct("Projected").field("shape", &self.select.p.shape).finish_non_exhaustive()
     }
 }
 
@@ -165,7 +165,7 @@ impl<S: Source, R> Projected<S, R> {
     /// # Ok(()) }
     /// ```
     pub fn distinct(mut self) -> Self {
-        self.select.shape.set_distinct();
+        self.select.p.shape.set_distinct();
         self
     }
 
@@ -206,7 +206,7 @@ impl<S: Source, R: Values> Fetch for Projected<S, R> {
         self.select.__plan()
     }
     fn __decode<Rw: RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
-        R::__decode(row, self.select.shape.from.0.name)
+        R::__decode(row, self.select.p.shape.from.0.name)
     }
 }
 
@@ -219,7 +219,7 @@ pub struct Grouped<S, K> {
 
 impl<S, K> std::fmt::Debug for Grouped<S, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grouped").field("shape", &self.select.shape).finish_non_exhaustive()
+        f.debug_struct("Grouped").field("shape", &self.select.p.shape).finish_non_exhaustive()
     }
 }
 
@@ -239,13 +239,13 @@ impl<S: Source, K: ColumnValue> Grouped<S, K> {
     /// ```
     pub fn having(mut self, having: Having<S>) -> Self {
         let slot = self.select.push(having.value);
-        self.select.shape.having(HavingShape { agg: having.agg, op: having.op, slot });
+        self.select.p.shape.having(HavingShape { agg: having.agg, op: having.op, slot });
         self
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Projected<S, R> {
-        let key = self.select.shape.group[0];
-        self.select.shape.set_out(vec![Out::Col(key), Out::Agg(agg)]);
+        let key = self.select.p.shape.group[0];
+        self.select.p.shape.set_out(vec![Out::Col(key), Out::Agg(agg)]);
         Projected { select: self.select, _r: PhantomData }
     }
 

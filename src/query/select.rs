@@ -15,21 +15,28 @@ use crate::value::{ColumnValue, Param, Params, Value};
 /// Made by `Table::select(&tenant)` or `Table::get(&tenant, key)`; every owned table in it
 /// carries the tenant predicate, and every row it returns is checked to carry the tenant.
 pub struct Select<S> {
+    pub(crate) p: Parts,
+    _s: PhantomData<fn() -> S>,
+}
+
+/// What a [`Select`] holds, in one value: a join, which changes the statement's type,
+/// moves it as one copy, not one per field.
+#[derive(Clone)]
+pub(crate) struct Parts {
     pub(crate) shape: SelectShape,
     pub(crate) params: Params,
     pub(crate) scope: Scope,
-    _s: PhantomData<fn() -> S>,
 }
 
 impl<S> Clone for Select<S> {
     fn clone(&self) -> Self {
-        Select { shape: self.shape.clone(), params: self.params.clone(), scope: self.scope, _s: PhantomData }
+        Select { p: self.p.clone(), _s: PhantomData }
     }
 }
 
 impl<S> std::fmt::Debug for Select<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Select").field("shape", &self.shape).finish_non_exhaustive()
+        f.debug_struct("Select").field("shape", &self.p.shape).finish_non_exhaustive()
     }
 }
 
@@ -42,9 +49,7 @@ fn count_value(n: u64) -> Value {
 impl<S: Source> Select<S> {
     pub(crate) fn new(from: TableRef, scope: Scope) -> Self {
         Select {
-            shape: SelectShape::whole(from, scope.is_scoped()),
-            params: params_with_tenant_slot(),
-            scope,
+            p: Parts { shape: SelectShape::whole(from, scope.is_scoped()), params: params_with_tenant_slot(), scope },
             _s: PhantomData,
         }
     }
@@ -53,12 +58,12 @@ impl<S: Source> Select<S> {
     pub(crate) fn by_key(from: TableRef, scope: Scope, key: Param) -> Self {
         let mut params = params_with_tenant_slot();
         params.push(key);
-        Select { shape: SelectShape::by_key(from, scope.is_scoped()), params, scope, _s: PhantomData }
+        Select { p: Parts { shape: SelectShape::by_key(from, scope.is_scoped()), params, scope }, _s: PhantomData }
     }
 
     pub(crate) fn push(&mut self, v: Param) -> Slot {
-        self.params.push(v);
-        (self.params.len() - 1) as Slot
+        self.p.params.push(v);
+        (self.p.params.len() - 1) as Slot
     }
 
     /// Adds a condition, ANDed with earlier ones and with the tenant predicate.
@@ -76,8 +81,8 @@ impl<S: Source> Select<S> {
     /// ```
     #[inline]
     pub fn filter(mut self, cond: Cond<S>) -> Self {
-        let node = cond.append_to(&mut self.params);
-        self.shape.and_where(node);
+        let node = cond.append_to(&mut self.p.params);
+        self.p.shape.and_where(node);
         self
     }
 
@@ -94,7 +99,7 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn order_by(mut self, order: OrderBy<S>) -> Self {
-        self.shape.order_by(order.col, order.desc);
+        self.p.shape.order_by(order.col, order.desc);
         self
     }
 
@@ -112,7 +117,7 @@ impl<S: Source> Select<S> {
     /// ```
     pub fn limit(mut self, n: u64) -> Self {
         let slot = self.push(Param::from(count_value(n)));
-        self.shape.set_limit(slot);
+        self.p.shape.set_limit(slot);
         self
     }
 
@@ -129,14 +134,14 @@ impl<S: Source> Select<S> {
     /// # Ok(()) }
     /// ```
     pub fn offset(mut self, n: u64) -> Self {
-        if self.shape.limit.is_none() {
+        if self.p.shape.limit.is_none() {
             // SQLite needs a LIMIT before an OFFSET; i64::MAX means "no limit" to SQLite and
             // PostgreSQL alike (PostgreSQL refuses SQLite's usual -1).
             let slot = self.push(Param::from(Value::Integer(i64::MAX)));
-            self.shape.set_limit(slot);
+            self.p.shape.set_limit(slot);
         }
         let slot = self.push(Param::from(count_value(n)));
-        self.shape.set_offset(slot);
+        self.p.shape.set_offset(slot);
         self
     }
 
@@ -246,14 +251,15 @@ impl<S: Source> Select<S> {
 
     /// Adds a join of `table` on `on`; the statement's source becomes `O`.
     #[inline]
-    fn joined<O>(mut self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
-        let on = on.append_to(&mut self.params);
-        self.shape.join(Join { table, on, left });
-        Select { shape: self.shape, params: self.params, scope: self.scope, _s: PhantomData }
+    fn joined<O>(self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
+        let mut joined = Select { p: self.p, _s: PhantomData };
+        let on = on.append_to(&mut joined.p.params);
+        joined.p.shape.join(Join { table, on, left });
+        joined
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Aggregate<S, R> {
-        self.shape.set_aggregate(agg);
+        self.p.shape.set_aggregate(agg);
         Aggregate { select: self, _r: PhantomData }
     }
 
@@ -445,10 +451,10 @@ impl<S, R> crate::query::sealed::Statement for Aggregate<S, R> {}
 impl<S: Source> Fetch for Select<S> {
     type Row = S::Row;
     fn __plan(&self) -> Plan<'_> {
-        Plan { scope: &self.scope, kind: PlanKind::Select(&self.shape, &self.params) }
+        Plan { scope: &self.p.scope, kind: PlanKind::Select(&self.p.shape, &self.p.params) }
     }
     fn __decode<R: crate::schema::RowSource + ?Sized>(&self, row: &R) -> Result<S::Row> {
-        S::__decode(row, self.scope.reader())
+        S::__decode(row, self.p.scope.reader())
     }
 }
 
@@ -484,7 +490,7 @@ impl<S: Source, R: ColumnValue> Fetch for Aggregate<S, R> {
     }
     fn __decode<Rw: crate::schema::RowSource + ?Sized>(&self, row: &Rw) -> Result<R> {
         R::from_sql(row.value(0)?).ok_or(Error::Decode {
-            table: self.select.shape.from.0.name,
+            table: self.select.p.shape.from.0.name,
             column: "aggregate",
             expected: R::EXPECTED,
         })

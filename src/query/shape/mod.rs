@@ -359,7 +359,7 @@ pub(crate) struct Having {
 
 /// A select's structure. Its fields are read anywhere in the crate but changed only
 /// through the methods below, each of which also digests the change.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub(crate) struct SelectShape {
     /// The steps that built it (compared first: unequal digests end a comparison early).
     digest: Digest,
@@ -411,6 +411,50 @@ impl std::fmt::Debug for SelectShape {
             .field("group", &self.group)
             .field("having", &self.having)
             .finish()
+    }
+}
+
+/// Every field, as the derive would compare them, with the usual condition kinds
+/// compared inline: a cache hit compares the whole shape, and calls per node were half
+/// of that comparison. The patterns name every field, so one added later cannot be left
+/// out of the comparison without a compile error.
+impl PartialEq for SelectShape {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        let SelectShape { digest, scoped, from, joins, cond, order, limit, offset, agg, out, distinct, group, having } =
+            self;
+        *digest == other.digest
+            && *scoped == other.scoped
+            && *from == other.from
+            && joins.len() == other.joins.len()
+            && joins.iter().zip(&other.joins).all(|(a, b)| {
+                let Join { table, on, left } = a;
+                *table == b.table && *left == b.left && on.same(&b.on)
+            })
+            && match (cond, &other.cond) {
+                (Some(a), Some(b)) => a.same(b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+            && *order == other.order
+            && *limit == other.limit
+            && *offset == other.offset
+            && *agg == other.agg
+            && *out == other.out
+            && *distinct == other.distinct
+            && *group == other.group
+            && *having == other.having
+    }
+}
+
+impl Node {
+    /// `==`, with a single comparison (the usual `WHERE` and `ON`) compared inline.
+    #[inline(always)]
+    fn same(&self, other: &Node) -> bool {
+        match (self, other) {
+            (Node::Cmp(col, op, slot), Node::Cmp(col2, op2, slot2)) => col == col2 && op == op2 && slot == slot2,
+            (Node::ColCmp(a, op, b), Node::ColCmp(a2, op2, b2)) => a == a2 && op == op2 && b == b2,
+            _ => self == other,
+        }
     }
 }
 
@@ -849,6 +893,60 @@ mod tests {
             assert_eq!(ra.sql, rb.sql);
             assert_eq!(ra.slots, [TENANT_SLOT, 1, 2]);
             assert_eq!(rb.slots, [TENANT_SLOT, 2, 1]);
+        }
+    }
+
+    #[test]
+    fn equality_tells_apart_every_field_even_when_the_digests_are_equal() {
+        // Guard: `SelectShape`'s hand-written `eq` (and `Node::same`, its inline fast
+        // path for one comparison) compares every field; a digest is only a hash. Each
+        // shape below differs from the base in one field; its digest is then forced to
+        // the base's, as a collision would make it. Seen failing with the slot left out
+        // of `Node::same`'s `Cmp` arm.
+        let base = || {
+            let mut s = SelectShape::whole(TableRef::of(&NOTES), true);
+            s.and_where(Node::Cmp(col(2), CmpOp::Eq, 1));
+            s.join(Join { table: TableRef(&NOTES, 1), on: Node::ColCmp(col(1), CmpOp::Eq, col(2)), left: false });
+            s
+        };
+        let changed = |step: &dyn Fn(&mut SelectShape)| {
+            let mut s = base();
+            step(&mut s);
+            s.digest = base().digest;
+            s
+        };
+        let on = |s: &mut SelectShape, node: Node, left: bool, table: TableRef| {
+            s.joins[0] = Join { table, on: node, left };
+        };
+        let variants = [
+            changed(&|s| s.scoped = false),
+            changed(&|s| s.from = TableRef(&NOTES, 2)),
+            changed(&|s| s.cond = Some(Node::Cmp(col(2), CmpOp::Eq, 2))),
+            changed(&|s| s.cond = Some(Node::Cmp(col(3), CmpOp::Eq, 1))),
+            changed(&|s| s.cond = Some(Node::Cmp(col(2), CmpOp::Ne, 1))),
+            changed(&|s| s.cond = Some(Node::Like { col: col(2), pattern: 1, negated: false })),
+            changed(&|s| s.cond = None),
+            changed(&|s| on(s, Node::ColCmp(col(3), CmpOp::Eq, col(2)), false, TableRef(&NOTES, 1))),
+            changed(&|s| on(s, Node::ColCmp(col(1), CmpOp::Ne, col(2)), false, TableRef(&NOTES, 1))),
+            changed(&|s| on(s, Node::ColCmp(col(1), CmpOp::Eq, col(3)), false, TableRef(&NOTES, 1))),
+            changed(&|s| on(s, Node::ColCmp(col(1), CmpOp::Eq, col(2)), true, TableRef(&NOTES, 1))),
+            changed(&|s| on(s, Node::ColCmp(col(1), CmpOp::Eq, col(2)), false, TableRef(&NOTES, 3))),
+            changed(&|s| on(s, Node::Cmp(col(1), CmpOp::Eq, 1), false, TableRef(&NOTES, 1))),
+            changed(&|s| s.joins.clear()),
+            changed(&|s| s.order_by(col(3), false)),
+            changed(&|s| s.set_limit(1)),
+            changed(&|s| s.set_offset(1)),
+            changed(&|s| s.set_aggregate(Agg::Count)),
+            changed(&|s| s.set_out(vec![Out::Col(col(2))])),
+            changed(&|s| s.set_distinct()),
+            changed(&|s| s.group_by(col(2))),
+            changed(&|s| s.having(Having { agg: Agg::Count, op: CmpOp::Ge, slot: 1 })),
+        ];
+        assert_eq!(base(), base());
+        for (i, v) in variants.iter().enumerate() {
+            assert_eq!(v.digest, base().digest);
+            assert_ne!(*v, base(), "variant {i} compared equal to the base");
+            assert_ne!(base(), *v, "variant {i} compared equal to the base");
         }
     }
 
