@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::pg::{reset_schema, urls};
+use common::pg::{reset_schema, serial, urls};
 use common::{NewProject, Project};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use common::pg::Urls;
 use postgres::{Client, NoTls};
@@ -17,11 +16,6 @@ use tenantry::{Admin, Error, PgDatabase, Table};
 use uuid::Uuid;
 
 /// One test at a time on the shared database.
-fn serial() -> MutexGuard<'static, ()> {
-    static SERVER: Mutex<()> = Mutex::new(());
-    SERVER.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn project(n: u128) -> NewProject {
     NewProject { id: Uuid::from_u128(n), name: format!("p{n}"), created_at: "2026-11-27".into() }
 }

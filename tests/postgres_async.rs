@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use common::pg::serial;
 use std::time::Duration;
 
 use common::proxy::{Proxy, upstream};
@@ -16,11 +16,6 @@ use common::{ExportJob, NewExportJob, NewProject, Project};
 use postgres::{Client, NoTls};
 use tenantry::{Async, Error, PgDatabase, TenantId};
 use uuid::Uuid;
-
-fn serial() -> MutexGuard<'static, ()> {
-    static SERVER: Mutex<()> = Mutex::new(());
-    SERVER.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 fn project(n: u128) -> NewProject {
     NewProject { id: Uuid::from_u128(n), name: format!("p{n}"), created_at: format!("2026-11-{:02}", 1 + n % 28) }

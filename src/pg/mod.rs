@@ -148,7 +148,7 @@ impl PgDatabase {
     pub(crate) async fn fetch_rows<Q: Fetch + ?Sized>(&self, query: &Q, limit: usize) -> Result<Vec<Q::Row>> {
         let plan = query.__plan();
         let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
-        let tenant = crate::value::Param::from(plan.scope.first_param());
+        let tenant = plan.scope.tenant_param();
         let conn = Conn::take(self.pool(plan.scope)?).await?;
         let (statement, params) = pipeline::select(&conn, &sql, binds, &tenant).await?;
         let work = pipeline::query(&conn, &statement, &params, limit, |row| query.__decode(row));
@@ -159,7 +159,7 @@ impl PgDatabase {
     pub(crate) async fn execute_async<E: Execute + ?Sized>(&self, statement: &E) -> Result<usize> {
         let plan = statement.__plan();
         let steps = write_steps(&plan, Dialect::Postgres)?;
-        let tenant = crate::value::Param::from(plan.scope.first_param());
+        let tenant = plan.scope.tenant_param();
         let conn = Conn::take(self.pool(plan.scope)?).await?;
         let writes = Writes::prepare(&conn, &steps, &tenant).await?;
         one_trip(&conn, Some(&begin_sql(plan.scope)), writes.run(&conn), End::Commit).await

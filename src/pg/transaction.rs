@@ -94,7 +94,7 @@ impl AsyncPgTransaction {
         let plan = query.__plan();
         self.check(&plan)?;
         let (sql, binds) = select_step(&plan, Dialect::Postgres)?;
-        let tenant = crate::value::Param::from(plan.scope.first_param());
+        let tenant = plan.scope.tenant_param();
         self.guarded(async |conn, begin| {
             let (statement, params) = pipeline::select(conn, &sql, binds, &tenant).await?;
             let work = pipeline::query(conn, &statement, &params, limit, |row| query.__decode(row));
@@ -123,7 +123,7 @@ impl AsyncPgTransaction {
         let plan = statement.__plan();
         self.check(&plan)?;
         let steps = write_steps(&plan, Dialect::Postgres)?;
-        let tenant = crate::value::Param::from(plan.scope.first_param());
+        let tenant = plan.scope.tenant_param();
         self.guarded(async |conn, begin| {
             let writes = Writes::prepare(conn, &steps, &tenant).await?;
             one_trip(conn, begin, writes.run(conn), End::Open).await

@@ -110,6 +110,12 @@ impl Scope {
         }
     }
 
+    /// Slot 0 as a statement value, for an engine that binds the tenant like any other
+    /// value (PostgreSQL's pipeline).
+    pub(crate) fn tenant_param(&self) -> Param {
+        Param::from(self.first_param())
+    }
+
     pub(crate) fn reader(&self) -> Reader<'_> {
         match self {
             Scope::Tenant(t) => Reader(ReaderKind::Tenant(t)),

@@ -27,6 +27,13 @@ pub fn role_of(url: &str) -> String {
     format!("\"{}\"", user.replace('"', "\"\""))
 }
 
+/// Held by a test for as long as it uses the shared database: the tests of one binary
+/// run on parallel threads, and each starts from a fresh schema.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The URLs, or `None` (after a notice) when they are not set; under `CI=true` their
 /// absence fails the test instead (`server_missing`).
 pub fn urls() -> Option<Urls> {
