@@ -120,7 +120,7 @@ struct File {
 #[test]
 fn a_left_join_matches_only_the_tenants_rows_and_keeps_rows_without_a_match() {
     // Guard: the optional side's tenant predicate sits in its `ON` (render: `LEFT JOIN ..
-    // ON "st_folders"."user_id" = ? AND ..`). Seen failing with it left out: Bob's folder 1
+    // ON sf.user_id = ?1 AND ..`). Seen failing with it left out: Bob's folder 1
     // matched Alice's file 10 (and decoding it failed with TenantMismatch, the second
     // wall). In `WHERE` it would drop the file without a folder, which the expected rows
     // include.
@@ -208,7 +208,7 @@ fn six_tables_join_in_one_statement_each_with_its_tenant_predicate() {
             .join::<J6>(J6::id().eq_col(J5::link()))
     };
     let sql = chain(&alice).to_sql().unwrap();
-    assert_eq!(sql.text.matches("user_id = ?").count(), 6, "{}", sql.text);
+    assert_eq!(sql.text.matches(".user_id = ?1").count(), 6, "{}", sql.text);
     assert!(sql.text.contains(r#"FROM st_j1 AS sj JOIN st_j2 AS sj2 ON sj2.user_id = ?1"#), "{}", sql.text);
     assert!(sql.text.contains(r#"JOIN st_j6 AS sj6 ON sj6.user_id = ?1 AND sj6.id = sj5.link"#), "{}", sql.text);
     assert_eq!(db.fetch_all(chain(&alice)).unwrap().len(), 1);
@@ -344,8 +344,8 @@ type Grandparent = tenantry::As<Node, 2>;
 
 #[test]
 fn a_table_joins_itself_through_aliases_each_with_its_tenant_predicate() {
-    // Guard: each alias gets its own tenant predicate in its `ON` (render: `INNER JOIN
-    // "st_tree" AS "st1" ON "st1"."user_id" = ?1 AND ..`). Both tenants have
+    // Guard: each alias gets its own tenant predicate in its `ON` (render: `JOIN st_tree
+    // AS st1 ON st1.user_id = ?1 AND ..`). Both tenants have
     // nodes 1 <- 2 <- 3 with the same ids; Bob's node 1 is missing, so his chain breaks.
     let (db, alice, bob) = db();
     db.create_table::<Node>().unwrap();

@@ -112,6 +112,7 @@ impl Scope {
 
     /// Slot 0 as a statement value, for an engine that binds the tenant like any other
     /// value (PostgreSQL's pipeline).
+    #[cfg(feature = "postgres")]
     pub(crate) fn tenant_param(&self) -> Param {
         Param::from(self.first_param())
     }

@@ -93,7 +93,7 @@ impl<T: Table> Named for T {
 
 /// The `N`th alias of table `T`, to join a table to itself: a project and its parent
 /// project. Its columns are `As::<T, N>::col(T::column())`; in SQL it has a short name of
-/// its own, the table's initials and `N` (`"projects" AS "p1"`), and its own tenant
+/// its own, the table's initials and `N` (`projects AS p1`), and its own tenant
 /// predicate like any joined table. `N` starts at 1.
 ///
 /// ```

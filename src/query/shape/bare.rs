@@ -8,9 +8,10 @@
 //! both parse keywords specially). Everything else keeps sea-query's quotes.
 
 /// Every keyword of SQLite (its 147, `sqlite3_keyword_name`) and of PostgreSQL (all four
-/// categories of `pg_get_keywords()` in version 15, with the words versions 16-18 added),
-/// sorted for a binary search. A keyword PostgreSQL adds later and leaves unreserved, as
-/// it does almost all, is still a valid bare name there.
+/// categories of `pg_get_keywords()` in version 15, the words versions 16 and 17 added to
+/// `kwlist.h`, and a few of 18's), sorted for a binary search. More is harmless (a name is
+/// quoted that need not be). A keyword PostgreSQL adds later and leaves unreserved, as it
+/// does almost all, is still a valid bare name in every place tenantry writes a name.
 const KEYWORDS: &[&str] = &[
     "abort",
     "absent",
@@ -203,6 +204,7 @@ const KEYWORDS: &[&str] = &[
     "include",
     "including",
     "increment",
+    "indent",
     "index",
     "indexed",
     "indexes",
@@ -417,6 +419,7 @@ const KEYWORDS: &[&str] = &[
     "smallint",
     "snapshot",
     "some",
+    "source",
     "sql",
     "stable",
     "standalone",
@@ -441,6 +444,7 @@ const KEYWORDS: &[&str] = &[
     "tables",
     "tablesample",
     "tablespace",
+    "target",
     "temp",
     "template",
     "temporary",

@@ -519,7 +519,7 @@ impl Dialect {
 pub(crate) trait Shape: Clone + Eq + Hash + Send + Sync + 'static {
     fn scoped(&self) -> bool;
     /// Whether a statement of this kind that names several tables gives each a short
-    /// name (`"projects" AS "p"`). A query does; an update or a delete keeps its table's
+    /// name (`projects AS p`). A query does; an update or a delete keeps its table's
     /// own name.
     const SHORT_NAMES: bool = false;
     type Statement: QueryStatementWriter;
