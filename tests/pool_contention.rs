@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{NewProject, Project};
-use tenantry::{Error, SqliteDatabase, TenantId};
+use tenantry::{Admin, Error, SqliteDatabase, TenantId};
 use uuid::Uuid;
 
 #[test]
@@ -197,5 +197,30 @@ fn a_write_inside_the_same_threads_transaction_fails_busy_instead_of_hanging() {
     });
     assert_eq!(seen.unwrap(), 0, "another connection does not see the uncommitted row");
     assert_eq!(db.fetch_one(Project::select(&t).count()).unwrap(), 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A connection that raw SQL left inside a transaction is closed, not handed to the next
+/// caller; reads give their connection back without asking (a built `SELECT` cannot open a
+/// transaction), so this checks that writes still ask.
+///
+/// Guard: the autocommit check in `Pooled::drop`. Seen failing with the check removed: the
+/// insert ran inside the transaction that `BEGIN` left open, and a second handle on the
+/// file counted no row.
+#[test]
+fn a_connection_left_inside_a_transaction_is_not_reused() {
+    let dir = std::env::temp_dir().join(format!("tenantry-pool-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("app.db");
+    let db = SqliteDatabase::builder(&path).max_connections(1).open().unwrap();
+    db.create_table::<Project>().unwrap();
+    let admin = Admin::new("test: raw SQL that leaves a transaction open");
+    db.execute(admin.raw_sql("BEGIN")).unwrap();
+    let t = TenantId::generate();
+    assert_eq!(db.fetch_one(Project::select(&t).count()).unwrap(), 0);
+    let row = NewProject { id: Uuid::from_u128(1), name: "kept".into(), created_at: "now".into() };
+    assert_eq!(db.execute(Project::insert(&t, row)).unwrap(), 1);
+    let other = SqliteDatabase::builder(&path).open().unwrap();
+    assert_eq!(other.fetch_one(Project::select(&t).count()).unwrap(), 1, "the insert was committed");
     std::fs::remove_dir_all(dir).ok();
 }

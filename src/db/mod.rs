@@ -427,14 +427,23 @@ impl Pooled<'_> {
     fn conn(&self) -> &Connection {
         self.conn.as_ref().expect("present until drop")
     }
+
+    /// Returns the connection without asking SQLite whether a transaction is still open:
+    /// for a caller that ran only built queries, which cannot open one.
+    #[inline]
+    fn give_back(mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.inner.release(Some(conn));
+        }
+    }
 }
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let conn = self.conn.take();
         // A connection left inside a transaction (a failed rollback) is not reused.
-        let healthy = conn.filter(|c| c.is_autocommit());
-        self.inner.release(healthy);
+        if let Some(conn) = self.conn.take() {
+            self.inner.release(conn.is_autocommit().then_some(conn));
+        }
     }
 }
 
@@ -466,7 +475,7 @@ macro_rules! executor_methods {
         }
 
         fn fetch_all_of<Q: Fetch>(&self, query: &Q) -> Result<Vec<Q::Row>> {
-            self.engine(|engine| run::fetch_all(engine, query))
+            self.reading_engine(|engine| run::fetch_all(engine, query))
         }
 
         /// The first row of a query, or `None`. A row of another tenant is never seen, so
@@ -477,7 +486,7 @@ macro_rules! executor_methods {
         }
 
         fn fetch_optional_of<Q: Fetch>(&self, query: &Q) -> Result<Option<Q::Row>> {
-            self.engine(|engine| run::fetch_optional(engine, query))
+            self.reading_engine(|engine| run::fetch_optional(engine, query))
         }
 
         /// The first row of a query, or [`Error::NotFound`].
@@ -620,6 +629,15 @@ impl SqliteDatabase {
         self.with_conn(|conn| f(&mut exec::Sqlite::new(conn)))
     }
 
+    /// [`engine`](Self::engine) for a built query. A `SELECT` cannot leave a transaction
+    /// open, so the connection goes back to the pool without asking SQLite whether it did.
+    fn reading_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        let pooled = self.inner.acquire()?;
+        let out = f(&mut exec::Sqlite::new(pooled.conn()));
+        pooled.give_back();
+        out
+    }
+
     /// [`engine`](Self::engine) for a write, in this process's turn to write.
     fn writing_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
         // The turn first, then a connection: a writer waiting for its turn holds no
@@ -728,6 +746,10 @@ impl<'db> SqliteTransaction<'db> {
 
     /// A transaction writes in the turn it took when it began.
     fn writing_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
+        self.engine(f)
+    }
+
+    fn reading_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
         self.engine(f)
     }
 

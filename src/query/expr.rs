@@ -219,12 +219,23 @@ impl<S> Cond<S> {
     #[inline(always)]
     pub(crate) fn append_to<A: smallvec::Array<Item = Param>>(self, params: &mut smallvec::SmallVec<A>) -> Node {
         let mut node = self.node;
-        if !self.values.is_empty() {
-            node.shift(params.len() as Slot);
-            // One push per value: cheaper than `extend` for the usual one or two.
-            for v in self.values {
-                params.push(v);
+        // Inline, an emptied list owns nothing, so it is forgotten instead of dropped: the
+        // drop is an out-of-line call on every statement built.
+        let inline = !self.values.spilled();
+        if self.values.is_empty() {
+            if inline {
+                std::mem::forget(self.values);
             }
+            return node;
+        }
+        node.shift(params.len() as Slot);
+        // One push per value: cheaper than `extend` for the usual one or two.
+        let mut values = self.values.into_iter();
+        for v in values.by_ref() {
+            params.push(v);
+        }
+        if inline {
+            std::mem::forget(values);
         }
         node
     }

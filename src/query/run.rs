@@ -131,6 +131,11 @@ pub(crate) fn rows<E: Engine, Q: Fetch + ?Sized>(
 pub(crate) fn fetch_all<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query: &Q) -> Result<Vec<Q::Row>> {
     let mut out = Vec::new();
     rows(engine, query, |row| {
+        if out.capacity() == 0 {
+            // Room for a few rows at once, as `collect` makes, without the growth path's
+            // bookkeeping; the empty list it replaces owns nothing, so needs no drop.
+            std::mem::forget(std::mem::replace(&mut out, Vec::with_capacity(4)));
+        }
         out.push(row);
         Ok(true)
     })?;
