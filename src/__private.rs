@@ -6,7 +6,7 @@ pub use crate::query::expr::SubParts;
 pub use crate::registry::Registered;
 pub use crate::schema::{ColumnInfo, TableInfo, UniqueInfo};
 pub use crate::schema::{GlobalSeal, OwnedSeal, Reader, RowSource, TableSeal};
-pub use crate::value::{Param, SqlKind};
+pub use crate::value::{Param, RowValues, SqlKind};
 pub use inventory;
 
 use crate::error::Result;
@@ -40,7 +40,7 @@ pub fn decode_tenant<R: RowSource + ?Sized>(
     crate::schema::decode_tenant(row, at, info, reader.0)
 }
 
-pub fn push<V: ColumnValue>(value: V, out: &mut Vec<Param>) {
+pub fn push<V: ColumnValue>(value: V, out: &mut RowValues) {
     out.push(Param::from(value.into_value()));
 }
 

@@ -288,7 +288,7 @@ pub trait Table: TableSeal + Sized + 'static {
     #[doc(hidden)]
     fn __decode<R: RowSource + ?Sized>(row: &R, offset: usize, reader: Reader<'_>) -> Result<Self>;
     #[doc(hidden)]
-    fn __push_new(new: Self::New, out: &mut Vec<crate::value::Param>);
+    fn __push_new(new: Self::New, out: &mut crate::value::RowValues);
     #[doc(hidden)]
     fn __key(&self) -> crate::Value;
     /// The value of column `index` (the tenant column's as its UUID). The derive writes

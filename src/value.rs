@@ -9,6 +9,11 @@ use crate::tenant::{TenantId, parse_canonical_uuid};
 /// most statements have), more on the heap.
 pub(crate) type Params = smallvec::SmallVec<[Param; 4]>;
 
+/// The values of an insert's rows, in order, without the tenant: one row of up to four
+/// columns inline (no allocation for the usual one-row insert), more on the heap.
+#[doc(hidden)]
+pub type RowValues = smallvec::SmallVec<[Param; 4]>;
+
 /// The longest text a [`Param`] holds inline.
 const SHORT: usize = 30;
 

@@ -36,7 +36,7 @@ macro_rules! hand_written {
             fn __decode<R: RowSource + ?Sized>(_: &R, _: usize, _: Reader<'_>) -> tenantry::Result<Self> {
                 Ok($ty)
             }
-            fn __push_new($n: $new, $out: &mut Vec<tenantry::__private::Param>) $push
+            fn __push_new($n: $new, $out: &mut tenantry::__private::RowValues) $push
             fn __key(&self) -> Value {
                 Value::Null
             }

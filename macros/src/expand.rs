@@ -39,7 +39,7 @@ fn fallback(table: &Table<'_>) -> TokenStream {
                 fn __decode<__R: ::tenantry::__private::RowSource + ?Sized>(_: &__R, _: usize, _: ::tenantry::__private::Reader<'_>) -> ::tenantry::Result<Self> {
                     ::core::unreachable!()
                 }
-                fn __push_new(_: (), _: &mut ::std::vec::Vec<::tenantry::__private::Param>) {}
+                fn __push_new(_: (), _: &mut ::tenantry::__private::RowValues) {}
                 fn __key(&self) -> ::tenantry::Value {
                     ::core::unreachable!()
                 }
@@ -320,7 +320,7 @@ fn expand(table: &Table<'_>) -> TokenStream {
                 ) -> ::tenantry::Result<Self> {
                     ::core::result::Result::Ok(#ident { #(#decode_fields,)* })
                 }
-                fn __push_new(new: #new_ident, out: &mut ::std::vec::Vec<::tenantry::__private::Param>) {
+                fn __push_new(new: #new_ident, out: &mut ::tenantry::__private::RowValues) {
                     #(#push_fields)*
                 }
                 fn __key(&self) -> ::tenantry::Value {

@@ -10,14 +10,14 @@ use crate::query::source::{End, Tables};
 use crate::query::{Execute, Plan, PlanKind, Scope, params_with_tenant_slot};
 use crate::schema::Table;
 use crate::tenant::Admin;
-use crate::value::{IntoSql, Param, Params, Value};
+use crate::value::{IntoSql, Param, Params, RowValues, Value};
 
 /// An `INSERT` of one or many rows of `T`. The tenant column is set from the token, never
 /// from the row (the insert form has no tenant field). Many rows are sent in chunks under
 /// SQLite's and D1's 100-parameter limit, inside one transaction: all or nothing.
 pub struct Insert<T> {
     shape: InsertShape,
-    values: Vec<Param>,
+    values: RowValues,
     rows: usize,
     scope: Scope,
     _t: PhantomData<fn() -> T>,
@@ -43,7 +43,7 @@ impl<T: Table> Insert<T> {
         let rows = rows.into_iter();
         // Sized once for the rows the iterator says it has (one, for `insert`).
         let per_row = info.columns.len() - usize::from(info.tenant.is_some());
-        let mut values = Vec::with_capacity(rows.size_hint().0.saturating_mul(per_row));
+        let mut values = RowValues::with_capacity(rows.size_hint().0.saturating_mul(per_row));
         let mut count = 0;
         for row in rows {
             T::__push_new(row, &mut values);
