@@ -128,7 +128,7 @@ impl<S: Source> Select<S> {
         if !covers(&[info.primary_key]) && !info.unique.iter().any(|u| !u.global && covers(u.columns)) {
             return invalid("the keyset does not include the primary key or a unique key");
         }
-        if !self.p.shape.order.is_empty() || self.p.shape.limit.is_some() || self.p.shape.agg.is_some() {
+        if !self.p.shape.tail().order.is_empty() || self.p.shape.limit.is_some() || self.p.shape.tail().agg.is_some() {
             return invalid("the keyset's query has its own order, limit or aggregate");
         }
         let rendered = self.p.shape.rendered_in(Dialect::Sqlite)?;

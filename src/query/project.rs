@@ -244,7 +244,7 @@ impl<S: Source, K: ColumnValue> Grouped<S, K> {
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Projected<S, R> {
-        let key = self.select.p.shape.group[0];
+        let key = self.select.p.shape.tail().group[0];
         self.select.p.shape.set_out(vec![Out::Col(key), Out::Agg(agg)]);
         Projected { select: self.select, _r: PhantomData }
     }

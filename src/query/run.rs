@@ -129,14 +129,17 @@ pub(crate) fn rows<E: Engine, Q: Fetch + ?Sized>(
 
 /// Every row of a query.
 pub(crate) fn fetch_all<E: Engine, Q: Fetch + ?Sized>(engine: &mut E, query: &Q) -> Result<Vec<Q::Row>> {
+    let plan = query.__plan();
+    let (r, binds) = select_step(&plan, E::DIALECT)?;
     let mut out = Vec::new();
-    rows(engine, query, |row| {
+    engine.query(&r, binds, |row| {
         if out.capacity() == 0 {
             // Room for a few rows at once, as `collect` makes, without the growth path's
-            // bookkeeping; the empty list it replaces owns nothing, so needs no drop.
+            // bookkeeping; the empty list it replaces owns nothing, so needs no drop. Made
+            // before the row is decoded, so the row is not held across the allocation.
             std::mem::forget(std::mem::replace(&mut out, Vec::with_capacity(4)));
         }
-        out.push(row);
+        out.push(query.__decode(row)?);
         Ok(true)
     })?;
     Ok(out)

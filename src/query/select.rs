@@ -251,11 +251,10 @@ impl<S: Source> Select<S> {
 
     /// Adds a join of `table` on `on`; the statement's source becomes `O`.
     #[inline]
-    fn joined<O>(self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
-        let mut joined = Select { p: self.p, _s: PhantomData };
-        let on = on.append_to(&mut joined.p.params);
-        joined.p.shape.join(Join { table, on, left });
-        joined
+    fn joined<O>(mut self, table: TableRef, on: Cond<O>, left: bool) -> Select<O> {
+        let on = on.append_to(&mut self.p.params);
+        self.p.shape.join(Join { table, on, left });
+        Select { p: self.p, _s: PhantomData }
     }
 
     fn aggregate<R>(mut self, agg: Agg) -> Aggregate<S, R> {

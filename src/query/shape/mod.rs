@@ -368,8 +368,16 @@ pub(crate) struct SelectShape {
     /// Inline for the usual one join: no allocation per joined statement.
     pub(crate) joins: smallvec::SmallVec<[Join; 1]>,
     pub(crate) cond: Option<Node>,
-    pub(crate) order: Vec<(ColRef, bool)>,
     pub(crate) limit: Option<Slot>,
+    /// The rest, boxed once one of them is set: a statement without them (a get, a join,
+    /// a filter) is smaller to move and quicker to compare.
+    tail: Option<Box<Tail>>,
+}
+
+/// The parts of a select that most statements leave empty.
+#[derive(Clone, PartialEq, Eq, Default, Debug)]
+pub(crate) struct Tail {
+    pub(crate) order: Vec<(ColRef, bool)>,
     pub(crate) offset: Option<Slot>,
     pub(crate) agg: Option<Agg>,
     /// Chosen output columns (a projection); empty: whole rows, or `agg`.
@@ -378,6 +386,17 @@ pub(crate) struct SelectShape {
     pub(crate) group: Vec<ColRef>,
     pub(crate) having: Vec<Having>,
 }
+
+/// What a select without a tail has.
+static NO_TAIL: Tail = Tail {
+    order: Vec::new(),
+    offset: None,
+    agg: None,
+    out: Vec::new(),
+    distinct: false,
+    group: Vec::new(),
+    having: Vec::new(),
+};
 
 // The steps a select's digest tells apart, in bits 16-19 of a step's first word (a
 // condition's kind sits in bits 8-11, its operator or flag in the low bits, a length
@@ -402,14 +421,8 @@ impl std::fmt::Debug for SelectShape {
             .field("from", &self.from)
             .field("joins", &self.joins)
             .field("cond", &self.cond)
-            .field("order", &self.order)
             .field("limit", &self.limit)
-            .field("offset", &self.offset)
-            .field("agg", &self.agg)
-            .field("out", &self.out)
-            .field("distinct", &self.distinct)
-            .field("group", &self.group)
-            .field("having", &self.having)
+            .field("tail", &self.tail)
             .finish()
     }
 }
@@ -421,8 +434,7 @@ impl std::fmt::Debug for SelectShape {
 impl PartialEq for SelectShape {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        let SelectShape { digest, scoped, from, joins, cond, order, limit, offset, agg, out, distinct, group, having } =
-            self;
+        let SelectShape { digest, scoped, from, joins, cond, limit, tail } = self;
         *digest == other.digest
             && *scoped == other.scoped
             && *from == other.from
@@ -435,14 +447,8 @@ impl PartialEq for SelectShape {
                 (Some(a), Some(b)) => a.same(b),
                 (a, b) => a.is_none() && b.is_none(),
             }
-            && *order == other.order
             && *limit == other.limit
-            && *offset == other.offset
-            && *agg == other.agg
-            && *out == other.out
-            && *distinct == other.distinct
-            && *group == other.group
-            && *having == other.having
+            && *tail == other.tail
     }
 }
 
@@ -599,15 +605,19 @@ impl SelectShape {
             from: table,
             joins: smallvec::SmallVec::new(),
             cond: None,
-            order: Vec::new(),
             limit: None,
-            offset: None,
-            agg: None,
-            out: Vec::new(),
-            distinct: false,
-            group: Vec::new(),
-            having: Vec::new(),
+            tail: None,
         }
+    }
+
+    /// Ordering, offset, aggregates, projection and grouping (all empty without a tail).
+    #[inline]
+    pub(crate) fn tail(&self) -> &Tail {
+        self.tail.as_deref().unwrap_or(&NO_TAIL)
+    }
+
+    fn tail_mut(&mut self) -> &mut Tail {
+        self.tail.get_or_insert_default()
     }
 
     /// `WHERE .. AND node`.
@@ -630,7 +640,7 @@ impl SelectShape {
     pub(crate) fn order_by(&mut self, col: ColRef, desc: bool) {
         self.digest.mix(STEP_ORDER | u64::from(desc));
         self.digest.column(col);
-        self.order.push((col, desc));
+        self.tail_mut().order.push((col, desc));
     }
 
     /// The ordering, replaced by `terms` (a keyset's).
@@ -640,7 +650,7 @@ impl SelectShape {
             self.digest.mix(u64::from(desc));
             self.digest.column(col);
         }
-        self.order = terms.to_vec();
+        self.tail_mut().order = terms.to_vec();
     }
 
     /// `LIMIT` the value in `slot`.
@@ -654,15 +664,16 @@ impl SelectShape {
     #[inline(always)]
     pub(crate) fn set_offset(&mut self, slot: Slot) {
         self.digest.mix(STEP_OFFSET);
-        self.offset = Some(slot);
+        self.tail_mut().offset = Some(slot);
     }
 
     /// One aggregate over the rows (no ordering: one row comes back).
     pub(crate) fn set_aggregate(&mut self, agg: Agg) {
         self.digest.mix(STEP_AGGREGATE);
         self.digest.agg(agg);
-        self.agg = Some(agg);
-        self.order.clear();
+        let tail = self.tail_mut();
+        tail.agg = Some(agg);
+        tail.order.clear();
     }
 
     /// The output columns, replaced by `out` (a projection, or a group's key and
@@ -675,29 +686,31 @@ impl SelectShape {
                 Out::Agg(a) => self.digest.agg(a),
             }
         }
-        self.out = out;
-        self.agg = None;
+        let tail = self.tail_mut();
+        tail.out = out;
+        tail.agg = None;
     }
 
     /// `GROUP BY .., col`; no single aggregate.
     pub(crate) fn group_by(&mut self, col: ColRef) {
         self.digest.mix(STEP_GROUP);
         self.digest.column(col);
-        self.group.push(col);
-        self.agg = None;
+        let tail = self.tail_mut();
+        tail.group.push(col);
+        tail.agg = None;
     }
 
     /// `SELECT DISTINCT`.
     pub(crate) fn set_distinct(&mut self) {
         self.digest.mix(STEP_DISTINCT);
-        self.distinct = true;
+        self.tail_mut().distinct = true;
     }
 
     /// Another `HAVING` term.
     pub(crate) fn having(&mut self, having: Having) {
         self.digest.mix(STEP_HAVING | having.op as u64);
         self.digest.agg(having.agg);
-        self.having.push(having);
+        self.tail_mut().having.push(having);
     }
 
     /// The rendering of [`by_key`](Self::by_key) for a tenant, from the table's own slot
@@ -716,15 +729,7 @@ impl Shape for SelectShape {
         self.scoped
     }
     fn keyed_slot(&self) -> Option<&'static [OnceLock<Rendered>; 2]> {
-        let plain = self.joins.is_empty()
-            && self.out.is_empty()
-            && self.group.is_empty()
-            && !self.distinct
-            && self.having.is_empty()
-            && self.order.is_empty()
-            && self.limit.is_none()
-            && self.offset.is_none()
-            && self.agg.is_none();
+        let plain = self.joins.is_empty() && self.limit.is_none() && self.tail.is_none();
         (plain && is_by_key(self.scoped, self.from, self.cond.as_ref(), 1)).then_some(&self.from.0.keyed.get)
     }
     fn visit(&self, v: &mut Check) {
@@ -736,24 +741,25 @@ impl Shape for SelectShape {
         if let Some(n) = &self.cond {
             v.node(n);
         }
-        for (c, _) in &self.order {
+        let tail = self.tail();
+        for (c, _) in &tail.order {
             v.column(*c);
         }
-        let aggs = self.out.iter().filter_map(|o| match o {
+        let aggs = tail.out.iter().filter_map(|o| match o {
             Out::Agg(a) => Some(*a),
             Out::Col(_) => None,
         });
-        for agg in self.agg.into_iter().chain(aggs).chain(self.having.iter().map(|h| h.agg)) {
+        for agg in tail.agg.into_iter().chain(aggs).chain(tail.having.iter().map(|h| h.agg)) {
             if let Agg::Sum(c) | Agg::Min(c) | Agg::Max(c) | Agg::Avg(c) = agg {
                 v.column(c);
             }
         }
-        for out in &self.out {
+        for out in &tail.out {
             if let Out::Col(c) = out {
                 v.column(*c);
             }
         }
-        for c in &self.group {
+        for c in &tail.group {
             v.column(*c);
         }
     }
@@ -947,6 +953,33 @@ mod tests {
             assert_eq!(v.digest, base().digest);
             assert_ne!(*v, base(), "variant {i} compared equal to the base");
             assert_ne!(base(), *v, "variant {i} compared equal to the base");
+        }
+        // The same with a tail on both sides: each of its fields is compared too.
+        let with_tail = || {
+            let mut s = base();
+            s.order_by(col(3), false);
+            s.set_offset(2);
+            s
+        };
+        let changed_tail = |step: &dyn Fn(&mut Tail)| {
+            let mut s = with_tail();
+            step(s.tail_mut());
+            s
+        };
+        let variants = [
+            changed_tail(&|t| t.order[0].1 = true),
+            changed_tail(&|t| t.order.push((col(2), false))),
+            changed_tail(&|t| t.offset = Some(3)),
+            changed_tail(&|t| t.agg = Some(Agg::Count)),
+            changed_tail(&|t| t.out.push(Out::Col(col(2)))),
+            changed_tail(&|t| t.distinct = true),
+            changed_tail(&|t| t.group.push(col(2))),
+            changed_tail(&|t| t.having.push(Having { agg: Agg::Count, op: CmpOp::Ge, slot: 1 })),
+        ];
+        assert_eq!(with_tail(), with_tail());
+        for (i, v) in variants.iter().enumerate() {
+            assert_eq!(v.digest, with_tail().digest);
+            assert_ne!(*v, with_tail(), "tail variant {i} compared equal to the base");
         }
     }
 

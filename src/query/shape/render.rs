@@ -234,14 +234,15 @@ fn compare(l: Expr, op: CmpOp, r: Expr) -> Expr {
 
 pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
     let mut q = Query::select();
-    if !s.out.is_empty() {
-        for out in &s.out {
+    let tail = s.tail();
+    if !tail.out.is_empty() {
+        for out in &tail.out {
             q.expr(match out {
                 Out::Col(c) => c.expr(m),
                 Out::Agg(a) => aggregate(*a, m),
             });
         }
-    } else if let Some(agg) = s.agg {
+    } else if let Some(agg) = tail.agg {
         q.expr(aggregate(agg, m));
     } else {
         for table in std::iter::once(s.from).chain(s.joins.iter().map(|j| j.table)) {
@@ -250,7 +251,7 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
             }
         }
     }
-    if s.distinct {
+    if tail.distinct {
         q.distinct();
     }
     match m.short(s.from) {
@@ -268,20 +269,20 @@ pub(super) fn select(s: &SelectShape, m: &mut Marks) -> SelectStatement {
         };
     }
     q.cond_where(where_clause(s.from, s.cond.as_ref(), m));
-    for col in &s.group {
+    for col in &tail.group {
         q.add_group_by([col.expr(m)]);
     }
-    for h in &s.having {
+    for h in &tail.having {
         let (agg, mark) = (aggregate(h.agg, m), m.mark(h.slot));
         q.and_having(compare(agg, h.op, mark));
     }
-    for (col, desc) in &s.order {
+    for (col, desc) in &tail.order {
         q.order_by_expr(col.expr(m), if *desc { Order::Desc } else { Order::Asc });
     }
     if let Some(limit) = s.limit {
         q.limit(u64::from(limit));
     }
-    if let Some(offset) = s.offset {
+    if let Some(offset) = tail.offset {
         q.offset(u64::from(offset));
     }
     q
