@@ -264,8 +264,10 @@ impl<T: Table> UnfilteredUpdate<T> {
     /// # Ok(()) }
     /// ```
     #[inline]
-    pub fn filter(self, cond: Cond<Tables<T, End>>) -> Update<T> {
-        self.0.filter(cond)
+    pub fn filter(mut self, cond: Cond<Tables<T, End>>) -> Update<T> {
+        // Changed where it is, then moved once.
+        self.0.and_where(cond);
+        self.0
     }
 
     /// Updates every row of the tenant, on purpose.
@@ -313,9 +315,14 @@ impl<T: Table> Update<T> {
     /// Restricts the rows updated (ANDed with the tenant predicate).
     #[inline]
     pub fn filter(mut self, cond: Cond<Tables<T, End>>) -> Self {
+        self.and_where(cond);
+        self
+    }
+
+    #[inline]
+    fn and_where(&mut self, cond: Cond<Tables<T, End>>) {
         let node = cond.append_to(&mut self.params);
         self.shape.cond = Some(Node::and(self.shape.cond.take(), node));
-        self
     }
 
     /// The SQLite SQL and parameters this statement runs.
