@@ -433,6 +433,7 @@ impl Pooled<'_> {
     #[inline]
     fn give_back(mut self) {
         if let Some(conn) = self.conn.take() {
+            debug_assert!(conn.is_autocommit(), "only a caller that cannot open a transaction gives back unchecked");
             self.inner.release(Some(conn));
         }
     }
