@@ -336,7 +336,7 @@ pub enum Error {
     },
     /// A pagination cursor that this keyset did not make: from another query, another
     /// tenant, or altered.
-    #[error("this page cursor does not belong to this query")]
+    #[error("this page cursor is not one this query issued: malformed, altered, or from another query or tenant")]
     InvalidCursor,
     /// A move between the shared database and a tenant's file was asked of a layout with
     /// no per-tenant databases.

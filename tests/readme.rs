@@ -106,6 +106,8 @@ impl axum::response::IntoResponse for ApiError {
 }
 #[derive(serde::Deserialize)]
 struct LoginForm { email: String, caller: String }
+#[derive(serde::Deserialize)]
+struct ProjectForm { name: String, created_at: String }
 "#,
             before: r#"
     let admin = tenantry::Admin::new("readme");
@@ -113,7 +115,7 @@ struct LoginForm { email: String, caller: String }
     let layout = tenantry::Layout::shared(db.clone())?;
     let auth = tenantry::auth::Auth::builder(&admin, db).build()?;
 "#,
-            is_async: false,
+            is_async: true,
             run: false,
         },
         Setup {

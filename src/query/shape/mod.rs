@@ -416,13 +416,15 @@ const STEP_HAVING: u64 = 11 << 16;
 impl std::fmt::Debug for SelectShape {
     // Without the digest: it mixes in addresses, so it differs from run to run.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field named, so one added later is not left out of the output.
+        let SelectShape { digest: _, scoped, from, joins, cond, limit, tail } = self;
         f.debug_struct("SelectShape")
-            .field("scoped", &self.scoped)
-            .field("from", &self.from)
-            .field("joins", &self.joins)
-            .field("cond", &self.cond)
-            .field("limit", &self.limit)
-            .field("tail", &self.tail)
+            .field("scoped", scoped)
+            .field("from", from)
+            .field("joins", joins)
+            .field("cond", cond)
+            .field("limit", limit)
+            .field("tail", tail)
             .finish()
     }
 }
