@@ -389,8 +389,15 @@ pub(crate) const MAX_IDENT: usize = 63;
 
 /// Table names the library's own tables use, and prefixes it keeps for itself. A
 /// declaration over any of them is refused, like a table declared twice.
-pub(crate) const RESERVED_TABLES: &[&str] =
-    &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
+pub(crate) const RESERVED_TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "login_tokens",
+    "auth_rate_limits",
+    "oauth_states",
+    "tenantry_migrations",
+    "tenantry_tenant_locations",
+];
 /// Prefixes no declared table may use: SQLite's internal tables and tenantry's own.
 pub(crate) const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];
 
@@ -494,7 +501,7 @@ mod ident_tests {
 
     #[test]
     fn reserved_names_ignore_case() {
-        for name in ["users", "SESSIONS", "Login_Tokens", "tenantry_anything", "sqlite_master"] {
+        for name in ["users", "SESSIONS", "Login_Tokens", "OAuth_States", "tenantry_anything", "sqlite_master"] {
             assert!(is_reserved(name), "{name}");
         }
         assert!(!is_reserved("projects"));

@@ -22,7 +22,11 @@ use crate::tenant::TenantId;
 /// Whether the database on `conn` has a table named `name`.
 pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)")?
+        // SQLite finds a table whatever the case of its name (ASCII letters), quoted or not,
+        // so a declaration of `Projects` is the live table `projects`.
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE)",
+        )?
         .query_row([name], |r| r.get(0))?)
 }
 

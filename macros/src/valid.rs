@@ -52,7 +52,7 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
         errors.at(
             name,
             format!(
-                "`{}` is reserved for tenantry's own tables (users, sessions, login tokens, tenant locations); reach accounts through `tenantry::auth`, and name your table otherwise (no `tenantry_` or `sqlite_` prefix)",
+                "`{}` is reserved for tenantry's own tables (users, sessions, login tokens, OAuth sign-ins, tenant locations); reach accounts through `tenantry::auth`, and name your table otherwise (no `tenantry_` or `sqlite_` prefix)",
                 name.value()
             ),
         );
@@ -169,8 +169,15 @@ pub(crate) fn check(table: &Table<'_>, errors: &mut Errors) {
 
 /// The library refuses these at open too (`tenantry::Error::ReservedTable`): keep the
 /// lists in step with `RESERVED_TABLES` in the library's `src/schema.rs`.
-const RESERVED_TABLES: &[&str] =
-    &["users", "sessions", "login_tokens", "auth_rate_limits", "tenantry_migrations", "tenantry_tenant_locations"];
+const RESERVED_TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "login_tokens",
+    "auth_rate_limits",
+    "oauth_states",
+    "tenantry_migrations",
+    "tenantry_tenant_locations",
+];
 const RESERVED_PREFIXES: &[&str] = &["sqlite_", "tenantry_"];
 
 fn is_reserved_table(name: &str) -> bool {
