@@ -34,8 +34,8 @@ pub(crate) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
 /// column must exist with a text type and `NOT NULL`, lead the primary key, and lead
 /// every unique key (but those declared `#[unique(global)]`). A declaration that
 /// disagrees (a hand-written `Table` impl naming another column as the tenant, say) makes
-/// the database refuse to open, naming the table. Tables not created yet are checked when
-/// they are.
+/// the database refuse to open, naming the table. Tables not created yet are checked the
+/// first time a statement naming them is compiled (`db::late`).
 ///
 /// A schema is what `sqlite_master` says (SQLite itself loads it from there), so a schema
 /// this process already found consistent is recognised by the digest of that text: one

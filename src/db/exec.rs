@@ -39,17 +39,31 @@ impl<'s, 'c> Sqlite<'s, 'c> {
         // A statement run while the last one is in use (a nested call from a row
         // callback) takes the cache's path.
         let Some(mut held) = self.last.and_then(|l| l.0.try_borrow_mut().ok()) else {
-            return Ok(Prepared::Cached(self.conn.prepare_cached(sql)?));
+            return Ok(Prepared::Cached(compile(self.conn, sql)?));
         };
         if held.as_ref().is_none_or(|(text, _)| **text != *sql) {
             // The statement it replaces goes back to the cache first.
             *held = None;
-            *held = Some((sql.into(), self.conn.prepare_cached(sql)?));
+            *held = Some((sql.into(), compile(self.conn, sql)?));
         }
         RefMut::filter_map(held, |h| h.as_mut().map(|(_, stmt)| stmt))
             .map(Prepared::Held)
             .map_err(|_| Error::Internal { why: "a transaction's statement slot emptied while in use" })
     }
+}
+
+/// `sql` from the connection's statement cache, or compiled; a table it names that was
+/// not there when the database opened is first checked against its declaration
+/// ([`late`](super::late)), and on a mismatch the statement is thrown away, not cached.
+#[inline(always)]
+fn compile<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>> {
+    super::late::reset();
+    let stmt = conn.prepare_cached(sql)?;
+    if let Err(e) = super::late::check(conn) {
+        stmt.discard();
+        return Err(e);
+    }
+    Ok(stmt)
 }
 
 /// A transaction's last statement and its SQL text. Dropping it returns the statement to

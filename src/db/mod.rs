@@ -1,6 +1,7 @@
 //! The executor: a pool of rusqlite connections, transactions, and the fetch/execute API.
 
 pub(crate) mod exec;
+pub(crate) mod late;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -168,7 +169,8 @@ impl SqliteDatabaseBuilder {
         let pool =
             Pool { state: Mutex::new(PoolState { idle: Vec::new(), open: 0, waiting: 0 }), freed: Condvar::new() };
         let writer = WriteGate::new();
-        let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool, writer }) };
+        let late = Arc::default();
+        let db = SqliteDatabase { inner: Arc::new(Inner { config: self, max, pool, writer, late }) };
         // Open one connection now so a bad path or a corrupt file fails here, not later.
         let conn = db.inner.acquire()?;
         conn.conn().query_row("PRAGMA schema_version", [], |_| Ok(()))?;
@@ -181,8 +183,11 @@ impl SqliteDatabaseBuilder {
         let conn = db.inner.acquire()?;
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
+        // And a table created after this (by another process) is checked the first time a
+        // statement naming it is compiled (`late`). A layout checks its tenant files itself.
         if !db.inner.config.tenant_file {
             crate::tablesql::verify_live(conn.conn())?;
+            db.inner.late.missing_from(conn.conn())?;
         }
         if let Some(on) = db.inner.config.on_drift {
             let drift = crate::drift::schema_drift(conn.conn())?;
@@ -196,7 +201,7 @@ impl SqliteDatabaseBuilder {
         Ok(db)
     }
 
-    fn connect(&self) -> Result<Connection> {
+    fn connect(&self, late: &Arc<late::LateTables>) -> Result<Connection> {
         let mut conn = match &self.target {
             Target::File(path) => Connection::open_with_flags(
                 path,
@@ -251,10 +256,20 @@ impl SqliteDatabaseBuilder {
         //
         // And a migration's SQL cannot end or nest the transaction it runs in (`COMMIT;
         // ..; BEGIN`), which would commit part of it without its record.
-        conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+        //
+        // And it notes which tables not there at open a statement names (`late`).
+        let late = Arc::clone(late);
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
             AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
             AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } if crate::migrate::running() => {
                 Authorization::Deny
+            }
+            AuthAction::Read { table_name, .. }
+            | AuthAction::Insert { table_name }
+            | AuthAction::Update { table_name, .. }
+            | AuthAction::Delete { table_name } => {
+                late.named(table_name);
+                Authorization::Allow
             }
             _ => Authorization::Allow,
         }))?;
@@ -281,6 +296,8 @@ struct Inner {
     max: usize,
     pool: Pool,
     writer: WriteGate,
+    /// Owned tables the database did not have when it opened, until checked.
+    late: Arc<late::LateTables>,
 }
 
 /// One writer at a time per database in this process, as SQLite allows: writers wait
@@ -380,7 +397,7 @@ impl Inner {
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
-                return match self.config.connect() {
+                return match self.config.connect(&self.late) {
                     Ok(conn) => Ok(Pooled { conn: Some(Box::new(conn)), inner: self }),
                     Err(e) => {
                         self.release(None);
@@ -528,7 +545,9 @@ macro_rules! executor_methods {
                     }
                     Ok(())
                 })
-            })
+            })?;
+            crate::tables().for_each(|info| self.late_checked(info));
+            Ok(())
         }
 
         /// Creates `T`'s table and indexes if they do not exist (the derive's DDL).
@@ -541,7 +560,9 @@ macro_rules! executor_methods {
                     // The table may have existed before, made by other SQL.
                     crate::tablesql::verify_table(conn, T::INFO)
                 })
-            })
+            })?;
+            self.late_checked(T::INFO);
+            Ok(())
         }
     };
 }
@@ -615,7 +636,7 @@ impl SqliteDatabase {
     /// in-memory database, which has one connection only).
     pub(crate) fn watch_connection(&self) -> Result<Option<Connection>> {
         match self.inner.config.target {
-            Target::File(_) => self.inner.config.connect().map(Some),
+            Target::File(_) => self.inner.config.connect(&self.inner.late).map(Some),
             Target::Memory => Ok(None),
         }
     }
@@ -628,6 +649,11 @@ impl SqliteDatabase {
     /// Runs `f` with a pooled connection as the engine of one call.
     fn engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
         self.with_conn(|conn| f(&mut exec::Sqlite::new(conn)))
+    }
+
+    /// A table this database did not have at open, created and checked since.
+    fn late_checked(&self, info: &'static crate::schema::TableInfo) {
+        self.inner.late.checked(info);
     }
 
     /// [`engine`](Self::engine) for a built query. A `SELECT` cannot leave a transaction
@@ -753,6 +779,10 @@ impl<'db> SqliteTransaction<'db> {
     fn reading_engine<R>(&self, f: impl FnOnce(&mut exec::Sqlite<'_, '_>) -> Result<R>) -> Result<R> {
         self.engine(f)
     }
+
+    /// Within a transaction, a table it creates is checked again when a statement names
+    /// it (the transaction may yet roll back).
+    fn late_checked(&self, _: &'static crate::schema::TableInfo) {}
 
     /// Runs `f` with this transaction's connection as the engine; a borrowed connection
     /// keeps the last statement prepared.
