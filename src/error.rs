@@ -518,6 +518,9 @@ pub enum KeyRule {
     TemplateMismatch,
     /// The key is not under the expected prefix.
     OutsidePrefix,
+    /// A local store's root lies inside a tenant's prefix: a directory of it is named by
+    /// a UUID.
+    RootInsideTenant,
 }
 
 impl std::fmt::Display for KeyRule {
@@ -536,6 +539,9 @@ impl std::fmt::Display for KeyRule {
             KeyRule::ForeignTenant => "the key does not belong to this tenant",
             KeyRule::TemplateMismatch => "the key does not match the expected template",
             KeyRule::OutsidePrefix => "the key is not under the expected prefix",
+            KeyRule::RootInsideTenant => {
+                "a store's root cannot be inside a tenant's prefix (a directory named by a UUID)"
+            }
         })
     }
 }

@@ -174,3 +174,34 @@ async fn deleting_a_tenant_removes_its_rows_and_objects_and_nothing_of_anyone_el
     assert!(bs.len() == 3 && bs.iter().all(|c| c.user_id == b && c.id.as_u128() < 3));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A second local store rooted inside the first one's directory for a tenant would put
+/// its keys among that tenant's objects: `{root}/{victim}/input` + `{attacker}/video.mp4`
+/// is, to the first store, the victim's `InputVideo { job_id: attacker }`, listed and read
+/// as theirs. From a red-team read.
+///
+/// Guard: the refusal of a root with a UUID-named directory in `TenantStore::local`; seen
+/// failing with it removed (the store opened, and the victim's listing held the object).
+#[tokio::test]
+async fn a_local_store_cannot_be_rooted_inside_a_tenants_directory() {
+    let dir = std::env::temp_dir().join(format!("tenantry-store-root-{}", Uuid::new_v4()));
+    let app = TenantStore::local(&dir).unwrap();
+    let (attacker, victim) = tenants();
+    let inside = dir.join(victim.to_string());
+    for root in [inside.join("input"), inside.clone(), dir.join(victim.to_string().to_uppercase()).join("input")] {
+        match TenantStore::local(&root) {
+            Err(Error::InvalidKey { rule: KeyRule::RootInsideTenant }) => {}
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(planted) => {
+                let key = InputVideo { job_id: victim.as_uuid() }.key(&attacker).unwrap();
+                planted.put(&key, b"planted".to_vec()).await.unwrap();
+                let theirs = app.list(&InputVideo::prefix(&victim)).await.unwrap();
+                panic!("a store opened inside the victim's directory; the victim's listing: {theirs:?}");
+            }
+        }
+    }
+    assert!(app.list(&InputVideo::prefix(&victim)).await.unwrap().is_empty());
+    // A directory named otherwise (a UUID inside a longer name, as here) is a fine root.
+    TenantStore::local(dir.join(format!("objects-{}", Uuid::new_v4()))).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -71,7 +71,19 @@ fn path(key: &TenantKey) -> Result<Path> {
 
 impl TenantStore {
     /// Objects as files under `root` (created if missing): the embedded default.
+    ///
+    /// A root inside a tenant's prefix is refused ([`KeyRule::RootInsideTenant`]): a path
+    /// component that reads as a UUID (hyphenated, either case) is a tenant's directory
+    /// in another store rooted higher up, where this store's keys would land among that
+    /// tenant's objects.
     pub fn local(root: impl AsRef<std::path::Path>) -> Result<Self> {
+        let inside_tenant = root.as_ref().components().any(|c| {
+            let part = c.as_os_str().as_encoded_bytes();
+            part.len() == 36 && uuid::Uuid::try_parse_ascii(part).is_ok()
+        });
+        if inside_tenant {
+            return Err(Error::InvalidKey { rule: KeyRule::RootInsideTenant });
+        }
         std::fs::create_dir_all(root.as_ref()).map_err(|e| {
             Error::ObjectStore(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) })
         })?;
