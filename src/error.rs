@@ -444,6 +444,61 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The HTTP status a web service answers this error with: `404` for
+    /// [`NotFound`](Error::NotFound) (which is also what another tenant's row looks like);
+    /// `400` for input the caller sent ([`InvalidKey`](Error::InvalidKey),
+    /// [`InvalidCursor`](Error::InvalidCursor), an invalid email, link, import or Stripe
+    /// customer); `403` for a refused OAuth sign-in; `409` for a conflict (a key, an
+    /// object, a Stripe link); `429` for a rate limit; `503` for a database that stayed
+    /// busy, a pool that stayed full, or a tenant being moved (retry later); `500` for
+    /// everything else.
+    ///
+    /// ```
+    /// assert_eq!(tenantry::Error::NotFound.http_status(), 404);
+    /// assert_eq!(tenantry::Error::InvalidCursor.http_status(), 400);
+    /// assert_eq!(tenantry::Error::RateLimited.http_status(), 429);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::NotFound => 404,
+            Error::InvalidKey { .. }
+            | Error::InvalidCursor
+            | Error::InvalidEmail
+            | Error::InvalidLink
+            | Error::InvalidImport { .. }
+            | Error::ImportUnknownTable
+            | Error::InvalidStripeCustomer => 400,
+            Error::OAuthRefused { .. } => 403,
+            Error::Conflict { .. } | Error::ObjectExists | Error::StripeAlreadyLinked | Error::StripeCustomerTaken => {
+                409
+            }
+            Error::RateLimited | Error::TooManySubscribers => 429,
+            Error::Busy { .. } | Error::PoolTimeout { .. } | Error::TenantMoving => 503,
+            #[cfg(feature = "postgres")]
+            Error::PostgresPool { .. } => 503,
+            _ => 500,
+        }
+    }
+}
+
+/// With feature `axum`, a handler can return `tenantry::Result<T>`: the status is
+/// [`Error::http_status`]; a `4xx` body is the error's message (which names the rule
+/// broken, never the input or another tenant's id), a `5xx` body only the status's reason,
+/// so no database detail reaches the client (log the error first where you need it).
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for Error {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.http_status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_client_error() {
+            (status, format!("{self}\n")).into_response()
+        } else {
+            (status, format!("{}\n", status.canonical_reason().unwrap_or("error"))).into_response()
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     /// Sorts SQLite's error into the variant a caller may act on; the rest stay
     /// [`Error::Sqlite`].

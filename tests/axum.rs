@@ -159,3 +159,31 @@ async fn the_session_survives_odd_cookie_headers_and_handler_cookies() {
         response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
     assert!(cookies.iter().any(|c| c.starts_with("__Host-session=")), "{cookies:?}");
 }
+
+/// A handler can return `tenantry::Result`: a client error answers its status with the
+/// error's message, a server error only the status's reason (no database detail).
+#[tokio::test]
+async fn a_tenantry_error_answers_its_status_without_database_detail() {
+    async fn missing() -> tenantry::Result<String> {
+        Err(tenantry::Error::NotFound)
+    }
+    async fn bad_cursor() -> tenantry::Result<String> {
+        Err(tenantry::Error::InvalidCursor)
+    }
+    async fn broken() -> tenantry::Result<String> {
+        // A real database error: a statement on a table that does not exist.
+        let db = SqliteDatabase::open_in_memory()?;
+        let admin = Admin::new("axum test: a failing raw statement");
+        db.execute(admin.raw_sql("INSERT INTO secret_table_name VALUES (1)"))?;
+        Ok(String::new())
+    }
+    let app =
+        Router::new().route("/missing", get(missing)).route("/cursor", get(bad_cursor)).route("/broken", get(broken));
+    let (status, _, body) = call(&app, "/missing", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::NOT_FOUND, "no row found\n"));
+    let (status, _, body) = call(&app, "/cursor", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.starts_with("this page cursor is not one this query issued"), "{body}");
+    let (status, _, body) = call(&app, "/broken", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"));
+}
