@@ -499,6 +499,25 @@ mod ident_tests {
         }
     }
 
+    /// The derive refuses reserved names at compile time from its own copy of these lists
+    /// (a proc-macro crate cannot share a constant with the library): the copies must agree.
+    #[test]
+    fn the_derive_reserves_the_same_names() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/macros/src/valid.rs");
+        let Ok(derive) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} is not beside this crate");
+            return;
+        };
+        let listed = |name: &str| -> Vec<String> {
+            let start = derive.find(&format!("const {name}: &[&str] =")).expect("the list is in the derive");
+            let list = &derive[start..];
+            let list = &list[list.find('[').unwrap()..list.find(';').unwrap()];
+            list.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+        };
+        assert_eq!(listed("RESERVED_TABLES"), RESERVED_TABLES);
+        assert_eq!(listed("RESERVED_PREFIXES"), RESERVED_PREFIXES);
+    }
+
     #[test]
     fn reserved_names_ignore_case() {
         for name in ["users", "SESSIONS", "Login_Tokens", "OAuth_States", "tenantry_anything", "sqlite_master"] {
