@@ -55,18 +55,7 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self.0 {
-            Error::NotFound => StatusCode::NOT_FOUND,
-            Error::InvalidLink | Error::InvalidEmail | Error::InvalidKey { .. } | Error::InvalidStripeCustomer => {
-                StatusCode::BAD_REQUEST
-            }
-            Error::OAuthRefused { .. } => StatusCode::FORBIDDEN,
-            Error::RateLimited | Error::TooManySubscribers => StatusCode::TOO_MANY_REQUESTS,
-            Error::Conflict { .. } | Error::ObjectExists | Error::StripeAlreadyLinked | Error::StripeCustomerTaken => {
-                StatusCode::CONFLICT
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, format!("{}\n", self.0)).into_response()
     }
 }

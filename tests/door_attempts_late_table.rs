@@ -85,15 +85,15 @@ fn a_table_created_after_open_is_checked_before_a_statement_runs_on_it() {
     assert_eq!(n, 1, "only the victim's own row is there");
 
     // A table created later that matches its declaration works as any other, on every
-    // connection of the pool (two threads at once, so both connections compile).
+    // connection of the pool (four threads on its two connections, so both compile).
     create_later(
         &path,
         "CREATE TABLE late_notes (user_id TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
            PRIMARY KEY (user_id, id));",
     );
-    let (a, b) = (TenantId::generate(), TenantId::generate());
+    let tenants: Vec<TenantId> = (0..4).map(|_| TenantId::generate()).collect();
     std::thread::scope(|s| {
-        for t in [&a, &b] {
+        for t in &tenants {
             let db = &db;
             s.spawn(move || {
                 for id in 0..50 {
@@ -103,6 +103,8 @@ fn a_table_created_after_open_is_checked_before_a_statement_runs_on_it() {
             });
         }
     });
-    assert_eq!(db.fetch_one(Note::select(&a).count()).unwrap(), 50);
+    for t in &tenants {
+        assert_eq!(db.fetch_one(Note::select(t).count()).unwrap(), 50);
+    }
     std::fs::remove_dir_all(dir).ok();
 }

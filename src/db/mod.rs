@@ -184,10 +184,12 @@ impl SqliteDatabaseBuilder {
         // Hidden items can describe a table falsely: what each owned declaration says about
         // its tenant column must hold in this database, or it does not open.
         // And a table created after this (by another process) is checked the first time a
-        // statement naming it is compiled (`late`). A layout checks its tenant files itself.
+        // statement naming it is compiled (`late`): the missing ones are listed first, so
+        // one created between the two steps is checked either way. A layout checks its
+        // tenant files itself.
         if !db.inner.config.tenant_file {
-            crate::tablesql::verify_live(conn.conn())?;
             db.inner.late.missing_from(conn.conn())?;
+            crate::tablesql::verify_live(conn.conn())?;
         }
         if let Some(on) = db.inner.config.on_drift {
             let drift = crate::drift::schema_drift(conn.conn())?;
